@@ -221,6 +221,16 @@ impl Paper {
         self.sources.iter().any(|s| s.is_authoritative())
     }
 
+    /// Puts a freshly parsed paper in the form [`Paper::merge`] keeps: versions sorted, dates
+    /// filled from versions, keywords without repeats. The store saves new papers so.
+    pub fn normalize(&mut self) {
+        self.versions.sort_by_key(|v| v.version);
+        self.versions.dedup_by_key(|v| v.version);
+        let mut seen = BTreeSet::new();
+        self.keywords.retain(|k| seen.insert(k.clone()));
+        self.fill_dates_from_versions();
+    }
+
     /// Sets `submitted` and `updated` from the version dates where they are missing or older.
     pub fn fill_dates_from_versions(&mut self) {
         if let Some(first) = self.versions.iter().min_by_key(|v| v.version).and_then(|v| v.date) {

@@ -1,1 +1,10 @@
-pub fn x(){}
+//! paperboy's engine: the store (system of record), ingest of every source, and the OAI-PMH
+//! harvester. It knows nothing of HTTP servers, templates or mail.
+#![warn(missing_docs)]
+
+pub mod harvest;
+pub mod ingest;
+pub mod store;
+
+pub use ingest::{IngestReport, IngestRun, RecordError};
+pub use store::{PaperStore, SqliteStore, StoreError};

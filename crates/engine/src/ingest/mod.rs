@@ -1,0 +1,354 @@
+//! Ingest: one parser per source, and the run that feeds their records into the store.
+//!
+//! Every parser turns its input into a stream of `Result<Paper, RecordError>`: a malformed
+//! record becomes a [`RecordError`] naming the file, the record's position and the reason, and
+//! the stream goes on with the next record. An [`IngestRun`] batches the good papers into the
+//! store, counts what was new, updated, unchanged or rejected, and records the run.
+
+pub mod atom;
+pub mod beir;
+pub mod hf_daily;
+pub mod listing;
+pub mod oai_pmh;
+pub mod snapshot;
+pub mod xml;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::text::fold_whitespace;
+use paperboy_core::{Author, Paper, Source};
+use serde::Serialize;
+
+use crate::store::{PaperStore, StoreError};
+
+/// How many rejected records a report keeps the reasons of.
+pub const FIRST_ERRORS_KEPT: usize = 10;
+
+/// A record that could not be turned into a paper.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {reason}")]
+pub struct RecordError {
+    /// File and position: `corpus.jsonl:12`, `page.xml record 7 (oai:arXiv.org:2401.01234)`.
+    pub location: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl RecordError {
+    /// A record error at `location`.
+    pub fn new(location: impl Into<String>, reason: impl Into<String>) -> Self {
+        RecordError { location: location.into(), reason: reason.into() }
+    }
+}
+
+/// The summary of one ingest run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    /// Which parser read the input.
+    pub source: Source,
+    /// What was read: a path or a URL.
+    pub input: String,
+    /// When the run began.
+    pub started: DateTime<Utc>,
+    /// When it ended.
+    pub finished: DateTime<Utc>,
+    /// Papers not seen before.
+    pub new: u64,
+    /// Papers that changed (a new version, a new source, new signals).
+    pub updated: u64,
+    /// Papers seen before with nothing new.
+    pub unchanged: u64,
+    /// Records that could not be read.
+    pub rejected: u64,
+    /// The reasons of the first rejected records.
+    pub first_errors: Vec<String>,
+}
+
+impl IngestReport {
+    /// Every record looked at, good or bad.
+    pub fn total(&self) -> u64 {
+        self.new + self.updated + self.unchanged + self.rejected
+    }
+}
+
+impl std::fmt::Display for IngestReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} new, {} updated, {} unchanged, {} rejected",
+            self.source.as_str(),
+            self.new,
+            self.updated,
+            self.unchanged,
+            self.rejected
+        )?;
+        for e in &self.first_errors {
+            write!(f, "\n  rejected {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Feeds records into a store in batches and keeps the counts of one run.
+pub struct IngestRun<'s> {
+    store: &'s mut dyn PaperStore,
+    report: IngestReport,
+    batch: Vec<Paper>,
+    batch_size: usize,
+}
+
+impl<'s> IngestRun<'s> {
+    /// Starts a run of `source` reading `input`.
+    pub fn new(store: &'s mut dyn PaperStore, source: Source, input: impl Into<String>) -> Self {
+        let now = Utc::now();
+        IngestRun {
+            store,
+            report: IngestReport {
+                source,
+                input: input.into(),
+                started: now,
+                finished: now,
+                new: 0,
+                updated: 0,
+                unchanged: 0,
+                rejected: 0,
+                first_errors: Vec::new(),
+            },
+            batch: Vec::new(),
+            batch_size: 2_000,
+        }
+    }
+
+    /// Takes one record: a paper goes into the next batch, an error is counted and kept.
+    pub fn accept(&mut self, record: Result<Paper, RecordError>) -> Result<(), StoreError> {
+        match record {
+            Ok(paper) => {
+                self.batch.push(paper);
+                if self.batch.len() >= self.batch_size {
+                    self.flush()?;
+                }
+            }
+            Err(e) => self.reject(e),
+        }
+        Ok(())
+    }
+
+    /// Takes every record of an iterator.
+    pub fn accept_all(&mut self, records: impl IntoIterator<Item = Result<Paper, RecordError>>) -> Result<(), StoreError> {
+        for r in records {
+            self.accept(r)?;
+        }
+        Ok(())
+    }
+
+    /// Counts a rejected record.
+    pub fn reject(&mut self, e: RecordError) {
+        tracing::warn!(%e, "rejected record");
+        self.report.rejected += 1;
+        if self.report.first_errors.len() < FIRST_ERRORS_KEPT {
+            self.report.first_errors.push(e.to_string());
+        }
+    }
+
+    /// Records looked at so far.
+    pub fn seen(&self) -> u64 {
+        self.report.total() + self.batch.len() as u64
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let counts = self.store.upsert_papers(std::mem::take(&mut self.batch))?;
+        self.report.new += counts.new;
+        self.report.updated += counts.updated;
+        self.report.unchanged += counts.unchanged;
+        Ok(())
+    }
+
+    /// Writes the last batch, records the run in the store and returns its summary.
+    pub fn finish(mut self) -> Result<IngestReport, StoreError> {
+        self.flush()?;
+        self.report.finished = Utc::now();
+        self.store.record_ingest_run(&self.report)?;
+        Ok(self.report)
+    }
+}
+
+/// Splits an author list as arXiv writes it ("A. One, B. Two and C. Three") into names,
+/// leaving commas inside parentheses (affiliations) alone.
+pub fn split_authors(list: &str) -> Vec<Author> {
+    let list = fold_whitespace(list);
+    let mut names = Vec::new();
+    let mut depth = 0i32;
+    let mut current = String::new();
+    let mut push = |s: &mut String| {
+        let name = s.trim().trim_end_matches(',').trim();
+        if !name.is_empty() {
+            names.push(name.to_owned());
+        }
+        s.clear();
+    };
+    let mut rest = list.as_str();
+    while let Some(c) = rest.chars().next() {
+        if depth == 0 && (rest.starts_with(" and ") || rest.starts_with(", and ")) {
+            push(&mut current);
+            rest = &rest[rest.find("and ").expect("matched") + 4..];
+            continue;
+        }
+        match c {
+            '(' => depth += 1,
+            ')' => depth = (depth - 1).max(0),
+            ',' if depth == 0 => {
+                push(&mut current);
+                rest = &rest[1..];
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    push(&mut current);
+    names
+        .into_iter()
+        .map(|n| match n.split_once(" (") {
+            Some((name, aff)) if n.ends_with(')') => Author {
+                name: name.trim().to_owned(),
+                affiliation: Some(aff.trim_end_matches(')').trim().to_owned()),
+            },
+            _ => Author::new(n),
+        })
+        .collect()
+}
+
+/// Parses the dates arXiv writes: RFC 2822 (`Mon, 2 Apr 2007 19:18:42 GMT`), RFC 3339, or a
+/// plain `YYYY-MM-DD` (taken as midnight UTC).
+pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(d) = DateTime::parse_from_rfc2822(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(d.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authors_split_like_arxiv_writes_them() {
+        let names: Vec<_> = split_authors("C. Bal\\'azs, E. L. Berger,\n  P. M. Nadolsky and C.-P. Yuan")
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(names, ["C. Bal\\'azs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"]);
+        let with_aff = split_authors("A. One (Univ. X, Lab Y), B. Two");
+        assert_eq!(with_aff[0].name, "A. One");
+        assert_eq!(with_aff[0].affiliation.as_deref(), Some("Univ. X, Lab Y"));
+        assert_eq!(with_aff[1].name, "B. Two");
+        assert_eq!(split_authors("Moustapha Diaby").len(), 1);
+        assert!(split_authors("  ").is_empty());
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("Mon, 2 Apr 2007 19:18:42 GMT").unwrap().to_rfc3339(), "2007-04-02T19:18:42+00:00");
+        assert_eq!(parse_date("2023-03-07").unwrap().to_rfc3339(), "2023-03-07T00:00:00+00:00");
+        assert_eq!(parse_date("2025-02-28T05:23:10.000Z").unwrap().date_naive().to_string(), "2025-02-28");
+        assert!(parse_date("yesterday").is_none());
+    }
+}
+
+/// Why a whole input could not be ingested (single bad records are rejected, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The input could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The input.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// An OAI-PMH page as a whole is unusable.
+    #[error(transparent)]
+    Oai(#[from] oai_pmh::OaiError),
+    /// An Atom response as a whole is unusable.
+    #[error(transparent)]
+    Atom(#[from] atom::AtomError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Ingests one input of `source` from `path`: a saved response page for `oai-pmh` and `atom`,
+/// a file for `arxiv-snapshot`, `listing` and `beir`, and a day file, folder or `.tar.gz` for
+/// `hf-daily`. `progress` is called with the number of records seen, now and then.
+pub fn ingest_path(
+    store: &mut dyn PaperStore,
+    source: Source,
+    path: &std::path::Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<IngestReport, IngestError> {
+    use std::io::BufReader;
+    let shown = path.display().to_string();
+    let io = |source: std::io::Error| IngestError::Io { path: shown.clone(), source };
+    let mut run = IngestRun::new(store, source, shown.clone());
+    let mut tick = |run: &IngestRun| {
+        if run.seen() % 1000 == 0 {
+            progress(run.seen());
+        }
+    };
+    match source {
+        Source::OaiPmh => {
+            let bytes = std::fs::read(path).map_err(io)?;
+            run.accept_all(oai_pmh::parse_page(&bytes, &shown)?.records)?;
+        }
+        Source::Atom => {
+            let bytes = std::fs::read(path).map_err(io)?;
+            run.accept_all(atom::parse_feed(&bytes, &shown)?.records)?;
+        }
+        Source::ArxivSnapshot => {
+            let file = std::fs::File::open(path).map_err(io)?;
+            for record in snapshot::SnapshotReader::new(BufReader::with_capacity(1 << 20, file), shown.clone()) {
+                run.accept(record)?;
+                tick(&run);
+            }
+        }
+        Source::HfDaily => {
+            let mut failed = None;
+            hf_daily::read_path(path, &mut |record| {
+                if failed.is_none() {
+                    if let Err(e) = run.accept(record) {
+                        failed = Some(e);
+                    }
+                }
+            })
+            .map_err(io)?;
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+        }
+        Source::Listing => {
+            let bytes = std::fs::read(path).map_err(io)?;
+            let text = String::from_utf8_lossy(&bytes);
+            if matches!(text, std::borrow::Cow::Owned(_)) {
+                run.reject(RecordError::new(&shown, "not valid UTF-8; unreadable bytes were replaced with U+FFFD"));
+            }
+            run.accept_all(listing::parse_listing(&text, &shown))?;
+        }
+        Source::Beir => {
+            let file = std::fs::File::open(path).map_err(io)?;
+            let dataset = beir::dataset_name(path);
+            for record in beir::read_corpus(BufReader::new(file), &shown, &dataset) {
+                run.accept(record)?;
+                tick(&run);
+            }
+        }
+    }
+    progress(run.seen());
+    Ok(run.finish()?)
+}

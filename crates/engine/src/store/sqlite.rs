@@ -1,0 +1,266 @@
+//! SQLite implementation of the store: one file, WAL journal, schema migrations keyed by
+//! `PRAGMA user_version`.
+//!
+//! A paper is one row: the whole [`Paper`] as JSON in `data`, plus the columns queries need
+//! (`day`, `primary_category`, `hf_upvotes`). `seq` grows with every insert or change, so
+//! derived indexes can catch up from the last `seq` they saw.
+
+use std::path::Path;
+
+use chrono::{NaiveDate, Utc};
+use paperboy_core::{Paper, PaperId, Source};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{PaperStore, Stats, StoreError, UpsertCounts};
+use crate::ingest::IngestReport;
+
+/// Schema migrations; migration `i` brings the database to version `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: papers, ingest runs, harvest checkpoints.
+    "CREATE TABLE papers (
+        id TEXT PRIMARY KEY NOT NULL,
+        seq INTEGER NOT NULL,
+        day TEXT,
+        primary_category TEXT,
+        hf_upvotes INTEGER,
+        data TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        changed_at TEXT NOT NULL
+    );
+    CREATE INDEX papers_by_day ON papers(day, hf_upvotes DESC);
+    CREATE UNIQUE INDEX papers_by_seq ON papers(seq);
+    CREATE TABLE ingest_runs (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        input TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        new INTEGER NOT NULL,
+        updated INTEGER NOT NULL,
+        unchanged INTEGER NOT NULL,
+        rejected INTEGER NOT NULL,
+        first_errors TEXT NOT NULL
+    );
+    CREATE TABLE harvest_checkpoints (
+        key TEXT PRIMARY KEY NOT NULL,
+        datestamp TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );",
+];
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Papers changed after `seq`, in change order, at most `limit`; with the seq of each.
+    pub fn papers_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT seq, id, data FROM papers WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![seq, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        rows.map(|row| {
+            let (seq, id, data) = row?;
+            Ok((seq, decode(&id, &data)?))
+        })
+        .collect()
+    }
+}
+
+fn decode(id: &str, data: &str) -> Result<Paper, StoreError> {
+    serde_json::from_str(data).map_err(|e| StoreError::Corrupt { id: id.to_owned(), reason: e.to_string() })
+}
+
+fn encode(paper: &Paper) -> String {
+    serde_json::to_string(paper).expect("a Paper always serialises")
+}
+
+impl PaperStore for SqliteStore {
+    fn upsert_papers(&mut self, papers: Vec<Paper>) -> Result<UpsertCounts, StoreError> {
+        let now = Utc::now().to_rfc3339();
+        let tx = self.conn.transaction()?;
+        let mut counts = UpsertCounts::default();
+        {
+            let mut next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM papers", [], |r| r.get(0))?;
+            let mut select = tx.prepare_cached("SELECT data FROM papers WHERE id = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO papers (id, seq, day, primary_category, hf_upvotes, data, first_seen, changed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE papers SET seq = ?2, day = ?3, primary_category = ?4, hf_upvotes = ?5, data = ?6, changed_at = ?7
+                 WHERE id = ?1",
+            )?;
+            for incoming in papers {
+                let id = incoming.id.to_string();
+                let existing: Option<String> = select.query_row([&id], |r| r.get(0)).optional()?;
+                let (paper, is_new) = match existing {
+                    None => {
+                        let mut fresh = incoming;
+                        fresh.normalize();
+                        (fresh, true)
+                    }
+                    Some(data) => {
+                        let before = decode(&id, &data)?;
+                        let mut merged = before.clone();
+                        merged.merge(incoming);
+                        if merged == before {
+                            counts.unchanged += 1;
+                            continue;
+                        }
+                        (merged, false)
+                    }
+                };
+                let day = paper.day().map(|d| d.to_string());
+                let category = paper.primary_category().map(|c| c.to_string());
+                let upvotes = paper.signals.hf_upvotes;
+                let stmt = if is_new { &mut insert } else { &mut update };
+                stmt.execute(params![id, next_seq, day, category, upvotes, encode(&paper), now])?;
+                next_seq += 1;
+                if is_new {
+                    counts.new += 1;
+                } else {
+                    counts.updated += 1;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    fn paper(&self, id: &PaperId) -> Result<Option<Paper>, StoreError> {
+        let id = id.to_string();
+        let data: Option<String> =
+            self.conn.prepare_cached("SELECT data FROM papers WHERE id = ?1")?.query_row([&id], |r| r.get(0)).optional()?;
+        data.map(|d| decode(&id, &d)).transpose()
+    }
+
+    fn papers_on(&self, day: NaiveDate) -> Result<Vec<Paper>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, data FROM papers WHERE day = ?1 ORDER BY coalesce(hf_upvotes, 0) DESC, id")?;
+        let rows = stmt.query_map([day.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        rows.map(|row| {
+            let (id, data) = row?;
+            decode(&id, &data)
+        })
+        .collect()
+    }
+
+    fn latest_day(&self) -> Result<Option<NaiveDate>, StoreError> {
+        let day: Option<String> = self.conn.query_row("SELECT max(day) FROM papers", [], |r| r.get(0))?;
+        Ok(day.and_then(|d| d.parse().ok()))
+    }
+
+    fn stats(&self) -> Result<Stats, StoreError> {
+        let (papers, external, days): (u64, u64, u64) = self.conn.query_row(
+            "SELECT count(*), count(*) FILTER (WHERE id GLOB '[a-z]*:*'), count(DISTINCT day) FROM papers",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let ingest_runs: u64 = self.conn.query_row("SELECT count(*) FROM ingest_runs", [], |r| r.get(0))?;
+        Ok(Stats { papers, arxiv_papers: papers - external, days, latest_day: self.latest_day()?, ingest_runs })
+    }
+
+    fn record_ingest_run(&mut self, report: &IngestReport) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO ingest_runs (source, input, started_at, finished_at, new, updated, unchanged, rejected, first_errors)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                report.source.as_str(),
+                report.input,
+                report.started.to_rfc3339(),
+                report.finished.to_rfc3339(),
+                report.new,
+                report.updated,
+                report.unchanged,
+                report.rejected,
+                serde_json::to_string(&report.first_errors).expect("strings serialise"),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn ingest_runs(&self, limit: usize) -> Result<Vec<IngestReport>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT source, input, started_at, finished_at, new, updated, unchanged, rejected, first_errors
+             FROM ingest_runs ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            let source: String = r.get(0)?;
+            let time = |i: usize| -> rusqlite::Result<chrono::DateTime<Utc>> {
+                let s: String = r.get(i)?;
+                Ok(chrono::DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)).unwrap_or_default())
+            };
+            let errors: String = r.get(8)?;
+            Ok(IngestReport {
+                source: Source::parse(&source).unwrap_or(Source::Listing),
+                input: r.get(1)?,
+                started: time(2)?,
+                finished: time(3)?,
+                new: r.get(4)?,
+                updated: r.get(5)?,
+                unchanged: r.get(6)?,
+                rejected: r.get(7)?,
+                first_errors: serde_json::from_str(&errors).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn harvest_checkpoint(&self, key: &str) -> Result<Option<NaiveDate>, StoreError> {
+        let stamp: Option<String> = self
+            .conn
+            .query_row("SELECT datestamp FROM harvest_checkpoints WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?;
+        Ok(stamp.and_then(|s| s.parse().ok()))
+    }
+
+    fn set_harvest_checkpoint(&mut self, key: &str, datestamp: NaiveDate) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO harvest_checkpoints (key, datestamp, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(key) DO UPDATE SET datestamp = max(datestamp, excluded.datestamp), updated_at = excluded.updated_at",
+            params![key, datestamp.to_string(), Utc::now().to_rfc3339()],
+        )?;
+        Ok(())
+    }
+}
