@@ -1,1 +1,34 @@
-fn main(){}
+//! `paperboy`: a self-hosted research-paper discovery service in one binary.
+//!
+//! `main` stays thin: parse the command line, set up logging, run the command, and print the
+//! whole chain of causes when something fails.
+
+mod cli;
+mod commands;
+mod config;
+mod demo;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PAPERBOY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if cli.verbose { "info" } else { "warn" })),
+        )
+        .init();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

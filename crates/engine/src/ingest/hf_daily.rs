@@ -134,21 +134,26 @@ pub fn read_path(path: &Path, each: &mut dyn FnMut(Result<Paper, RecordError>)) 
             parse_day(&bytes, &file.display().to_string()).into_iter().for_each(&mut *each);
         }
     } else if shown.ends_with(".tar.gz") || shown.ends_with(".tgz") {
-        let decoder = flate2::read::GzDecoder::new(BufReader::new(File::open(path)?));
-        let mut archive = tar::Archive::new(decoder);
-        for entry in archive.entries()? {
-            let mut entry = entry?;
-            let name = entry.path()?.display().to_string();
-            if !entry.header().entry_type().is_file() || !name.ends_with(".json") {
-                continue;
-            }
-            let mut bytes = Vec::with_capacity(entry.size() as usize);
-            entry.read_to_end(&mut bytes)?;
-            parse_day(&bytes, &format!("{shown}:{name}")).into_iter().for_each(&mut *each);
-        }
+        read_tar_gz(BufReader::new(File::open(path)?), &shown, each)?;
     } else {
         let bytes = std::fs::read(path)?;
         parse_day(&bytes, &shown).into_iter().for_each(each);
+    }
+    Ok(())
+}
+
+/// Reads a gzip-compressed tar of day files from any reader; `name` prefixes error positions.
+pub fn read_tar_gz(input: impl Read, name: &str, each: &mut dyn FnMut(Result<Paper, RecordError>)) -> std::io::Result<()> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(input));
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let file = entry.path()?.display().to_string();
+        if !entry.header().entry_type().is_file() || !file.ends_with(".json") {
+            continue;
+        }
+        let mut bytes = Vec::with_capacity(entry.size() as usize);
+        entry.read_to_end(&mut bytes)?;
+        parse_day(&bytes, &format!("{name}:{file}")).into_iter().for_each(&mut *each);
     }
     Ok(())
 }

@@ -142,7 +142,7 @@ impl<'s> IngestRun<'s> {
 
     /// Counts a rejected record.
     pub fn reject(&mut self, e: RecordError) {
-        tracing::warn!(%e, "rejected record");
+        tracing::debug!(%e, "rejected record");
         self.report.rejected += 1;
         if self.report.first_errors.len() < FIRST_ERRORS_KEPT {
             self.report.first_errors.push(e.to_string());

@@ -1,0 +1,109 @@
+//! The command line: global options and one subcommand per job.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use paperboy_core::Source;
+
+/// paperboy: research-paper discovery on your own machine.
+#[derive(Debug, Parser)]
+#[command(name = "paperboy", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Where the database and indexes live [default: the platform's data directory]
+    #[arg(long, global = true, env = "PAPERBOY_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML config file [default: paperboy.toml in the platform's config directory, if present]
+    #[arg(long, global = true, env = "PAPERBOY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Machine-readable JSON on stdout, no progress bars
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log what is going on (or set PAPERBOY_LOG, e.g. PAPERBOY_LOG=debug)
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The input formats `ingest` reads.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// One saved arXiv OAI-PMH response page (oai_dc, arXiv or arXivRaw)
+    OaiPmh,
+    /// One saved arXiv export-API (Atom) response
+    Atom,
+    /// The arXiv metadata snapshot (JSON lines), streamed
+    ArxivSnapshot,
+    /// Hugging Face daily papers: a day file, a folder of them or a .tar.gz of them
+    HfDaily,
+    /// Title line / abstract line pairs
+    Listing,
+    /// A BEIR corpus.jsonl
+    Beir,
+}
+
+impl From<Format> for Source {
+    fn from(f: Format) -> Source {
+        match f {
+            Format::OaiPmh => Source::OaiPmh,
+            Format::Atom => Source::Atom,
+            Format::ArxivSnapshot => Source::ArxivSnapshot,
+            Format::HfDaily => Source::HfDaily,
+            Format::Listing => Source::Listing,
+            Format::Beir => Source::Beir,
+        }
+    }
+}
+
+/// The jobs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read papers from a file into the store
+    Ingest {
+        /// What the file is
+        #[arg(value_enum)]
+        format: Format,
+        /// The file (or folder / .tar.gz for hf-daily)
+        path: PathBuf,
+    },
+    /// Harvest new papers from an OAI-PMH server (arXiv by default), incrementally
+    Harvest {
+        /// The OAI-PMH endpoint
+        #[arg(long, env = "PAPERBOY_HARVEST_URL")]
+        url: Option<String>,
+        /// An OAI set, e.g. cs or physics:hep-th
+        #[arg(long, env = "PAPERBOY_HARVEST_SET")]
+        set: Option<String>,
+        /// Start date [default: where the last harvest of this set ended]
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// End date
+        #[arg(long)]
+        until: Option<NaiveDate>,
+        /// Metadata format: arXivRaw, arXiv or oai_dc
+        #[arg(long)]
+        metadata_prefix: Option<String>,
+    },
+    /// List the papers of one day, most upvoted first
+    Papers {
+        /// The day [default: the latest day with papers]
+        #[arg(long)]
+        date: Option<NaiveDate>,
+    },
+    /// Show one paper
+    Paper {
+        /// arXiv id (2401.01234, hep-th/9901001, with or without version) or a source id (listing:…)
+        id: String,
+    },
+    /// Counts over the store
+    Stats,
+    /// Recent ingest runs with their counts and first errors
+    Runs {
+        /// How many
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Fill the store with the demo corpus built into this binary
+    Demo,
+}

@@ -1,0 +1,64 @@
+//! Settings: a TOML file, overridden by environment variables, overridden by flags.
+//!
+//! ```toml
+//! data_dir = "/var/lib/paperboy"
+//!
+//! [harvest]
+//! url = "https://oaipmh.arxiv.org/oai"
+//! set = "cs"
+//! metadata_prefix = "arXivRaw"
+//! delay_secs = 3
+//! user_agent = "paperboy (mailto:you@example.org)"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// arXiv's OAI-PMH endpoint.
+pub const ARXIV_OAI_URL: &str = "https://oaipmh.arxiv.org/oai";
+
+/// The config file's contents; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the database lives.
+    pub data_dir: Option<PathBuf>,
+    /// Harvest settings.
+    #[serde(default)]
+    pub harvest: HarvestConfig,
+}
+
+/// `[harvest]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HarvestConfig {
+    pub url: Option<String>,
+    pub set: Option<String>,
+    pub metadata_prefix: Option<String>,
+    pub delay_secs: Option<u64>,
+    pub user_agent: Option<String>,
+}
+
+impl Config {
+    /// Reads `explicit` (which must exist), else the default file if it exists, else defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+        let path = match explicit {
+            Some(p) => p.to_owned(),
+            None => match dirs::config_dir().map(|d| d.join("paperboy").join("paperboy.toml")) {
+                Some(p) if p.exists() => p,
+                _ => return Ok(Config::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    /// The data directory: the flag or `PAPERBOY_DATA_DIR`, else the file's, else the platform's.
+    pub fn data_dir(&self, flag: Option<PathBuf>) -> Result<PathBuf> {
+        flag.or_else(|| self.data_dir.clone())
+            .or_else(|| dirs::data_dir().map(|d| d.join("paperboy")))
+            .context("no data directory: pass --data-dir or set PAPERBOY_DATA_DIR")
+    }
+}

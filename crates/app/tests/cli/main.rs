@@ -1,0 +1,145 @@
+//! The `paperboy` binary end to end: each command on a fresh data directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
+}
+
+/// Runs paperboy on `data_dir` with no config file and no inherited PAPERBOY_ settings.
+fn paperboy(data_dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_paperboy"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PAPERBOY_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("XDG_CONFIG_HOME", data_dir.join("no-config"));
+    cmd.arg("--data-dir").arg(data_dir).args(args).output().expect("run paperboy")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn ingest_prints_counts_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = fixture("oai-pmh/ListRecords_data_2.xml");
+    let first = json(&paperboy(dir.path(), &["--json", "ingest", "oai-pmh", page.to_str().unwrap()]));
+    assert_eq!((first["new"].as_u64(), first["updated"].as_u64(), first["unchanged"].as_u64(), first["rejected"].as_u64()), (Some(265), Some(0), Some(0), Some(0)));
+    let again = json(&paperboy(dir.path(), &["--json", "ingest", "oai-pmh", page.to_str().unwrap()]));
+    assert_eq!((again["new"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(265)));
+    let stats = json(&paperboy(dir.path(), &["--json", "stats"]));
+    assert_eq!(stats["papers"], 265);
+    for (format, path) in [
+        ("atom", "atom/rsxiv-query.xml"),
+        ("arxiv-snapshot", "snapshot/head200.jsonl"),
+        ("hf-daily", "hf-daily-two-days.tar.gz"),
+        ("listing", "listing/head.txt"),
+        ("beir", "beir/scifact-head40/corpus.jsonl"),
+    ] {
+        let out = json(&paperboy(dir.path(), &["--json", "ingest", format, fixture(path).to_str().unwrap()]));
+        assert!(out["new"].as_u64().unwrap() > 0, "{format}: {out}");
+    }
+}
+
+#[test]
+fn demo_fills_an_empty_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = json(&paperboy(dir.path(), &["--json", "demo"]));
+    assert!(loaded["new"].as_u64().unwrap() > 5000, "{loaded}");
+    assert_eq!(loaded["rejected"], 0);
+    let stats = json(&paperboy(dir.path(), &["--json", "stats"]));
+    assert!(stats["papers"].as_u64().unwrap() > 5000);
+    assert_eq!(stats["latest_day"], "2026-08-21");
+    let day = json(&paperboy(dir.path(), &["--json", "papers", "--date", "2026-08-21"]));
+    let papers = day["papers"].as_array().unwrap();
+    assert!(papers.len() > 10);
+    assert!(papers[0]["upvotes"].as_u64() >= papers[1]["upvotes"].as_u64());
+    let id = papers[0]["id"].as_str().unwrap();
+    let one = json(&paperboy(dir.path(), &["--json", "paper", id]));
+    assert_eq!(one["id"], id);
+    assert_eq!(one["abs_url"], format!("https://arxiv.org/abs/{id}"));
+    let text = paperboy(dir.path(), &["paper", &format!("arXiv:{id}v1")]);
+    assert!(text.status.success());
+    assert!(String::from_utf8_lossy(&text.stdout).contains(papers[0]["title"].as_str().unwrap()));
+    let again = json(&paperboy(dir.path(), &["--json", "demo"]));
+    assert_eq!(again["new"], 0, "loading the demo twice adds nothing");
+}
+
+#[test]
+fn errors_name_what_and_where_and_exit_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = paperboy(dir.path(), &["ingest", "listing", "/no/such/file.txt"]);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("/no/such/file.txt does not exist"), "{}", stderr(&missing));
+
+    let broken = dir.path().join("broken.xml");
+    std::fs::write(&broken, "<OAI-PMH><ListRecords><record>").unwrap();
+    let out = paperboy(dir.path(), &["ingest", "oai-pmh", broken.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("broken.xml") && stderr(&out).contains("malformed XML"), "{}", stderr(&out));
+
+    let unknown = paperboy(dir.path(), &["paper", "2401.01234"]);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("no paper 2401.01234"), "{}", stderr(&unknown));
+    let invalid = paperboy(dir.path(), &["paper", "<script>"]);
+    assert!(stderr(&invalid).contains("invalid paper id"), "{}", stderr(&invalid));
+
+    let bad_config = dir.path().join("bad.toml");
+    std::fs::write(&bad_config, "data_dir = 3\n").unwrap();
+    let out = paperboy(dir.path(), &["--config", bad_config.to_str().unwrap(), "stats"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("invalid config file") && stderr(&out).contains("bad.toml"), "{}", stderr(&out));
+
+    // A snapshot with a bad line: the good lines land, the bad one is reported with its line.
+    let mixed = dir.path().join("mixed.jsonl");
+    let good = std::fs::read_to_string(fixture("snapshot/head200.jsonl")).unwrap();
+    std::fs::write(&mixed, format!("{}\n{{oops\n{}\n", good.lines().next().unwrap(), good.lines().nth(1).unwrap())).unwrap();
+    let report = json(&paperboy(dir.path(), &["--json", "ingest", "arxiv-snapshot", mixed.to_str().unwrap()]));
+    assert_eq!((report["new"].as_u64(), report["rejected"].as_u64()), (Some(2), Some(1)));
+    assert!(report["first_errors"][0].as_str().unwrap().contains("mixed.jsonl:2"), "{report}");
+}
+
+#[test]
+fn harvest_reads_settings_from_the_config_file_and_env() {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = server.server_addr().to_ip().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let mut urls = Vec::new();
+        for request in server.incoming_requests().take(3) {
+            let url = request.url().to_owned();
+            let page = if url.contains("6511260%7C1001") {
+                "oai-pmh/ListRecords_data_1.xml"
+            } else if url.contains("6511260%7C2001") {
+                "oai-pmh/ListRecords_data_2.xml"
+            } else {
+                "oai-pmh/ListRecords_data_0.xml"
+            };
+            urls.push(url);
+            request.respond(tiny_http::Response::from_data(std::fs::read(fixture(page)).unwrap())).unwrap();
+        }
+        urls
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("paperboy.toml");
+    std::fs::write(&config, "[harvest]\nmetadata_prefix = \"oai_dc\"\ndelay_secs = 0\nset = \"math\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_paperboy"))
+        .args(["--json", "--data-dir", dir.path().to_str().unwrap(), "--config", config.to_str().unwrap()])
+        .args(["harvest", "--from", "2023-03-07"])
+        .env("PAPERBOY_HARVEST_URL", format!("http://127.0.0.1:{port}/oai2"))
+        .output()
+        .unwrap();
+    let summary = json(&out);
+    assert_eq!((summary["new"].as_u64(), summary["pages"].as_u64()), (Some(2265), Some(3)), "{summary}");
+    assert_eq!(summary["last_datestamp"], "2023-03-07");
+    let urls = handle.join().unwrap();
+    assert_eq!(urls[0], "/oai2?verb=ListRecords&metadataPrefix=oai_dc&from=2023-03-07&set=math");
+}
