@@ -114,7 +114,7 @@ impl<'s> IngestRun<'s> {
                 first_errors: Vec::new(),
             },
             batch: Vec::new(),
-            batch_size: 2_000,
+            batch_size: 8_000,
         }
     }
 
@@ -262,6 +262,36 @@ mod tests {
     }
 }
 
+/// Parses on one thread while the caller stores on this one: the two halves of an ingest take
+/// about the same time, so a second core nearly doubles throughput. The channel holds a few
+/// batches at most, so memory stays flat however long the input is.
+fn pipelined<I>(records: I, mut store: impl FnMut(Result<Paper, RecordError>) -> Result<(), StoreError>) -> Result<(), StoreError>
+where
+    I: Iterator<Item = Result<Paper, RecordError>> + Send,
+{
+    const BATCH: usize = 512;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Paper, RecordError>>>(4);
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for record in records {
+                batch.push(record);
+                if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                    return; // the storing side stopped
+                }
+            }
+            let _ = tx.send(batch);
+        });
+        // Dropping `rx` on an error ends the parser thread at its next send.
+        for batch in rx {
+            for record in batch {
+                store(record)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Why a whole input could not be ingested (single bad records are rejected, not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -313,10 +343,12 @@ pub fn ingest_path(
         }
         Source::ArxivSnapshot => {
             let file = std::fs::File::open(path).map_err(io)?;
-            for record in snapshot::SnapshotReader::new(BufReader::with_capacity(1 << 20, file), shown.clone()) {
+            let records = snapshot::SnapshotReader::new(BufReader::with_capacity(1 << 20, file), shown.clone());
+            pipelined(records, |record| {
                 run.accept(record)?;
                 tick(&run);
-            }
+                Ok(())
+            })?;
         }
         Source::HfDaily => {
             let mut failed = None;
@@ -343,10 +375,11 @@ pub fn ingest_path(
         Source::Beir => {
             let file = std::fs::File::open(path).map_err(io)?;
             let dataset = beir::dataset_name(path);
-            for record in beir::read_corpus(BufReader::new(file), &shown, &dataset) {
+            pipelined(beir::read_corpus(BufReader::new(file), &shown, &dataset), |record| {
                 run.accept(record)?;
                 tick(&run);
-            }
+                Ok(())
+            })?;
         }
     }
     progress(run.seen());
