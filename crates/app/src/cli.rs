@@ -104,6 +104,54 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
-    /// Fill the store with the demo corpus built into this binary
-    Demo,
+    /// Fill the store with the demo corpus built into this binary (and its cached vectors)
+    Demo {
+        /// Instead: write the cached vectors of the demo papers to FILE (how data/demo is made)
+        #[arg(long, value_name = "FILE", hide = true)]
+        export_vectors: Option<PathBuf>,
+    },
+    /// Search the papers
+    Search {
+        /// What to look for; phrases in quotes, title:, author:, cat: fields
+        query: String,
+        /// bm25 (keywords), semantic (meaning) or hybrid (both)
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+        /// How many hits
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Only papers of this day or later
+        #[arg(long)]
+        since: Option<NaiveDate>,
+        /// Only papers in this category, e.g. cs.LG
+        #[arg(long)]
+        category: Option<String>,
+    },
+    /// Papers similar to one paper
+    Similar {
+        /// The paper's id
+        id: String,
+        /// How many
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Embed every paper that has no vector yet (search does this too, first)
+    Embed,
+    /// Rebuild the full-text index from the store
+    Reindex,
+    /// Measure search quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10
+    Eval {
+        /// corpus.jsonl
+        #[arg(long)]
+        corpus: PathBuf,
+        /// queries.jsonl
+        #[arg(long)]
+        queries: PathBuf,
+        /// qrels .tsv
+        #[arg(long)]
+        qrels: PathBuf,
+        /// bm25, semantic or hybrid
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+    },
 }

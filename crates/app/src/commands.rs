@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, ARXIV_OAI_URL};
-use crate::demo;
+use crate::{demo, search};
 
 /// Runs one command.
 pub fn run(cli: Cli) -> Result<()> {
@@ -45,21 +45,27 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Paper { id } => paper(&ctx, &id),
         Command::Stats => stats(&ctx),
         Command::Runs { limit } => runs(&ctx, limit),
-        Command::Demo => load_demo(&ctx),
+        Command::Demo { export_vectors: Some(path) } => demo::export_vectors(&ctx, &path),
+        Command::Demo { export_vectors: None } => load_demo(&ctx),
+        Command::Search { query, mode, limit, since, category } => search::search(&ctx, &query, &mode, limit, since, category),
+        Command::Similar { id, limit } => search::similar(&ctx, &id, limit),
+        Command::Embed => search::embed(&ctx),
+        Command::Reindex => search::reindex(&ctx),
+        Command::Eval { corpus, queries, qrels, mode } => search::eval(&ctx, &corpus, &queries, &qrels, &mode),
     }
 }
 
-struct Ctx {
-    json: bool,
-    data_dir: PathBuf,
+pub struct Ctx {
+    pub json: bool,
+    pub data_dir: PathBuf,
 }
 
 impl Ctx {
-    fn db_path(&self) -> PathBuf {
+    pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("paperboy.db")
     }
 
-    fn open_store(&self) -> Result<SqliteStore> {
+    pub fn open_store(&self) -> Result<SqliteStore> {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
         let path = self.db_path();
@@ -79,7 +85,17 @@ impl Ctx {
         bar
     }
 
-    fn print_json(&self, value: serde_json::Value) {
+    /// A bar for steps with a known length; hidden like the spinner.
+    pub fn progress_bar(&self) -> ProgressBar {
+        if self.json || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(0);
+        bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} ({per_sec}, eta {eta})").expect("valid template"));
+        bar
+    }
+
+    pub fn print_json(&self, value: serde_json::Value) {
         println!("{value}");
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod harvest;
 pub mod ingest;
+pub mod search;
 pub mod store;
 
 pub use ingest::{IngestReport, IngestRun, RecordError};

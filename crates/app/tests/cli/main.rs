@@ -143,3 +143,73 @@ fn harvest_reads_settings_from_the_config_file_and_env() {
     let urls = handle.join().unwrap();
     assert_eq!(urls[0], "/oai2?verb=ListRecords&metadataPrefix=oai_dc&from=2023-03-07&set=math");
 }
+
+#[test]
+fn search_similar_and_eval_with_the_real_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let listing = fixture("listing/head.txt");
+    json(&paperboy(dir.path(), &["--json", "ingest", "listing", listing.to_str().unwrap()]));
+
+    // BM25 finds the paper by its words; semantic search finds it by meaning.
+    let bm25 = json(&paperboy(dir.path(), &["--json", "search", "sum pooling metric learning", "--mode", "bm25", "--limit", "3"]));
+    assert_eq!(bm25["hits"][0]["title"], "Generalized Sum Pooling for Metric Learning", "{bm25}");
+    let semantic = json(&paperboy(dir.path(), &["--json", "search", "adapting a segmentation network to a new domain without source data", "--mode", "semantic", "--limit", "3"]));
+    assert_eq!(semantic["hits"][0]["title"], "Source-Free Domain Adaptation for Image Segmentation", "{semantic}");
+    let hybrid = json(&paperboy(dir.path(), &["--json", "search", "entropy minimization for unlabeled samples"]));
+    let hits = hybrid["hits"].as_array().unwrap();
+    assert!(!hits.is_empty() && hits.len() <= 10);
+    for h in hits {
+        assert!(h["id"].is_string() && h["title"].is_string() && h["score"].is_number(), "{h}");
+    }
+    assert!(hits.iter().any(|h| h["explain"]["bm25_rank"].is_number() && h["explain"]["vector_rank"].is_number()), "{hybrid}");
+
+    let id = bm25["hits"][0]["id"].as_str().unwrap();
+    let similar = json(&paperboy(dir.path(), &["--json", "similar", id, "--limit", "5"]));
+    let similar = similar["hits"].as_array().unwrap();
+    assert_eq!(similar.len(), 5);
+    assert!(similar.iter().all(|h| h["id"] != id));
+
+    // Bad queries and modes are clear errors.
+    let empty = paperboy(dir.path(), &["search", "   "]);
+    assert!(!empty.status.success() && stderr(&empty).contains("the query is empty"), "{}", stderr(&empty));
+    let long = "x".repeat(5000);
+    let huge = paperboy(dir.path(), &["search", &long]);
+    assert!(!huge.status.success() && stderr(&huge).contains("longer than"), "{}", stderr(&huge));
+    let mode = paperboy(dir.path(), &["search", "x", "--mode", "fuzzy"]);
+    assert!(stderr(&mode).contains("unknown mode"), "{}", stderr(&mode));
+
+    // eval on a tiny BEIR set: three queries whose relevant document is known.
+    let beir = dir.path().join("tiny");
+    std::fs::create_dir_all(&beir).unwrap();
+    std::fs::copy(fixture("beir/scifact-head40/corpus.jsonl"), beir.join("corpus.jsonl")).unwrap();
+    let corpus = std::fs::read_to_string(beir.join("corpus.jsonl")).unwrap();
+    let docs: Vec<serde_json::Value> = corpus.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut queries = String::new();
+    let mut qrels = String::from("query-id\tcorpus-id\tscore\n");
+    for (i, d) in docs.iter().take(3).enumerate() {
+        queries.push_str(&format!("{}\n", serde_json::json!({"_id": format!("q{i}"), "text": d["title"]})));
+        qrels.push_str(&format!("q{i}\t{}\t1\n", d["_id"].as_str().unwrap()));
+    }
+    std::fs::write(beir.join("queries.jsonl"), queries).unwrap();
+    std::fs::write(beir.join("qrels.tsv"), qrels).unwrap();
+    let args = |mode: &'static str| {
+        vec!["--json", "eval", "--corpus", "CORPUS", "--queries", "QUERIES", "--qrels", "QRELS", "--mode", mode]
+    };
+    for mode in ["bm25", "semantic", "hybrid"] {
+        let a: Vec<String> = args(mode)
+            .into_iter()
+            .map(|s| match s {
+                "CORPUS" => beir.join("corpus.jsonl").display().to_string(),
+                "QUERIES" => beir.join("queries.jsonl").display().to_string(),
+                "QRELS" => beir.join("qrels.tsv").display().to_string(),
+                s => s.to_owned(),
+            })
+            .collect();
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let m = json(&paperboy(dir.path(), &a));
+        assert_eq!(m["queries"], 3, "{m}");
+        assert!(m["ndcg@10"].as_f64().unwrap() > 0.9, "{mode}: {m}");
+        assert!(m["recall@100"].as_f64().unwrap() > 0.99, "{mode}: {m}");
+        assert!(m["mrr@10"].as_f64().unwrap() > 0.9, "{mode}: {m}");
+    }
+}

@@ -5,6 +5,8 @@
 
 mod sqlite;
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use paperboy_core::{Paper, PaperId};
 use serde::Serialize;
@@ -84,4 +86,10 @@ pub trait PaperStore: Send {
     fn harvest_checkpoint(&self, key: &str) -> Result<Option<NaiveDate>, StoreError>;
     /// Remembers the last datestamp harvested completely.
     fn set_harvest_checkpoint(&mut self, key: &str, datestamp: NaiveDate) -> Result<(), StoreError>;
+    /// Papers inserted or changed after `seq`, in change order, at most `limit`, each with its seq.
+    fn papers_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper)>, StoreError>;
+    /// Cached embeddings of `model` for these text hashes (those missing are left out).
+    fn cached_embeddings(&self, model: &str, text_hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError>;
+    /// Caches embeddings of `model` by text hash.
+    fn cache_embeddings(&mut self, model: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), StoreError>;
 }

@@ -5,6 +5,7 @@
 //! (`day`, `primary_category`, `hf_upvotes`). `seq` grows with every insert or change, so
 //! derived indexes can catch up from the last `seq` they saw.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{NaiveDate, Utc};
@@ -46,6 +47,13 @@ const MIGRATIONS: &[&str] = &[
         datestamp TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );",
+    // 2: the embedding cache: one vector per model and text, little-endian f32.
+    "CREATE TABLE embeddings (
+        model TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model, text_hash)
+    ) WITHOUT ROWID;",
 ];
 
 /// The SQLite store.
@@ -94,17 +102,6 @@ impl SqliteStore {
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
-    }
-
-    /// Papers changed after `seq`, in change order, at most `limit`; with the seq of each.
-    pub fn papers_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT seq, id, data FROM papers WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-        let rows = stmt.query_map(params![seq, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
-        rows.map(|row| {
-            let (seq, id, data) = row?;
-            Ok((seq, decode(&id, &data)?))
-        })
-        .collect()
     }
 }
 
@@ -247,6 +244,42 @@ impl PaperStore for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn papers_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT seq, id, data FROM papers WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![seq, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+        rows.map(|row| {
+            let (seq, id, data) = row?;
+            Ok((seq, decode(&id, &data)?))
+        })
+        .collect()
+    }
+
+    fn cached_embeddings(&self, model: &str, text_hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT vector FROM embeddings WHERE model = ?1 AND text_hash = ?2")?;
+        let mut out = HashMap::new();
+        for h in text_hashes {
+            let blob: Option<Vec<u8>> = stmt.query_row(params![model, h], |r| r.get(0)).optional()?;
+            if let Some(blob) = blob {
+                let v = blob.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                out.insert(h.clone(), v);
+            }
+        }
+        Ok(out)
+    }
+
+    fn cache_embeddings(&mut self, model: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("INSERT OR REPLACE INTO embeddings (model, text_hash, vector) VALUES (?1, ?2, ?3)")?;
+            for (h, v) in vectors {
+                let blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                stmt.execute(params![model, h, blob])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn harvest_checkpoint(&self, key: &str) -> Result<Option<NaiveDate>, StoreError> {

@@ -4,4 +4,5 @@
 mod harvest;
 mod helpers;
 mod parsers;
+mod search;
 mod store;

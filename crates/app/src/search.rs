@@ -1,0 +1,165 @@
+//! The search commands: `search`, `similar`, `embed`, `reindex` and `eval`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use paperboy_core::{Category, PaperId, Source};
+use paperboy_embed::{Embedder, MiniLm};
+use paperboy_engine::ingest::{beir, ingest_path};
+use paperboy_engine::search::eval::{evaluate, read_qrels, read_queries};
+use paperboy_engine::search::fulltext::FullTextIndex;
+use paperboy_engine::search::service::{embed_missing, rebuild_fulltext};
+use paperboy_engine::search::{Filters, Hit, Mode, SearchQuery, SearchService};
+use paperboy_engine::{PaperStore, SqliteStore};
+use serde_json::json;
+
+use crate::commands::Ctx;
+
+fn load_model() -> Result<Arc<dyn Embedder>> {
+    Ok(Arc::new(MiniLm::load().context("loading the embedding model")?))
+}
+
+/// Opens the search service over the data directory's store, catching up index and vectors.
+fn open_service(ctx: &Ctx, store: &mut SqliteStore) -> Result<SearchService> {
+    let model = load_model()?;
+    let bar = ctx.progress_bar();
+    let dir = ctx.data_dir.join("index").join("fulltext");
+    // The store is both the source of papers and the vector cache; open a second handle for
+    // the cache so the two borrows stay apart (SQLite serialises the writes).
+    let mut cache = ctx.open_store()?;
+    let service = SearchService::open(store, &mut cache, Some(&dir), model, &mut |what, done, total| {
+        bar.set_message(what.to_owned());
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .context("opening the search index")?;
+    bar.finish_and_clear();
+    Ok(service)
+}
+
+fn print_hits(ctx: &Ctx, store: &SqliteStore, hits: &[Hit]) -> Result<()> {
+    let mut rows = Vec::with_capacity(hits.len());
+    for h in hits {
+        let title = store.paper(&h.id)?.map(|p| p.title).unwrap_or_default();
+        rows.push((h, title));
+    }
+    if ctx.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(h, title)| json!({"id": h.id, "title": title, "score": h.score, "snippet_html": h.snippet_html, "explain": h.explain}))
+            .collect();
+        ctx.print_json(json!({ "hits": list }));
+    } else if rows.is_empty() {
+        println!("no results");
+    } else {
+        for (i, (h, title)) in rows.iter().enumerate() {
+            let why = match (h.explain.bm25_rank, h.explain.vector_rank) {
+                _ if h.explain.exact => "exact match".to_owned(),
+                (Some(b), Some(v)) => format!("bm25 #{b}, vector #{v}"),
+                (Some(b), None) => format!("bm25 #{b}"),
+                (None, Some(v)) => format!("vector #{v}"),
+                (None, None) => String::new(),
+            };
+            println!("{:>2}. {:<18} {:.4}  {title}  [{why}]", i + 1, h.id.to_string(), h.score);
+        }
+    }
+    Ok(())
+}
+
+pub fn search(ctx: &Ctx, query: &str, mode: &str, limit: usize, since: Option<chrono::NaiveDate>, category: Option<String>) -> Result<()> {
+    let query = SearchQuery::parse(query)?;
+    let mode: Mode = mode.parse()?;
+    let category = category.map(|c| c.parse::<Category>()).transpose()?;
+    let filters = Filters { since, until: None, category };
+    let mut store = ctx.open_store()?;
+    let service = open_service(ctx, &mut store)?;
+    let hits = service.search(&store, &query, mode, &filters, limit.clamp(1, 1000))?;
+    print_hits(ctx, &store, &hits)
+}
+
+pub fn similar(ctx: &Ctx, id: &str, limit: usize) -> Result<()> {
+    let id: PaperId = id.parse()?;
+    let mut store = ctx.open_store()?;
+    if store.paper(&id)?.is_none() {
+        anyhow::bail!("no paper {id} in {}", ctx.db_path().display());
+    }
+    let service = open_service(ctx, &mut store)?;
+    let hits = service.similar(&id, limit.clamp(1, 1000))?;
+    print_hits(ctx, &store, &hits)
+}
+
+pub fn embed(ctx: &Ctx) -> Result<()> {
+    let store = ctx.open_store()?;
+    let mut cache = ctx.open_store()?;
+    let model = load_model()?;
+    let bar = ctx.progress_bar();
+    let start = std::time::Instant::now();
+    let n = embed_missing(&store, &mut cache, model.as_ref(), &mut |what, done, total| {
+        bar.set_message(what.to_owned());
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    let secs = start.elapsed().as_secs_f64();
+    if ctx.json {
+        ctx.print_json(json!({"embedded": n, "seconds": secs}));
+    } else {
+        println!("embedded {n} papers in {secs:.1} s ({:.1}/s) with {}", n as f64 / secs.max(1e-9), model.model_id());
+    }
+    Ok(())
+}
+
+pub fn reindex(ctx: &Ctx) -> Result<()> {
+    let store = ctx.open_store()?;
+    let dir = ctx.data_dir.join("index").join("fulltext");
+    let mut index = FullTextIndex::open(&dir)?;
+    let bar = ctx.progress_bar();
+    let n = rebuild_fulltext(&store, &mut index, &mut |_, done, _| bar.set_position(done))?;
+    bar.finish_and_clear();
+    if ctx.json {
+        ctx.print_json(json!({"indexed": n}));
+    } else {
+        println!("indexed {n} papers into {}", dir.display());
+    }
+    Ok(())
+}
+
+pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) -> Result<()> {
+    let mode: Mode = mode.parse()?;
+    let qrels = read_qrels(qrels)?;
+    let queries = read_queries(queries)?;
+    // The corpus goes into a temporary store and index; vectors come from (and go into) the
+    // data directory's cache, so a second run embeds nothing.
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let mut papers = SqliteStore::open(&tmp.path().join("eval.db"))?;
+    let report = ingest_path(&mut papers, Source::Beir, corpus, &mut |_| {})?;
+    if report.rejected > 0 {
+        eprintln!("warning: {} corpus records rejected, first: {:?}", report.rejected, report.first_errors.first());
+    }
+    let dataset = beir::dataset_name(corpus);
+    let mut cache = ctx.open_store()?;
+    let bar = ctx.progress_bar();
+    let service = SearchService::open(&papers, &mut cache, None, load_model()?, &mut |what, done, total| {
+        bar.set_message(what.to_owned());
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    let prefix = format!("beir:{dataset}:");
+    let mut runs: HashMap<String, Vec<String>> = HashMap::new();
+    for (qid, text) in queries.iter().filter(|(q, _)| qrels.contains_key(q)) {
+        let Ok(query) = SearchQuery::parse(text) else { continue };
+        let hits = service.search(&papers, &query, mode, &Filters::default(), 100)?;
+        let docs = hits.iter().filter_map(|h| h.id.to_string().strip_prefix(&prefix).map(str::to_owned)).collect();
+        runs.insert(qid.clone(), docs);
+    }
+    let m = evaluate(&runs, &qrels);
+    if ctx.json {
+        ctx.print_json(serde_json::to_value(m)?);
+    } else {
+        println!("{dataset} ({mode}, {} queries): nDCG@10 {:.4}  Recall@100 {:.4}  MRR@10 {:.4}", m.queries, m.ndcg_10, m.recall_100, m.mrr_10);
+    }
+    Ok(())
+}

@@ -1,0 +1,327 @@
+//! The full-text index (tantivy, BM25): title (boosted), abstract, authors, categories and id,
+//! English stemming, phrases, `title:`/`author:`/`cat:` fields, date and category filters,
+//! highlighted snippets; an exact arXiv id or exact title ranks first.
+//!
+//! The index is derived from the store and can be rebuilt at any time. It follows the store's
+//! `seq`: every commit carries the last `seq` it indexed as its payload, so after a crash the
+//! index reopens at its last commit and catches up from there.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use paperboy_core::text::fold_whitespace;
+use paperboy_core::{ArxivId, Paper, PaperId};
+use tantivy::collector::TopDocs;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use super::{Filters, SearchError};
+
+/// Field handles.
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    title: Field,
+    title_exact: Field,
+    abstract_text: Field,
+    authors: Field,
+    categories: Field,
+    day: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let stemmed = TextOptions::default()
+        .set_indexing_options(TextFieldIndexing::default().set_tokenizer("en_stem").set_index_option(IndexRecordOption::WithFreqsAndPositions))
+        .set_stored();
+    let names = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer("default").set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        title: b.add_text_field("title", stemmed.clone()),
+        title_exact: b.add_text_field("title_exact", STRING),
+        abstract_text: b.add_text_field("abstract", stemmed),
+        authors: b.add_text_field("authors", names),
+        categories: b.add_text_field("categories", STRING),
+        day: b.add_i64_field("day", INDEXED | FAST),
+    };
+    (b.build(), fields)
+}
+
+/// A title folded for exact matching: lower case, letters and digits only, single spaces.
+pub fn exact_title_key(title: &str) -> String {
+    let lowered: String = title.chars().map(|c| if c.is_alphanumeric() { c.to_lowercase().next().unwrap_or(c) } else { ' ' }).collect();
+    fold_whitespace(&lowered)
+}
+
+fn day_number(d: NaiveDate) -> i64 {
+    d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
+}
+
+/// One full-text hit.
+#[derive(Debug, Clone)]
+pub struct TextHit {
+    /// The paper.
+    pub id: PaperId,
+    /// BM25 score (exact matches get the top score plus one).
+    pub score: f32,
+    /// The abstract fragment with matched terms in `<b>…</b>`, HTML-escaped.
+    pub snippet_html: String,
+    /// Query terms found in the paper.
+    pub matched_terms: Vec<String>,
+    /// True when the query was this paper's exact id or exact title.
+    pub exact: bool,
+}
+
+/// The tantivy index of the papers.
+pub struct FullTextIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: IndexWriter,
+    fields: Fields,
+}
+
+impl FullTextIndex {
+    /// Opens the index in `dir`, creating it if missing. A directory holding an index of another
+    /// schema is an error; rebuild it (`paperboy reindex`).
+    pub fn open(dir: &Path) -> Result<Self, SearchError> {
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir)?;
+        let index = Index::open_or_create(directory, schema)?;
+        Self::with_index(index, fields)
+    }
+
+    /// A throwaway index in memory.
+    pub fn in_memory() -> Result<Self, SearchError> {
+        let (schema, fields) = schema();
+        Self::with_index(Index::create_in_ram(schema), fields)
+    }
+
+    fn with_index(index: Index, fields: Fields) -> Result<Self, SearchError> {
+        let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(FullTextIndex { index, reader, writer, fields })
+    }
+
+    /// The store `seq` up to which the last commit indexed (0 for a new index).
+    pub fn indexed_seq(&self) -> Result<i64, SearchError> {
+        Ok(self.index.load_metas()?.payload.and_then(|p| p.parse().ok()).unwrap_or(0))
+    }
+
+    /// Adds or replaces a paper (visible after [`FullTextIndex::commit`]).
+    pub fn upsert(&mut self, paper: &Paper) -> Result<(), SearchError> {
+        let f = self.fields;
+        let id = paper.id.to_string();
+        self.writer.delete_term(Term::from_field_text(f.id, &id));
+        let mut document = doc!(
+            f.id => id,
+            f.title => paper.title.clone(),
+            f.title_exact => exact_title_key(&paper.title),
+            f.abstract_text => paper.abstract_text.clone(),
+        );
+        for a in &paper.authors {
+            document.add_text(f.authors, &a.name);
+        }
+        for c in &paper.categories {
+            document.add_text(f.categories, c.as_str());
+        }
+        if let Some(day) = paper.day() {
+            document.add_i64(f.day, day_number(day));
+        }
+        self.writer.add_document(document)?;
+        Ok(())
+    }
+
+    /// Makes everything added visible and records `seq` as indexed, atomically.
+    pub fn commit(&mut self, seq: i64) -> Result<(), SearchError> {
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&seq.to_string());
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Removes every document (for a rebuild); visible after commit.
+    pub fn clear(&mut self) -> Result<(), SearchError> {
+        self.writer.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Documents in the last commit.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// True when nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn parser(&self) -> QueryParser {
+        let f = self.fields;
+        let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.abstract_text, f.authors]);
+        parser.set_field_boost(f.title, 2.5);
+        parser
+    }
+
+    /// Searches; `query` may use phrases (`"…"`), `title:`, `author:`, `cat:`, `AND`/`OR`/`-`.
+    pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<TextHit>, SearchError> {
+        let f = self.fields;
+        let searcher = self.reader.searcher();
+        let rewritten = rewrite_field_aliases(query);
+        let (user_query, _errors) = self.parser().parse_query_lenient(&rewritten);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, user_query.box_clone())];
+        add_filters(&mut clauses, f, filters);
+        let full: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
+        let top = searcher.search(&*full, &TopDocs::with_limit(limit))?;
+
+        // Exact id or exact title: pinned first.
+        let mut exact: Vec<(f32, tantivy::DocAddress)> = Vec::new();
+        let mut exact_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Ok(v) = ArxivId::parse_loose(query.trim()) {
+            exact_clauses.push((Occur::Should, Box::new(TermQuery::new(Term::from_field_text(f.id, v.id.as_str()), IndexRecordOption::Basic))));
+        }
+        let key = exact_title_key(query);
+        if key.split(' ').count() >= 3 {
+            exact_clauses.push((Occur::Should, Box::new(TermQuery::new(Term::from_field_text(f.title_exact, &key), IndexRecordOption::Basic))));
+        }
+        if !exact_clauses.is_empty() {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(BooleanQuery::new(exact_clauses)))];
+            add_filters(&mut clauses, f, filters);
+            exact = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(5))?;
+        }
+        let best = top.first().map(|(s, _)| *s).unwrap_or(0.0);
+        let mut ordered: Vec<(f32, tantivy::DocAddress, bool)> = exact.iter().map(|(_, a)| (best + 1.0, *a, true)).collect();
+        for (score, address) in top {
+            if !ordered.iter().any(|(_, a, _)| *a == address) {
+                ordered.push((score, address, false));
+            }
+        }
+        ordered.truncate(limit);
+
+        let mut snippets = SnippetGenerator::create(&searcher, &*user_query, f.abstract_text)?;
+        snippets.set_max_num_chars(240);
+        let mut titles = SnippetGenerator::create(&searcher, &*user_query, f.title)?;
+        titles.set_max_num_chars(400);
+        let mut hits = Vec::with_capacity(ordered.len());
+        for (score, address, is_exact) in ordered {
+            let d: TantivyDocument = searcher.doc(address)?;
+            let id_text = d.get_first(f.id).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let id: PaperId = id_text.parse().map_err(|e: paperboy_core::IdError| SearchError::Corrupt(e.to_string()))?;
+            let snippet = snippets.snippet_from_doc(&d);
+            let title_snippet = titles.snippet_from_doc(&d);
+            let mut matched_terms: Vec<String> = Vec::new();
+            for s in [&title_snippet, &snippet] {
+                for r in s.highlighted() {
+                    let word = s.fragment()[r.clone()].to_lowercase();
+                    if !matched_terms.contains(&word) {
+                        matched_terms.push(word);
+                    }
+                }
+            }
+            let snippet_html = if snippet.fragment().is_empty() {
+                let text = d.get_first(f.abstract_text).and_then(|v| v.as_str()).unwrap_or_default();
+                html_escape(&text.chars().take(240).collect::<String>())
+            } else {
+                snippet.to_html()
+            };
+            hits.push(TextHit { id, score, snippet_html, matched_terms, exact: is_exact });
+        }
+        Ok(hits)
+    }
+
+    /// Every indexed id (for checks and tests).
+    pub fn all_ids(&self) -> Result<Vec<String>, SearchError> {
+        let searcher = self.reader.searcher();
+        let docs = searcher.search(&AllQuery, &TopDocs::with_limit(searcher.num_docs().max(1) as usize))?;
+        let mut ids = Vec::with_capacity(docs.len());
+        for (_, address) in docs {
+            let d: TantivyDocument = searcher.doc(address)?;
+            if let Some(OwnedValue::Str(s)) = d.get_first(self.fields.id).map(OwnedValue::from) {
+                ids.push(s);
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+fn add_filters(clauses: &mut Vec<(Occur, Box<dyn Query>)>, f: Fields, filters: &Filters) {
+    if filters.since.is_some() || filters.until.is_some() {
+        let lower = filters.since.map_or(Bound::Unbounded, |d| Bound::Included(Term::from_field_i64(f.day, day_number(d))));
+        let upper = filters.until.map_or(Bound::Unbounded, |d| Bound::Included(Term::from_field_i64(f.day, day_number(d))));
+        clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+    }
+    if let Some(cat) = &filters.category {
+        clauses.push((Occur::Must, Box::new(TermQuery::new(Term::from_field_text(f.categories, cat.as_str()), IndexRecordOption::Basic))));
+    }
+}
+
+/// `author:` and `cat:` are the user-facing names of the `authors` and `categories` fields;
+/// a field clause (`title:`, `author:`, `cat:`) is a requirement, not one more optional term.
+fn rewrite_field_aliases(query: &str) -> String {
+    let mut out = String::with_capacity(query.len() + 8);
+    let mut at_word_start = true;
+    let mut rest = query;
+    while let Some(c) = rest.chars().next() {
+        if at_word_start {
+            let field = [("author:", "authors:"), ("cat:", "categories:"), ("title:", "title:")]
+                .into_iter()
+                .find_map(|(alias, name)| rest.strip_prefix(alias).map(|r| (name, r)));
+            if let Some((name, r)) = field {
+                if !(out.ends_with('+') || out.ends_with('-')) {
+                    out.push('+');
+                }
+                out.push_str(name);
+                rest = r;
+                at_word_start = false;
+                continue;
+            }
+        }
+        at_word_start = c.is_whitespace() || c == '(' || c == '-' || c == '+';
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Escapes text for HTML.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases() {
+        assert_eq!(
+            rewrite_field_aliases("author:hinton cat:cs.LG (cat:stat.ML) coauthor:x -title:survey"),
+            "+authors:hinton +categories:cs.LG (+categories:stat.ML) coauthor:x -title:survey"
+        );
+    }
+
+    #[test]
+    fn exact_keys() {
+        assert_eq!(exact_title_key("  Attention Is All You Need! "), "attention is all you need");
+    }
+}

@@ -1,0 +1,231 @@
+//! The search service: keeps the full-text index and the vectors in step with the store and
+//! answers searches in every mode, and similar-paper lookups.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use paperboy_core::text::stable_digest;
+use paperboy_core::{Paper, PaperId};
+use paperboy_embed::{paper_text, Embedder};
+
+use super::fulltext::{exact_title_key, html_escape, FullTextIndex};
+use super::hybrid::{reciprocal_rank_fusion, DEFAULT_K};
+use super::vectors::{ExactIndex, HnswIndex, SlotMeta, VectorIndex, VectorSet};
+use super::{Explanation, Filters, Hit, Mode, SearchError, SearchQuery};
+use crate::store::PaperStore;
+
+/// How many candidates each side gives the fusion.
+const CANDIDATES: usize = 100;
+/// Papers read from the store per step while syncing.
+const SYNC_CHUNK: usize = 5_000;
+/// Texts embedded per step (and per cache write).
+const EMBED_CHUNK: usize = 64;
+/// From this many vectors on, an HNSW graph is built; below it the exact scan is fast enough.
+pub const HNSW_THRESHOLD: usize = 20_000;
+
+/// The cache key of a paper's text.
+pub fn text_hash(p: &Paper) -> String {
+    stable_digest(&paper_text(&p.title, &p.abstract_text))
+}
+
+/// Progress of a long step: (what, done, total).
+pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, u64);
+
+/// Full-text index + vectors + the model that embeds queries.
+pub struct SearchService {
+    fulltext: FullTextIndex,
+    vectors: Arc<dyn VectorIndex>,
+    titles: Vec<String>,
+    embedder: Arc<dyn Embedder>,
+}
+
+impl SearchService {
+    /// Opens (or creates) the full-text index in `index_dir` (in memory when `None`), catches it
+    /// up with `store`, embeds what is not yet in `cache` (usually the same store), and loads the
+    /// vectors.
+    pub fn open(
+        store: &dyn PaperStore,
+        cache: &mut dyn PaperStore,
+        index_dir: Option<&Path>,
+        embedder: Arc<dyn Embedder>,
+        progress: Progress,
+    ) -> Result<Self, SearchError> {
+        let mut fulltext = match index_dir {
+            Some(dir) => FullTextIndex::open(dir)?,
+            None => FullTextIndex::in_memory()?,
+        };
+        sync_fulltext(store, &mut fulltext, progress)?;
+        embed_missing(store, cache, embedder.as_ref(), progress)?;
+        let (set, titles) = load_vectors(store, cache, embedder.as_ref())?;
+        let set = Arc::new(set);
+        let vectors: Arc<dyn VectorIndex> = if set.len() >= HNSW_THRESHOLD {
+            progress("building the vector index", 0, set.len() as u64);
+            Arc::new(HnswIndex::build(set))
+        } else {
+            Arc::new(ExactIndex::new(set))
+        };
+        Ok(SearchService { fulltext, vectors, titles, embedder })
+    }
+
+    /// Papers in the full-text index.
+    pub fn indexed(&self) -> u64 {
+        self.fulltext.len()
+    }
+
+    /// Papers with vectors.
+    pub fn embedded(&self) -> usize {
+        self.vectors.set().len()
+    }
+
+    /// Searches in `mode`; the result is at most `limit` hits, best first.
+    pub fn search(&self, store: &dyn PaperStore, query: &SearchQuery, mode: Mode, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
+        let depth = limit.max(CANDIDATES);
+        let mut hits = match mode {
+            Mode::Bm25 => self.bm25(query, filters, limit)?,
+            Mode::Semantic => self.semantic(query, filters, limit)?,
+            Mode::Hybrid => {
+                let bm25 = self.bm25(query, filters, depth)?;
+                let semantic = self.semantic(query, filters, depth)?;
+                reciprocal_rank_fusion(&bm25, &semantic, DEFAULT_K, limit)
+            }
+        };
+        // Hits found by meaning alone get the start of their abstract as a snippet.
+        for h in hits.iter_mut().filter(|h| h.snippet_html.is_empty()) {
+            if let Some(p) = store.paper(&h.id)? {
+                let start: String = p.abstract_text.chars().take(240).collect();
+                h.snippet_html = html_escape(&start);
+            }
+        }
+        Ok(hits)
+    }
+
+    fn bm25(&self, query: &SearchQuery, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
+        Ok(self
+            .fulltext
+            .search(query.as_str(), filters, limit)?
+            .into_iter()
+            .enumerate()
+            .map(|(rank, t)| Hit {
+                id: t.id,
+                score: t.score,
+                snippet_html: t.snippet_html,
+                explain: Explanation { bm25_rank: Some(rank + 1), vector_rank: None, matched_terms: t.matched_terms, exact: t.exact },
+            })
+            .collect())
+    }
+
+    fn semantic(&self, query: &SearchQuery, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
+        let q = self.embedder.embed(&[query.as_str()])?.pop().expect("one vector");
+        let set = self.vectors.set();
+        Ok(self
+            .vectors
+            .search(q.as_slice(), limit, filters, &|_| true)
+            .into_iter()
+            .enumerate()
+            .map(|(rank, (slot, score))| Hit {
+                id: set.meta[slot].id.clone(),
+                score,
+                snippet_html: String::new(),
+                explain: Explanation { vector_rank: Some(rank + 1), ..Default::default() },
+            })
+            .collect())
+    }
+
+    /// The papers nearest in meaning to `id`: never the paper itself, nor another record of it
+    /// (the same title from another source).
+    pub fn similar(&self, id: &PaperId, limit: usize) -> Result<Vec<Hit>, SearchError> {
+        let set = self.vectors.set();
+        let slot = set.slot_of(id).ok_or_else(|| SearchError::UnknownPaper(id.to_string()))?;
+        let own_title = &self.titles[slot];
+        let keep = |i: usize| i != slot && &self.titles[i] != own_title;
+        Ok(self
+            .vectors
+            .search(set.vector(slot), limit, &Filters::default(), &keep)
+            .into_iter()
+            .enumerate()
+            .map(|(rank, (i, score))| Hit {
+                id: set.meta[i].id.clone(),
+                score,
+                snippet_html: String::new(),
+                explain: Explanation { vector_rank: Some(rank + 1), ..Default::default() },
+            })
+            .collect())
+    }
+}
+
+/// Brings the full-text index up to the store's latest change; commits record how far it got.
+pub fn sync_fulltext(store: &dyn PaperStore, index: &mut FullTextIndex, progress: Progress) -> Result<u64, SearchError> {
+    let mut seq = index.indexed_seq()?;
+    let mut done = 0u64;
+    loop {
+        let batch = store.papers_changed_since(seq, SYNC_CHUNK)?;
+        let Some(&(last, _)) = batch.last() else { break };
+        for (_, p) in &batch {
+            index.upsert(p)?;
+        }
+        index.commit(last)?;
+        seq = last;
+        done += batch.len() as u64;
+        progress("indexing", done, 0);
+    }
+    Ok(done)
+}
+
+/// Rebuilds the full-text index from nothing.
+pub fn rebuild_fulltext(store: &dyn PaperStore, index: &mut FullTextIndex, progress: Progress) -> Result<u64, SearchError> {
+    index.clear()?;
+    index.commit(0)?;
+    sync_fulltext(store, index, progress)
+}
+
+/// Embeds every paper whose text has no cached vector for this model; returns how many.
+pub fn embed_missing(store: &dyn PaperStore, cache: &mut dyn PaperStore, embedder: &dyn Embedder, progress: Progress) -> Result<u64, SearchError> {
+    let model = embedder.model_id().to_string();
+    let mut missing: Vec<(String, String)> = Vec::new();
+    let mut seq = 0;
+    loop {
+        let batch = store.papers_changed_since(seq, SYNC_CHUNK)?;
+        let Some(&(last, _)) = batch.last() else { break };
+        let hashes: Vec<String> = batch.iter().map(|(_, p)| text_hash(p)).collect();
+        let cached = cache.cached_embeddings(&model, &hashes)?;
+        for ((_, p), h) in batch.iter().zip(hashes) {
+            if !cached.contains_key(&h) && !missing.iter().any(|(m, _)| m == &h) {
+                missing.push((h, paper_text(&p.title, &p.abstract_text)));
+            }
+        }
+        seq = last;
+    }
+    let total = missing.len() as u64;
+    let mut done = 0u64;
+    for chunk in missing.chunks(EMBED_CHUNK) {
+        let texts: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
+        let vectors = embedder.embed(&texts)?;
+        let rows: Vec<(String, Vec<f32>)> = chunk.iter().zip(vectors).map(|((h, _), v)| (h.clone(), v.into_vec())).collect();
+        cache.cache_embeddings(&model, &rows)?;
+        done += rows.len() as u64;
+        progress("embedding", done, total);
+    }
+    Ok(total)
+}
+
+/// Reads every paper's vector from the cache into a [`VectorSet`], with each slot's exact title.
+pub fn load_vectors(store: &dyn PaperStore, cache: &dyn PaperStore, embedder: &dyn Embedder) -> Result<(VectorSet, Vec<String>), SearchError> {
+    let model = embedder.model_id().to_string();
+    let mut set = VectorSet::new(embedder.dim());
+    let mut titles = Vec::new();
+    let mut seq = 0;
+    loop {
+        let batch = store.papers_changed_since(seq, SYNC_CHUNK)?;
+        let Some(&(last, _)) = batch.last() else { break };
+        let hashes: Vec<String> = batch.iter().map(|(_, p)| text_hash(p)).collect();
+        let cached = cache.cached_embeddings(&model, &hashes)?;
+        for ((_, p), h) in batch.iter().zip(hashes) {
+            if let Some(v) = cached.get(&h).filter(|v| v.len() == set.dim) {
+                set.push(SlotMeta { id: p.id.clone(), day: p.day(), categories: p.categories.clone() }, v);
+                titles.push(exact_title_key(&p.title));
+            }
+        }
+        seq = last;
+    }
+    Ok((set, titles))
+}

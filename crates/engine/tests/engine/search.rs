@@ -1,0 +1,226 @@
+//! Search: the full-text index (rebuild = incremental, crash-resume, query syntax, exact
+//! matches, snippets), the vector indexes (HNSW recall against the exact scan), hybrid fusion
+//! with explanations, and similar papers.
+
+use std::sync::Arc;
+
+use paperboy_core::{PaperId, Source};
+use paperboy_embed::{EmbedError, Embedder, Embedding, ModelId};
+use paperboy_engine::ingest::ingest_path;
+use paperboy_engine::search::fulltext::FullTextIndex;
+use paperboy_engine::search::service::{rebuild_fulltext, sync_fulltext};
+use paperboy_engine::search::vectors::{ExactIndex, HnswIndex, SlotMeta, VectorIndex, VectorSet};
+use paperboy_engine::search::{Filters, Mode, SearchQuery, SearchService};
+use paperboy_engine::{PaperStore, SqliteStore};
+
+use crate::helpers::{fixture, memory_store};
+
+fn store_with(inputs: &[(Source, &str)]) -> SqliteStore {
+    let mut store = memory_store();
+    for (source, rel) in inputs {
+        ingest_path(&mut store, *source, &fixture(rel), &mut |_| {}).unwrap();
+    }
+    store
+}
+
+fn ids(hits: &[paperboy_engine::search::fulltext::TextHit]) -> Vec<String> {
+    hits.iter().map(|h| h.id.to_string()).collect()
+}
+
+#[test]
+fn incremental_index_equals_a_rebuild_and_resumes_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = store_with(&[(Source::OaiPmh, "oai-pmh/ListRecords_data_2.xml")]);
+    {
+        let mut index = FullTextIndex::open(dir.path()).unwrap();
+        assert_eq!(sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap(), 265);
+        // More papers arrive; the process dies before the index hears of them.
+        ingest_path(&mut store, Source::ArxivSnapshot, &fixture("snapshot/head200.jsonl"), &mut |_| {}).unwrap();
+        let mut uncommitted = index;
+        let p = store.paper(&"0704.0001".parse().unwrap()).unwrap().unwrap();
+        uncommitted.upsert(&p).unwrap(); // added but never committed
+    }
+    let mut index = FullTextIndex::open(dir.path()).unwrap();
+    assert_eq!(index.len(), 265, "the uncommitted write is gone, the commit is whole");
+    let resumed = sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
+    assert_eq!(resumed, 200, "resumes from the last committed seq");
+    // An update of a paper replaces its document.
+    ingest_path(&mut store, Source::HfDaily, &fixture("hf-daily/2025-03-03.json"), &mut |_| {}).unwrap();
+    sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
+    let incremental = index.all_ids().unwrap();
+
+    let mut rebuilt = FullTextIndex::in_memory().unwrap();
+    rebuild_fulltext(&store, &mut rebuilt, &mut |_, _, _| {}).unwrap();
+    assert_eq!(rebuilt.all_ids().unwrap(), incremental);
+    assert_eq!(incremental.len() as u64, store.stats().unwrap().papers);
+    let q = "DeepSolution engineering solution design";
+    assert_eq!(ids(&index.search(q, &Filters::default(), 5).unwrap()), ids(&rebuilt.search(q, &Filters::default(), 5).unwrap()));
+}
+
+#[test]
+fn query_syntax_filters_exact_matches_and_snippets() {
+    let store = store_with(&[(Source::OaiPmh, "oai-pmh/ListRecords_data_0.xml"), (Source::HfDaily, "hf-daily")]);
+    let mut index = FullTextIndex::in_memory().unwrap();
+    sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
+    let none = Filters::default();
+
+    // Stemming: "series" and "converges" find the Kempner paper.
+    let hits = index.search("curious series Kempner", &none, 5).unwrap();
+    assert_eq!(hits[0].id.to_string(), "0806.4410");
+    assert!(hits[0].snippet_html.contains("<b>Kempner</b>"), "{}", hits[0].snippet_html);
+    assert!(hits[0].matched_terms.contains(&"kempner".to_string()), "{:?}", hits[0].matched_terms);
+
+    // Exact id and exact title are pinned first.
+    let by_id = index.search("arXiv:0806.4410v2", &none, 3).unwrap();
+    assert!(by_id[0].exact && by_id[0].id.to_string() == "0806.4410");
+    let by_title = index.search("Summing the curious series of Kempner and Irwin", &none, 3).unwrap();
+    assert!(by_title[0].exact && by_title[0].id.to_string() == "0806.4410");
+
+    // Fields: author: and cat:, and a phrase.
+    let by_author = index.search("author:Baillie", &none, 5).unwrap();
+    assert_eq!(by_author[0].id.to_string(), "0806.4410");
+    let in_cat = index.search("cat:math.NT series", &none, 20).unwrap();
+    assert!(!in_cat.is_empty());
+    for h in &in_cat {
+        let p = store.paper(&h.id).unwrap().unwrap();
+        assert!(p.categories.iter().any(|c| c.as_str() == "math.NT"), "{}", h.id);
+    }
+    let phrase = index.search("\"engineering solution design\"", &none, 5).unwrap();
+    assert_eq!(phrase[0].id.to_string(), "2502.20730");
+
+    // Date and category filters.
+    let march = Filters { since: Some("2025-03-01".parse().unwrap()), until: Some("2025-03-31".parse().unwrap()), category: None };
+    let hits = index.search("model", &march, 50).unwrap();
+    assert!(!hits.is_empty());
+    for h in &hits {
+        let day = store.paper(&h.id).unwrap().unwrap().day().unwrap().to_string();
+        assert!(day.starts_with("2025-03"), "{} on {day}", h.id);
+    }
+    let cs = Filters { category: Some("cs.LG".parse().unwrap()), ..Default::default() };
+    for h in index.search("learning", &cs, 20).unwrap() {
+        assert!(store.paper(&h.id).unwrap().unwrap().categories.iter().any(|c| c.as_str() == "cs.LG"));
+    }
+
+    // Hostile input is searched as text, never breaks the parser, and snippets stay escaped.
+    for q in ["<script>alert(1)</script>", "title:(", "\"unclosed", "AND OR NOT", "cat:", "a:b:c"] {
+        for h in index.search(q, &none, 5).unwrap() {
+            assert!(!h.snippet_html.contains("<script>"), "{q}: {}", h.snippet_html);
+        }
+    }
+}
+
+/// A deterministic test embedder: hashed bag of lower-cased words. It is not the model (that
+/// is tested against the reference vectors in paperboy-embed); it makes service logic testable
+/// without one.
+struct BagOfWords(ModelId);
+
+impl Embedder for BagOfWords {
+    fn model_id(&self) -> &ModelId {
+        &self.0
+    }
+    fn dim(&self) -> usize {
+        64
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>, EmbedError> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = vec![0.0f32; 64];
+                for w in t.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 3) {
+                    let h = w.to_lowercase().bytes().fold(1469598103934665603u64, |h, b| (h ^ b as u64).wrapping_mul(1099511628211));
+                    v[(h % 64) as usize] += 1.0;
+                }
+                v[0] += 0.01;
+                Embedding::normalized(v)
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn hybrid_explains_itself_and_similar_never_returns_the_paper_itself() {
+    let mut store = store_with(&[(Source::HfDaily, "hf-daily"), (Source::Listing, "listing/head.txt")]);
+    // A second record of one paper: the same title from a plain listing.
+    let twin = store.papers_on("2025-03-03".parse().unwrap()).unwrap()[0].clone();
+    let listing = format!("{}\n{}\n", twin.title, twin.abstract_text);
+    let path = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(path.path(), listing).unwrap();
+    ingest_path(&mut store, Source::Listing, path.path(), &mut |_| {}).unwrap();
+
+    let mut cache = memory_store();
+    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
+    let service = SearchService::open(&store, &mut cache, None, embedder.clone(), &mut |_, _, _| {}).unwrap();
+    assert_eq!(service.embedded() as u64, store.stats().unwrap().papers);
+
+    let q = SearchQuery::parse("metric learning with sum pooling").unwrap();
+    let hybrid = service.search(&store, &q, Mode::Hybrid, &Filters::default(), 10).unwrap();
+    assert!(!hybrid.is_empty());
+    assert!(hybrid.windows(2).all(|w| w[0].score >= w[1].score));
+    assert!(hybrid.iter().any(|h| h.explain.bm25_rank.is_some() && h.explain.vector_rank.is_some()));
+    assert!(hybrid.iter().all(|h| h.explain.bm25_rank.is_some() || h.explain.vector_rank.is_some()));
+    assert!(hybrid.iter().all(|h| !h.snippet_html.is_empty()));
+    let top = &hybrid[0];
+    assert!(!top.explain.matched_terms.is_empty(), "{top:?}");
+    let bm25 = service.search(&store, &q, Mode::Bm25, &Filters::default(), 10).unwrap();
+    assert!(bm25.iter().all(|h| h.explain.vector_rank.is_none()));
+    let semantic = service.search(&store, &q, Mode::Semantic, &Filters::default(), 10).unwrap();
+    assert!(semantic.iter().all(|h| h.explain.bm25_rank.is_none() && h.explain.vector_rank.is_some()));
+
+    let similar = service.similar(&twin.id, 10).unwrap();
+    assert_eq!(similar.len(), 10);
+    for h in &similar {
+        assert_ne!(h.id, twin.id, "never itself");
+        let p = store.paper(&h.id).unwrap().unwrap();
+        assert_ne!(p.title, twin.title, "never another record of itself");
+    }
+    assert!(service.similar(&"2401.99999".parse::<PaperId>().unwrap(), 5).is_err());
+
+    // Reopening embeds nothing: every vector comes from the cache.
+    let before = cache.stats().unwrap();
+    let again = SearchService::open(&store, &mut cache, None, embedder, &mut |what, _, total| assert!(what != "embedding" || total == 0)).unwrap();
+    assert_eq!(again.embedded(), service.embedded());
+    assert_eq!(cache.stats().unwrap(), before);
+}
+
+/// Vectors shaped like real ones: normalised mixtures of two reference embeddings plus noise.
+fn realistic_vectors(n: usize) -> VectorSet {
+    let text = std::fs::read_to_string(fixture("embeddings/all-MiniLM-L6-v2.reference.jsonl")).unwrap();
+    let base: Vec<Vec<f32>> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+        .collect();
+    let mut state = 0x2545F4914F6CDD1Du64;
+    let mut rand = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f32 / (1u64 << 53) as f32
+    };
+    let mut set = VectorSet::new(384);
+    for i in 0..n {
+        let a = &base[(rand() * base.len() as f32) as usize % base.len()];
+        let b = &base[(rand() * base.len() as f32) as usize % base.len()];
+        let w = rand();
+        let v: Vec<f32> = a.iter().zip(b).map(|(x, y)| w * x + (1.0 - w) * y + (rand() - 0.5) * 0.02).collect();
+        let e = Embedding::normalized(v);
+        set.push(SlotMeta { id: format!("listing:{i}").parse().unwrap(), day: None, categories: vec![] }, e.as_slice());
+    }
+    set
+}
+
+#[test]
+fn hnsw_recall_at_10_against_the_exact_scan() {
+    let set = Arc::new(realistic_vectors(4_000));
+    let exact = ExactIndex::new(set.clone());
+    let approx = HnswIndex::build(set.clone());
+    let queries: Vec<usize> = (0..200).map(|i| i * 29 % set.len()).collect();
+    let mut found = 0;
+    for &q in &queries {
+        let truth: Vec<usize> = exact.search(set.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect();
+        let got: Vec<usize> = approx.search(set.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect();
+        found += got.iter().filter(|i| truth.contains(i)).count();
+    }
+    let recall = found as f64 / (queries.len() * 10) as f64;
+    eprintln!("HNSW recall@10 = {recall:.4}");
+    assert!(recall >= 0.95, "recall@10 {recall}");
+}
