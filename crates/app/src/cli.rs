@@ -139,6 +139,13 @@ pub enum Command {
     Embed,
     /// Rebuild the full-text index from the store
     Reindex,
+    /// Measure search latency on the papers in the data directory (p50/p99 per mode)
+    #[command(hide = true)]
+    BenchSearch {
+        /// Queries per mode
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+    },
     /// Measure search quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10
     Eval {
         /// corpus.jsonl

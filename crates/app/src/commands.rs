@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Search { query, mode, limit, since, category } => search::search(&ctx, &query, &mode, limit, since, category),
         Command::Similar { id, limit } => search::similar(&ctx, &id, limit),
         Command::Embed => search::embed(&ctx),
+        Command::BenchSearch { queries } => search::bench(&ctx, queries),
         Command::Reindex => search::reindex(&ctx),
         Command::Eval { corpus, queries, qrels, mode } => search::eval(&ctx, &corpus, &queries, &qrels, &mode),
     }

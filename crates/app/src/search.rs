@@ -22,14 +22,14 @@ fn load_model() -> Result<Arc<dyn Embedder>> {
 }
 
 /// Opens the search service over the data directory's store, catching up index and vectors.
-fn open_service(ctx: &Ctx, store: &mut SqliteStore) -> Result<SearchService> {
+fn open_service(ctx: &Ctx, store: &mut SqliteStore, mode: Mode) -> Result<SearchService> {
     let model = load_model()?;
     let bar = ctx.progress_bar();
     let dir = ctx.data_dir.join("index").join("fulltext");
     // The store is both the source of papers and the vector cache; open a second handle for
     // the cache so the two borrows stay apart (SQLite serialises the writes).
     let mut cache = ctx.open_store()?;
-    let service = SearchService::open(store, &mut cache, Some(&dir), model, &mut |what, done, total| {
+    let service = SearchService::open_with(store, &mut cache, Some(&dir), model, mode != Mode::Bm25, &mut |what, done, total| {
         bar.set_message(what.to_owned());
         bar.set_length(total);
         bar.set_position(done);
@@ -74,7 +74,7 @@ pub fn search(ctx: &Ctx, query: &str, mode: &str, limit: usize, since: Option<ch
     let category = category.map(|c| c.parse::<Category>()).transpose()?;
     let filters = Filters { since, until: None, category };
     let mut store = ctx.open_store()?;
-    let service = open_service(ctx, &mut store)?;
+    let service = open_service(ctx, &mut store, mode)?;
     let hits = service.search(&store, &query, mode, &filters, limit.clamp(1, 1000))?;
     print_hits(ctx, &store, &hits)
 }
@@ -85,7 +85,7 @@ pub fn similar(ctx: &Ctx, id: &str, limit: usize) -> Result<()> {
     if store.paper(&id)?.is_none() {
         anyhow::bail!("no paper {id} in {}", ctx.db_path().display());
     }
-    let service = open_service(ctx, &mut store)?;
+    let service = open_service(ctx, &mut store, Mode::Semantic)?;
     let hits = service.similar(&id, limit.clamp(1, 1000))?;
     print_hits(ctx, &store, &hits)
 }
@@ -141,7 +141,7 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
     let dataset = beir::dataset_name(corpus);
     let mut cache = ctx.open_store()?;
     let bar = ctx.progress_bar();
-    let service = SearchService::open(&papers, &mut cache, None, load_model()?, &mut |what, done, total| {
+    let service = SearchService::open_with(&papers, &mut cache, None, load_model()?, mode != Mode::Bm25, &mut |what, done, total| {
         bar.set_message(what.to_owned());
         bar.set_length(total);
         bar.set_position(done);
@@ -160,6 +160,47 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
         ctx.print_json(serde_json::to_value(m)?);
     } else {
         println!("{dataset} ({mode}, {} queries): nDCG@10 {:.4}  Recall@100 {:.4}  MRR@10 {:.4}", m.queries, m.ndcg_10, m.recall_100, m.mrr_10);
+    }
+    Ok(())
+}
+
+/// Latency of each mode on the store's papers: queries are the first four words of paper
+/// titles spread over the store, so each has real matches; the query embedding is included.
+pub fn bench(ctx: &Ctx, n: usize) -> Result<()> {
+    let mut store = ctx.open_store()?;
+    let open_start = std::time::Instant::now();
+    let service = open_service(ctx, &mut store, Mode::Hybrid)?;
+    let open_secs = open_start.elapsed().as_secs_f64();
+    let papers = store.papers_changed_since(0, usize::MAX >> 1)?;
+    anyhow::ensure!(!papers.is_empty(), "no papers to search: run `paperboy demo` first");
+    let step = (papers.len() / n.max(1)).max(1);
+    let queries: Vec<SearchQuery> = papers
+        .iter()
+        .step_by(step)
+        .take(n)
+        .filter_map(|(_, p)| SearchQuery::parse(&p.title.split_whitespace().take(4).collect::<Vec<_>>().join(" ")).ok())
+        .collect();
+    let mut rows = Vec::new();
+    for mode in [Mode::Bm25, Mode::Semantic, Mode::Hybrid] {
+        let mut times: Vec<f64> = Vec::with_capacity(queries.len());
+        for q in &queries {
+            let start = std::time::Instant::now();
+            service.search(&store, q, mode, &Filters::default(), 10)?;
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+        rows.push((mode, pct(0.5), pct(0.99), times.iter().sum::<f64>() / times.len() as f64));
+    }
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().to_owned())))
+        .unwrap_or_default();
+    println!("{} papers, {} with vectors; open (index sync + vector load) {open_secs:.2} s; peak RSS {rss}", papers.len(), service.embedded());
+    println!("| mode | queries | p50 (ms) | p99 (ms) | mean (ms) |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (mode, p50, p99, mean) in rows {
+        println!("| {mode} | {} | {p50:.2} | {p99:.2} | {mean:.2} |", queries.len());
     }
     Ok(())
 }

@@ -50,12 +50,27 @@ impl SearchService {
         embedder: Arc<dyn Embedder>,
         progress: Progress,
     ) -> Result<Self, SearchError> {
+        Self::open_with(store, cache, index_dir, embedder, true, progress)
+    }
+
+    /// Like [`SearchService::open`]; with `embed_new` false, papers without a cached vector are
+    /// not embedded now (keyword search needs no vectors) and are left out of vector search.
+    pub fn open_with(
+        store: &dyn PaperStore,
+        cache: &mut dyn PaperStore,
+        index_dir: Option<&Path>,
+        embedder: Arc<dyn Embedder>,
+        embed_new: bool,
+        progress: Progress,
+    ) -> Result<Self, SearchError> {
         let mut fulltext = match index_dir {
             Some(dir) => FullTextIndex::open(dir)?,
             None => FullTextIndex::in_memory()?,
         };
         sync_fulltext(store, &mut fulltext, progress)?;
-        embed_missing(store, cache, embedder.as_ref(), progress)?;
+        if embed_new {
+            embed_missing(store, cache, embedder.as_ref(), progress)?;
+        }
         let (set, titles) = load_vectors(store, cache, embedder.as_ref())?;
         let set = Arc::new(set);
         let vectors: Arc<dyn VectorIndex> = if set.len() >= HNSW_THRESHOLD {

@@ -1,0 +1,41 @@
+//! Embedding throughput: `cargo bench -p paperboy-embed --bench embed`.
+//!
+//! Embeds the 220 "title\n\nabstract" texts of the reference file (real abstracts from the seed
+//! listing, ~200 tokens each) three times and prints texts per second for the best run, with
+//! the batch size and the number of threads candle uses.
+
+use std::time::Instant;
+
+use paperboy_embed::{Embedder, MiniLm};
+
+/// The same allocator the `paperboy` binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/embeddings/all-MiniLM-L6-v2.reference.jsonl");
+    let texts: Vec<String> = std::fs::read_to_string(path)
+        .expect("reference file")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_owned())
+        .filter(|t| t.contains("\n\n"))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let model = MiniLm::load().expect("model");
+    let start = Instant::now();
+    let _ = MiniLm::load().expect("model");
+    let load = start.elapsed().as_secs_f64();
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        model.embed(&refs).expect("embed");
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!("| texts | best of 3 (s) | texts/s | model load (s) | threads |");
+    println!("| ---: | ---: | ---: | ---: | ---: |");
+    println!("| {} | {best:.2} | {:.1} | {load:.2} | {threads} |", refs.len(), refs.len() as f64 / best);
+}
