@@ -18,6 +18,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer};
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::{Filters, SearchError};
@@ -29,15 +30,27 @@ struct Fields {
     title: Field,
     title_exact: Field,
     abstract_text: Field,
+    text: Field,
     authors: Field,
     categories: Field,
     day: Field,
 }
 
+/// English text: words, lower-cased, English stop words dropped, Porter-stemmed.
+const ENGLISH: &str = "en_stem_stop";
+
+fn register_tokenizers(index: &Index) {
+    let mut builder = TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser).dynamic();
+    if let Some(stop) = StopWordFilter::new(Language::English) {
+        builder = builder.filter_dynamic(stop);
+    }
+    index.tokenizers().register(ENGLISH, builder.filter_dynamic(Stemmer::new(Language::English)).build());
+}
+
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let stemmed = TextOptions::default()
-        .set_indexing_options(TextFieldIndexing::default().set_tokenizer("en_stem").set_index_option(IndexRecordOption::WithFreqsAndPositions))
+        .set_indexing_options(TextFieldIndexing::default().set_tokenizer(ENGLISH).set_index_option(IndexRecordOption::WithFreqsAndPositions))
         .set_stored();
     let names = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default().set_tokenizer("default").set_index_option(IndexRecordOption::WithFreqsAndPositions),
@@ -46,7 +59,12 @@ fn schema() -> (Schema, Fields) {
         id: b.add_text_field("id", STRING | STORED),
         title: b.add_text_field("title", stemmed.clone()),
         title_exact: b.add_text_field("title_exact", STRING),
-        abstract_text: b.add_text_field("abstract", stemmed),
+        abstract_text: b.add_text_field("abstract", stemmed.clone()),
+        // Title and abstract as one text, as BEIR scores documents; the title field on top of it
+        // gives title words their boost.
+        text: b.add_text_field("text", TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default().set_tokenizer(ENGLISH).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )),
         authors: b.add_text_field("authors", names),
         categories: b.add_text_field("categories", STRING),
         day: b.add_i64_field("day", INDEXED | FAST),
@@ -94,7 +112,18 @@ impl FullTextIndex {
         std::fs::create_dir_all(dir).map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)?;
-        let index = Index::open_or_create(directory, schema)?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) => index,
+            // An index made by another version of paperboy: it is derived data, so start over
+            // (the caller's sync then rebuilds it from the store).
+            Err(tantivy::TantivyError::SchemaError(reason)) => {
+                tracing::warn!(%reason, dir = %dir.display(), "full-text index has another schema; rebuilding it");
+                std::fs::remove_dir_all(dir).map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
+                std::fs::create_dir_all(dir).map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
+                Index::create_in_dir(dir, schema)?
+            }
+            Err(e) => return Err(e.into()),
+        };
         Self::with_index(index, fields)
     }
 
@@ -105,6 +134,7 @@ impl FullTextIndex {
     }
 
     fn with_index(index: Index, fields: Fields) -> Result<Self, SearchError> {
+        register_tokenizers(&index);
         let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         Ok(FullTextIndex { index, reader, writer, fields })
@@ -125,6 +155,7 @@ impl FullTextIndex {
             f.title => paper.title.clone(),
             f.title_exact => exact_title_key(&paper.title),
             f.abstract_text => paper.abstract_text.clone(),
+            f.text => format!("{}\n{}", paper.title, paper.abstract_text),
         );
         for a in &paper.authors {
             document.add_text(f.authors, &a.name);
@@ -166,8 +197,9 @@ impl FullTextIndex {
 
     fn parser(&self) -> QueryParser {
         let f = self.fields;
-        let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.abstract_text, f.authors]);
-        parser.set_field_boost(f.title, 2.5);
+        let mut parser = QueryParser::for_index(&self.index, vec![f.text, f.title, f.authors]);
+        // On top of `text`, title words count 1.5 times; tuned on the SciFact dev split (see BENCHMARKS.md).
+        parser.set_field_boost(f.title, 0.5);
         parser
     }
 
@@ -175,7 +207,7 @@ impl FullTextIndex {
     pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<TextHit>, SearchError> {
         let f = self.fields;
         let searcher = self.reader.searcher();
-        let rewritten = rewrite_field_aliases(query);
+        let rewritten = if uses_query_syntax(query) { rewrite_field_aliases(query) } else { escape_query_syntax(query) };
         let (user_query, _errors) = self.parser().parse_query_lenient(&rewritten);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, user_query.box_clone())];
         add_filters(&mut clauses, f, filters);
@@ -206,9 +238,11 @@ impl FullTextIndex {
         }
         ordered.truncate(limit);
 
-        let mut snippets = SnippetGenerator::create(&searcher, &*user_query, f.abstract_text)?;
+        // The query searched the combined `text` field; highlight its words in the abstract and title.
+        let on_field = |field| QueryParser::for_index(&self.index, vec![field]).parse_query_lenient(&rewritten).0;
+        let mut snippets = SnippetGenerator::create(&searcher, &*on_field(f.abstract_text), f.abstract_text)?;
         snippets.set_max_num_chars(240);
-        let mut titles = SnippetGenerator::create(&searcher, &*user_query, f.title)?;
+        let mut titles = SnippetGenerator::create(&searcher, &*on_field(f.title), f.title)?;
         titles.set_max_num_chars(400);
         let mut hits = Vec::with_capacity(ordered.len());
         for (score, address, is_exact) in ordered {
@@ -292,6 +326,38 @@ fn rewrite_field_aliases(query: &str) -> String {
     out
 }
 
+/// True when the user wrote query syntax on purpose: a phrase, a field, or a +/- term.
+fn uses_query_syntax(query: &str) -> bool {
+    query.contains('"')
+        || query.split_whitespace().any(|w| {
+            let w = w.trim_start_matches(['(', '+', '-']);
+            ["title:", "author:", "cat:", "abstract:", "authors:", "categories:"].iter().any(|f| w.starts_with(f))
+        })
+        || query.split_whitespace().any(|w| (w.starts_with('+') || w.starts_with('-')) && w.len() > 1)
+}
+
+/// Plain text as a query: every character the query language gives a meaning to is escaped,
+/// and the operators AND/OR/NOT are lower-cased, so "IL-6: a (new) marker? NOT likely" is words.
+fn escape_query_syntax(query: &str) -> String {
+    let mut out = String::with_capacity(query.len() * 2);
+    for word in query.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let word = match word {
+            "AND" | "OR" | "NOT" | "IN" => word.to_lowercase(),
+            w => w.to_owned(),
+        };
+        for c in word.chars() {
+            if "+-&|!(){}[]^\"~*?:\\/<>'=".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Escapes text for HTML.
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -318,6 +384,15 @@ mod tests {
             rewrite_field_aliases("author:hinton cat:cs.LG (cat:stat.ML) coauthor:x -title:survey"),
             "+authors:hinton +categories:cs.LG (+categories:stat.ML) coauthor:x -title:survey"
         );
+    }
+
+    #[test]
+    fn plain_text_is_escaped_and_syntax_is_kept() {
+        assert!(!uses_query_syntax("IL-6: a (new) marker? NOT likely"));
+        assert_eq!(escape_query_syntax("IL-6: (new) NOT"), "IL\\-6\\: \\(new\\) not");
+        assert!(uses_query_syntax("\"exact phrase\" here"));
+        assert!(uses_query_syntax("author:hinton nets"));
+        assert!(uses_query_syntax("transformers -vision"));
     }
 
     #[test]
