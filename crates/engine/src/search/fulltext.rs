@@ -97,6 +97,22 @@ pub struct TextHit {
     pub exact: bool,
 }
 
+/// The parts of a hit that [`FullTextIndex::highlight`] fills in, borrowed from any hit type.
+pub struct TextHitRef<'a> {
+    /// The paper.
+    pub id: &'a PaperId,
+    /// Where the snippet goes.
+    pub snippet_html: &'a mut String,
+    /// Where the matched terms go.
+    pub matched_terms: &'a mut Vec<String>,
+}
+
+impl<'a> From<&'a mut TextHit> for TextHitRef<'a> {
+    fn from(h: &'a mut TextHit) -> Self {
+        TextHitRef { id: &h.id, snippet_html: &mut h.snippet_html, matched_terms: &mut h.matched_terms }
+    }
+}
+
 /// The tantivy index of the papers.
 pub struct FullTextIndex {
     index: Index,
@@ -204,6 +220,7 @@ impl FullTextIndex {
     }
 
     /// Searches; `query` may use phrases (`"…"`), `title:`, `author:`, `cat:`, `AND`/`OR`/`-`.
+    /// Hits come without snippets; see [`FullTextIndex::highlight`].
     pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<TextHit>, SearchError> {
         let f = self.fields;
         let searcher = self.reader.searcher();
@@ -238,36 +255,60 @@ impl FullTextIndex {
         }
         ordered.truncate(limit);
 
+        let mut hits = Vec::with_capacity(ordered.len());
+        for (score, address, is_exact) in ordered {
+            let d: TantivyDocument = searcher.doc(address)?;
+            let id_text = d.get_first(f.id).and_then(|v| v.as_str()).unwrap_or_default();
+            let id: PaperId = id_text.parse().map_err(|e: paperboy_core::IdError| SearchError::Corrupt(e.to_string()))?;
+            hits.push(TextHit { id, score, snippet_html: String::new(), matched_terms: Vec::new(), exact: is_exact });
+        }
+        Ok(hits)
+    }
+
+    /// Fills in the snippet and matched terms of `hits` for `query` (one document fetch each).
+    pub fn highlight(&self, query: &str, hits: &mut [TextHitRef<'_>]) -> Result<(), SearchError> {
+        if hits.is_empty() {
+            return Ok(());
+        }
+        let f = self.fields;
+        let searcher = self.reader.searcher();
+        let rewritten = if uses_query_syntax(query) { rewrite_field_aliases(query) } else { escape_query_syntax(query) };
         // The query searched the combined `text` field; highlight its words in the abstract and title.
         let on_field = |field| QueryParser::for_index(&self.index, vec![field]).parse_query_lenient(&rewritten).0;
         let mut snippets = SnippetGenerator::create(&searcher, &*on_field(f.abstract_text), f.abstract_text)?;
         snippets.set_max_num_chars(240);
         let mut titles = SnippetGenerator::create(&searcher, &*on_field(f.title), f.title)?;
         titles.set_max_num_chars(400);
-        let mut hits = Vec::with_capacity(ordered.len());
-        for (score, address, is_exact) in ordered {
+        for hit in hits.iter_mut() {
+            let by_id = TermQuery::new(Term::from_field_text(f.id, &hit.id.to_string()), IndexRecordOption::Basic);
+            let Some((_, address)) = searcher.search(&by_id, &TopDocs::with_limit(1))?.into_iter().next() else { continue };
             let d: TantivyDocument = searcher.doc(address)?;
-            let id_text = d.get_first(f.id).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-            let id: PaperId = id_text.parse().map_err(|e: paperboy_core::IdError| SearchError::Corrupt(e.to_string()))?;
             let snippet = snippets.snippet_from_doc(&d);
             let title_snippet = titles.snippet_from_doc(&d);
-            let mut matched_terms: Vec<String> = Vec::new();
+            hit.matched_terms.clear();
             for s in [&title_snippet, &snippet] {
                 for r in s.highlighted() {
                     let word = s.fragment()[r.clone()].to_lowercase();
-                    if !matched_terms.contains(&word) {
-                        matched_terms.push(word);
+                    if !hit.matched_terms.contains(&word) {
+                        hit.matched_terms.push(word);
                     }
                 }
             }
-            let snippet_html = if snippet.fragment().is_empty() {
+            *hit.snippet_html = if snippet.fragment().is_empty() {
                 let text = d.get_first(f.abstract_text).and_then(|v| v.as_str()).unwrap_or_default();
                 html_escape(&text.chars().take(240).collect::<String>())
             } else {
                 snippet.to_html()
             };
-            hits.push(TextHit { id, score, snippet_html, matched_terms, exact: is_exact });
         }
+        Ok(())
+    }
+
+    /// Searches and highlights every hit: [`FullTextIndex::search`] then [`FullTextIndex::highlight`].
+    pub fn search_highlighted(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<TextHit>, SearchError> {
+        let mut hits = self.search(query, filters, limit)?;
+        let mut refs: Vec<TextHitRef<'_>> = hits.iter_mut().map(TextHitRef::from).collect();
+        self.highlight(query, &mut refs)?;
         Ok(hits)
     }
 

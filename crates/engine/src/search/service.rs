@@ -8,7 +8,7 @@ use paperboy_core::text::stable_digest;
 use paperboy_core::{Paper, PaperId};
 use paperboy_embed::{paper_text, Embedder};
 
-use super::fulltext::{exact_title_key, html_escape, FullTextIndex};
+use super::fulltext::{exact_title_key, html_escape, FullTextIndex, TextHitRef};
 use super::hybrid::{reciprocal_rank_fusion, DEFAULT_K};
 use super::vectors::{ExactIndex, HnswIndex, SlotMeta, VectorIndex, VectorSet};
 use super::{Explanation, Filters, Hit, Mode, SearchError, SearchQuery};
@@ -104,6 +104,14 @@ impl SearchService {
                 reciprocal_rank_fusion(&bm25, &semantic, DEFAULT_K, limit)
             }
         };
+        // Snippets and matched terms only for the hits shown, not for every candidate.
+        if mode != Mode::Semantic {
+            let mut refs: Vec<TextHitRef<'_>> = hits
+                .iter_mut()
+                .map(|h| TextHitRef { id: &h.id, snippet_html: &mut h.snippet_html, matched_terms: &mut h.explain.matched_terms })
+                .collect();
+            self.fulltext.highlight(query.as_str(), &mut refs)?;
+        }
         // Hits found by meaning alone get the start of their abstract as a snippet.
         for h in hits.iter_mut().filter(|h| h.snippet_html.is_empty()) {
             if let Some(p) = store.paper(&h.id)? {

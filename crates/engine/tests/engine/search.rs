@@ -54,7 +54,7 @@ fn incremental_index_equals_a_rebuild_and_resumes_after_a_crash() {
     assert_eq!(rebuilt.all_ids().unwrap(), incremental);
     assert_eq!(incremental.len() as u64, store.stats().unwrap().papers);
     let q = "DeepSolution engineering solution design";
-    assert_eq!(ids(&index.search(q, &Filters::default(), 5).unwrap()), ids(&rebuilt.search(q, &Filters::default(), 5).unwrap()));
+    assert_eq!(ids(&index.search_highlighted(q, &Filters::default(), 5).unwrap()), ids(&rebuilt.search_highlighted(q, &Filters::default(), 5).unwrap()));
 }
 
 #[test]
@@ -65,45 +65,45 @@ fn query_syntax_filters_exact_matches_and_snippets() {
     let none = Filters::default();
 
     // Stemming: "series" and "converges" find the Kempner paper.
-    let hits = index.search("curious series Kempner", &none, 5).unwrap();
+    let hits = index.search_highlighted("curious series Kempner", &none, 5).unwrap();
     assert_eq!(hits[0].id.to_string(), "0806.4410");
     assert!(hits[0].snippet_html.contains("<b>Kempner</b>"), "{}", hits[0].snippet_html);
     assert!(hits[0].matched_terms.contains(&"kempner".to_string()), "{:?}", hits[0].matched_terms);
 
     // Exact id and exact title are pinned first.
-    let by_id = index.search("arXiv:0806.4410v2", &none, 3).unwrap();
+    let by_id = index.search_highlighted("arXiv:0806.4410v2", &none, 3).unwrap();
     assert!(by_id[0].exact && by_id[0].id.to_string() == "0806.4410");
-    let by_title = index.search("Summing the curious series of Kempner and Irwin", &none, 3).unwrap();
+    let by_title = index.search_highlighted("Summing the curious series of Kempner and Irwin", &none, 3).unwrap();
     assert!(by_title[0].exact && by_title[0].id.to_string() == "0806.4410");
 
     // Fields: author: and cat:, and a phrase.
-    let by_author = index.search("author:Baillie", &none, 5).unwrap();
+    let by_author = index.search_highlighted("author:Baillie", &none, 5).unwrap();
     assert_eq!(by_author[0].id.to_string(), "0806.4410");
-    let in_cat = index.search("cat:math.NT series", &none, 20).unwrap();
+    let in_cat = index.search_highlighted("cat:math.NT series", &none, 20).unwrap();
     assert!(!in_cat.is_empty());
     for h in &in_cat {
         let p = store.paper(&h.id).unwrap().unwrap();
         assert!(p.categories.iter().any(|c| c.as_str() == "math.NT"), "{}", h.id);
     }
-    let phrase = index.search("\"engineering solution design\"", &none, 5).unwrap();
+    let phrase = index.search_highlighted("\"engineering solution design\"", &none, 5).unwrap();
     assert_eq!(phrase[0].id.to_string(), "2502.20730");
 
     // Date and category filters.
     let march = Filters { since: Some("2025-03-01".parse().unwrap()), until: Some("2025-03-31".parse().unwrap()), category: None };
-    let hits = index.search("model", &march, 50).unwrap();
+    let hits = index.search_highlighted("model", &march, 50).unwrap();
     assert!(!hits.is_empty());
     for h in &hits {
         let day = store.paper(&h.id).unwrap().unwrap().day().unwrap().to_string();
         assert!(day.starts_with("2025-03"), "{} on {day}", h.id);
     }
     let cs = Filters { category: Some("cs.LG".parse().unwrap()), ..Default::default() };
-    for h in index.search("learning", &cs, 20).unwrap() {
+    for h in index.search_highlighted("learning", &cs, 20).unwrap() {
         assert!(store.paper(&h.id).unwrap().unwrap().categories.iter().any(|c| c.as_str() == "cs.LG"));
     }
 
     // Hostile input is searched as text, never breaks the parser, and snippets stay escaped.
     for q in ["<script>alert(1)</script>", "title:(", "\"unclosed", "AND OR NOT", "cat:", "a:b:c"] {
-        for h in index.search(q, &none, 5).unwrap() {
+        for h in index.search_highlighted(q, &none, 5).unwrap() {
             assert!(!h.snippet_html.contains("<script>"), "{q}: {}", h.snippet_html);
         }
     }
