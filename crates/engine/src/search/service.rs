@@ -1,12 +1,13 @@
 //! The search service: keeps the full-text index and the vectors in step with the store and
 //! answers searches in every mode, and similar-paper lookups.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use paperboy_core::text::stable_digest;
 use paperboy_core::{Paper, PaperId};
-use paperboy_embed::{paper_text, Embedder};
+use paperboy_embed::{paper_text, Embedder, Embedding};
 
 use super::fulltext::{exact_title_key, html_escape, FullTextIndex, TextHitRef};
 use super::hybrid::{reciprocal_rank_fusion, DEFAULT_K};
@@ -37,7 +38,12 @@ pub struct SearchService {
     vectors: Arc<dyn VectorIndex>,
     titles: Vec<String>,
     embedder: Arc<dyn Embedder>,
+    /// Recent query vectors: paging through results or repeating a search embeds nothing.
+    query_vectors: Mutex<HashMap<String, Embedding>>,
 }
+
+/// Query vectors kept; the cache is emptied when full (queries repeat in bursts).
+const QUERY_CACHE: usize = 4_096;
 
 impl SearchService {
     /// Opens (or creates) the full-text index in `index_dir` (in memory when `None`), catches it
@@ -79,7 +85,7 @@ impl SearchService {
         } else {
             Arc::new(ExactIndex::new(set))
         };
-        Ok(SearchService { fulltext, vectors, titles, embedder })
+        Ok(SearchService { fulltext, vectors, titles, embedder, query_vectors: Mutex::new(HashMap::new()) })
     }
 
     /// Papers in the full-text index.
@@ -138,7 +144,7 @@ impl SearchService {
     }
 
     fn semantic(&self, query: &SearchQuery, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
-        let q = self.embedder.embed(&[query.as_str()])?.pop().expect("one vector");
+        let q = self.query_vector(query.as_str())?;
         let set = self.vectors.set();
         Ok(self
             .vectors
@@ -152,6 +158,24 @@ impl SearchService {
                 explain: Explanation { vector_rank: Some(rank + 1), ..Default::default() },
             })
             .collect())
+    }
+
+    /// Forgets the cached query vectors (benchmarks measure the embedding too).
+    pub fn clear_query_cache(&self) {
+        self.query_vectors.lock().expect("cache lock").clear();
+    }
+
+    fn query_vector(&self, query: &str) -> Result<Embedding, SearchError> {
+        if let Some(v) = self.query_vectors.lock().expect("cache lock").get(query) {
+            return Ok(v.clone());
+        }
+        let v = self.embedder.embed(&[query])?.pop().expect("one vector");
+        let mut cache = self.query_vectors.lock().expect("cache lock");
+        if cache.len() >= QUERY_CACHE {
+            cache.clear();
+        }
+        cache.insert(query.to_owned(), v.clone());
+        Ok(v)
     }
 
     /// The papers nearest in meaning to `id`: never the paper itself, nor another record of it
