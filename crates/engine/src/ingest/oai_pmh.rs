@@ -162,6 +162,17 @@ fn parse_oai_dc(dc: &Element, header_id: &str) -> Result<Paper, String> {
     Ok(paper)
 }
 
+/// The fields the `arXiv` and `arXivRaw` formats write alike.
+fn fill_arxiv_fields(paper: &mut Paper, el: &Element) -> Result<(), String> {
+    paper.categories = categories_from_codes(el.child_text("categories").unwrap_or(""))?;
+    paper.abstract_text = el.child_text("abstract").map(fold_whitespace).unwrap_or_default();
+    paper.comments = opt_text(el, "comments");
+    paper.journal_ref = opt_text(el, "journal-ref");
+    paper.doi = opt_text(el, "doi");
+    paper.license = opt_text(el, "license");
+    Ok(())
+}
+
 /// The `arXiv` format: structured authors with affiliations, `created`/`updated` dates.
 fn parse_arxiv(el: &Element) -> Result<Paper, String> {
     let id = el.child_text("id").ok_or("missing <id>")?;
@@ -178,12 +189,7 @@ fn parse_arxiv(el: &Element) -> Result<Paper, String> {
             })
             .collect();
     }
-    paper.categories = categories_from_codes(el.child_text("categories").unwrap_or(""))?;
-    paper.abstract_text = el.child_text("abstract").map(fold_whitespace).unwrap_or_default();
-    paper.comments = opt_text(el, "comments");
-    paper.journal_ref = opt_text(el, "journal-ref");
-    paper.doi = opt_text(el, "doi");
-    paper.license = opt_text(el, "license");
+    fill_arxiv_fields(&mut paper, el)?;
     paper.submitted = el.child_text("created").and_then(parse_date);
     paper.updated = el.child_text("updated").and_then(parse_date).or(paper.submitted);
     if let Some(created) = paper.submitted {
@@ -197,12 +203,7 @@ fn parse_arxiv_raw(el: &Element) -> Result<Paper, String> {
     let id = el.child_text("id").ok_or("missing <id>")?;
     let mut paper = Paper::new(arxiv_id(id)?, title_of(el)?, Source::OaiPmh);
     paper.authors = split_authors(el.child_text("authors").unwrap_or(""));
-    paper.categories = categories_from_codes(el.child_text("categories").unwrap_or(""))?;
-    paper.abstract_text = el.child_text("abstract").map(fold_whitespace).unwrap_or_default();
-    paper.comments = opt_text(el, "comments");
-    paper.journal_ref = opt_text(el, "journal-ref");
-    paper.doi = opt_text(el, "doi");
-    paper.license = opt_text(el, "license");
+    fill_arxiv_fields(&mut paper, el)?;
     for v in el.children_named("version") {
         let number = v
             .attr("version")

@@ -145,10 +145,13 @@ impl SearchService {
 
     fn semantic(&self, query: &SearchQuery, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let q = self.query_vector(query.as_str())?;
+        Ok(self.vector_hits(self.vectors.search(q.as_slice(), limit, filters, &|_| true)))
+    }
+
+    /// Turns (slot, similarity) pairs, best first, into hits ranked by vector.
+    fn vector_hits(&self, found: Vec<(usize, f32)>) -> Vec<Hit> {
         let set = self.vectors.set();
-        Ok(self
-            .vectors
-            .search(q.as_slice(), limit, filters, &|_| true)
+        found
             .into_iter()
             .enumerate()
             .map(|(rank, (slot, score))| Hit {
@@ -157,7 +160,7 @@ impl SearchService {
                 snippet_html: String::new(),
                 explain: Explanation { vector_rank: Some(rank + 1), ..Default::default() },
             })
-            .collect())
+            .collect()
     }
 
     /// Forgets the cached query vectors (benchmarks measure the embedding too).
@@ -185,18 +188,7 @@ impl SearchService {
         let slot = set.slot_of(id).ok_or_else(|| SearchError::UnknownPaper(id.to_string()))?;
         let own_title = &self.titles[slot];
         let keep = |i: usize| i != slot && &self.titles[i] != own_title;
-        Ok(self
-            .vectors
-            .search(set.vector(slot), limit, &Filters::default(), &keep)
-            .into_iter()
-            .enumerate()
-            .map(|(rank, (i, score))| Hit {
-                id: set.meta[i].id.clone(),
-                score,
-                snippet_html: String::new(),
-                explain: Explanation { vector_rank: Some(rank + 1), ..Default::default() },
-            })
-            .collect())
+        Ok(self.vector_hits(self.vectors.search(set.vector(slot), limit, &Filters::default(), &keep)))
     }
 }
 
@@ -225,23 +217,38 @@ pub fn rebuild_fulltext(store: &dyn PaperStore, index: &mut FullTextIndex, progr
     sync_fulltext(store, index, progress)
 }
 
-/// Embeds every paper whose text has no cached vector for this model; returns how many.
-pub fn embed_missing(store: &dyn PaperStore, cache: &mut dyn PaperStore, embedder: &dyn Embedder, progress: Progress) -> Result<u64, SearchError> {
-    let model = embedder.model_id().to_string();
-    let mut missing: Vec<(String, String)> = Vec::new();
+/// Walks every paper in change order with its text hash and its cached vector of `model`.
+fn walk_with_cached_vectors(
+    store: &dyn PaperStore,
+    cache: &dyn PaperStore,
+    model: &str,
+    mut each: impl FnMut(&Paper, String, Option<&Vec<f32>>),
+) -> Result<(), SearchError> {
     let mut seq = 0;
     loop {
         let batch = store.papers_changed_since(seq, SYNC_CHUNK)?;
         let Some(&(last, _)) = batch.last() else { break };
         let hashes: Vec<String> = batch.iter().map(|(_, p)| text_hash(p)).collect();
-        let cached = cache.cached_embeddings(&model, &hashes)?;
+        let cached = cache.cached_embeddings(model, &hashes)?;
         for ((_, p), h) in batch.iter().zip(hashes) {
-            if !cached.contains_key(&h) && !missing.iter().any(|(m, _)| m == &h) {
-                missing.push((h, paper_text(&p.title, &p.abstract_text)));
-            }
+            let v = cached.get(&h);
+            each(p, h, v);
         }
         seq = last;
     }
+    Ok(())
+}
+
+/// Embeds every paper whose text has no cached vector for this model; returns how many.
+pub fn embed_missing(store: &dyn PaperStore, cache: &mut dyn PaperStore, embedder: &dyn Embedder, progress: Progress) -> Result<u64, SearchError> {
+    let model = embedder.model_id().to_string();
+    let mut missing: Vec<(String, String)> = Vec::new();
+    let mut queued = std::collections::HashSet::new();
+    walk_with_cached_vectors(store, &*cache, &model, |p, h, v| {
+        if v.is_none() && queued.insert(h.clone()) {
+            missing.push((h, paper_text(&p.title, &p.abstract_text)));
+        }
+    })?;
     let total = missing.len() as u64;
     let mut done = 0u64;
     for chunk in missing.chunks(EMBED_CHUNK) {
@@ -257,22 +264,13 @@ pub fn embed_missing(store: &dyn PaperStore, cache: &mut dyn PaperStore, embedde
 
 /// Reads every paper's vector from the cache into a [`VectorSet`], with each slot's exact title.
 pub fn load_vectors(store: &dyn PaperStore, cache: &dyn PaperStore, embedder: &dyn Embedder) -> Result<(VectorSet, Vec<String>), SearchError> {
-    let model = embedder.model_id().to_string();
     let mut set = VectorSet::new(embedder.dim());
     let mut titles = Vec::new();
-    let mut seq = 0;
-    loop {
-        let batch = store.papers_changed_since(seq, SYNC_CHUNK)?;
-        let Some(&(last, _)) = batch.last() else { break };
-        let hashes: Vec<String> = batch.iter().map(|(_, p)| text_hash(p)).collect();
-        let cached = cache.cached_embeddings(&model, &hashes)?;
-        for ((_, p), h) in batch.iter().zip(hashes) {
-            if let Some(v) = cached.get(&h).filter(|v| v.len() == set.dim) {
-                set.push(SlotMeta { id: p.id.clone(), day: p.day(), categories: p.categories.clone() }, v);
-                titles.push(exact_title_key(&p.title));
-            }
+    walk_with_cached_vectors(store, cache, &embedder.model_id().to_string(), |p, _, v| {
+        if let Some(v) = v.filter(|v| v.len() == set.dim) {
+            set.push(SlotMeta { id: p.id.clone(), day: p.day(), categories: p.categories.clone() }, v);
+            titles.push(exact_title_key(&p.title));
         }
-        seq = last;
-    }
+    })?;
     Ok((set, titles))
 }
