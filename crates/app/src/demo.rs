@@ -68,8 +68,7 @@ pub fn export_vectors(ctx: &crate::commands::Ctx, path: &std::path::Path) -> Res
     use paperboy_embed::Embedder;
     let store = ctx.open_store()?;
     let model = paperboy_embed::MiniLm::load()?;
-    let (set, _) = paperboy_engine::search::service::load_vectors(&store, &store, &model)?;
-    let mut hashes = Vec::with_capacity(set.len());
+    let mut hashes = Vec::new();
     let mut seq = 0;
     loop {
         let batch = store.papers_changed_since(seq, 5_000)?;

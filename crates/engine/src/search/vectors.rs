@@ -4,6 +4,7 @@
 //! Both search a [`VectorSet`]: unit vectors in one flat array, with each slot's paper id, day
 //! and categories so filters can be applied without the store.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -42,18 +43,21 @@ pub struct VectorSet {
     pub data: Vec<f32>,
     /// Per slot.
     pub meta: Vec<SlotMeta>,
+    /// Slot of each paper.
+    slots: HashMap<PaperId, usize>,
 }
 
 impl VectorSet {
     /// An empty set of `dim`-long vectors.
     pub fn new(dim: usize) -> Self {
-        VectorSet { dim, data: Vec::new(), meta: Vec::new() }
+        VectorSet { dim, data: Vec::new(), meta: Vec::new(), slots: HashMap::new() }
     }
 
     /// Appends a vector (must be `dim` long and unit length).
     pub fn push(&mut self, meta: SlotMeta, v: &[f32]) {
         assert_eq!(v.len(), self.dim, "vector dimension");
         self.data.extend_from_slice(v);
+        self.slots.insert(meta.id.clone(), self.meta.len());
         self.meta.push(meta);
     }
 
@@ -74,7 +78,7 @@ impl VectorSet {
 
     /// The slot of a paper.
     pub fn slot_of(&self, id: &PaperId) -> Option<usize> {
-        self.meta.iter().position(|m| &m.id == id)
+        self.slots.get(id).copied()
     }
 }
 
