@@ -7,9 +7,11 @@
 
 pub mod arxiv_id;
 pub mod category;
+pub mod email;
 pub mod paper;
 pub mod text;
 
 pub use arxiv_id::{ArxivId, IdError, PaperId, VersionedId};
 pub use category::Category;
+pub use email::{EmailAddress, EmailError};
 pub use paper::{Author, Links, Paper, Signals, Source, Version};

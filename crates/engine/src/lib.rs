@@ -6,6 +6,8 @@ pub mod harvest;
 pub mod ingest;
 pub mod search;
 pub mod store;
+pub mod subscriptions;
+pub mod trending;
 
 pub use ingest::{IngestReport, IngestRun, RecordError};
 pub use store::{PaperStore, SqliteStore, StoreError};

@@ -76,6 +76,15 @@ pub trait PaperStore: Send {
     fn papers_on(&self, day: NaiveDate) -> Result<Vec<Paper>, StoreError>;
     /// The most recent day that has papers.
     fn latest_day(&self) -> Result<Option<NaiveDate>, StoreError>;
+    /// Papers whose day is in `from..=to`, most upvoted first, then by id; at most `limit`.
+    fn papers_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Result<Vec<Paper>, StoreError>;
+    /// The nearest days with papers before and after `day`.
+    fn neighbour_days(&self, day: NaiveDate) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError>;
+    /// Papers whose primary category is `category`, newest day first, then by id; `limit` of
+    /// them after skipping `offset`.
+    fn papers_in_category(&self, category: &str, offset: usize, limit: usize) -> Result<Vec<Paper>, StoreError>;
+    /// Primary categories with how many papers each, most papers first.
+    fn category_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Counts over the store.
     fn stats(&self) -> Result<Stats, StoreError>;
     /// Records a finished ingest run.

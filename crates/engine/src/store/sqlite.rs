@@ -54,11 +54,28 @@ const MIGRATIONS: &[&str] = &[
         vector BLOB NOT NULL,
         PRIMARY KEY (model, text_hash)
     ) WITHOUT ROWID;",
+    // 3: digest subscribers (double opt-in; see subscriptions.rs).
+    "CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL UNIQUE,
+        frequency TEXT NOT NULL,
+        interests TEXT NOT NULL,
+        status TEXT NOT NULL,
+        confirm_hash TEXT UNIQUE,
+        confirm_expires_at TEXT,
+        confirm_sent_at TEXT,
+        manage_key TEXT NOT NULL UNIQUE,
+        bounces INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        confirmed_at TEXT,
+        unsubscribed_at TEXT
+    );",
 ];
 
 /// The SQLite store.
 pub struct SqliteStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 impl SqliteStore {
@@ -107,6 +124,18 @@ impl SqliteStore {
 
 fn decode(id: &str, data: &str) -> Result<Paper, StoreError> {
     serde_json::from_str(data).map_err(|e| StoreError::Corrupt { id: id.to_owned(), reason: e.to_string() })
+}
+
+fn id_and_data(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String)> {
+    Ok((r.get(0)?, r.get(1)?))
+}
+
+fn decode_rows(rows: impl Iterator<Item = rusqlite::Result<(String, String)>>) -> Result<Vec<Paper>, StoreError> {
+    rows.map(|row| {
+        let (id, data) = row?;
+        decode(&id, &data)
+    })
+    .collect()
 }
 
 fn encode(paper: &Paper) -> String {
@@ -177,12 +206,42 @@ impl PaperStore for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id, data FROM papers WHERE day = ?1 ORDER BY coalesce(hf_upvotes, 0) DESC, id")?;
-        let rows = stmt.query_map([day.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        rows.map(|row| {
-            let (id, data) = row?;
-            decode(&id, &data)
-        })
-        .collect()
+        let rows = stmt.query_map([day.to_string()], id_and_data)?;
+        decode_rows(rows)
+    }
+
+    fn papers_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Result<Vec<Paper>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, data FROM papers WHERE day BETWEEN ?1 AND ?2 ORDER BY coalesce(hf_upvotes, 0) DESC, id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![from.to_string(), to.to_string(), limit as i64], id_and_data)?;
+        decode_rows(rows)
+    }
+
+    fn neighbour_days(&self, day: NaiveDate) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError> {
+        let (before, after): (Option<String>, Option<String>) = self.conn.query_row(
+            "SELECT (SELECT max(day) FROM papers WHERE day < ?1), (SELECT min(day) FROM papers WHERE day > ?1)",
+            [day.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((before.and_then(|d| d.parse().ok()), after.and_then(|d| d.parse().ok())))
+    }
+
+    fn papers_in_category(&self, category: &str, offset: usize, limit: usize) -> Result<Vec<Paper>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, data FROM papers WHERE primary_category = ?1 ORDER BY day DESC, id LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows = stmt.query_map(params![category, limit as i64, offset as i64], id_and_data)?;
+        decode_rows(rows)
+    }
+
+    fn category_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT primary_category, count(*) FROM papers WHERE primary_category IS NOT NULL
+             GROUP BY primary_category ORDER BY count(*) DESC, primary_category",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn latest_day(&self) -> Result<Option<NaiveDate>, StoreError> {

@@ -6,3 +6,5 @@ mod helpers;
 mod parsers;
 mod search;
 mod store;
+mod subscriptions;
+mod trending;
