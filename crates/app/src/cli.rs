@@ -59,6 +59,21 @@ impl From<Format> for Source {
 /// The jobs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the web service: pages, JSON API and feeds (loads the demo corpus into an empty store)
+    Serve {
+        /// Address to listen on
+        #[arg(long, env = "PAPERBOY_LISTEN", value_name = "ADDR")]
+        listen: Option<String>,
+        /// The public address of this instance, for absolute links in feeds and emails
+        #[arg(long, env = "PAPERBOY_BASE_URL", value_name = "URL")]
+        base_url: Option<String>,
+        /// Start with an empty store instead of loading the demo corpus
+        #[arg(long)]
+        no_demo: bool,
+        /// Searches per minute per client (0 = no limit)
+        #[arg(long, value_name = "N")]
+        search_rate: Option<u32>,
+    },
     /// Read papers from a file into the store
     Ingest {
         /// What the file is
@@ -161,4 +176,11 @@ pub enum Command {
         #[arg(long, default_value = "hybrid")]
         mode: String,
     },
+}
+
+impl Command {
+    /// A long-running service, which logs what it does by default.
+    pub fn is_service(&self) -> bool {
+        matches!(self, Command::Serve { .. })
+    }
 }

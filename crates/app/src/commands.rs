@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let data_dir = config.data_dir(cli.data_dir.clone())?;
     let ctx = Ctx { json: cli.json, data_dir };
     match cli.command {
+        Command::Serve { listen, base_url, no_demo, search_rate } => crate::serve::serve(&ctx, &config.serve, listen, base_url, no_demo, search_rate),
         Command::Ingest { format, path } => ingest(&ctx, format.into(), &path),
         Command::Harvest { url, set, from, until, metadata_prefix } => {
             let h = &config.harvest;

@@ -9,6 +9,12 @@
 //! metadata_prefix = "arXivRaw"
 //! delay_secs = 3
 //! user_agent = "paperboy (mailto:you@example.org)"
+//!
+//! [serve]
+//! listen = "127.0.0.1:8080"
+//! base_url = "https://papers.example.org"
+//! search_per_minute = 300
+//! subscribe_per_hour = 20
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -28,6 +34,19 @@ pub struct Config {
     /// Harvest settings.
     #[serde(default)]
     pub harvest: HarvestConfig,
+    /// Web service settings.
+    #[serde(default)]
+    pub serve: ServeConfig,
+}
+
+/// `[serve]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    pub listen: Option<String>,
+    pub base_url: Option<String>,
+    pub search_per_minute: Option<u32>,
+    pub subscribe_per_hour: Option<u32>,
 }
 
 /// `[harvest]`

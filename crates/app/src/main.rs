@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod demo;
 mod search;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PAPERBOY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if cli.verbose { "info" } else { "warn" })),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if cli.verbose || cli.command.is_service() { "info,tantivy=warn" } else { "warn" })),
         )
         .init();
     match commands::run(cli) {

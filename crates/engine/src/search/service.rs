@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use paperboy_core::text::stable_digest;
 use paperboy_core::{Paper, PaperId};
@@ -35,11 +35,32 @@ pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, u64);
 /// Full-text index + vectors + the model that embeds queries.
 pub struct SearchService {
     fulltext: FullTextIndex,
-    vectors: Arc<dyn VectorIndex>,
-    titles: Vec<String>,
+    /// Swapped whole when newly embedded papers arrive ([`SearchService::refresh_vectors`]).
+    vectors: RwLock<Arc<Vectors>>,
     embedder: Arc<dyn Embedder>,
     /// Recent query vectors: paging through results or repeating a search embeds nothing.
     query_vectors: Mutex<HashMap<String, Embedding>>,
+}
+
+/// The vector index with each slot's exact-title key (to keep other records of a paper out of
+/// its similar papers).
+struct Vectors {
+    index: Arc<dyn VectorIndex>,
+    titles: Vec<String>,
+}
+
+impl Vectors {
+    fn load(store: &dyn PaperStore, cache: &dyn PaperStore, embedder: &dyn Embedder, progress: Progress) -> Result<Self, SearchError> {
+        let (set, titles) = load_vectors(store, cache, embedder)?;
+        let set = Arc::new(set);
+        let index: Arc<dyn VectorIndex> = if set.len() >= HNSW_THRESHOLD {
+            progress("building the vector index", 0, set.len() as u64);
+            Arc::new(HnswIndex::build(set))
+        } else {
+            Arc::new(ExactIndex::new(set))
+        };
+        Ok(Vectors { index, titles })
+    }
 }
 
 /// Query vectors kept; the cache is emptied when full (queries repeat in bursts).
@@ -77,15 +98,26 @@ impl SearchService {
         if embed_new {
             embed_missing(store, cache, embedder.as_ref(), progress)?;
         }
-        let (set, titles) = load_vectors(store, cache, embedder.as_ref())?;
-        let set = Arc::new(set);
-        let vectors: Arc<dyn VectorIndex> = if set.len() >= HNSW_THRESHOLD {
-            progress("building the vector index", 0, set.len() as u64);
-            Arc::new(HnswIndex::build(set))
-        } else {
-            Arc::new(ExactIndex::new(set))
-        };
-        Ok(SearchService { fulltext, vectors, titles, embedder, query_vectors: Mutex::new(HashMap::new()) })
+        let vectors = Vectors::load(store, cache, embedder.as_ref(), progress)?;
+        Ok(SearchService { fulltext, vectors: RwLock::new(Arc::new(vectors)), embedder, query_vectors: Mutex::new(HashMap::new()) })
+    }
+
+    /// Reloads the vectors from the cache (after papers were embedded in the background);
+    /// searches running meanwhile finish on the old ones.
+    pub fn refresh_vectors(&self, store: &dyn PaperStore, cache: &dyn PaperStore, progress: Progress) -> Result<usize, SearchError> {
+        let fresh = Vectors::load(store, cache, self.embedder.as_ref(), progress)?;
+        let n = fresh.index.set().len();
+        *self.vectors.write().expect("vectors lock") = Arc::new(fresh);
+        Ok(n)
+    }
+
+    fn current_vectors(&self) -> Arc<Vectors> {
+        self.vectors.read().expect("vectors lock").clone()
+    }
+
+    /// The embedder queries are embedded with.
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
     }
 
     /// Papers in the full-text index.
@@ -95,7 +127,7 @@ impl SearchService {
 
     /// Papers with vectors.
     pub fn embedded(&self) -> usize {
-        self.vectors.set().len()
+        self.current_vectors().index.set().len()
     }
 
     /// Searches in `mode`; the result is at most `limit` hits, best first.
@@ -145,22 +177,8 @@ impl SearchService {
 
     fn semantic(&self, query: &SearchQuery, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let q = self.query_vector(query.as_str())?;
-        Ok(self.vector_hits(self.vectors.search(q.as_slice(), limit, filters, &|_| true)))
-    }
-
-    /// Turns (slot, similarity) pairs, best first, into hits ranked by vector.
-    fn vector_hits(&self, found: Vec<(usize, f32)>) -> Vec<Hit> {
-        let set = self.vectors.set();
-        found
-            .into_iter()
-            .enumerate()
-            .map(|(rank, (slot, score))| Hit {
-                id: set.meta[slot].id.clone(),
-                score,
-                snippet_html: String::new(),
-                explain: Explanation { vector_rank: Some(rank + 1), ..Default::default() },
-            })
-            .collect()
+        let vectors = self.current_vectors();
+        Ok(vector_hits(vectors.index.set(), vectors.index.search(q.as_slice(), limit, filters, &|_| true)))
     }
 
     /// Forgets the cached query vectors (benchmarks measure the embedding too).
@@ -184,12 +202,27 @@ impl SearchService {
     /// The papers nearest in meaning to `id`: never the paper itself, nor another record of it
     /// (the same title from another source).
     pub fn similar(&self, id: &PaperId, limit: usize) -> Result<Vec<Hit>, SearchError> {
-        let set = self.vectors.set();
+        let vectors = self.current_vectors();
+        let set = vectors.index.set();
         let slot = set.slot_of(id).ok_or_else(|| SearchError::UnknownPaper(id.to_string()))?;
-        let own_title = &self.titles[slot];
-        let keep = |i: usize| i != slot && &self.titles[i] != own_title;
-        Ok(self.vector_hits(self.vectors.search(set.vector(slot), limit, &Filters::default(), &keep)))
+        let own_title = &vectors.titles[slot];
+        let keep = |i: usize| i != slot && &vectors.titles[i] != own_title;
+        Ok(vector_hits(set, vectors.index.search(set.vector(slot), limit, &Filters::default(), &keep)))
     }
+}
+
+/// Turns (slot, similarity) pairs, best first, into hits ranked by vector.
+fn vector_hits(set: &VectorSet, found: Vec<(usize, f32)>) -> Vec<Hit> {
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(rank, (slot, score))| Hit {
+            id: set.meta[slot].id.clone(),
+            score,
+            snippet_html: String::new(),
+            explain: Explanation { vector_rank: Some(rank + 1), ..Default::default() },
+        })
+        .collect()
 }
 
 /// Brings the full-text index up to the store's latest change; commits record how far it got.

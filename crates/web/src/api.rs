@@ -1,0 +1,229 @@
+//! The JSON API under `/api/v1`, described by `/api/openapi.json` (a test keeps the two in
+//! step). Every error has one shape: `{"error":{"code":..,"message":..}}`. Lists take `limit`
+//! (1 to 100, default 20) and `offset`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use paperboy_core::{Paper, PaperId};
+use paperboy_engine::search::{Mode, SearchQuery};
+use paperboy_engine::trending::Window;
+use paperboy_engine::PaperStore;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::pages::{filters_from, parse_day};
+use crate::render::{search_ready, WebError};
+use crate::state::AppState;
+
+/// The OpenAPI document (hand-written; `tests` compare it with the router).
+pub const OPENAPI: &str = include_str!("openapi.json");
+/// Most items one request returns.
+pub const MAX_LIMIT: usize = 100;
+/// Deepest search result reachable with `offset`.
+const MAX_SEARCH_DEPTH: usize = 1_000;
+
+/// An error as JSON.
+pub struct ApiError(pub WebError);
+
+impl<E: Into<WebError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.0.code(), "message": self.0.to_string()}});
+        let mut res = (self.0.status(), Json(body)).into_response();
+        if let WebError::TooMany(secs) = self.0 {
+            res.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        res
+    }
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// A paper in a list.
+#[derive(Serialize)]
+pub struct PaperSummary {
+    id: String,
+    title: String,
+    authors: Vec<String>,
+    day: Option<chrono::NaiveDate>,
+    categories: Vec<String>,
+    upvotes: u32,
+    url: String,
+    arxiv_url: Option<String>,
+    pdf_url: Option<String>,
+    code_url: Option<String>,
+}
+
+impl PaperSummary {
+    /// `p` with absolute links under `base_url`.
+    pub fn new(p: &Paper, base_url: &str) -> Self {
+        PaperSummary {
+            id: p.id.to_string(),
+            title: p.title.clone(),
+            authors: p.authors.iter().map(|a| a.name.clone()).collect(),
+            day: p.day(),
+            categories: p.categories.iter().map(|c| c.to_string()).collect(),
+            upvotes: p.signals.hf_upvotes.unwrap_or(0),
+            url: format!("{base_url}/paper/{}", p.id),
+            arxiv_url: p.abs_url(),
+            pdf_url: p.pdf_url(),
+            code_url: p.links.code.clone(),
+        }
+    }
+}
+
+fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+fn number(params: &HashMap<String, String>, name: &str, default: usize, max: usize) -> Result<usize, WebError> {
+    match param(params, name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| WebError::BadRequest(format!("{name}: {v:?} is not a whole number from 0 to {max}"))),
+    }
+}
+
+/// (limit, offset) from the query.
+fn paging(params: &HashMap<String, String>, max_offset: usize) -> Result<(usize, usize), WebError> {
+    let limit = number(params, "limit", 20, MAX_LIMIT)?.max(1);
+    Ok((limit, number(params, "offset", 0, max_offset)?))
+}
+
+fn parse_id(id: &str) -> Result<PaperId, WebError> {
+    id.parse().map_err(|e: paperboy_core::IdError| WebError::NotFound(format!("{id:?} is not a paper id: {e}")))
+}
+
+/// `GET /api/v1/papers?date=YYYY-MM-DD`: a day's papers, most upvoted first (the latest day by default).
+pub async fn papers(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let day = param(&params, "date").map(|d| parse_day(d, "date")).transpose()?;
+    let (limit, offset) = paging(&params, 100_000)?;
+    state
+        .blocking(move |s| {
+            let store = s.store();
+            let Some(day) = day.map_or_else(|| store.latest_day(), |d| Ok(Some(d)))? else {
+                return Ok(Json(json!({"date": null, "total": 0, "limit": limit, "offset": offset, "papers": []})));
+            };
+            let all = store.papers_on(day)?;
+            let base = &s.config().base_url;
+            let list: Vec<PaperSummary> = all.iter().skip(offset).take(limit).map(|p| PaperSummary::new(p, base)).collect();
+            Ok(Json(json!({"date": day, "total": all.len(), "limit": limit, "offset": offset, "papers": list})))
+        })
+        .await
+}
+
+/// `GET /api/v1/papers/{id}`: everything known about a paper.
+pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let pid = parse_id(&id)?;
+    state
+        .blocking(move |s| {
+            let paper = s.store().paper(&pid)?.ok_or_else(|| WebError::NotFound(format!("no paper {pid}")))?;
+            let url = format!("{}/paper/{}", s.config().base_url, paper.id);
+            Ok(Json(json!({"paper": paper, "url": url})))
+        })
+        .await
+}
+
+/// `GET /api/v1/papers/{id}/similar`: the nearest papers in meaning.
+pub async fn similar(State(state): State<AppState>, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let pid = parse_id(&id)?;
+    let limit = number(&params, "limit", 10, MAX_LIMIT)?.max(1);
+    state
+        .blocking(move |s| {
+            if s.store().paper(&pid)?.is_none() {
+                return Err(WebError::NotFound(format!("no paper {pid}")).into());
+            }
+            let service = search_ready(s)?;
+            let hits = service.similar(&pid, limit)?;
+            let store = s.store();
+            let base = &s.config().base_url;
+            let list: Vec<Value> = hits
+                .iter()
+                .filter_map(|h| store.paper(&h.id).ok().flatten().map(|p| json!({"score": h.score, "paper": PaperSummary::new(&p, base)})))
+                .collect();
+            Ok(Json(json!({"id": pid, "hits": list})))
+        })
+        .await
+}
+
+/// `GET /api/v1/search?q=…&mode=…`.
+pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let q = param(&params, "q").ok_or_else(|| WebError::BadRequest("q: a search query is required".into()))?.to_owned();
+    let query = SearchQuery::parse(&q)?;
+    let mode: Mode = param(&params, "mode").unwrap_or("hybrid").parse().map_err(|e: paperboy_engine::search::SearchError| WebError::BadRequest(e.to_string()))?;
+    let (limit, offset) = paging(&params, MAX_SEARCH_DEPTH - 1)?;
+    let filters = filters_from(&params)?;
+    state
+        .blocking(move |s| {
+            let service = search_ready(s)?;
+            let store = s.store();
+            let hits = service.search(&*store, &query, mode, &filters, (offset + limit).min(MAX_SEARCH_DEPTH))?;
+            let base = &s.config().base_url;
+            let list: Vec<Value> = hits
+                .iter()
+                .skip(offset)
+                .filter_map(|h| {
+                    let p = store.paper(&h.id).ok().flatten()?;
+                    Some(json!({"id": h.id, "title": p.title, "score": h.score, "snippet_html": h.snippet_html, "explain": h.explain, "paper": PaperSummary::new(&p, base)}))
+                })
+                .collect();
+            Ok(Json(json!({"query": q, "mode": mode.to_string(), "limit": limit, "offset": offset, "hits": list})))
+        })
+        .await
+}
+
+/// `GET /api/v1/trending?window=day|week|month`: ranked papers with their scores explained.
+pub async fn trending(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let window: Window = param(&params, "window").unwrap_or("week").parse().map_err(|e: String| WebError::BadRequest(format!("window: {e}")))?;
+    let end = param(&params, "date").map(|d| parse_day(d, "date")).transpose()?;
+    let (limit, offset) = paging(&params, 100_000)?;
+    state
+        .blocking(move |s| {
+            let Some(end) = end.map_or_else(|| s.store().latest_day(), |d| Ok(Some(d)))? else {
+                return Ok(Json(json!({"window": window, "end": null, "total": 0, "papers": []})));
+            };
+            let ranked = s.trending(window, end)?;
+            let base = &s.config().base_url;
+            let list: Vec<Value> = ranked
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|t| json!({"rank": t.rank, "score": t.score, "why": t.why, "paper": PaperSummary::new(&t.paper, base)}))
+                .collect();
+            Ok(Json(json!({"window": window, "start": window.start(end), "end": end, "total": ranked.len(), "limit": limit, "offset": offset, "papers": list})))
+        })
+        .await
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// `GET /healthz`: 200 with counts once the store answers.
+pub async fn healthz(State(state): State<AppState>) -> ApiResult {
+    state
+        .blocking(|s| {
+            let stats = s.store().stats()?;
+            let search = s.search();
+            Ok(Json(json!({
+                "status": "ok",
+                "papers": stats.papers,
+                "latest_day": stats.latest_day,
+                "search": {"ready": search.is_some(), "indexed": search.as_ref().map(|x| x.indexed()), "embedded": search.as_ref().map(|x| x.embedded())},
+            })))
+        })
+        .await
+}

@@ -1,0 +1,258 @@
+//! RSS 2.0 and Atom feeds: the daily papers, trending, a category and a saved search.
+//! `.xml` is RSS; add `?format=atom` for Atom. Written with quick-xml, which escapes every text.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{NaiveDate, Utc};
+use paperboy_core::{Category, Paper};
+use paperboy_engine::search::{Filters, Mode, SearchQuery};
+use paperboy_engine::trending::Window;
+use paperboy_engine::PaperStore;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
+
+use crate::pages::PageError;
+use crate::render::{author_line, long_day, search_ready, url_encode, WebError};
+use crate::state::AppState;
+
+/// Items per feed.
+const ITEMS: usize = 30;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Rss,
+    Atom,
+}
+
+fn format_of(params: &HashMap<String, String>) -> Result<Format, WebError> {
+    match params.get("format").map(String::as_str) {
+        None | Some("") | Some("rss") => Ok(Format::Rss),
+        Some("atom") => Ok(Format::Atom),
+        Some(other) => Err(WebError::BadRequest(format!("format: {other:?} is not rss or atom"))),
+    }
+}
+
+/// A feed before it is written out.
+struct Feed {
+    title: String,
+    /// The page the feed follows (absolute).
+    page: String,
+    /// The feed's own address (absolute).
+    self_url: String,
+    description: String,
+    papers: Vec<Paper>,
+}
+
+fn response(feed: Feed, format: Format, base: &str) -> Response {
+    let (body, mime) = match format {
+        Format::Rss => (rss(&feed, base), "application/rss+xml; charset=utf-8"),
+        Format::Atom => (atom(&feed, base), "application/atom+xml; charset=utf-8"),
+    };
+    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "max-age=300")], body).into_response()
+}
+
+type W = Writer<Cursor<Vec<u8>>>;
+
+fn text(w: &mut W, name: &str, value: &str) {
+    w.create_element(name).write_text_content(BytesText::new(value)).expect("writing to memory");
+}
+
+fn start(w: &mut W, el: BytesStart<'_>) {
+    w.write_event(Event::Start(el)).expect("writing to memory");
+}
+
+fn end(w: &mut W, name: &str) {
+    w.write_event(Event::End(BytesEnd::new(name))).expect("writing to memory");
+}
+
+fn new_writer() -> W {
+    let mut w = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 1);
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None))).expect("writing to memory");
+    w
+}
+
+fn day_time(d: Option<NaiveDate>) -> chrono::DateTime<Utc> {
+    d.and_then(|d| d.and_hms_opt(0, 0, 0)).map_or_else(Utc::now, |t| t.and_utc())
+}
+
+fn rss(feed: &Feed, base: &str) -> Vec<u8> {
+    let mut w = new_writer();
+    start(&mut w, BytesStart::new("rss").with_attributes([("version", "2.0"), ("xmlns:atom", "http://www.w3.org/2005/Atom")]));
+    start(&mut w, BytesStart::new("channel"));
+    text(&mut w, "title", &feed.title);
+    text(&mut w, "link", &feed.page);
+    text(&mut w, "description", &feed.description);
+    w.write_event(Event::Empty(BytesStart::new("atom:link").with_attributes([
+        ("href", feed.self_url.as_str()),
+        ("rel", "self"),
+        ("type", "application/rss+xml"),
+    ])))
+    .expect("writing to memory");
+    text(&mut w, "lastBuildDate", &Utc::now().to_rfc2822());
+    for p in &feed.papers {
+        let url = format!("{base}/paper/{}", p.id);
+        start(&mut w, BytesStart::new("item"));
+        text(&mut w, "title", &p.title);
+        text(&mut w, "link", &url);
+        w.create_element("guid").with_attribute(("isPermaLink", "true")).write_text_content(BytesText::new(&url)).expect("writing to memory");
+        text(&mut w, "pubDate", &day_time(p.day()).to_rfc2822());
+        text(&mut w, "description", &item_text(p));
+        for c in &p.categories {
+            text(&mut w, "category", c.as_str());
+        }
+        end(&mut w, "item");
+    }
+    end(&mut w, "channel");
+    end(&mut w, "rss");
+    w.into_inner().into_inner()
+}
+
+fn atom(feed: &Feed, base: &str) -> Vec<u8> {
+    let mut w = new_writer();
+    start(&mut w, BytesStart::new("feed").with_attributes([("xmlns", "http://www.w3.org/2005/Atom")]));
+    text(&mut w, "title", &feed.title);
+    text(&mut w, "subtitle", &feed.description);
+    text(&mut w, "id", &feed.self_url);
+    let link = |rel: &'static str, href: &str| BytesStart::new("link").with_attributes([("rel", rel), ("href", href)]).into_owned();
+    w.write_event(Event::Empty(link("self", &feed.self_url))).expect("writing to memory");
+    w.write_event(Event::Empty(link("alternate", &feed.page))).expect("writing to memory");
+    let updated = feed.papers.iter().filter_map(Paper::day).max();
+    text(&mut w, "updated", &day_time(updated).to_rfc3339());
+    start(&mut w, BytesStart::new("author"));
+    text(&mut w, "name", "paperboy");
+    end(&mut w, "author");
+    for p in &feed.papers {
+        let url = format!("{base}/paper/{}", p.id);
+        start(&mut w, BytesStart::new("entry"));
+        text(&mut w, "title", &p.title);
+        text(&mut w, "id", &url);
+        w.write_event(Event::Empty(link("alternate", &url))).expect("writing to memory");
+        text(&mut w, "updated", &day_time(p.day()).to_rfc3339());
+        for a in p.authors.iter().take(20) {
+            start(&mut w, BytesStart::new("author"));
+            text(&mut w, "name", &a.name);
+            end(&mut w, "author");
+        }
+        for c in &p.categories {
+            w.write_event(Event::Empty(BytesStart::new("category").with_attributes([("term", c.as_str())]))).expect("writing to memory");
+        }
+        text(&mut w, "summary", &item_text(p));
+        end(&mut w, "entry");
+    }
+    end(&mut w, "feed");
+    w.into_inner().into_inner()
+}
+
+fn item_text(p: &Paper) -> String {
+    let authors = author_line(p);
+    let votes = p.signals.hf_upvotes.map(|v| format!(" ({v} upvotes)")).unwrap_or_default();
+    if authors.is_empty() {
+        format!("{}{votes}", p.abstract_text)
+    } else {
+        format!("{authors}{votes}\n\n{}", p.abstract_text)
+    }
+}
+
+/// `/feeds/daily.xml`: the latest day's papers, most upvoted first.
+pub async fn daily(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+    let format = format_of(&params)?;
+    state
+        .blocking(move |s| {
+            let store = s.store();
+            let base = s.config().base_url.clone();
+            let (papers, title) = match store.latest_day()? {
+                Some(d) => (store.papers_on(d)?, format!("paperboy: papers of {}", long_day(d))),
+                None => (vec![], "paperboy: daily papers".to_owned()),
+            };
+            let feed = Feed {
+                title,
+                page: format!("{base}/"),
+                self_url: format!("{base}/feeds/daily.xml"),
+                description: "The papers of the latest day, most upvoted first.".into(),
+                papers: papers.into_iter().take(ITEMS).collect(),
+            };
+            Ok(response(feed, format, &base))
+        })
+        .await
+}
+
+/// `/feeds/trending.xml?window=day|week|month`.
+pub async fn trending(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+    let format = format_of(&params)?;
+    let window: Window = params.get("window").map_or(Ok(Window::Week), |w| w.parse()).map_err(|e: String| WebError::BadRequest(format!("window: {e}")))?;
+    state
+        .blocking(move |s| {
+            let base = s.config().base_url.clone();
+            let latest = s.store().latest_day()?;
+            let papers = match latest {
+                Some(d) => s.trending(window, d)?.iter().take(ITEMS).map(|t| t.paper.clone()).collect(),
+                None => vec![],
+            };
+            let feed = Feed {
+                title: format!("paperboy: trending this {window}"),
+                page: format!("{base}/?period={window}"),
+                self_url: format!("{base}/feeds/trending.xml?window={window}"),
+                description: format!("The papers with the highest trending score this {window} (upvotes, decaying with age)."),
+                papers,
+            };
+            Ok(response(feed, format, &base))
+        })
+        .await
+}
+
+/// `/feeds/category/{category}.xml`: a category's newest papers.
+pub async fn category(State(state): State<AppState>, Path(file): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+    let mut format = format_of(&params)?;
+    let name = match (file.strip_suffix(".xml"), file.strip_suffix(".atom")) {
+        (Some(n), _) => n,
+        (_, Some(n)) => {
+            format = Format::Atom;
+            n
+        }
+        _ => return Err(WebError::NotFound(format!("{file:?}: category feeds are /feeds/category/CATEGORY.xml")).into()),
+    };
+    let cat: Category = name.parse().map_err(|_| WebError::NotFound(format!("{name:?} is not an arXiv category")))?;
+    state
+        .blocking(move |s| {
+            let base = s.config().base_url.clone();
+            let papers = s.store().papers_in_category(cat.as_str(), 0, ITEMS)?;
+            let feed = Feed {
+                title: format!("paperboy: {}", cat.name().map_or_else(|| cat.to_string(), |n| format!("{n} ({cat})"))),
+                page: format!("{base}/category/{cat}"),
+                self_url: format!("{base}/feeds/category/{cat}.xml"),
+                description: format!("The newest papers in {cat}."),
+                papers,
+            };
+            Ok(response(feed, format, &base))
+        })
+        .await
+}
+
+/// `/feeds/search.xml?q=…`: a saved search, best matches first.
+pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+    let format = format_of(&params)?;
+    let q = params.get("q").map(|q| q.trim()).filter(|q| !q.is_empty()).ok_or_else(|| WebError::BadRequest("q: a search query is required".into()))?.to_owned();
+    let query = SearchQuery::parse(&q)?;
+    let mode: Mode = params.get("mode").map_or("hybrid", String::as_str).parse().map_err(|e: paperboy_engine::search::SearchError| WebError::BadRequest(e.to_string()))?;
+    state
+        .blocking(move |s| {
+            let base = s.config().base_url.clone();
+            let service = search_ready(s)?;
+            let store = s.store();
+            let hits = service.search(&*store, &query, mode, &Filters::default(), ITEMS)?;
+            let papers = hits.iter().filter_map(|h| store.paper(&h.id).ok().flatten()).collect();
+            let feed = Feed {
+                title: format!("paperboy: “{q}”"),
+                page: format!("{base}/search?q={}&mode={mode}", url_encode(&q)),
+                self_url: format!("{base}/feeds/search.xml?q={}&mode={mode}", url_encode(&q)),
+                description: format!("Papers matching “{q}” ({mode} search)."),
+                papers,
+            };
+            Ok(response(feed, format, &base))
+        })
+        .await
+}

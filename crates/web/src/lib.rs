@@ -1,0 +1,94 @@
+//! paperboy's web layer: server-rendered pages (working without JavaScript), the JSON API under
+//! `/api/v1` with its OpenAPI document, RSS and Atom feeds, and the safety around them (CSP,
+//! CSRF tokens, body and query limits, per-client rate limits).
+//!
+//! [`router`] builds the whole application over an [`AppState`]; [`serve`] runs it until
+//! Ctrl-C or SIGTERM, finishing the requests in flight.
+
+mod api;
+mod assets;
+mod feeds;
+mod pages;
+mod render;
+mod security;
+mod state;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use security::RateLimits;
+pub use state::{AppState, WebConfig};
+
+/// Largest request body accepted (forms are small).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Longest request target (path and query) accepted.
+pub const MAX_URI_BYTES: usize = 4 * 1024;
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let limited = Router::new()
+        .route("/search", get(pages::search))
+        .route("/subscribe", post(pages::subscribe))
+        .route("/api/v1/search", get(api::search))
+        .route("/feeds/search.xml", get(feeds::search))
+        .route_layer(middleware::from_fn_with_state(state.clone(), security::rate_limit));
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/papers/{date}", get(pages::day))
+        .route("/category/{category}", get(pages::category))
+        .route("/paper/{*id}", get(pages::paper))
+        .route("/confirm", get(pages::confirm).post(pages::confirm_post))
+        .route("/api/v1/papers", get(api::papers))
+        .route("/api/v1/papers/{id}", get(api::paper))
+        .route("/api/v1/papers/{id}/similar", get(api::similar))
+        .route("/api/v1/trending", get(api::trending))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/feeds/daily.xml", get(feeds::daily))
+        .route("/feeds/trending.xml", get(feeds::trending))
+        .route("/feeds/category/{file}", get(feeds::category))
+        .route("/healthz", get(api::healthz))
+        .route("/assets/{*path}", get(assets::serve))
+        .merge(limited)
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(security::headers))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until Ctrl-C or SIGTERM; requests in flight are finished.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    // A bound on how long slow clients may hold the process.
+    tokio::spawn(async {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        std::process::exit(0);
+    });
+}

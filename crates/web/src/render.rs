@@ -1,0 +1,261 @@
+//! Errors every handler shares and the HTML pieces every page is made of. All text goes through
+//! maud, which escapes it; the only markup inserted as is comes from the search engine's
+//! snippets, which are escaped there and carry nothing but `<b>`.
+
+use chrono::NaiveDate;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use paperboy_core::Paper;
+use paperboy_engine::search::SearchError;
+use paperboy_engine::StoreError;
+
+use crate::security::csrf_token;
+use crate::state::AppState;
+
+/// What can go wrong in a request; pages show it as an HTML page, the API as JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 400: the request itself is wrong.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 403: a form without a valid CSRF token, or from another site.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 414: the request target is too long.
+    #[error("{0}")]
+    TooLong(String),
+    /// 429: over the rate limit; retry after this many seconds.
+    #[error("too many requests: try again in {0} s")]
+    TooMany(u64),
+    /// 503: not ready yet (the search index is still opening).
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl WebError {
+    /// The HTTP status.
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            WebError::NotFound(_) => S::NOT_FOUND,
+            WebError::BadRequest(_) => S::BAD_REQUEST,
+            WebError::Forbidden(_) => S::FORBIDDEN,
+            WebError::TooLong(_) => S::URI_TOO_LONG,
+            WebError::TooMany(_) => S::TOO_MANY_REQUESTS,
+            WebError::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            WebError::Internal(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WebError::NotFound(_) => "not_found",
+            WebError::BadRequest(_) => "bad_request",
+            WebError::Forbidden(_) => "forbidden",
+            WebError::TooLong(_) => "too_long",
+            WebError::TooMany(_) => "rate_limited",
+            WebError::Unavailable(_) => "unavailable",
+            WebError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!("store: {e}");
+        WebError::Internal("the database could not answer; the error is in the server log".into())
+    }
+}
+
+impl From<SearchError> for WebError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::InvalidQuery(_) => WebError::BadRequest(e.to_string()),
+            SearchError::UnknownPaper(id) => WebError::NotFound(format!("no vectors for paper {id} (not embedded yet?)")),
+            other => {
+                tracing::error!("search: {other}");
+                WebError::Internal("the search failed; the error is in the server log".into())
+            }
+        }
+    }
+}
+
+/// The search service or a 503 while it is still opening.
+pub fn search_ready(state: &AppState) -> Result<std::sync::Arc<paperboy_engine::search::SearchService>, WebError> {
+    state.search().ok_or_else(|| WebError::Unavailable("search is starting up; try again in a few seconds".into()))
+}
+
+/// A whole page: head, site header, `main`, the subscribe form and the footer.
+pub fn page(state: &AppState, title: &str, main: Markup) -> Markup {
+    page_with(state, title, main, None)
+}
+
+/// [`page`] with an extra aside (the home page's trending list).
+pub fn page_with(state: &AppState, title: &str, main: Markup, aside: Option<Markup>) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · paperboy" }
+                link rel="stylesheet" href="/assets/style.css";
+                link rel="stylesheet" href="/assets/katex/katex.min.css";
+                link rel="alternate" type="application/rss+xml" title="paperboy: daily papers" href="/feeds/daily.xml";
+                link rel="alternate" type="application/rss+xml" title="paperboy: trending" href="/feeds/trending.xml";
+                script defer src="/assets/katex/katex.min.js" {}
+                script defer src="/assets/katex/contrib/auto-render.min.js" {}
+                script defer src="/assets/app.js" {}
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.site {
+                    a.brand href="/" { "paperboy" }
+                    nav aria-label="Main" {
+                        a href="/" { "Daily papers" }
+                        a href="/?period=week" { "This week" }
+                        a href="/search" { "Search" }
+                    }
+                    form.quick role="search" action="/search" method="get" {
+                        label.visually-hidden for="quick-q" { "Search papers" }
+                        input #quick-q type="search" name="q" placeholder="Search papers" maxlength="1000";
+                        button type="submit" { "Search" }
+                    }
+                    button.theme-toggle type="button" hidden aria-label="Switch between light and dark theme" { "◐" }
+                }
+                div.layout {
+                    main #main tabindex="-1" { (main) }
+                    @if let Some(aside) = aside {
+                        aside.side aria-label="Trending" { (aside) }
+                    }
+                }
+                footer.site {
+                    (subscribe_form(state))
+                    p.feeds {
+                        "Feeds: " a href="/feeds/daily.xml" { "daily (RSS)" } " · "
+                        a href="/feeds/daily.xml?format=atom" { "daily (Atom)" } " · "
+                        a href="/feeds/trending.xml" { "trending (RSS)" } " · "
+                        a href="/api/openapi.json" { "API" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// "Get trending papers in your email inbox once a day", on every page.
+pub fn subscribe_form(state: &AppState) -> Markup {
+    html! {
+        section.subscribe aria-labelledby="subscribe-title" {
+            h2 #subscribe-title { "Get trending papers in your email inbox once a day" }
+            form method="post" action="/subscribe" {
+                input type="hidden" name="csrf" value=(csrf_token(&state.config().secret));
+                div.field {
+                    label for="sub-email" { "Email address" }
+                    input #sub-email type="email" name="email" required autocomplete="email" maxlength="254" placeholder="you@example.org";
+                }
+                div.field {
+                    label for="sub-frequency" { "How often" }
+                    select #sub-frequency name="frequency" {
+                        option value="daily" selected { "Daily" }
+                        option value="weekly" { "Weekly" }
+                    }
+                }
+                div.field.wide {
+                    label for="sub-interests" { "Interests (optional)" }
+                    input #sub-interests type="text" name="interests" maxlength="500" placeholder="e.g. protein structure prediction";
+                }
+                button type="submit" { "Subscribe" }
+            }
+        }
+    }
+}
+
+/// Authors as a line: the first five, then "et al.".
+pub fn author_line(p: &Paper) -> String {
+    let names: Vec<&str> = p.authors.iter().take(5).map(|a| a.name.as_str()).collect();
+    let mut line = names.join(", ");
+    if p.authors.len() > 5 {
+        line.push_str(&format!(" et al. ({} authors)", p.authors.len()));
+    }
+    line
+}
+
+/// The link to a paper's page (old-style ids keep their slash: the route takes the rest of the path).
+pub fn paper_href(p: &Paper) -> String {
+    format!("/paper/{}", p.id)
+}
+
+/// One paper in a list: votes, title, authors, day and categories, and optionally a snippet
+/// (already-escaped HTML from the search engine) or a note.
+pub fn paper_item(p: &Paper, snippet_html: Option<&str>, note: Option<Markup>) -> Markup {
+    html! {
+        li.paper {
+            div.votes title="Hugging Face upvotes" {
+                span aria-hidden="true" { "▲" }
+                span.count { (p.signals.hf_upvotes.unwrap_or(0)) }
+                span.visually-hidden { " upvotes" }
+            }
+            div.body {
+                h3.title.math { a href=(paper_href(p)) { (p.title) } }
+                p.meta {
+                    @if !p.authors.is_empty() { span.authors { (author_line(p)) } }
+                    @if let Some(day) = p.day() { " · " time datetime=(day) { (day.format("%-d %b %Y")) } }
+                    @for c in p.categories.iter().take(3) { " · " a.cat href=(format!("/category/{c}")) { (c) } }
+                    @if let Some(code) = &p.links.code { " · " a href=(code) rel="nofollow noopener" { "code" } }
+                }
+                @if let Some(s) = snippet_html { p.snippet.math { (PreEscaped(s)) } }
+                @if let Some(n) = note { (n) }
+            }
+        }
+    }
+}
+
+/// A list of papers, or a message when there are none.
+pub fn paper_list(papers: &[Paper], empty: &str) -> Markup {
+    html! {
+        @if papers.is_empty() {
+            p.empty { (empty) }
+        } @else {
+            ol.papers { @for p in papers { (paper_item(p, None, None)) } }
+        }
+    }
+}
+
+/// Previous/next links for a paged list.
+pub fn pager(page: usize, has_next: bool, href: impl Fn(usize) -> String) -> Markup {
+    html! {
+        @if page > 1 || has_next {
+            nav.pager aria-label="Pages" {
+                @if page > 1 { a rel="prev" href=(href(page - 1)) { "← Previous" } }
+                span { "Page " (page) }
+                @if has_next { a rel="next" href=(href(page + 1)) { "Next →" } }
+            }
+        }
+    }
+}
+
+/// A day as people read it: "Friday, 9 January 2026".
+pub fn long_day(d: NaiveDate) -> String {
+    d.format("%A, %-d %B %Y").to_string()
+}
+
+/// Percent-encodes a query-string value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

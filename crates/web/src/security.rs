@@ -1,0 +1,171 @@
+//! Safety around every request: security headers (a strict Content-Security-Policy), a bound on
+//! the request target's length, per-client rate limits, and CSRF tokens for forms.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::render::WebError;
+use crate::state::AppState;
+
+/// Scripts, styles and fonts come from this server only; no inline script, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Adds the security headers to every response and refuses over-long request targets.
+pub async fn headers(req: Request, next: Next) -> Response {
+    if req.uri().to_string().len() > crate::MAX_URI_BYTES {
+        let e = WebError::TooLong(format!("the request target is longer than {} bytes", crate::MAX_URI_BYTES));
+        return if req.uri().path().starts_with("/api/") { crate::api::ApiError(e).into_response() } else { crate::pages::PageError(e).into_response() };
+    }
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    res
+}
+
+/// Requests per client (by IP address) on the routes that cost the most or send email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Searches (pages, API, search feeds) per minute; 0 = no limit.
+    pub search_per_minute: u32,
+    /// Subscribe form posts per hour; 0 = no limit.
+    pub subscribe_per_hour: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits { search_per_minute: 300, subscribe_per_hour: 20 }
+    }
+}
+
+pub(crate) struct Limiter {
+    search: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    subscribe: Option<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+impl Limiter {
+    pub(crate) fn new(limits: &RateLimits) -> Self {
+        // Bursts of a tenth of the rate (at least 5) are let through at once.
+        let keyed = |quota: fn(NonZeroU32) -> Quota, n: u32| {
+            NonZeroU32::new(n).map(|n| {
+                let burst = NonZeroU32::new((n.get() / 10).max(5).min(n.get())).expect("non-zero");
+                RateLimiter::keyed(quota(n).allow_burst(burst))
+            })
+        };
+        Limiter { search: keyed(Quota::per_minute, limits.search_per_minute), subscribe: keyed(Quota::per_hour, limits.subscribe_per_hour) }
+    }
+}
+
+/// Applies the per-client limits; a client over its limit gets 429 with `Retry-After`.
+pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let limiter = state.limiter();
+    let which = if req.uri().path() == "/subscribe" { &limiter.subscribe } else { &limiter.search };
+    if let Some(l) = which {
+        if let Err(not_until) = l.check_key(&ip) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1;
+            if l.len() > 100_000 {
+                l.retain_recent();
+            }
+            let e = WebError::TooMany(wait);
+            return if req.uri().path().starts_with("/api/") { crate::api::ApiError(e).into_response() } else { crate::pages::PageError(e).into_response() };
+        }
+    }
+    next.run(req).await
+}
+
+/// How long a form's CSRF token stays good.
+const CSRF_TTL_SECS: u64 = 24 * 3600;
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn mac(secret: &[u8; 32], stamp: u64) -> Hmac<Sha256> {
+    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("any key length works");
+    m.update(b"paperboy-csrf:");
+    m.update(stamp.to_string().as_bytes());
+    m
+}
+
+/// A CSRF token for a form rendered now: `time.hmac` (stateless; checked by [`check_csrf`]).
+pub fn csrf_token(secret: &[u8; 32]) -> String {
+    let stamp = now_secs();
+    let tag: String = mac(secret, stamp).finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{stamp}.{tag}")
+}
+
+/// Checks a posted form's CSRF token and that the request does not come from another site.
+pub fn check_csrf(secret: &[u8; 32], token: &str, headers: &HeaderMap) -> Result<(), WebError> {
+    let refuse = |why: &str| Err(WebError::Forbidden(format!("{why}; reload the page and send the form again")));
+    if headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site") {
+        return refuse("the form was sent from another site");
+    }
+    if let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST)) {
+        let origin = origin.to_str().unwrap_or("");
+        let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+        if origin != "null" && origin_host != host.to_str().unwrap_or("") {
+            return refuse("the form was sent from another site");
+        }
+    }
+    let Some((stamp, tag)) = token.split_once('.') else { return refuse("the form's security token is missing") };
+    let (Ok(stamp), Some(tag)) = (stamp.parse::<u64>(), decode_hex(tag)) else { return refuse("the form's security token is malformed") };
+    let now = now_secs();
+    if stamp > now + 300 || now.saturating_sub(stamp) > CSRF_TTL_SECS {
+        return refuse("the form has expired");
+    }
+    if mac(secret, stamp).verify_slice(&tag).is_err() {
+        return refuse("the form's security token is not valid");
+    }
+    Ok(())
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || s.len() > 128 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_verify_and_forgeries_do_not() {
+        let secret = [7u8; 32];
+        let token = csrf_token(&secret);
+        let h = HeaderMap::new();
+        assert!(check_csrf(&secret, &token, &h).is_ok());
+        assert!(check_csrf(&[8u8; 32], &token, &h).is_err());
+        assert!(check_csrf(&secret, "", &h).is_err());
+        assert!(check_csrf(&secret, "123.zz", &h).is_err());
+        let (stamp, tag) = token.split_once('.').unwrap();
+        let shifted = format!("{}.{tag}", stamp.parse::<u64>().unwrap() + 1);
+        assert!(check_csrf(&secret, &shifted, &h).is_err());
+        let old = now_secs() - CSRF_TTL_SECS - 10;
+        let tag: String = mac(&secret, old).finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert!(check_csrf(&secret, &format!("{old}.{tag}"), &h).is_err(), "expired");
+        let mut cross = HeaderMap::new();
+        cross.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
+        cross.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(check_csrf(&secret, &token, &cross).is_err());
+        let mut same = HeaderMap::new();
+        same.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        same.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(check_csrf(&secret, &token, &same).is_ok());
+    }
+}

@@ -1,0 +1,127 @@
+//! What every request shares: a few store connections, the search service, the configuration,
+//! the rate limiter and a cache of trending rankings.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use chrono::NaiveDate;
+use paperboy_engine::search::SearchService;
+use paperboy_engine::trending::{self, Trending, Window};
+use paperboy_engine::SqliteStore;
+
+use crate::security::{Limiter, RateLimits};
+
+/// How the web layer is set up.
+#[derive(Clone)]
+pub struct WebConfig {
+    /// The public address of this instance, without a trailing slash (feeds and emails need
+    /// absolute links), e.g. `http://127.0.0.1:8080`.
+    pub base_url: String,
+    /// Per-client request rates.
+    pub rate_limits: RateLimits,
+    /// Key of the CSRF tokens (kept in the data directory so tokens survive a restart).
+    pub secret: [u8; 32],
+}
+
+impl WebConfig {
+    /// A configuration with a fresh random secret and the default rate limits.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).expect("the operating system's random source works");
+        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret }
+    }
+}
+
+/// Shared state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    pool: Vec<Mutex<SqliteStore>>,
+    next: AtomicUsize,
+    search: RwLock<Option<Arc<SearchService>>>,
+    config: WebConfig,
+    limiter: Limiter,
+    trending: Mutex<HashMap<(Window, NaiveDate), Arc<Vec<Trending>>>>,
+}
+
+impl AppState {
+    /// State over these store connections (all to one database; one is enough, more let
+    /// requests read in parallel) and a search service, if one is ready.
+    pub fn new(stores: Vec<SqliteStore>, search: Option<Arc<SearchService>>, config: WebConfig) -> Self {
+        assert!(!stores.is_empty(), "at least one store connection");
+        let limiter = Limiter::new(&config.rate_limits);
+        AppState(Arc::new(Inner {
+            pool: stores.into_iter().map(Mutex::new).collect(),
+            next: AtomicUsize::new(0),
+            search: RwLock::new(search),
+            config,
+            limiter,
+            trending: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// A store connection (round robin; waits if that one is busy).
+    pub fn store(&self) -> MutexGuard<'_, SqliteStore> {
+        let i = self.0.next.fetch_add(1, Ordering::Relaxed) % self.0.pool.len();
+        // Take a free connection if there is one, else wait for the turn's.
+        for j in 0..self.0.pool.len() {
+            if let Ok(guard) = self.0.pool[(i + j) % self.0.pool.len()].try_lock() {
+                return guard;
+            }
+        }
+        self.0.pool[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The search service, once it is open.
+    pub fn search(&self) -> Option<Arc<SearchService>> {
+        self.0.search.read().expect("search lock").clone()
+    }
+
+    /// Puts a (new) search service in place.
+    pub fn set_search(&self, service: Arc<SearchService>) {
+        *self.0.search.write().expect("search lock") = Some(service);
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &WebConfig {
+        &self.0.config
+    }
+
+    pub(crate) fn limiter(&self) -> &Limiter {
+        &self.0.limiter
+    }
+
+    /// The trending ranking of `window` ending on `end` (cached until [`AppState::papers_changed`]).
+    pub fn trending(&self, window: Window, end: NaiveDate) -> Result<Arc<Vec<Trending>>, paperboy_engine::StoreError> {
+        if let Some(r) = self.0.trending.lock().expect("trending lock").get(&(window, end)) {
+            return Ok(r.clone());
+        }
+        let ranked = Arc::new(trending::ranking(&*self.store(), window, end)?);
+        let mut cache = self.0.trending.lock().expect("trending lock");
+        if cache.len() > 256 {
+            cache.clear();
+        }
+        cache.insert((window, end), ranked.clone());
+        Ok(ranked)
+    }
+
+    /// Forgets cached rankings; call after papers were added or changed.
+    pub fn papers_changed(&self) {
+        self.0.trending.lock().expect("trending lock").clear();
+    }
+
+    /// Runs `f` on a blocking thread (store and search work is synchronous).
+    pub async fn blocking<T, E>(&self, f: impl FnOnce(&AppState) -> Result<T, E> + Send + 'static) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: Send + 'static + From<crate::render::WebError>,
+    {
+        let state = self.clone();
+        match tokio::task::spawn_blocking(move || f(&state)).await {
+            Ok(r) => r,
+            Err(e) => Err(crate::render::WebError::Internal(format!("a request task failed: {e}")).into()),
+        }
+    }
+}
