@@ -1,67 +1,11 @@
-//! The demo corpus, built into the binary (see `data/demo/PROVENANCE.md`): twelve months of
-//! Hugging Face daily papers and the seed listing, so a fresh install has real papers to show.
+//! The demo corpus lives in the engine (`paperboy_engine::demo`); here: writing its vectors
+//! file, which is how `data/demo/vectors.bin` is made.
 
 use anyhow::{Context, Result};
-use paperboy_core::Source;
-use paperboy_engine::ingest::{hf_daily, listing};
-use paperboy_engine::{IngestReport, IngestRun, PaperStore};
+use paperboy_engine::demo::{VectorsHeader, MAGIC};
+use paperboy_engine::PaperStore;
 
-const HF_DAILY_TAR_GZ: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/hf-daily.tar.gz"));
-const LISTING: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/papers-listing.txt"));
-
-/// Loads the demo corpus into `store`. Loading it again changes nothing.
-pub fn load(store: &mut dyn PaperStore) -> Result<Vec<IngestReport>> {
-    let mut run = IngestRun::new(store, Source::HfDaily, "demo:hf-daily.tar.gz");
-    let mut failed = None;
-    hf_daily::read_tar_gz(HF_DAILY_TAR_GZ, "demo:hf-daily.tar.gz", &mut |record| {
-        if failed.is_none() {
-            failed = run.accept(record).err();
-        }
-    })
-    .context("the built-in demo corpus is unreadable")?;
-    if let Some(e) = failed {
-        return Err(e).context("storing the demo corpus");
-    }
-    let hf = run.finish()?;
-    let mut run = IngestRun::new(store, Source::Listing, "demo:papers-listing.txt");
-    run.accept_all(listing::parse_listing(LISTING, "demo:papers-listing.txt"))?;
-    let reports = vec![hf, run.finish()?];
-    load_vectors(store)?;
-    Ok(reports)
-}
-
-/// The demo papers' vectors (f16), so semantic search works at once on a fresh install.
-const VECTORS: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/vectors.bin"));
-const MAGIC: &[u8] = b"PBVEC1\n";
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct VectorsHeader {
-    model: String,
-    dim: usize,
-    count: usize,
-}
-
-/// Puts the shipped demo vectors into the store's embedding cache; returns how many.
-pub fn load_vectors(store: &mut dyn PaperStore) -> Result<usize> {
-    let body = VECTORS.strip_prefix(MAGIC).context("data/demo/vectors.bin: not a paperboy vectors file")?;
-    let newline = body.iter().position(|&b| b == b'\n').context("data/demo/vectors.bin: no header line")?;
-    let header: VectorsHeader = serde_json::from_slice(&body[..newline]).context("data/demo/vectors.bin: bad header")?;
-    let record = 16 + header.dim * 2;
-    let data = &body[newline + 1..];
-    anyhow::ensure!(data.len() == header.count * record, "data/demo/vectors.bin: truncated");
-    let rows: Vec<(String, Vec<f32>)> = data
-        .chunks_exact(record)
-        .map(|r| {
-            let hash = String::from_utf8_lossy(&r[..16]).into_owned();
-            let v = r[16..].chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect();
-            (hash, v)
-        })
-        .collect();
-    for chunk in rows.chunks(2_000) {
-        store.cache_embeddings(&header.model, chunk)?;
-    }
-    Ok(rows.len())
-}
+pub use paperboy_engine::demo::load;
 
 /// Writes the cached vectors of every paper in the store (the demo corpus) to `path`.
 pub fn export_vectors(ctx: &crate::commands::Ctx, path: &std::path::Path) -> Result<()> {

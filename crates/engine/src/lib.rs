@@ -2,6 +2,7 @@
 //! harvester. It knows nothing of HTTP servers, templates or mail.
 #![warn(missing_docs)]
 
+pub mod demo;
 pub mod harvest;
 pub mod ingest;
 pub mod search;

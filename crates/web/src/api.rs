@@ -76,7 +76,7 @@ impl PaperSummary {
             url: format!("{base_url}/paper/{}", p.id),
             arxiv_url: p.abs_url(),
             pdf_url: p.pdf_url(),
-            code_url: p.links.code.clone(),
+            code_url: crate::render::safe_url(&p.links.code).map(str::to_owned),
         }
     }
 }

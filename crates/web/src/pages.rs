@@ -15,7 +15,7 @@ use paperboy_engine::subscriptions::{Frequency, Interests, SubscribeOutcome};
 use paperboy_engine::trending::{self, Window};
 use paperboy_engine::PaperStore;
 
-use crate::render::{long_day, page, page_with, pager, paper_href, paper_item, paper_list, search_ready, url_encode, WebError};
+use crate::render::{long_day, safe_url, page, page_with, pager, paper_href, paper_item, paper_list, search_ready, url_encode, WebError};
 use crate::security::check_csrf;
 use crate::state::AppState;
 
@@ -288,8 +288,8 @@ fn paper_view(p: &Paper, similar: &[Paper], why: Markup) -> Markup {
             p.links {
                 @if let Some(u) = p.abs_url() { a.button href=(u) rel="noopener" { "arXiv" } }
                 @if let Some(u) = p.pdf_url() { a.button href=(u) rel="noopener" { "PDF" } }
-                @if let Some(u) = &p.links.code { a.button href=(u) rel="nofollow noopener" { "Code" } }
-                @if let Some(u) = &p.links.project { a.button href=(u) rel="nofollow noopener" { "Project page" } }
+                @if let Some(u) = safe_url(&p.links.code) { a.button href=(u) rel="nofollow noopener" { "Code" } }
+                @if let Some(u) = safe_url(&p.links.project) { a.button href=(u) rel="nofollow noopener" { "Project page" } }
             }
             section aria-labelledby="abstract-title" {
                 h2 #abstract-title { "Abstract" }

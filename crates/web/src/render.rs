@@ -209,7 +209,7 @@ pub fn paper_item(p: &Paper, snippet_html: Option<&str>, note: Option<Markup>) -
                     @if !p.authors.is_empty() { span.authors { (author_line(p)) } }
                     @if let Some(day) = p.day() { " · " time datetime=(day) { (day.format("%-d %b %Y")) } }
                     @for c in p.categories.iter().take(3) { " · " a.cat href=(format!("/category/{c}")) { (c) } }
-                    @if let Some(code) = &p.links.code { " · " a href=(code) rel="nofollow noopener" { "code" } }
+                    @if let Some(code) = safe_url(&p.links.code) { " · " a href=(code) rel="nofollow noopener" { "code" } }
                 }
                 @if let Some(s) = snippet_html { p.snippet.math { (PreEscaped(s)) } }
                 @if let Some(n) = note { (n) }
@@ -245,6 +245,14 @@ pub fn pager(page: usize, has_next: bool, href: impl Fn(usize) -> String) -> Mar
 /// A day as people read it: "Friday, 9 January 2026".
 pub fn long_day(d: NaiveDate) -> String {
     d.format("%A, %-d %B %Y").to_string()
+}
+
+/// `url` if it is an http(s) link; stored links come from outside and may be anything.
+pub fn safe_url(url: &Option<String>) -> Option<&str> {
+    url.as_deref().filter(|u| {
+        let lower = u.trim_start().to_ascii_lowercase();
+        lower.starts_with("https://") || lower.starts_with("http://")
+    })
 }
 
 /// Percent-encodes a query-string value.

@@ -1,0 +1,5 @@
+//! The web layer: routes in process, and pages in real headless Chromium.
+
+mod browser;
+mod common;
+mod routes;
