@@ -19,6 +19,10 @@ pub struct Cli {
     /// Machine-readable JSON on stdout, no progress bars
     #[arg(long, global = true)]
     pub json: bool,
+    /// The SMTP server for emails: smtp://host:port, smtp://host:port?tls=required (STARTTLS),
+    /// smtps://user:password@host (TLS)
+    #[arg(long, global = true, env = "PAPERBOY_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
     /// Log what is going on (or set PAPERBOY_LOG, e.g. PAPERBOY_LOG=debug)
     #[arg(long, short, global = true)]
     pub verbose: bool,
@@ -73,6 +77,16 @@ pub enum Command {
         /// Searches per minute per client (0 = no limit)
         #[arg(long, value_name = "N")]
         search_rate: Option<u32>,
+    },
+    /// Email digests: compose and deliver, or preview one
+    Digest {
+        #[command(subcommand)]
+        action: DigestAction,
+    },
+    /// Digest subscribers: import a list, or list them
+    Subscribers {
+        #[command(subcommand)]
+        action: SubscribersAction,
     },
     /// Read papers from a file into the store
     Ingest {
@@ -176,6 +190,47 @@ pub enum Command {
         #[arg(long, default_value = "hybrid")]
         mode: String,
     },
+}
+
+/// `digest …`
+#[derive(Debug, Subcommand)]
+pub enum DigestAction {
+    /// Compose every due digest (trending + interests, never a paper twice) and deliver the outbox
+    Run {
+        /// The day the digests cover [default: the latest day with papers]
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Compose and show, but record and send nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the HTML and text one subscriber would get (digest.html, digest.txt)
+    Preview {
+        /// The subscriber's address
+        #[arg(long)]
+        email: String,
+        /// The day [default: the latest day with papers]
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Where to write the files
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+}
+
+/// `subscribers …`
+#[derive(Debug, Subcommand)]
+pub enum SubscribersAction {
+    /// Import a CSV file with columns email, frequency, interests (pending: confirmation emails are queued)
+    Import {
+        /// The CSV file (with a header row)
+        file: PathBuf,
+        /// The list already opted in: import as confirmed, send no confirmation
+        #[arg(long)]
+        confirmed: bool,
+    },
+    /// List the subscribers
+    List,
 }
 
 impl Command {

@@ -13,7 +13,7 @@ use paperboy_engine::ingest::ingest_path;
 use paperboy_engine::{IngestReport, PaperStore, SqliteStore};
 use serde_json::json;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DigestAction, SubscribersAction};
 use crate::config::{Config, ARXIV_OAI_URL};
 use crate::{demo, search};
 
@@ -22,24 +22,18 @@ pub fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     let data_dir = config.data_dir(cli.data_dir.clone())?;
     let ctx = Ctx { json: cli.json, data_dir };
+    let mail = crate::digest::Mail::from_settings(cli.smtp_url.clone(), &config.mail, None);
     match cli.command {
-        Command::Serve { listen, base_url, no_demo, search_rate } => crate::serve::serve(&ctx, &config.serve, listen, base_url, no_demo, search_rate),
+        Command::Digest { action: DigestAction::Run { date, dry_run } } => crate::digest::run(&ctx, &mail, date, dry_run),
+        Command::Digest { action: DigestAction::Preview { email, date, out } } => crate::digest::preview(&ctx, &mail, &email, date, &out),
+        Command::Subscribers { action: SubscribersAction::Import { file, confirmed } } => crate::digest::import(&ctx, &mail, &file, confirmed),
+        Command::Subscribers { action: SubscribersAction::List } => crate::digest::list(&ctx),
+        Command::Serve { listen, base_url, no_demo, search_rate } => crate::serve::serve(&ctx, &config, mail, listen, base_url, no_demo, search_rate),
         Command::Ingest { format, path } => ingest(&ctx, format.into(), &path),
         Command::Harvest { url, set, from, until, metadata_prefix } => {
-            let h = &config.harvest;
-            let mut opts = HarvestOptions::new(url.or_else(|| h.url.clone()).unwrap_or_else(|| ARXIV_OAI_URL.to_owned()));
-            opts.set = set.or_else(|| h.set.clone());
+            let mut opts = harvest_options(&config, url, set, metadata_prefix);
             opts.from = from;
             opts.until = until;
-            if let Some(p) = metadata_prefix.or_else(|| h.metadata_prefix.clone()) {
-                opts.metadata_prefix = p;
-            }
-            if let Some(secs) = h.delay_secs {
-                opts.delay = Duration::from_secs(secs);
-            }
-            if let Some(ua) = &h.user_agent {
-                opts.user_agent = ua.clone();
-            }
             run_harvest(&ctx, &opts)
         }
         Command::Papers { date } => papers(&ctx, date),
@@ -55,6 +49,23 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Reindex => search::reindex(&ctx),
         Command::Eval { corpus, queries, qrels, mode } => search::eval(&ctx, &corpus, &queries, &qrels, &mode),
     }
+}
+
+/// Harvest options: flags over the config file over defaults.
+pub fn harvest_options(config: &Config, url: Option<String>, set: Option<String>, metadata_prefix: Option<String>) -> HarvestOptions {
+    let h = &config.harvest;
+    let mut opts = HarvestOptions::new(url.or_else(|| h.url.clone()).unwrap_or_else(|| ARXIV_OAI_URL.to_owned()));
+    opts.set = set.or_else(|| h.set.clone());
+    if let Some(p) = metadata_prefix.or_else(|| h.metadata_prefix.clone()) {
+        opts.metadata_prefix = p;
+    }
+    if let Some(secs) = h.delay_secs {
+        opts.delay = Duration::from_secs(secs);
+    }
+    if let Some(ua) = &h.user_agent {
+        opts.user_agent = ua.clone();
+    }
+    opts
 }
 
 pub struct Ctx {

@@ -15,6 +15,13 @@
 //! base_url = "https://papers.example.org"
 //! search_per_minute = 300
 //! subscribe_per_hour = 20
+//!
+//! [mail]
+//! smtp_url = "smtp://127.0.0.1:2525"
+//! from = "paperboy <digest@example.org>"
+//! base_url = "https://papers.example.org"
+//! send_hour = 6
+//! harvest = true
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -37,6 +44,22 @@ pub struct Config {
     /// Web service settings.
     #[serde(default)]
     pub serve: ServeConfig,
+    /// Email settings.
+    #[serde(default)]
+    pub mail: MailSettings,
+}
+
+/// `[mail]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub smtp_url: Option<String>,
+    pub from: Option<String>,
+    pub base_url: Option<String>,
+    /// The hour (UTC, 0-23) at which `serve` runs the daily jobs.
+    pub send_hour: Option<u32>,
+    /// Whether the daily jobs start with an OAI-PMH harvest (`[harvest]` settings).
+    pub harvest: Option<bool>,
 }
 
 /// `[serve]`

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod config;
 mod demo;
+mod digest;
 mod search;
 mod serve;
 

@@ -22,7 +22,7 @@ fn load_model() -> Result<Arc<dyn Embedder>> {
 }
 
 /// Opens the search service over the data directory's store, catching up index and vectors.
-fn open_service(ctx: &Ctx, store: &mut SqliteStore, mode: Mode) -> Result<SearchService> {
+pub(crate) fn open_service(ctx: &Ctx, store: &mut SqliteStore, mode: Mode) -> Result<SearchService> {
     let model = load_model()?;
     let bar = ctx.progress_bar();
     let dir = ctx.data_dir.join("index").join("fulltext");

@@ -13,16 +13,26 @@ use paperboy_engine::search::SearchService;
 use paperboy_engine::PaperStore;
 use paperboy_web::{AppState, RateLimits, WebConfig};
 
-use crate::commands::Ctx;
-use crate::config::ServeConfig;
+use chrono::{NaiveDate, Timelike, Utc};
+use paperboy_digest::{compose_all, deliver_due, Mailer};
+use paperboy_engine::harvest::{harvest, HarvestOptions};
+use paperboy_engine::SqliteStore;
+
+use crate::commands::{harvest_options, Ctx};
+use crate::config::Config;
 use crate::demo;
+use crate::digest::{Mail, DELIVERY_BATCH};
 
 /// Store connections for requests (reads run in parallel; SQLite serialises writes).
 const CONNECTIONS: usize = 4;
 /// Default listen address: this machine only.
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-pub fn serve(ctx: &Ctx, cfg: &ServeConfig, listen: Option<String>, base_url: Option<String>, no_demo: bool, search_rate: Option<u32>) -> Result<()> {
+/// How often the scheduler looks at the clock and the outbox.
+const TICK: std::time::Duration = std::time::Duration::from_secs(30);
+
+pub fn serve(ctx: &Ctx, config: &Config, mut mail: Mail, listen: Option<String>, base_url: Option<String>, no_demo: bool, search_rate: Option<u32>) -> Result<()> {
+    let cfg = &config.serve;
     let listen = listen.or_else(|| cfg.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
     let mut store = ctx.open_store()?;
     if store.stats()?.papers == 0 && !no_demo {
@@ -36,7 +46,17 @@ pub fn serve(ctx: &Ctx, cfg: &ServeConfig, listen: Option<String>, base_url: Opt
         .block_on(tokio::net::TcpListener::bind(&listen))
         .with_context(|| format!("cannot listen on {listen} (in use? try --listen 127.0.0.1:8081)"))?;
     let local = listener.local_addr()?;
-    let base_url = base_url.or_else(|| cfg.base_url.clone()).unwrap_or_else(|| format!("http://{local}"));
+    let base_url = base_url
+        .or_else(|| cfg.base_url.clone())
+        .or_else(|| config.mail.base_url.clone())
+        .unwrap_or_else(|| format!("http://{local}"));
+    mail.cfg.base_url = base_url.trim_end_matches('/').to_owned();
+    let jobs = DailyJobs {
+        mail,
+        send_hour: config.mail.send_hour.unwrap_or(6).min(23),
+        harvest: config.mail.harvest.unwrap_or(false).then(|| harvest_options(config, None, None, None)),
+        db: ctx.db_path(),
+    };
     let mut config = WebConfig::new(base_url);
     config.secret = load_secret(&ctx.data_dir.join("secret"))?;
     let defaults = RateLimits::default();
@@ -55,6 +75,10 @@ pub fn serve(ctx: &Ctx, cfg: &ServeConfig, listen: Option<String>, base_url: Opt
             }
         })?
     };
+    {
+        let state = state.clone();
+        std::thread::Builder::new().name("scheduler".into()).spawn(move || jobs.run(&state))?;
+    }
     eprintln!("paperboy is serving http://{local}/ (data in {}); Ctrl-C stops it", ctx.data_dir.display());
     runtime.block_on(paperboy_web::serve(listener, state)).context("serving")?;
     drop(background);
@@ -106,4 +130,83 @@ fn load_secret(path: &Path) -> Result<[u8; 32]> {
     let mut f = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
     f.write_all(&secret)?;
     Ok(secret)
+}
+
+/// The daily jobs at `send_hour` (UTC): harvest (if enabled), index, trending, digests,
+/// delivery, each logged with its counts; and a delivery pass every [`TICK`].
+struct DailyJobs {
+    mail: Mail,
+    send_hour: u32,
+    harvest: Option<HarvestOptions>,
+    db: std::path::PathBuf,
+}
+
+impl DailyJobs {
+    fn run(self, state: &AppState) {
+        let mailer = match self.mail.smtp_url {
+            Some(_) => match self.mail.mailer() {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    tracing::error!("email is off: {e:#}");
+                    None
+                }
+            },
+            None => {
+                tracing::info!("no SMTP server configured (--smtp-url or PAPERBOY_SMTP_URL): digests are composed but not sent");
+                None
+            }
+        };
+        let mut store = match SqliteStore::open(&self.db) {
+            Ok(s) => s,
+            Err(e) => return tracing::error!("the scheduler cannot open the store: {e}"),
+        };
+        let mut last_daily: Option<NaiveDate> = None;
+        loop {
+            let now = Utc::now();
+            if now.hour() >= self.send_hour && last_daily != Some(now.date_naive()) {
+                last_daily = Some(now.date_naive());
+                if let Err(e) = self.daily(state, &mut store) {
+                    tracing::error!("daily jobs stopped: {e:#}");
+                }
+            }
+            if let Some(m) = &mailer {
+                deliver(&mut store, m);
+            }
+            std::thread::sleep(TICK);
+        }
+    }
+
+    fn daily(&self, state: &AppState, store: &mut SqliteStore) -> Result<()> {
+        if let Some(opts) = &self.harvest {
+            match harvest(store, opts, &mut |d| std::thread::sleep(d), &mut |_| {}) {
+                Ok(summary) => tracing::info!("daily harvest: {} ({} pages)", summary.report, summary.pages),
+                Err(e) => tracing::error!("daily harvest failed (the other jobs go on): {e}"),
+            }
+        }
+        let Some(search) = state.search() else {
+            anyhow::bail!("search is not open yet; the digests wait for tomorrow's run or `paperboy digest run`");
+        };
+        let indexed = search.sync(store)?;
+        let mut cache = SqliteStore::open(&self.db)?;
+        let embedded = embed_missing(store, &mut cache, search.embedder().as_ref(), &mut |_, _, _| {})?;
+        if embedded > 0 {
+            search.refresh_vectors(store, &cache, &mut |_, _, _| {})?;
+        }
+        tracing::info!(indexed, embedded, "daily index");
+        state.papers_changed();
+        let day = store.latest_day()?.unwrap_or_else(|| Utc::now().date_naive());
+        let week = paperboy_engine::trending::ranking(store, paperboy_engine::trending::Window::Week, day)?;
+        tracing::info!(day = %day, papers = week.len(), "daily trending (week)");
+        let (report, _) = compose_all(store, Some(&search), &self.mail.cfg, day, false, Utc::now())?;
+        tracing::info!(day = %day, composed = report.composed, empty = report.empty, skipped = report.skipped, "daily digests");
+        Ok(())
+    }
+}
+
+fn deliver(store: &mut SqliteStore, mailer: &dyn Mailer) {
+    match deliver_due(store, mailer, Utc::now(), DELIVERY_BATCH) {
+        Ok(r) if r.sent + r.failed + r.retrying > 0 => tracing::info!(sent = r.sent, failed = r.failed, retrying = r.retrying, "delivery"),
+        Ok(_) => {}
+        Err(e) => tracing::error!("delivery: {e}"),
+    }
 }

@@ -81,9 +81,52 @@ impl Embedding {
     }
 }
 
-/// Dot product.
+/// Dot product (the hot loop of exact vector search): AVX2 + FMA where the processor has
+/// them, else sixteen independent lanes the compiler vectorises with what the target has.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the processor has the features the function is compiled for.
+        return unsafe { dot_avx2(a, b) };
+    }
+    dot_lanes::<false>(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    dot_lanes::<true>(a, b)
+}
+
+/// `FUSED`: multiply-add in one instruction (only where FMA is compiled in: elsewhere
+/// `mul_add` is a slow library call).
+#[inline(always)]
+fn dot_lanes<const FUSED: bool>(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; LANES];
+    for (x, y) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
+        for i in 0..LANES {
+            acc[i] = if FUSED { x[i].mul_add(y[i], acc[i]) } else { acc[i] + x[i] * y[i] };
+        }
+    }
+    let tail = n - n % LANES;
+    let rest: f32 = a[tail..].iter().zip(&b[tail..]).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + rest
+}
+
+#[cfg(test)]
+mod dot_tests {
+    #[test]
+    fn dot_matches_the_plain_sum_at_every_length() {
+        for n in [0, 1, 7, 16, 17, 33, 384, 385] {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0).collect();
+            let plain: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+            assert!((f64::from(super::dot(&a, &b)) - plain).abs() < 1e-4, "n = {n}");
+        }
+    }
 }
 
 /// Turns texts into embeddings.

@@ -5,6 +5,7 @@
 pub mod demo;
 pub mod harvest;
 pub mod ingest;
+pub mod outbox;
 pub mod search;
 pub mod store;
 pub mod subscriptions;

@@ -117,6 +117,8 @@ pub enum Status {
     Confirmed,
     /// Left; receives nothing.
     Unsubscribed,
+    /// Mail to the address bounced too often; receives nothing.
+    Bouncing,
 }
 
 impl Status {
@@ -125,6 +127,7 @@ impl Status {
             Status::Pending => "pending",
             Status::Confirmed => "confirmed",
             Status::Unsubscribed => "unsubscribed",
+            Status::Bouncing => "bouncing",
         }
     }
 
@@ -132,6 +135,7 @@ impl Status {
         match s {
             "confirmed" => Status::Confirmed,
             "unsubscribed" => Status::Unsubscribed,
+            "bouncing" => Status::Bouncing,
             _ => Status::Pending,
         }
     }
@@ -155,6 +159,8 @@ pub struct Subscriber {
     pub manage_key: String,
     /// When the address was first subscribed.
     pub created_at: DateTime<Utc>,
+    /// The day of the last digest composed for this subscriber.
+    pub last_digest_day: Option<chrono::NaiveDate>,
 }
 
 /// What a subscribe request led to; the caller answers the same in every case.
@@ -182,7 +188,7 @@ fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-const SUBSCRIBER_COLUMNS: &str = "id, email, frequency, interests, status, manage_key, created_at";
+const SUBSCRIBER_COLUMNS: &str = "id, email, frequency, interests, status, manage_key, created_at, last_digest_day";
 
 fn subscriber_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
     let email: String = r.get(1)?;
@@ -198,6 +204,7 @@ fn subscriber_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
         status: Status::parse(&status),
         manage_key: r.get(5)?,
         created_at: DateTime::parse_from_rfc3339(&created).map(|d| d.with_timezone(&Utc)).unwrap_or_default(),
+        last_digest_day: r.get::<_, Option<String>>(7)?.and_then(|d| d.parse().ok()),
     })
 }
 
@@ -277,6 +284,61 @@ impl SqliteStore {
         let mut stmt = self.conn.prepare(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers ORDER BY id LIMIT ?1"))?;
         let rows = stmt.query_map([limit as i64], subscriber_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl SqliteStore {
+    /// The subscriber whose manage key (from an email's links) this is.
+    pub fn subscriber_by_key(&self, key: &str) -> Result<Option<Subscriber>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE manage_key = ?1"), [key], subscriber_row)
+            .optional()?)
+    }
+
+    /// Unsubscribes at once; returns the subscriber, or `None` for an unknown key.
+    pub fn unsubscribe(&mut self, key: &str, now: DateTime<Utc>) -> Result<Option<Subscriber>, StoreError> {
+        self.conn.execute(
+            "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?2, confirm_hash = NULL
+             WHERE manage_key = ?1 AND status != 'unsubscribed'",
+            params![key, now.to_rfc3339()],
+        )?;
+        self.subscriber_by_key(key)
+    }
+
+    /// Changes frequency and interests; returns the updated subscriber.
+    pub fn update_preferences(&mut self, key: &str, frequency: Frequency, interests: &Interests) -> Result<Option<Subscriber>, StoreError> {
+        self.conn.execute(
+            "UPDATE subscribers SET frequency = ?2, interests = ?3 WHERE manage_key = ?1",
+            params![key, frequency.as_str(), serde_json::to_string(interests).expect("interests serialise")],
+        )?;
+        self.subscriber_by_key(key)
+    }
+
+    /// Confirmed subscribers, by id.
+    pub fn confirmed_subscribers(&self) -> Result<Vec<Subscriber>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE status = 'confirmed' ORDER BY id"))?;
+        let rows = stmt.query_map([], subscriber_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds a subscriber as is (an operator's import): confirmed lists skip the opt-in.
+    /// Returns false if the address is already known (it is left as it is).
+    pub fn import_subscriber(&mut self, email: &EmailAddress, frequency: Frequency, interests: &Interests, confirmed: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO subscribers (email, email_key, frequency, interests, status, manage_key, created_at, confirmed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?5 = 'confirmed' THEN ?7 END)",
+            params![
+                email.as_str(),
+                email_key(email),
+                frequency.as_str(),
+                serde_json::to_string(interests).expect("interests serialise"),
+                if confirmed { "confirmed" } else { "pending" },
+                random_token(),
+                now.to_rfc3339()
+            ],
+        )?;
+        Ok(n == 1)
     }
 }
 

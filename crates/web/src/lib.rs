@@ -43,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .route("/category/{category}", get(pages::category))
         .route("/paper/{*id}", get(pages::paper))
         .route("/confirm", get(pages::confirm).post(pages::confirm_post))
+        .route("/unsubscribe/{key}", get(pages::unsubscribe_page).post(pages::unsubscribe))
+        .route("/preferences/{key}", get(pages::preferences_page).post(pages::preferences))
         .route("/api/v1/papers", get(api::papers))
         .route("/api/v1/papers/{id}", get(api::paper))
         .route("/api/v1/papers/{id}/similar", get(api::similar))

@@ -472,10 +472,15 @@ pub async fn subscribe(State(state): State<AppState>, headers: HeaderMap, Form(f
     };
     state
         .blocking(move |s| {
-            let outcome = s.store().subscribe(&email, frequency, &interests, Utc::now())?;
-            if let SubscribeOutcome::SendConfirmation { subscriber, .. } = outcome {
-                tracing::info!(subscriber, "confirmation requested");
+            let now = Utc::now();
+            let mut store = s.store();
+            if let SubscribeOutcome::SendConfirmation { subscriber, token } = store.subscribe(&email, frequency, &interests, now)? {
+                let cfg = paperboy_digest::MailConfig { base_url: s.config().base_url.clone(), from: String::new() };
+                let message = paperboy_digest::confirmation_message(subscriber, email.as_str(), &token, &now.to_rfc3339(), &cfg);
+                store.enqueue_confirmation(subscriber, &message, now)?;
+                tracing::info!(subscriber, "confirmation queued");
             }
+            drop(store);
             let main = html! {
                 section.notice role="status" {
                     h1 { "Check your inbox" }
@@ -543,6 +548,132 @@ pub async fn confirm_post(State(state): State<AppState>, headers: HeaderMap, For
                 },
             };
             Ok(Html(page(s, "Subscription", main).into_string()))
+        })
+        .await
+}
+
+fn unknown_link() -> WebError {
+    WebError::NotFound("this link is not (or no longer) valid; links in older emails keep working only while the address is subscribed".into())
+}
+
+/// `GET /unsubscribe/{key}`: asks before unsubscribing (a link scanner's GET changes nothing).
+pub async fn unsubscribe_page(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
+    state
+        .blocking(move |s| {
+            let sub = s.store().subscriber_by_key(&key)?.ok_or_else(unknown_link)?;
+            let main = html! {
+                h1 { "Unsubscribe" }
+                p { "Stop the " (sub.frequency) " paperboy digest to " strong { (sub.email) } "?" }
+                form method="post" action=(format!("/unsubscribe/{key}")) {
+                    button type="submit" { "Unsubscribe" }
+                }
+                p { "Or " a href=(format!("/preferences/{key}")) { "change what you get" } " instead." }
+            };
+            Ok(Html(page(s, "Unsubscribe", main).into_string()))
+        })
+        .await
+}
+
+/// `POST /unsubscribe/{key}`: unsubscribes at once. Mail clients post here with
+/// `List-Unsubscribe=One-Click` (RFC 8058), without cookies or tokens: the key is the proof.
+pub async fn unsubscribe(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
+    state
+        .blocking(move |s| {
+            let sub = s.store().unsubscribe(&key, Utc::now())?.ok_or_else(unknown_link)?;
+            tracing::info!(subscriber = sub.id, "unsubscribed");
+            let main = html! {
+                section.notice role="status" {
+                    h1 { "You are unsubscribed" }
+                    p { "No more digests will go to " strong { (sub.email) } ". Subscribe again any time with the form below." }
+                }
+            };
+            Ok(Html(page(s, "Unsubscribed", main).into_string()))
+        })
+        .await
+}
+
+/// `GET /preferences/{key}`: frequency and interests.
+pub async fn preferences_page(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
+    state
+        .blocking(move |s| {
+            let sub = s.store().subscriber_by_key(&key)?.ok_or_else(unknown_link)?;
+            Ok(Html(page(s, "Your digest", preferences_form(s, &key, &sub, None)).into_string()))
+        })
+        .await
+}
+
+fn preferences_form(s: &AppState, key: &str, sub: &paperboy_engine::subscriptions::Subscriber, notice: Option<Markup>) -> Markup {
+    let i = &sub.interests;
+    let cats: Vec<String> = i.categories.iter().map(|c| c.to_string()).collect();
+    html! {
+        h1 { "Your digest" }
+        @if let Some(n) = notice { (n) }
+        p { "For " strong { (sub.email) } "." }
+        form.search method="post" action=(format!("/preferences/{key}")) {
+            input type="hidden" name="csrf" value=(crate::security::csrf_token(&s.config().secret));
+            div.field {
+                label for="pref-frequency" { "How often" }
+                select #pref-frequency name="frequency" {
+                    option value="daily" selected[sub.frequency == Frequency::Daily] { "Daily" }
+                    option value="weekly" selected[sub.frequency == Frequency::Weekly] { "Weekly (Sundays)" }
+                }
+            }
+            div.field.wide {
+                label for="pref-interests" { "Interests (searched by meaning and keywords)" }
+                input #pref-interests type="text" name="interests" value=(i.text) maxlength="500";
+            }
+            div.field {
+                label for="pref-categories" { "Categories (comma-separated, e.g. cs.LG)" }
+                input #pref-categories type="text" name="categories" value=(cats.join(", ")) maxlength="500";
+            }
+            div.field {
+                label for="pref-include" { "Must mention" }
+                input #pref-include type="text" name="include" value=(i.include.join(", ")) maxlength="500";
+            }
+            div.field {
+                label for="pref-exclude" { "Leave out papers mentioning" }
+                input #pref-exclude type="text" name="exclude" value=(i.exclude.join(", ")) maxlength="500";
+            }
+            button type="submit" { "Save" }
+        }
+        p { a href=(format!("/unsubscribe/{key}")) { "Unsubscribe" } }
+    }
+}
+
+/// The preferences form's fields.
+#[derive(serde::Deserialize)]
+pub struct PreferencesForm {
+    csrf: Option<String>,
+    frequency: Option<String>,
+    interests: Option<String>,
+    categories: Option<String>,
+    include: Option<String>,
+    exclude: Option<String>,
+}
+
+/// `POST /preferences/{key}`.
+pub async fn preferences(State(state): State<AppState>, Path(key): Path<String>, headers: HeaderMap, Form(form): Form<PreferencesForm>) -> Result<Response, PageError> {
+    check_csrf(&state.config().secret, form.csrf.as_deref().unwrap_or(""), &headers)?;
+    let frequency: Result<Frequency, String> = form.frequency.as_deref().unwrap_or("daily").parse();
+    let interests = Interests::from_fields(
+        form.interests.as_deref().unwrap_or(""),
+        form.categories.as_deref().unwrap_or(""),
+        form.include.as_deref().unwrap_or(""),
+        form.exclude.as_deref().unwrap_or(""),
+    );
+    state
+        .blocking(move |s| {
+            let (frequency, interests) = match (frequency, interests) {
+                (Ok(f), Ok(i)) => (f, i),
+                (Err(e), _) | (_, Err(e)) => {
+                    let sub = s.store().subscriber_by_key(&key)?.ok_or_else(unknown_link)?;
+                    let notice = html! { section.notice.problem role="alert" { p { "Not saved: " (e) } } };
+                    return Ok((StatusCode::BAD_REQUEST, Html(page(s, "Your digest", preferences_form(s, &key, &sub, Some(notice))).into_string())).into_response());
+                }
+            };
+            let sub = s.store().update_preferences(&key, frequency, &interests)?.ok_or_else(unknown_link)?;
+            let notice = html! { section.notice role="status" { p { "Saved." } } };
+            Ok(Html(page(s, "Your digest", preferences_form(s, &key, &sub, Some(notice))).into_string()).into_response())
         })
         .await
 }

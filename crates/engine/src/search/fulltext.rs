@@ -6,6 +6,7 @@
 //! `seq`: every commit carries the last `seq` it indexed as its payload, so after a crash the
 //! index reopens at its last commit and catches up from there.
 
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
 
@@ -56,7 +57,7 @@ fn schema() -> (Schema, Fields) {
         TextFieldIndexing::default().set_tokenizer("default").set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
-        id: b.add_text_field("id", STRING | STORED),
+        id: b.add_text_field("id", STRING | STORED | FAST),
         title: b.add_text_field("title", stemmed.clone()),
         title_exact: b.add_text_field("title_exact", STRING),
         abstract_text: b.add_text_field("abstract", stemmed.clone()),
@@ -255,10 +256,21 @@ impl FullTextIndex {
         }
         ordered.truncate(limit);
 
+        // Ids come from the id column (a fast field), not from the compressed stored documents.
+        let mut columns = HashMap::new();
+        let mut id_text = String::new();
         let mut hits = Vec::with_capacity(ordered.len());
         for (score, address, is_exact) in ordered {
-            let d: TantivyDocument = searcher.doc(address)?;
-            let id_text = d.get_first(f.id).and_then(|v| v.as_str()).unwrap_or_default();
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let col = searcher.segment_reader(address.segment_ord).fast_fields().str("id")?;
+                    e.insert(col.ok_or_else(|| SearchError::Corrupt("the index has no id column; rebuild it with `paperboy reindex`".into()))?)
+                }
+            };
+            let ord = column.term_ords(address.doc_id).next().ok_or_else(|| SearchError::Corrupt(format!("document {address:?} has no id")))?;
+            id_text.clear();
+            column.ord_to_str(ord, &mut id_text).map_err(|e| SearchError::Corrupt(format!("id column: {e}")))?;
             let id: PaperId = id_text.parse().map_err(|e: paperboy_core::IdError| SearchError::Corrupt(e.to_string()))?;
             hits.push(TextHit { id, score, snippet_html: String::new(), matched_terms: Vec::new(), exact: is_exact });
         }

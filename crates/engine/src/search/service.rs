@@ -34,7 +34,8 @@ pub type Progress<'a> = &'a mut dyn FnMut(&str, u64, u64);
 
 /// Full-text index + vectors + the model that embeds queries.
 pub struct SearchService {
-    fulltext: FullTextIndex,
+    /// Searches read; [`SearchService::sync`] writes (briefly, after an ingest).
+    fulltext: RwLock<FullTextIndex>,
     /// Swapped whole when newly embedded papers arrive ([`SearchService::refresh_vectors`]).
     vectors: RwLock<Arc<Vectors>>,
     embedder: Arc<dyn Embedder>,
@@ -99,7 +100,7 @@ impl SearchService {
             embed_missing(store, cache, embedder.as_ref(), progress)?;
         }
         let vectors = Vectors::load(store, cache, embedder.as_ref(), progress)?;
-        Ok(SearchService { fulltext, vectors: RwLock::new(Arc::new(vectors)), embedder, query_vectors: Mutex::new(HashMap::new()) })
+        Ok(SearchService { fulltext: RwLock::new(fulltext), vectors: RwLock::new(Arc::new(vectors)), embedder, query_vectors: Mutex::new(HashMap::new()) })
     }
 
     /// Reloads the vectors from the cache (after papers were embedded in the background);
@@ -109,6 +110,13 @@ impl SearchService {
         let n = fresh.index.set().len();
         *self.vectors.write().expect("vectors lock") = Arc::new(fresh);
         Ok(n)
+    }
+
+    /// Indexes what changed in `store` since the last commit (after an ingest or harvest while
+    /// serving); returns how many papers were indexed.
+    pub fn sync(&self, store: &dyn PaperStore) -> Result<u64, SearchError> {
+        let mut index = self.fulltext.write().expect("index lock");
+        sync_fulltext(store, &mut index, &mut |_, _, _| {})
     }
 
     fn current_vectors(&self) -> Arc<Vectors> {
@@ -122,7 +130,7 @@ impl SearchService {
 
     /// Papers in the full-text index.
     pub fn indexed(&self) -> u64 {
-        self.fulltext.len()
+        self.fulltext.read().expect("index lock").len()
     }
 
     /// Papers with vectors.
@@ -148,7 +156,7 @@ impl SearchService {
                 .iter_mut()
                 .map(|h| TextHitRef { id: &h.id, snippet_html: &mut h.snippet_html, matched_terms: &mut h.explain.matched_terms })
                 .collect();
-            self.fulltext.highlight(query.as_str(), &mut refs)?;
+            self.fulltext.read().expect("index lock").highlight(query.as_str(), &mut refs)?;
         }
         // Hits found by meaning alone get the start of their abstract as a snippet.
         for h in hits.iter_mut().filter(|h| h.snippet_html.is_empty()) {
@@ -163,6 +171,8 @@ impl SearchService {
     fn bm25(&self, query: &SearchQuery, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
         Ok(self
             .fulltext
+            .read()
+            .expect("index lock")
             .search(query.as_str(), filters, limit)?
             .into_iter()
             .enumerate()

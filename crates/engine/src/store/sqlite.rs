@@ -71,6 +71,34 @@ const MIGRATIONS: &[&str] = &[
         confirmed_at TEXT,
         unsubscribed_at TEXT
     );",
+    // 4: the outbox and the digest ledger (see outbox.rs).
+    "ALTER TABLE subscribers ADD COLUMN last_digest_day TEXT;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+        kind TEXT NOT NULL,
+        period TEXT NOT NULL,
+        message_id TEXT NOT NULL UNIQUE,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        html TEXT NOT NULL,
+        text TEXT NOT NULL,
+        unsubscribe_url TEXT,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (subscriber_id, kind, period)
+    );
+    CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+    CREATE TABLE digest_ledger (
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+        paper_id TEXT NOT NULL,
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+        PRIMARY KEY (subscriber_id, paper_id)
+    ) WITHOUT ROWID;",
 ];
 
 /// The SQLite store.

@@ -1,0 +1,129 @@
+//! Composing a subscriber's digest for a period: the trending papers of the period, then the
+//! papers matching their interests among those new since their last digest, minus every paper
+//! the subscriber already had (the ledger), at most [`TRENDING`] + [`MATCHES`] papers.
+
+use chrono::{Datelike, NaiveDate};
+use paperboy_core::Paper;
+use paperboy_engine::search::{Filters, Mode, SearchQuery, SearchService};
+use paperboy_engine::subscriptions::{Frequency, Subscriber};
+use paperboy_engine::trending::{self, Window};
+use paperboy_engine::{PaperStore, SqliteStore};
+
+use crate::DigestError;
+
+/// Trending papers per digest at most.
+pub const TRENDING: usize = 5;
+/// Papers matching the interests per digest at most.
+pub const MATCHES: usize = 10;
+/// Search depth for interest matches (before the ledger and keyword filters).
+const SEARCH_DEPTH: usize = 60;
+
+/// The period a digest covers, ending on `day`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// Daily or weekly.
+    pub frequency: Frequency,
+    /// The last day covered.
+    pub day: NaiveDate,
+}
+
+impl Period {
+    /// The key that makes a digest unique per subscriber: `daily:2026-08-21`, `weekly:2026-W34`.
+    pub fn key(&self) -> String {
+        match self.frequency {
+            Frequency::Daily => format!("daily:{}", self.day),
+            Frequency::Weekly => {
+                let w = self.day.iso_week();
+                format!("weekly:{}-W{:02}", w.year(), w.week())
+            }
+        }
+    }
+
+    /// The trending window.
+    pub fn window(&self) -> Window {
+        match self.frequency {
+            Frequency::Daily => Window::Day,
+            Frequency::Weekly => Window::Week,
+        }
+    }
+
+    /// Whether a subscriber of this frequency gets a digest on `day`: daily ones every day,
+    /// weekly ones on Sundays (the end of the ISO week).
+    pub fn is_due(frequency: Frequency, day: NaiveDate) -> bool {
+        frequency == Frequency::Daily || day.weekday() == chrono::Weekday::Sun
+    }
+}
+
+/// A composed digest, before it is rendered.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    /// The period.
+    pub period: Period,
+    /// Trending papers of the period, best first.
+    pub trending: Vec<Paper>,
+    /// Papers matching the subscriber's interests, best first.
+    pub matches: Vec<Paper>,
+}
+
+impl Digest {
+    /// Papers in the digest.
+    pub fn len(&self) -> usize {
+        self.trending.len() + self.matches.len()
+    }
+
+    /// No papers: nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every paper, trending first.
+    pub fn papers(&self) -> impl Iterator<Item = &Paper> {
+        self.trending.iter().chain(&self.matches)
+    }
+}
+
+fn mentions(p: &Paper, word: &str) -> bool {
+    let w = word.to_lowercase();
+    p.title.to_lowercase().contains(&w) || p.abstract_text.to_lowercase().contains(&w)
+}
+
+/// Composes `subscriber`'s digest for `period`; `None` when there is nothing new to send.
+pub fn compose(store: &SqliteStore, search: Option<&SearchService>, subscriber: &Subscriber, period: &Period) -> Result<Option<Digest>, DigestError> {
+    let window = period.window();
+    let interests = &subscriber.interests;
+    let excluded = |p: &Paper| interests.exclude.iter().any(|w| mentions(p, w));
+    // Trending of the period, minus what the subscriber already had.
+    let ranked = trending::ranking(store, window, period.day)?;
+    let candidates: Vec<&Paper> = ranked.iter().map(|t| &t.paper).filter(|p| !excluded(p)).take(TRENDING * 4).collect();
+    let ids: Vec<_> = candidates.iter().map(|p| p.id.clone()).collect();
+    let seen = store.already_sent(subscriber.id, &ids)?;
+    let trending: Vec<Paper> = candidates.into_iter().filter(|p| !seen.contains(&p.id)).take(TRENDING).cloned().collect();
+
+    // Interests: papers new since the last digest (or in the window, for a first digest).
+    let since = subscriber.last_digest_day.map(|d| d.succ_opt().unwrap_or(d)).unwrap_or_else(|| window.start(period.day));
+    let mut matches = Vec::new();
+    if !interests.is_empty() {
+        let in_categories = |p: &Paper| interests.categories.is_empty() || p.categories.iter().any(|c| interests.categories.contains(c));
+        let wanted = |p: &Paper| in_categories(p) && interests.include.iter().all(|w| mentions(p, w)) && !excluded(p);
+        let mut found: Vec<Paper> = Vec::new();
+        let text: String = [interests.text.as_str(), &interests.include.join(" ")].join(" ").trim().to_owned();
+        match (search, SearchQuery::parse(&text)) {
+            (Some(service), Ok(query)) => {
+                let filters = Filters { since: Some(since), until: Some(period.day), category: None };
+                for hit in service.search(store, &query, Mode::Hybrid, &filters, SEARCH_DEPTH)? {
+                    if let Some(p) = store.paper(&hit.id)? {
+                        found.push(p);
+                    }
+                }
+            }
+            // Categories alone (or no search yet): the period's papers in them, by trending score.
+            _ => found.extend(trending::ranking(store, Window::Month, period.day)?.into_iter().map(|t| t.paper).filter(|p| p.day().is_some_and(|d| d >= since))),
+        }
+        found.retain(|p| wanted(p) && !trending.iter().any(|t| t.id == p.id));
+        let ids: Vec<_> = found.iter().map(|p| p.id.clone()).collect();
+        let seen = store.already_sent(subscriber.id, &ids)?;
+        matches = found.into_iter().filter(|p| !seen.contains(&p.id)).take(MATCHES).collect();
+    }
+    let digest = Digest { period: period.clone(), trending, matches };
+    Ok((!digest.is_empty()).then_some(digest))
+}

@@ -1,0 +1,143 @@
+//! Delivery over SMTP with lettre: plain, STARTTLS (`smtp://…?tls=required`) or TLS
+//! (`smtps://`), optional `user:password@`. Each message carries its stable Message-ID and, for
+//! digests, the RFC 8058 headers. Transient failures (4xx, connection errors) are retried with
+//! a doubling backoff; permanent ones (5xx) bounce that message only.
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::{self, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::SmtpTransport;
+use lettre::{Message, Transport};
+use paperboy_engine::outbox::{Delivery, OutgoingMessage};
+use paperboy_engine::SqliteStore;
+use serde::Serialize;
+
+use crate::DigestError;
+
+/// What one delivery pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DeliveryReport {
+    /// Accepted by the SMTP server.
+    pub sent: u64,
+    /// Transient failures, to be retried.
+    pub retrying: u64,
+    /// Given up (after the last attempt, or refused permanently).
+    pub failed: u64,
+}
+
+/// Sends messages; the SMTP implementation is [`SmtpMailer`].
+pub trait Mailer {
+    /// Sends one message.
+    fn send(&self, message: &OutgoingMessage) -> Result<(), SendError>;
+}
+
+/// Why a message was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying: 4xx, a dropped connection, a timeout.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Not worth retrying: 5xx for this recipient or message.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl header::Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.trim_matches(['<', '>']).to_owned()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl header::Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+/// Builds the MIME message: multipart/alternative (text, then HTML), Message-ID, Date and,
+/// with an unsubscribe URL, `List-Unsubscribe` + `List-Unsubscribe-Post` (RFC 8058).
+pub fn build(message: &OutgoingMessage, from: &Mailbox) -> Result<Message, SendError> {
+    let to: Mailbox = message.recipient.parse().map_err(|e| SendError::Permanent(format!("recipient {:?}: {e}", message.recipient)))?;
+    let mut builder = Message::builder().from(from.clone()).to(to).subject(&message.subject).message_id(Some(message.message_id.clone())).date_now();
+    if let Some(url) = &message.unsubscribe_url {
+        builder = builder.header(ListUnsubscribe(url.clone())).header(ListUnsubscribePost);
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(message.text.clone(), message.html.clone()))
+        .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))
+}
+
+/// Delivers over SMTP.
+pub struct SmtpMailer {
+    transport: SmtpTransport,
+    from: Mailbox,
+}
+
+impl SmtpMailer {
+    /// From an `smtp://`/`smtps://` URL and the sender address.
+    pub fn new(url: &str, from: &str) -> Result<Self, DigestError> {
+        let transport = SmtpTransport::from_url(url)
+            .map_err(|e| DigestError::Config(format!("SMTP URL {url:?}: {e}")))?
+            .timeout(Some(std::time::Duration::from_secs(30)))
+            .build();
+        let from = from.parse().map_err(|e| DigestError::Config(format!("sender {from:?}: {e}")))?;
+        Ok(SmtpMailer { transport, from })
+    }
+}
+
+impl Mailer for SmtpMailer {
+    fn send(&self, message: &OutgoingMessage) -> Result<(), SendError> {
+        let email = build(message, &self.from)?;
+        match self.transport.send(&email) {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+            Err(e) => Err(SendError::Transient(e.to_string())),
+        }
+    }
+}
+
+/// Sends every message due at `now` (at most `limit`), one by one: a failure for one address
+/// never holds up the others.
+pub fn deliver_due(store: &mut SqliteStore, mailer: &dyn Mailer, now: DateTime<Utc>, limit: usize) -> Result<DeliveryReport, DigestError> {
+    let mut report = DeliveryReport::default();
+    for row in store.due_messages(now, limit)? {
+        store.mark_sending(row.id)?;
+        match mailer.send(&row.message) {
+            Ok(()) => {
+                store.mark_sent(row.id, now)?;
+                report.sent += 1;
+            }
+            Err(SendError::Permanent(e)) => {
+                tracing::warn!(recipient = %row.message.recipient, "refused permanently: {e}");
+                store.mark_bounced(row.id, &e)?;
+                report.failed += 1;
+            }
+            Err(SendError::Transient(e)) => {
+                tracing::info!(recipient = %row.message.recipient, attempt = row.attempts + 1, "will retry: {e}");
+                match store.mark_retry(row.id, &e, now)? {
+                    Delivery::Failed => report.failed += 1,
+                    _ => report.retrying += 1,
+                }
+            }
+        }
+    }
+    Ok(report)
+}

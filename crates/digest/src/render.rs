@@ -1,0 +1,173 @@
+//! The messages: the digest and the confirmation email, each as HTML (inline styles, a table
+//! layout mail clients keep, a dark-mode block for clients that honour it) and plain text.
+
+use chrono::NaiveDate;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use paperboy_core::Paper;
+use paperboy_engine::outbox::OutgoingMessage;
+use paperboy_engine::subscriptions::Subscriber;
+use sha2::{Digest as _, Sha256};
+
+use crate::compose::Digest;
+use crate::MailConfig;
+
+const DARK_MODE: &str = "@media (prefers-color-scheme: dark) { .bg { background:#121417 !important; } .card { background:#1b1f24 !important; border-color:#2c3138 !important; } \
+    .fg { color:#e6e8eb !important; } .muted { color:#a7adb8 !important; } a { color:#8ab4f8 !important; } }";
+
+/// Links for one subscriber.
+pub struct Links {
+    /// One-click unsubscribe (also the `List-Unsubscribe` URL).
+    pub unsubscribe: String,
+    /// Preferences page.
+    pub preferences: String,
+}
+
+impl Links {
+    /// The links of `sub` under the instance's public address.
+    pub fn of(sub: &Subscriber, base_url: &str) -> Self {
+        Links { unsubscribe: format!("{base_url}/unsubscribe/{}", sub.manage_key), preferences: format!("{base_url}/preferences/{}", sub.manage_key) }
+    }
+}
+
+/// A Message-ID that is the same every time for this subscriber and `what` (a period key, or
+/// a confirmation's issue time), so a message sent twice reads as one.
+pub fn message_id(subscriber: i64, what: &str, base_url: &str) -> String {
+    let host = base_url.split("://").nth(1).unwrap_or(base_url).split(['/', ':']).next().filter(|h| !h.is_empty()).unwrap_or("paperboy.invalid");
+    let tag: String = Sha256::digest(format!("{subscriber}|{what}").as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("<{}.{subscriber}.{tag}@{host}>", what.replace([':', ' '], "-"))
+}
+
+fn long_day(d: NaiveDate) -> String {
+    d.format("%A, %-d %B %Y").to_string()
+}
+
+fn paper_block(p: &Paper, base_url: &str) -> Markup {
+    let url = format!("{base_url}/paper/{}", p.id);
+    let authors: Vec<&str> = p.authors.iter().take(4).map(|a| a.name.as_str()).collect();
+    let more = if p.authors.len() > 4 { " et al." } else { "" };
+    let abstract_start: String = p.abstract_text.chars().take(300).collect();
+    let cut = if p.abstract_text.chars().count() > 300 { "…" } else { "" };
+    html! {
+        tr { td.card style="padding:14px 16px;border:1px solid #dde1e6;border-radius:8px;background:#f6f7f9;" {
+            a href=(url) style="color:#0b57d0;font-size:16px;font-weight:bold;text-decoration:none;" { (p.title) }
+            div.muted style="color:#555b66;font-size:13px;margin:4px 0;" {
+                (authors.join(", ")) (more)
+                @if let Some(v) = p.signals.hf_upvotes { " · ▲ " (v) }
+            }
+            div.fg style="color:#1b1d21;font-size:14px;line-height:1.5;" { (abstract_start) (cut) }
+        } }
+        tr { td style="height:10px;line-height:10px;" { (PreEscaped("&nbsp;")) } }
+    }
+}
+
+fn text_block(out: &mut String, p: &Paper, base_url: &str) {
+    out.push_str(&format!("* {}\n  {}/paper/{}\n", p.title, base_url, p.id));
+    if let Some(v) = p.signals.hf_upvotes {
+        out.push_str(&format!("  {v} upvotes\n"));
+    }
+    out.push('\n');
+}
+
+fn shell(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                meta name="supported-color-schemes" content="light dark";
+                title { (title) }
+                style { (PreEscaped(DARK_MODE)) }
+            }
+            body.bg style="margin:0;padding:0;background:#ffffff;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;" {
+                table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="border-collapse:collapse;" { tr { td align="center" style="padding:16px;" {
+                    table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:640px;border-collapse:separate;" { (body) }
+                } } }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// The subject: the date and how many papers.
+pub fn subject(d: &Digest) -> String {
+    let n = d.len();
+    format!("paperboy: {n} paper{} for {}", if n == 1 { "" } else { "s" }, long_day(d.period.day))
+}
+
+/// The digest email for `sub`.
+pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> OutgoingMessage {
+    let base = &cfg.base_url;
+    let links = Links::of(sub, base);
+    let heading = match d.period.frequency {
+        paperboy_engine::subscriptions::Frequency::Daily => format!("Papers of {}", long_day(d.period.day)),
+        paperboy_engine::subscriptions::Frequency::Weekly => format!("The week to {}", long_day(d.period.day)),
+    };
+    let section = |title: &str, papers: &[Paper]| {
+        html! {
+            @if !papers.is_empty() {
+                tr { td style="padding:12px 0 8px;" { h2.fg style="margin:0;font-size:17px;color:#1b1d21;" { (title) } } }
+                @for p in papers { (paper_block(p, base)) }
+            }
+        }
+    };
+    let body = html! {
+        tr { td style="padding:0 0 8px;" {
+            a href=(format!("{base}/")) style="color:#1b1d21;font-size:20px;font-weight:bold;text-decoration:none;" { "paperboy" }
+            h1.fg style="margin:6px 0 0;font-size:22px;color:#1b1d21;" { (heading) }
+        } }
+        (section("Trending", &d.trending))
+        (section("For your interests", &d.matches))
+        tr { td.muted style="padding:16px 0;color:#555b66;font-size:12px;line-height:1.6;" {
+            "You get this " (sub.frequency) " digest at " (sub.email) " because you subscribed at " a href=(format!("{base}/")) style="color:#0b57d0;" { (base) } ". "
+            a href=(links.preferences) style="color:#0b57d0;" { "Change what you get" } " · "
+            a href=(links.unsubscribe) style="color:#0b57d0;" { "Unsubscribe" }
+        } }
+    };
+    let mut text = format!("{heading}\n\n");
+    for (title, papers) in [("Trending", &d.trending), ("For your interests", &d.matches)] {
+        if !papers.is_empty() {
+            text.push_str(&format!("{title}\n{}\n\n", "-".repeat(title.len())));
+            for p in papers {
+                text_block(&mut text, p, base);
+            }
+        }
+    }
+    text.push_str(&format!("--\nChange what you get: {}\nUnsubscribe: {}\n", links.preferences, links.unsubscribe));
+    OutgoingMessage {
+        message_id: message_id(sub.id, &d.period.key(), base),
+        recipient: sub.email.to_string(),
+        subject: subject(d),
+        html: shell(&heading, body),
+        text,
+        unsubscribe_url: Some(links.unsubscribe),
+    }
+}
+
+/// The double opt-in email: a confirmation link, nothing else.
+pub fn confirmation_message(sub_id: i64, email: &str, token: &str, issued: &str, cfg: &MailConfig) -> OutgoingMessage {
+    let base = &cfg.base_url;
+    let link = format!("{base}/confirm?token={token}");
+    let body = html! {
+        tr { td style="padding:0 0 8px;" {
+            h1.fg style="margin:6px 0 12px;font-size:22px;color:#1b1d21;" { "Confirm your paperboy digest" }
+            p.fg style="font-size:15px;color:#1b1d21;line-height:1.5;" {
+                "Someone, hopefully you, asked for the paperboy digest of trending papers at " (email) ". "
+                "Open the link to confirm; it works once, for 72 hours."
+            }
+            p { a href=(link) style="display:inline-block;background:#0b57d0;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:bold;" { "Confirm my subscription" } }
+            p.muted style="font-size:12px;color:#555b66;" { "If it was not you, ignore this email: nothing more will be sent." }
+        } }
+    };
+    OutgoingMessage {
+        message_id: message_id(sub_id, &format!("confirm:{issued}"), base),
+        recipient: email.to_owned(),
+        subject: "Confirm your paperboy digest".into(),
+        html: shell("Confirm your paperboy digest", body),
+        text: format!(
+            "Someone, hopefully you, asked for the paperboy digest of trending papers at {email}.\n\nConfirm (the link works once, for 72 hours):\n{link}\n\nIf it was not you, ignore this email: nothing more will be sent.\n"
+        ),
+        unsubscribe_url: None,
+    }
+}

@@ -1,0 +1,181 @@
+//! Digests over the demo corpus, delivered to a real SMTP server on loopback (the sink).
+
+use std::net::TcpListener;
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use paperboy_core::{EmailAddress, PaperId};
+use paperboy_digest::sink::SmtpSink;
+use paperboy_digest::{compose, compose_all, deliver_due, MailConfig, Period, SmtpMailer};
+use paperboy_engine::outbox::Delivery;
+use paperboy_engine::subscriptions::{Frequency, Interests, Subscriber};
+use paperboy_engine::{demo, SqliteStore};
+
+fn cfg() -> MailConfig {
+    MailConfig { base_url: "http://paperboy.test".into(), from: "paperboy <digest@paperboy.test>".into() }
+}
+
+fn store_with(subscribers: &[(&str, Frequency, &str)]) -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("paperboy.db")).unwrap();
+    demo::load(&mut store).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap();
+    for (email, freq, interests) in subscribers {
+        let interests = Interests::from_fields(interests, "", "", "").unwrap();
+        assert!(store.import_subscriber(&EmailAddress::parse(email).unwrap(), *freq, &interests, true, now).unwrap());
+    }
+    (dir, store)
+}
+
+fn sub(store: &SqliteStore, email: &str) -> Subscriber {
+    store.subscriber_by_email(&EmailAddress::parse(email).unwrap()).unwrap().unwrap()
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+#[test]
+fn never_the_same_paper_twice_never_two_digests_a_period_nothing_new_no_email() {
+    let (_dir, mut store) = store_with(&[("ada@example.org", Frequency::Daily, "agents")]);
+    let now = Utc::now();
+    let (r1, _) = compose_all(&mut store, None, &cfg(), day("2026-08-20"), false, now).unwrap();
+    assert_eq!(r1.composed, 1);
+    // The same period again: nothing new is recorded.
+    let (again, _) = compose_all(&mut store, None, &cfg(), day("2026-08-20"), false, now).unwrap();
+    assert_eq!((again.composed, again.skipped), (0, 1));
+    // The next day: a digest without any paper of the first.
+    let ada = sub(&store, "ada@example.org");
+    assert_eq!(ada.last_digest_day, Some(day("2026-08-20")));
+    let d2 = compose(&store, None, &ada, &Period { frequency: Frequency::Daily, day: day("2026-08-21") }).unwrap().expect("new papers");
+    let first_day: Vec<PaperId> = paperboy_engine::trending::ranking(&store, paperboy_engine::trending::Window::Day, day("2026-08-20")).unwrap().into_iter().map(|t| t.paper.id).collect();
+    let sent_before = store.already_sent(ada.id, &first_day).unwrap();
+    assert!(!sent_before.is_empty());
+    assert!(d2.papers().all(|p| !sent_before.contains(&p.id)), "a paper came twice");
+    // Record it; whatever the same day could still offer leaves out everything sent so far.
+    let (r2, _) = compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
+    assert_eq!(r2.composed, 1);
+    let ada = sub(&store, "ada@example.org");
+    let p = Period { frequency: Frequency::Daily, day: day("2026-08-21") };
+    let all: Vec<PaperId> = d2.papers().map(|p| p.id.clone()).chain(first_day.iter().cloned()).collect();
+    let sent = store.already_sent(ada.id, &all).unwrap();
+    assert!(d2.papers().all(|p| sent.contains(&p.id)), "the ledger holds the second digest's papers");
+    if let Some(d3) = compose(&store, None, &ada, &p).unwrap() {
+        assert!(d3.papers().all(|p| !sent.contains(&p.id)));
+    }
+    // A day with no papers at all: no email.
+    let (r3, _) = compose_all(&mut store, None, &cfg(), day("2019-01-01"), false, now).unwrap();
+    assert_eq!((r3.composed, r3.empty), (0, 1));
+}
+
+#[test]
+fn weekly_digests_come_on_sundays_and_dry_runs_record_nothing() {
+    let (_dir, mut store) = store_with(&[("w@example.org", Frequency::Weekly, "")]);
+    let now = Utc::now();
+    let (sat, _) = compose_all(&mut store, None, &cfg(), day("2026-08-15"), false, now).unwrap();
+    assert_eq!((sat.composed, sat.skipped), (0, 1), "Saturday: not due");
+    let (dry, previews) = compose_all(&mut store, None, &cfg(), day("2026-08-16"), true, now).unwrap();
+    assert_eq!(dry.composed, 1);
+    assert!(previews[0].1.len() > 0);
+    assert_eq!(store.outbox_counts().unwrap().queued, 0, "a dry run records nothing");
+    let (sun, _) = compose_all(&mut store, None, &cfg(), day("2026-08-16"), false, now).unwrap();
+    assert_eq!(sun.composed, 1);
+}
+
+#[test]
+fn delivered_mime_has_rfc8058_headers_a_stable_message_id_and_both_parts() {
+    let sink = SmtpSink::start_local(&[]);
+    let (_dir, mut store) = store_with(&[("ada@example.org", Frequency::Daily, "")]);
+    let now = Utc::now();
+    compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
+    let mailer = SmtpMailer::new(&sink.url, &cfg().from).unwrap();
+    let report = deliver_due(&mut store, &mailer, now, 100).unwrap();
+    assert_eq!(report.sent, 1);
+    let got = sink.received();
+    assert_eq!(got.len(), 1);
+    let m = &got[0];
+    assert_eq!(m.to, ["ada@example.org"]);
+    let key = sub(&store, "ada@example.org").manage_key;
+    assert_eq!(m.header("List-Unsubscribe").unwrap(), format!("<http://paperboy.test/unsubscribe/{key}>"));
+    assert_eq!(m.header("List-Unsubscribe-Post").unwrap(), "List-Unsubscribe=One-Click");
+    assert!(m.header("Subject").unwrap().starts_with("paperboy: 5 papers for Friday, 21 August 2026"), "{:?}", m.header("Subject"));
+    assert!(m.header("Content-Type").unwrap().starts_with("multipart/alternative"));
+    assert!(m.data.contains("Content-Type: text/plain") && m.data.contains("Content-Type: text/html"));
+    let body = m.body_text();
+    assert!(body.contains("http://paperboy.test/paper/2608.19880"), "links to the paper pages");
+    let id = m.header("Message-ID").unwrap();
+    assert_eq!(id, paperboy_digest::render::message_id(sub(&store, "ada@example.org").id, "daily:2026-08-21", "http://paperboy.test"));
+    assert_eq!(store.delivery_of(&id).unwrap(), Some((Delivery::Sent, 1)));
+}
+
+#[test]
+fn a_restart_in_the_middle_sends_nothing_twice_and_loses_nothing() {
+    let sink = SmtpSink::start_local(&[]);
+    let people: Vec<String> = (0..12).map(|i| format!("reader{i}@example.org")).collect();
+    let subs: Vec<(&str, Frequency, &str)> = people.iter().map(|e| (e.as_str(), Frequency::Daily, "")).collect();
+    let (dir, mut store) = store_with(&subs);
+    let now = Utc::now();
+    compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
+    let mailer = SmtpMailer::new(&sink.url, &cfg().from).unwrap();
+    // The first run stops after 5 messages (the process dies)...
+    deliver_due(&mut store, &mailer, now, 5).unwrap();
+    // ... and one more was handed over but not marked sent when it died.
+    let interrupted = store.due_messages(now, 1).unwrap().remove(0);
+    store.mark_sending(interrupted.id).unwrap();
+    drop(store);
+    // A new process composes again (nothing new) and delivers what is left.
+    let mut store = SqliteStore::open(&dir.path().join("paperboy.db")).unwrap();
+    let (again, _) = compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
+    assert_eq!(again.composed, 0);
+    let report = deliver_due(&mut store, &mailer, now, 100).unwrap();
+    assert_eq!(report.sent, 7, "the 6 never sent + the interrupted one");
+    let got = sink.received();
+    for p in &people {
+        assert_eq!(got.iter().filter(|m| m.to == [p.clone()]).count(), 1, "{p} got exactly one digest");
+    }
+    assert_eq!(store.outbox_counts().unwrap().sent, 12);
+}
+
+#[test]
+fn smtp_down_for_a_while_then_up_everything_arrives() {
+    let (_dir, mut store) = store_with(&[("a@example.org", Frequency::Daily, ""), ("b@example.org", Frequency::Daily, "")]);
+    // A port with nothing listening yet.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let mailer = SmtpMailer::new(&format!("smtp://{addr}"), &cfg().from).unwrap();
+    let t0 = Utc::now();
+    compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, t0).unwrap();
+    let down = deliver_due(&mut store, &mailer, t0, 100).unwrap();
+    assert_eq!((down.sent, down.retrying), (0, 2));
+    // Not due again before the backoff.
+    assert_eq!(deliver_due(&mut store, &mailer, t0 + Duration::seconds(30), 100).unwrap().retrying, 0);
+    let down2 = deliver_due(&mut store, &mailer, t0 + Duration::minutes(2), 100).unwrap();
+    assert_eq!(down2.retrying, 2, "second attempt, still down");
+    // The server comes up on that port.
+    let sink = SmtpSink::start(TcpListener::bind(addr).unwrap(), &[]);
+    let up = deliver_due(&mut store, &mailer, t0 + Duration::minutes(10), 100).unwrap();
+    assert_eq!(up.sent, 2);
+    assert_eq!(sink.received().len(), 2);
+}
+
+#[test]
+fn a_5xx_for_one_address_does_not_hold_up_the_others() {
+    let sink = SmtpSink::start_local(&["gone@example.org"]);
+    let (_dir, mut store) = store_with(&[("a@example.org", Frequency::Daily, ""), ("gone@example.org", Frequency::Daily, ""), ("c@example.org", Frequency::Daily, "")]);
+    let now = Utc::now();
+    compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
+    let mailer = SmtpMailer::new(&sink.url, &cfg().from).unwrap();
+    let report = deliver_due(&mut store, &mailer, now, 100).unwrap();
+    assert_eq!((report.sent, report.failed), (2, 1));
+    let got: Vec<String> = sink.received().into_iter().flat_map(|m| m.to).collect();
+    assert_eq!(got, ["a@example.org", "c@example.org"]);
+    // Bounced: never retried.
+    assert_eq!(deliver_due(&mut store, &mailer, now + Duration::days(1), 100).unwrap(), Default::default());
+    // Three bounces and the address gets no more digests.
+    for d in ["2026-08-20", "2026-08-19"] {
+        compose_all(&mut store, None, &cfg(), day(d), false, now).unwrap();
+        deliver_due(&mut store, &mailer, now, 100).unwrap();
+    }
+    assert_eq!(format!("{:?}", sub(&store, "gone@example.org").status), "Bouncing");
+    assert_eq!(format!("{:?}", sub(&store, "a@example.org").status), "Confirmed");
+}
