@@ -15,6 +15,8 @@ use crate::DigestError;
 pub const TRENDING: usize = 5;
 /// Papers matching the interests per digest at most.
 pub const MATCHES: usize = 10;
+/// Hits found by meaning alone that count as matches (the nearest few).
+const NEAREST: usize = 3;
 /// Search depth for interest matches (before the ledger and keyword filters).
 const SEARCH_DEPTH: usize = 60;
 
@@ -99,8 +101,8 @@ pub fn compose(store: &SqliteStore, search: Option<&SearchService>, subscriber: 
     let seen = store.already_sent(subscriber.id, &ids)?;
     let trending: Vec<Paper> = candidates.into_iter().filter(|p| !seen.contains(&p.id)).take(TRENDING).cloned().collect();
 
-    // Interests: papers new since the last digest (or in the window, for a first digest).
-    let since = subscriber.last_digest_day.map(|d| d.succ_opt().unwrap_or(d)).unwrap_or_else(|| window.start(period.day));
+    // Interests: papers new since the last digest (or of the last week, for a first digest).
+    let since = subscriber.last_digest_day.map(|d| d.succ_opt().unwrap_or(d)).unwrap_or_else(|| Window::Week.start(period.day));
     let mut matches = Vec::new();
     if !interests.is_empty() {
         let in_categories = |p: &Paper| interests.categories.is_empty() || p.categories.iter().any(|c| interests.categories.contains(c));
@@ -110,7 +112,10 @@ pub fn compose(store: &SqliteStore, search: Option<&SearchService>, subscriber: 
         match (search, SearchQuery::parse(&text)) {
             (Some(service), Ok(query)) => {
                 let filters = Filters { since: Some(since), until: Some(period.day), category: None };
-                for hit in service.search(store, &query, Mode::Hybrid, &filters, SEARCH_DEPTH)? {
+                // A match shares words with the interests, or is among the few nearest in
+                // meaning: vector search alone always finds something, relevant or not.
+                let relevant = |h: &paperboy_engine::search::Hit| h.explain.bm25_rank.is_some() || h.explain.vector_rank.is_some_and(|r| r <= NEAREST);
+                for hit in service.search(store, &query, Mode::Hybrid, &filters, SEARCH_DEPTH)?.iter().filter(|h| relevant(h)) {
                     if let Some(p) = store.paper(&hit.id)? {
                         found.push(p);
                     }
