@@ -131,7 +131,7 @@ fn a_database_file_reopens_at_the_same_schema() {
         store.set_harvest_checkpoint("k", "2023-03-01".parse().unwrap()).unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 4);
     assert_eq!(store.stats().unwrap().papers, 14);
     assert_eq!(store.harvest_checkpoint("k").unwrap().unwrap().to_string(), "2023-03-07", "checkpoints never go back");
 }
