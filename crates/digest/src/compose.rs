@@ -91,11 +91,22 @@ fn mentions(p: &Paper, word: &str) -> bool {
 
 /// Composes `subscriber`'s digest for `period`; `None` when there is nothing new to send.
 pub fn compose(store: &SqliteStore, search: Option<&SearchService>, subscriber: &Subscriber, period: &Period) -> Result<Option<Digest>, DigestError> {
-    let window = period.window();
+    let ranked = trending::ranking(store, period.window(), period.day)?;
+    compose_ranked(store, search, subscriber, period, &ranked)
+}
+
+/// [`compose`] with the period's trending ranking already computed (it is the same for every
+/// subscriber of a run).
+pub fn compose_ranked(
+    store: &SqliteStore,
+    search: Option<&SearchService>,
+    subscriber: &Subscriber,
+    period: &Period,
+    ranked: &[trending::Trending],
+) -> Result<Option<Digest>, DigestError> {
     let interests = &subscriber.interests;
     let excluded = |p: &Paper| interests.exclude.iter().any(|w| mentions(p, w));
     // Trending of the period, minus what the subscriber already had.
-    let ranked = trending::ranking(store, window, period.day)?;
     let candidates: Vec<&Paper> = ranked.iter().map(|t| &t.paper).filter(|p| !excluded(p)).take(TRENDING * 4).collect();
     let ids: Vec<_> = candidates.iter().map(|p| p.id.clone()).collect();
     let seen = store.already_sent(subscriber.id, &ids)?;
@@ -106,7 +117,7 @@ pub fn compose(store: &SqliteStore, search: Option<&SearchService>, subscriber: 
     let mut matches = Vec::new();
     if !interests.is_empty() {
         let in_categories = |p: &Paper| interests.categories.is_empty() || p.categories.iter().any(|c| interests.categories.contains(c));
-        let wanted = |p: &Paper| in_categories(p) && interests.include.iter().all(|w| mentions(p, w)) && !excluded(p);
+        let wanted = |p: &Paper| in_categories(p) && interests.include.iter().all(|w| mentions(p, w)) && !excluded(p) && !trending.iter().any(|t| t.id == p.id);
         let mut found: Vec<Paper> = Vec::new();
         let text: String = [interests.text.as_str(), &interests.include.join(" ")].join(" ").trim().to_owned();
         match (search, SearchQuery::parse(&text)) {
@@ -115,16 +126,22 @@ pub fn compose(store: &SqliteStore, search: Option<&SearchService>, subscriber: 
                 // A match shares words with the interests, or is among the few nearest in
                 // meaning: vector search alone always finds something, relevant or not.
                 let relevant = |h: &paperboy_engine::search::Hit| h.explain.bm25_rank.is_some() || h.explain.vector_rank.is_some_and(|r| r <= NEAREST);
-                for hit in service.search(store, &query, Mode::Hybrid, &filters, SEARCH_DEPTH)?.iter().filter(|h| relevant(h)) {
-                    if let Some(p) = store.paper(&hit.id)? {
-                        found.push(p);
+                // Papers are read one by one, only until the digest has enough.
+                for hit in service.rank(&query, Mode::Hybrid, &filters, SEARCH_DEPTH)?.iter().filter(|h| relevant(h)) {
+                    if found.len() >= MATCHES {
+                        break;
+                    }
+                    if store.already_sent(subscriber.id, std::slice::from_ref(&hit.id))?.is_empty() {
+                        if let Some(p) = store.paper(&hit.id)?.filter(|p| wanted(p)) {
+                            found.push(p);
+                        }
                     }
                 }
             }
             // Categories alone (or no search yet): the period's papers in them, by trending score.
             _ => found.extend(trending::ranking(store, Window::Month, period.day)?.into_iter().map(|t| t.paper).filter(|p| p.day().is_some_and(|d| d >= since))),
         }
-        found.retain(|p| wanted(p) && !trending.iter().any(|t| t.id == p.id));
+        found.retain(|p| wanted(p));
         let ids: Vec<_> = found.iter().map(|p| p.id.clone()).collect();
         let seen = store.already_sent(subscriber.id, &ids)?;
         matches = found.into_iter().filter(|p| !seen.contains(&p.id)).take(MATCHES).collect();

@@ -8,7 +8,7 @@ use lettre::message::header::{self, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::SmtpTransport;
 use lettre::{Message, Transport};
-use paperboy_engine::outbox::{Delivery, OutgoingMessage};
+use paperboy_engine::outbox::{Delivery, Outcome, OutgoingMessage};
 use paperboy_engine::SqliteStore;
 use serde::Serialize;
 
@@ -114,28 +114,40 @@ impl Mailer for SmtpMailer {
     }
 }
 
+/// Messages handed over per step: their `sending` and final states are each written in one
+/// transaction. A crash mid-step re-sends at most this many (with their Message-IDs).
+pub const STEP: usize = 50;
+
 /// Sends every message due at `now` (at most `limit`), one by one: a failure for one address
 /// never holds up the others.
 pub fn deliver_due(store: &mut SqliteStore, mailer: &dyn Mailer, now: DateTime<Utc>, limit: usize) -> Result<DeliveryReport, DigestError> {
     let mut report = DeliveryReport::default();
-    for row in store.due_messages(now, limit)? {
-        store.mark_sending(row.id)?;
-        match mailer.send(&row.message) {
-            Ok(()) => {
-                store.mark_sent(row.id, now)?;
-                report.sent += 1;
-            }
-            Err(SendError::Permanent(e)) => {
-                tracing::warn!(recipient = %row.message.recipient, "refused permanently: {e}");
-                store.mark_bounced(row.id, &e)?;
-                report.failed += 1;
-            }
-            Err(SendError::Transient(e)) => {
-                tracing::info!(recipient = %row.message.recipient, attempt = row.attempts + 1, "will retry: {e}");
-                match store.mark_retry(row.id, &e, now)? {
-                    Delivery::Failed => report.failed += 1,
-                    _ => report.retrying += 1,
-                }
+    let rows = store.due_messages(now, limit)?;
+    for step in rows.chunks(STEP) {
+        let ids: Vec<i64> = step.iter().map(|r| r.id).collect();
+        store.mark_sending_many(&ids)?;
+        let outcomes: Vec<(i64, Outcome)> = step
+            .iter()
+            .map(|row| {
+                let outcome = match mailer.send(&row.message) {
+                    Ok(()) => Outcome::Sent,
+                    Err(SendError::Permanent(e)) => {
+                        tracing::warn!(recipient = %row.message.recipient, "refused permanently: {e}");
+                        Outcome::Permanent(e)
+                    }
+                    Err(SendError::Transient(e)) => {
+                        tracing::info!(recipient = %row.message.recipient, attempt = row.attempts + 1, "will retry: {e}");
+                        Outcome::Transient(e)
+                    }
+                };
+                (row.id, outcome)
+            })
+            .collect();
+        for state in store.record_outcomes(&outcomes, now)? {
+            match state {
+                Delivery::Sent => report.sent += 1,
+                Delivery::Queued | Delivery::Sending => report.retrying += 1,
+                Delivery::Failed | Delivery::Bounced => report.failed += 1,
             }
         }
     }

@@ -64,13 +64,18 @@ pub fn compose_all(
 ) -> Result<(ComposeReport, Vec<(Subscriber, Digest)>), DigestError> {
     let mut report = ComposeReport::default();
     let mut previews = Vec::new();
+    let mut rankings = std::collections::HashMap::new();
     for sub in store.confirmed_subscribers()? {
         let period = Period { frequency: sub.frequency, day };
         if !Period::is_due(sub.frequency, day) || store.has_digest(sub.id, &period.key())? {
             report.skipped += 1;
             continue;
         }
-        let Some(digest) = compose(store, search, &sub, &period)? else {
+        let window = period.window();
+        if !rankings.contains_key(&window) {
+            rankings.insert(window, paperboy_engine::trending::ranking(store, window, day)?);
+        }
+        let Some(digest) = compose::compose_ranked(store, search, &sub, &period, &rankings[&window])? else {
             report.empty += 1;
             continue;
         };

@@ -103,6 +103,17 @@ pub struct OutboxRow {
     pub message: OutgoingMessage,
 }
 
+/// What the SMTP server said about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted.
+    Sent,
+    /// Worth retrying (4xx, connection trouble), with the error.
+    Transient(String),
+    /// Refused for good (5xx), with the error.
+    Permanent(String),
+}
+
 /// Counts of outbox rows by state.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxCounts {
@@ -226,41 +237,77 @@ impl SqliteStore {
 
     /// Marks a row as handed to the SMTP server (counts the attempt).
     pub fn mark_sending(&mut self, id: i64) -> Result<(), StoreError> {
-        self.conn.execute("UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?1", [id])?;
+        self.mark_sending_many(&[id])
+    }
+
+    /// Marks rows as handed to the SMTP server, in one transaction.
+    pub fn mark_sending_many(&mut self, ids: &[i64]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?1")?;
+            for id in ids {
+                stmt.execute([id])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
     /// Marks a row as accepted by the SMTP server.
     pub fn mark_sent(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1", params![id, now.to_rfc3339()])?;
-        Ok(())
+        self.record_outcomes(&[(id, Outcome::Sent)], now).map(|_| ())
     }
 
     /// A transient failure: retry after the backoff, or give up after [`MAX_ATTEMPTS`].
     /// Returns the new state.
     pub fn mark_retry(&mut self, id: i64, error: &str, now: DateTime<Utc>) -> Result<Delivery, StoreError> {
-        let attempts: u32 = self.conn.query_row("SELECT attempts FROM outbox WHERE id = ?1", [id], |r| r.get(0))?;
-        let (status, next) = if attempts >= MAX_ATTEMPTS { ("failed", now) } else { ("queued", now + backoff(attempts)) };
-        self.conn.execute(
-            "UPDATE outbox SET status = ?2, last_error = ?3, next_attempt_at = ?4 WHERE id = ?1",
-            params![id, status, error, next.to_rfc3339()],
-        )?;
-        Ok(Delivery::parse(status))
+        Ok(self.record_outcomes(&[(id, Outcome::Transient(error.to_owned()))], now)?[0])
     }
 
     /// A permanent failure (5xx): the message is not retried, and the address gets a bounce;
     /// at [`BOUNCES_TO_STOP`] bounces it receives no more digests.
     pub fn mark_bounced(&mut self, id: i64, error: &str) -> Result<(), StoreError> {
+        self.record_outcomes(&[(id, Outcome::Permanent(error.to_owned()))], Utc::now()).map(|_| ())
+    }
+
+    /// Records what the SMTP server said for each row, in one transaction; returns each row's
+    /// new state.
+    pub fn record_outcomes(&mut self, outcomes: &[(i64, Outcome)], now: DateTime<Utc>) -> Result<Vec<Delivery>, StoreError> {
         let tx = self.conn.transaction()?;
-        tx.execute("UPDATE outbox SET status = 'bounced', last_error = ?2 WHERE id = ?1", params![id, error])?;
-        tx.execute(
-            "UPDATE subscribers SET bounces = bounces + 1,
-                 status = CASE WHEN bounces + 1 >= ?2 AND status = 'confirmed' THEN 'bouncing' ELSE status END
-             WHERE id = (SELECT subscriber_id FROM outbox WHERE id = ?1)",
-            params![id, BOUNCES_TO_STOP],
-        )?;
+        let mut states = Vec::with_capacity(outcomes.len());
+        for (id, outcome) in outcomes {
+            let state = match outcome {
+                Outcome::Sent => {
+                    tx.prepare_cached("UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1")?
+                        .execute(params![id, now.to_rfc3339()])?;
+                    Delivery::Sent
+                }
+                Outcome::Transient(error) => {
+                    let attempts: u32 = tx.prepare_cached("SELECT attempts FROM outbox WHERE id = ?1")?.query_row([id], |r| r.get(0))?;
+                    let (state, next) = if attempts >= MAX_ATTEMPTS { (Delivery::Failed, now) } else { (Delivery::Queued, now + backoff(attempts)) };
+                    tx.prepare_cached("UPDATE outbox SET status = ?2, last_error = ?3, next_attempt_at = ?4 WHERE id = ?1")?.execute(params![
+                        id,
+                        if state == Delivery::Failed { "failed" } else { "queued" },
+                        error,
+                        next.to_rfc3339()
+                    ])?;
+                    state
+                }
+                Outcome::Permanent(error) => {
+                    tx.prepare_cached("UPDATE outbox SET status = 'bounced', last_error = ?2 WHERE id = ?1")?.execute(params![id, error])?;
+                    tx.prepare_cached(
+                        "UPDATE subscribers SET bounces = bounces + 1,
+                             status = CASE WHEN bounces + 1 >= ?2 AND status = 'confirmed' THEN 'bouncing' ELSE status END
+                         WHERE id = (SELECT subscriber_id FROM outbox WHERE id = ?1)",
+                    )?
+                    .execute(params![id, BOUNCES_TO_STOP])?;
+                    Delivery::Bounced
+                }
+            };
+            states.push(state);
+        }
         tx.commit()?;
-        Ok(())
+        Ok(states)
     }
 
     /// Rows by state.

@@ -138,10 +138,11 @@ impl SearchService {
         self.current_vectors().index.set().len()
     }
 
-    /// Searches in `mode`; the result is at most `limit` hits, best first.
-    pub fn search(&self, store: &dyn PaperStore, query: &SearchQuery, mode: Mode, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
+    /// Ranks without snippets or matched terms (for digests: cheaper, same order as
+    /// [`SearchService::search`]).
+    pub fn rank(&self, query: &SearchQuery, mode: Mode, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let depth = limit.max(CANDIDATES);
-        let mut hits = match mode {
+        Ok(match mode {
             Mode::Bm25 => self.bm25(query, filters, limit)?,
             Mode::Semantic => self.semantic(query, filters, limit)?,
             Mode::Hybrid => {
@@ -149,7 +150,12 @@ impl SearchService {
                 let semantic = self.semantic(query, filters, depth)?;
                 reciprocal_rank_fusion(&bm25, &semantic, DEFAULT_K, limit)
             }
-        };
+        })
+    }
+
+    /// Searches in `mode`; the result is at most `limit` hits, best first, with snippets.
+    pub fn search(&self, store: &dyn PaperStore, query: &SearchQuery, mode: Mode, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
+        let mut hits = self.rank(query, mode, filters, limit)?;
         // Snippets and matched terms only for the hits shown, not for every candidate.
         if mode != Mode::Semantic {
             let mut refs: Vec<TextHitRef<'_>> = hits
