@@ -26,7 +26,7 @@ pub struct DeliveryReport {
 }
 
 /// Sends messages; the SMTP implementation is [`SmtpMailer`].
-pub trait Mailer {
+pub trait Mailer: Sync {
     /// Sends one message.
     fn send(&self, message: &OutgoingMessage) -> Result<(), SendError>;
 }
@@ -116,7 +116,10 @@ impl Mailer for SmtpMailer {
 
 /// Messages handed over per step: their `sending` and final states are each written in one
 /// transaction. A crash mid-step re-sends at most this many (with their Message-IDs).
-pub const STEP: usize = 50;
+pub const STEP: usize = 48;
+/// SMTP connections used at once: each message is a handful of round trips, so a few
+/// connections in parallel keep the server busy.
+pub const CONNECTIONS: usize = 4;
 
 /// Sends every message due at `now` (at most `limit`), one by one: a failure for one address
 /// never holds up the others.
@@ -126,23 +129,26 @@ pub fn deliver_due(store: &mut SqliteStore, mailer: &dyn Mailer, now: DateTime<U
     for step in rows.chunks(STEP) {
         let ids: Vec<i64> = step.iter().map(|r| r.id).collect();
         store.mark_sending_many(&ids)?;
-        let outcomes: Vec<(i64, Outcome)> = step
-            .iter()
-            .map(|row| {
-                let outcome = match mailer.send(&row.message) {
-                    Ok(()) => Outcome::Sent,
-                    Err(SendError::Permanent(e)) => {
-                        tracing::warn!(recipient = %row.message.recipient, "refused permanently: {e}");
-                        Outcome::Permanent(e)
-                    }
-                    Err(SendError::Transient(e)) => {
-                        tracing::info!(recipient = %row.message.recipient, attempt = row.attempts + 1, "will retry: {e}");
-                        Outcome::Transient(e)
-                    }
-                };
-                (row.id, outcome)
-            })
-            .collect();
+        let send = |row: &paperboy_engine::outbox::OutboxRow| {
+            let outcome = match mailer.send(&row.message) {
+                Ok(()) => Outcome::Sent,
+                Err(SendError::Permanent(e)) => {
+                    tracing::warn!(recipient = %row.message.recipient, "refused permanently: {e}");
+                    Outcome::Permanent(e)
+                }
+                Err(SendError::Transient(e)) => {
+                    tracing::info!(recipient = %row.message.recipient, attempt = row.attempts + 1, "will retry: {e}");
+                    Outcome::Transient(e)
+                }
+            };
+            (row.id, outcome)
+        };
+        // The step's messages over a few connections at once; outcomes keep the step's order.
+        let per_connection = step.len().div_ceil(CONNECTIONS).max(1);
+        let outcomes: Vec<(i64, Outcome)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = step.chunks(per_connection).map(|part| scope.spawn(move || part.iter().map(send).collect::<Vec<_>>())).collect();
+            workers.into_iter().flat_map(|w| w.join().expect("a delivery thread panicked")).collect()
+        });
         for state in store.record_outcomes(&outcomes, now)? {
             match state {
                 Delivery::Sent => report.sent += 1,
