@@ -213,3 +213,45 @@ fn search_similar_and_eval_with_the_real_model() {
         assert!(m["mrr@10"].as_f64().unwrap() > 0.9, "{mode}: {m}");
     }
 }
+
+/// `subscribers import` + `digest run|preview` against a real SMTP server on loopback.
+#[test]
+fn digest_commands_compose_preview_and_deliver() {
+    use paperboy_digest::sink::SmtpSink;
+    let dir = tempfile::tempdir().unwrap();
+    json(&paperboy(dir.path(), &["--json", "demo"]));
+    let csv = dir.path().join("list.csv");
+    std::fs::write(&csv, "email,frequency,interests\nada@example.org,daily,video generation\nbob@example.org,weekly,\nnot an address,daily,x\n").unwrap();
+    let imported = json(&paperboy(dir.path(), &["--json", "subscribers", "import", csv.to_str().unwrap(), "--confirmed"]));
+    assert_eq!((imported["imported"].as_u64(), imported["rejected"].as_u64()), (Some(2), Some(1)));
+    assert!(imported["errors"][0].as_str().unwrap().contains("list.csv:4"), "{imported}");
+    let listed = json(&paperboy(dir.path(), &["--json", "subscribers", "list"]));
+    assert_eq!(listed["subscribers"].as_array().unwrap().len(), 2);
+
+    let out = dir.path().join("preview");
+    let preview = json(&paperboy(dir.path(), &["--json", "digest", "preview", "--email", "ada@example.org", "--date", "2026-08-21", "--out", out.to_str().unwrap()]));
+    assert!(preview["subject"].as_str().unwrap().starts_with("paperboy: "));
+    assert!(std::fs::read_to_string(out.join("digest.html")).unwrap().contains("For your interests"));
+    assert!(std::fs::read_to_string(out.join("digest.txt")).unwrap().contains("/unsubscribe/"));
+
+    // A dry run records and sends nothing.
+    let dry = json(&paperboy(dir.path(), &["--json", "digest", "run", "--date", "2026-08-21", "--dry-run"]));
+    assert_eq!((dry["composed"].as_u64(), dry["sent"].as_u64()), (Some(1), Some(0)), "Friday: only the daily subscriber is due");
+    // Without an SMTP server configured, a real run says so.
+    let no_smtp = paperboy(dir.path(), &["digest", "run", "--date", "2026-08-21"]);
+    assert!(!no_smtp.status.success());
+    assert!(stderr(&no_smtp).contains("no SMTP server"), "{}", stderr(&no_smtp));
+
+    let sink = SmtpSink::start_local(&[]);
+    let run = json(&paperboy(dir.path(), &["--json", "--smtp-url", &sink.url, "digest", "run", "--date", "2026-08-21"]));
+    assert_eq!((run["composed"].as_u64(), run["sent"].as_u64(), run["failed"].as_u64()), (Some(1), Some(1), Some(0)));
+    let again = json(&paperboy(dir.path(), &["--json", "--smtp-url", &sink.url, "digest", "run", "--date", "2026-08-21"]));
+    assert_eq!((again["composed"].as_u64(), again["sent"].as_u64()), (Some(0), Some(0)), "never two digests for one day");
+    let sunday = json(&paperboy(dir.path(), &["--json", "--smtp-url", &sink.url, "digest", "run", "--date", "2026-08-23"]));
+    // Sunday: the weekly digest; the daily one has nothing new (no papers that day), so no email.
+    assert_eq!((sunday["composed"].as_u64(), sunday["empty"].as_u64(), sunday["sent"].as_u64()), (Some(1), Some(1), Some(1)));
+    let got = sink.received();
+    assert_eq!(got.len(), 2);
+    assert!(got[1].to == ["bob@example.org"]);
+    assert!(got.iter().all(|m| m.header("List-Unsubscribe-Post").as_deref() == Some("List-Unsubscribe=One-Click")));
+}
