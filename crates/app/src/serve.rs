@@ -14,7 +14,7 @@ use paperboy_engine::PaperStore;
 use paperboy_web::{AppState, RateLimits, WebConfig};
 
 use chrono::{NaiveDate, Timelike, Utc};
-use paperboy_digest::{compose_all, deliver_due, Mailer};
+use paperboy_digest::{deliver_due, Mailer};
 use paperboy_engine::harvest::{harvest, HarvestOptions};
 use paperboy_engine::SqliteStore;
 
@@ -186,19 +186,11 @@ impl DailyJobs {
         let Some(search) = state.search() else {
             anyhow::bail!("search is not open yet; the digests wait for tomorrow's run or `paperboy digest run`");
         };
-        let indexed = search.sync(store)?;
         let mut cache = SqliteStore::open(&self.db)?;
-        let embedded = embed_missing(store, &mut cache, search.embedder().as_ref(), &mut |_, _, _| {})?;
-        if embedded > 0 {
-            search.refresh_vectors(store, &cache, &mut |_, _, _| {})?;
-        }
-        tracing::info!(indexed, embedded, "daily index");
-        state.papers_changed();
         let day = store.latest_day()?.unwrap_or_else(|| Utc::now().date_naive());
-        let week = paperboy_engine::trending::ranking(store, paperboy_engine::trending::Window::Week, day)?;
-        tracing::info!(day = %day, papers = week.len(), "daily trending (week)");
-        let (report, _) = compose_all(store, Some(&search), &self.mail.cfg, day, false, Utc::now())?;
-        tracing::info!(day = %day, composed = report.composed, empty = report.empty, skipped = report.skipped, "daily digests");
+        let report = paperboy_digest::daily(store, &mut cache, &search, &self.mail.cfg, day, Utc::now())?;
+        state.papers_changed();
+        tracing::info!(indexed = report.indexed, embedded = report.embedded, composed = report.composed.composed, "daily jobs done");
         Ok(())
     }
 }

@@ -52,6 +52,36 @@ pub struct ComposeReport {
     pub skipped: u64,
 }
 
+/// What the daily jobs did (after the harvest, which the caller runs first).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DailyReport {
+    /// Papers added to the full-text index.
+    pub indexed: u64,
+    /// Papers embedded.
+    pub embedded: u64,
+    /// Papers in the week's trending ranking.
+    pub trending: usize,
+    /// Digests composed.
+    pub composed: ComposeReport,
+}
+
+/// The daily jobs after a harvest: index what is new, embed it (and refresh the vectors),
+/// rank the week, compose the day's digests (delivery follows from the outbox).
+pub fn daily(store: &mut SqliteStore, cache: &mut SqliteStore, search: &SearchService, cfg: &MailConfig, day: NaiveDate, now: DateTime<Utc>) -> Result<DailyReport, DigestError> {
+    let indexed = search.sync(store)?;
+    tracing::info!(indexed, "daily: index");
+    let embedded = paperboy_engine::search::service::embed_missing(store, cache, search.embedder().as_ref(), &mut |_, _, _| {})?;
+    if embedded > 0 {
+        search.refresh_vectors(store, cache, &mut |_, _, _| {})?;
+    }
+    tracing::info!(embedded, "daily: embed");
+    let trending = paperboy_engine::trending::ranking(store, paperboy_engine::trending::Window::Week, day)?.len();
+    tracing::info!(%day, papers = trending, "daily: trending (week)");
+    let (composed, _) = compose_all(store, Some(search), cfg, day, false, now)?;
+    tracing::info!(%day, composed = composed.composed, empty = composed.empty, skipped = composed.skipped, "daily: digests");
+    Ok(DailyReport { indexed, embedded, trending, composed })
+}
+
 /// Composes the digest of every confirmed subscriber due on `day` and records it (outbox row +
 /// ledger, one transaction each). With `dry_run`, nothing is recorded; the digests are returned.
 pub fn compose_all(

@@ -9,7 +9,8 @@
 //! Delivery is at least once: a row is marked `sending` (attempt counted) before it is handed to
 //! the SMTP server and `sent` after the server accepted it. If the process dies in between, the
 //! row is still `sending` and is sent again on the next run, with the same Message-ID (mail
-//! clients and many servers fold duplicates by Message-ID). SMTP offers nothing stronger: the
+//! clients and many servers fold duplicates by Message-ID). Rows are handed over in steps (the
+//! digest crate uses 48), so a crash re-sends at most one step. SMTP offers nothing stronger: the
 //! server's acceptance and our record of it cannot be one atomic step.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};

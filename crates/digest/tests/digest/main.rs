@@ -180,3 +180,32 @@ fn a_5xx_for_one_address_does_not_hold_up_the_others() {
     assert_eq!(format!("{:?}", sub(&store, "gone@example.org").status), "Bouncing");
     assert_eq!(format!("{:?}", sub(&store, "a@example.org").status), "Confirmed");
 }
+
+#[test]
+fn the_daily_jobs_index_embed_rank_and_compose_what_arrived() {
+    use std::sync::Arc;
+    let (dir, mut store) = store_with(&[("ada@example.org", Frequency::Daily, "lunar regolith excavation")]);
+    let mut cache = SqliteStore::open(&dir.path().join("paperboy.db")).unwrap();
+    let model = Arc::new(paperboy_embed::MiniLm::load().unwrap());
+    let search = paperboy_engine::search::SearchService::open_with(&store, &mut cache, Some(&dir.path().join("index")), model, false, &mut |_, _, _| {}).unwrap();
+    let before = search.embedded();
+    // A harvest brings two papers of a new day.
+    let mut new = Vec::new();
+    for (id, title, votes) in [("2608.99001", "Autonomous lunar regolith excavation with learned excavators", 12), ("2608.99002", "A survey of sparse attention", 3)] {
+        let mut p = paperboy_core::Paper::new(id.parse().unwrap(), title, paperboy_core::Source::OaiPmh);
+        p.abstract_text = format!("{title}. We study it in depth.");
+        p.listed_on = Some(day("2026-08-24"));
+        p.signals.hf_upvotes = Some(votes);
+        new.push(p);
+    }
+    paperboy_engine::PaperStore::upsert_papers(&mut store, new).unwrap();
+    let report = paperboy_digest::daily(&mut store, &mut cache, &search, &cfg(), day("2026-08-24"), Utc::now()).unwrap();
+    assert_eq!((report.indexed, report.embedded), (2, 2));
+    assert_eq!(search.embedded(), before + 2, "semantic search covers the new papers");
+    assert!(report.trending >= 2);
+    assert_eq!(report.composed.composed, 1);
+    let sink = SmtpSink::start_local(&[]);
+    deliver_due(&mut store, &SmtpMailer::new(&sink.url, &cfg().from).unwrap(), Utc::now(), 10).unwrap();
+    let body = sink.received()[0].body_text();
+    assert!(body.contains("Autonomous lunar regolith excavation"), "the new paper reached the digest");
+}
