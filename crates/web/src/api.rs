@@ -207,6 +207,50 @@ pub async fn trending(State(state): State<AppState>, Query(params): Query<HashMa
         .await
 }
 
+/// The body of `POST /api/v1/subscriptions`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionRequest {
+    email: String,
+    #[serde(default)]
+    frequency: Option<String>,
+    #[serde(default)]
+    interests: Option<InterestsRequest>,
+}
+
+/// Interests in a subscription request.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InterestsRequest {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+/// `POST /api/v1/subscriptions`: the form's double opt-in for programs. Answers 202 with the
+/// same body whether or not the address is known; a confirmation email is queued (at most one
+/// per 10 minutes per address).
+pub async fn subscribe(State(state): State<AppState>, body: axum::body::Bytes) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let req: SubscriptionRequest = serde_json::from_slice(&body).map_err(|e| WebError::BadRequest(format!("request body: {e}")))?;
+    let email = paperboy_core::EmailAddress::parse(&req.email).map_err(|e| WebError::BadRequest(format!("email: {e}")))?;
+    let frequency: paperboy_engine::subscriptions::Frequency =
+        req.frequency.as_deref().unwrap_or("daily").parse().map_err(|e: String| WebError::BadRequest(format!("frequency: {e}")))?;
+    let i = req.interests.unwrap_or_default();
+    let interests = paperboy_engine::subscriptions::Interests::from_fields(&i.text, &i.categories.join(","), &i.include.join(","), &i.exclude.join(","))
+        .map_err(|e| WebError::BadRequest(format!("interests: {e}")))?;
+    state
+        .blocking(move |s| {
+            crate::pages::request_subscription(s, &email, frequency, &interests)?;
+            Ok((axum::http::StatusCode::ACCEPTED, Json(json!({"status": "pending", "message": "check your inbox: a confirmation link is on its way if the address can receive mail"}))))
+        })
+        .await
+}
+
 /// `GET /api/openapi.json`.
 pub async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()

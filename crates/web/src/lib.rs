@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/search", get(pages::search))
         .route("/subscribe", post(pages::subscribe))
         .route("/api/v1/search", get(api::search))
+        .route("/api/v1/subscriptions", post(api::subscribe))
         .route("/feeds/search.xml", get(feeds::search))
         .route_layer(middleware::from_fn_with_state(state.clone(), security::rate_limit));
     Router::new()

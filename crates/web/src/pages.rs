@@ -472,15 +472,7 @@ pub async fn subscribe(State(state): State<AppState>, headers: HeaderMap, Form(f
     };
     state
         .blocking(move |s| {
-            let now = Utc::now();
-            let mut store = s.store();
-            if let SubscribeOutcome::SendConfirmation { subscriber, token } = store.subscribe(&email, frequency, &interests, now)? {
-                let cfg = paperboy_digest::MailConfig { base_url: s.config().base_url.clone(), from: String::new() };
-                let message = paperboy_digest::confirmation_message(subscriber, email.as_str(), &token, &now.to_rfc3339(), &cfg);
-                store.enqueue_confirmation(subscriber, &message, now)?;
-                tracing::info!(subscriber, "confirmation queued");
-            }
-            drop(store);
+            request_subscription(s, &email, frequency, &interests)?;
             let main = html! {
                 section.notice role="status" {
                     h1 { "Check your inbox" }
@@ -492,6 +484,19 @@ pub async fn subscribe(State(state): State<AppState>, headers: HeaderMap, Form(f
             Ok::<_, PageError>(Html(page(s, "Check your inbox", main).into_string()).into_response())
         })
         .await
+}
+
+/// Records a subscription request and queues the confirmation email when one is due.
+pub fn request_subscription(s: &AppState, email: &EmailAddress, frequency: Frequency, interests: &Interests) -> Result<(), WebError> {
+    let now = Utc::now();
+    let mut store = s.store();
+    if let SubscribeOutcome::SendConfirmation { subscriber, token } = store.subscribe(email, frequency, interests, now)? {
+        let cfg = paperboy_digest::MailConfig { base_url: s.config().base_url.clone(), from: String::new() };
+        let message = paperboy_digest::confirmation_message(subscriber, email.as_str(), &token, &now.to_rfc3339(), &cfg);
+        store.enqueue_confirmation(subscriber, &message, now)?;
+        tracing::info!(subscriber, "confirmation queued");
+    }
+    Ok(())
 }
 
 fn subscribe_problem(state: &AppState, message: &str) -> Response {

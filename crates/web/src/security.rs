@@ -73,7 +73,7 @@ impl Limiter {
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     let limiter = state.limiter();
-    let which = if req.uri().path() == "/subscribe" { &limiter.subscribe } else { &limiter.search };
+    let which = if matches!(req.uri().path(), "/subscribe" | "/api/v1/subscriptions") { &limiter.subscribe } else { &limiter.search };
     if let Some(l) = which {
         if let Err(not_until) = l.check_key(&ip) {
             let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1;
