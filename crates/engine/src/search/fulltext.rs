@@ -19,7 +19,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer};
+use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer};
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::{Filters, SearchError};
@@ -45,7 +45,7 @@ fn register_tokenizers(index: &Index) {
     if let Some(stop) = StopWordFilter::new(Language::English) {
         builder = builder.filter_dynamic(stop);
     }
-    index.tokenizers().register(ENGLISH, builder.filter_dynamic(Stemmer::new(Language::English)).build());
+    index.tokenizers().register(ENGLISH, builder.filter_dynamic(super::stem::CachedEnglishStemmer).build());
 }
 
 fn schema() -> (Schema, Fields) {
@@ -120,6 +120,9 @@ pub struct FullTextIndex {
     reader: IndexReader,
     writer: IndexWriter,
     fields: Fields,
+    /// Each segment's paper ids by document number, read once from the id column (segments
+    /// never change; merged-away ones are dropped on commit).
+    ids: std::sync::Mutex<HashMap<tantivy::index::SegmentId, std::sync::Arc<Vec<Option<PaperId>>>>>,
 }
 
 impl FullTextIndex {
@@ -154,7 +157,7 @@ impl FullTextIndex {
         register_tokenizers(&index);
         let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(FullTextIndex { index, reader, writer, fields })
+        Ok(FullTextIndex { index, reader, writer, fields, ids: Default::default() })
     }
 
     /// The store `seq` up to which the last commit indexed (0 for a new index).
@@ -193,6 +196,8 @@ impl FullTextIndex {
         prepared.set_payload(&seq.to_string());
         prepared.commit()?;
         self.reader.reload()?;
+        let live: std::collections::HashSet<tantivy::index::SegmentId> = self.reader.searcher().segment_readers().iter().map(|r| r.segment_id()).collect();
+        self.ids.lock().expect("id cache lock").retain(|id, _| live.contains(id));
         Ok(())
     }
 
@@ -256,25 +261,43 @@ impl FullTextIndex {
         }
         ordered.truncate(limit);
 
-        // Ids come from the id column (a fast field), not from the compressed stored documents.
-        let mut columns = HashMap::new();
-        let mut id_text = String::new();
+        // Ids come from the per-segment id table (built from the id column), not from the
+        // compressed stored documents.
+        let mut tables: HashMap<u32, std::sync::Arc<Vec<Option<PaperId>>>> = HashMap::new();
         let mut hits = Vec::with_capacity(ordered.len());
         for (score, address, is_exact) in ordered {
-            let column = match columns.entry(address.segment_ord) {
+            let table = match tables.entry(address.segment_ord) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    let col = searcher.segment_reader(address.segment_ord).fast_fields().str("id")?;
-                    e.insert(col.ok_or_else(|| SearchError::Corrupt("the index has no id column; rebuild it with `paperboy reindex`".into()))?)
-                }
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(self.segment_ids(searcher.segment_reader(address.segment_ord))?),
             };
-            let ord = column.term_ords(address.doc_id).next().ok_or_else(|| SearchError::Corrupt(format!("document {address:?} has no id")))?;
-            id_text.clear();
-            column.ord_to_str(ord, &mut id_text).map_err(|e| SearchError::Corrupt(format!("id column: {e}")))?;
-            let id: PaperId = id_text.parse().map_err(|e: paperboy_core::IdError| SearchError::Corrupt(e.to_string()))?;
+            let id = table.get(address.doc_id as usize).cloned().flatten().ok_or_else(|| SearchError::Corrupt(format!("document {address:?} has no id")))?;
             hits.push(TextHit { id, score, snippet_html: String::new(), matched_terms: Vec::new(), exact: is_exact });
         }
         Ok(hits)
+    }
+
+    /// The paper id of every document of a segment (cached per segment).
+    fn segment_ids(&self, segment: &tantivy::SegmentReader) -> Result<std::sync::Arc<Vec<Option<PaperId>>>, SearchError> {
+        if let Some(t) = self.ids.lock().expect("id cache lock").get(&segment.segment_id()) {
+            return Ok(t.clone());
+        }
+        let column = segment.fast_fields().str("id")?.ok_or_else(|| SearchError::Corrupt("the index has no id column; rebuild it with `paperboy reindex`".into()))?;
+        let mut text = String::new();
+        let mut table = Vec::with_capacity(segment.max_doc() as usize);
+        for doc in 0..segment.max_doc() {
+            let id = match column.term_ords(doc).next() {
+                Some(ord) => {
+                    text.clear();
+                    column.ord_to_str(ord, &mut text).map_err(|e| SearchError::Corrupt(format!("id column: {e}")))?;
+                    text.parse::<PaperId>().ok()
+                }
+                None => None,
+            };
+            table.push(id);
+        }
+        let table = std::sync::Arc::new(table);
+        self.ids.lock().expect("id cache lock").insert(segment.segment_id(), table.clone());
+        Ok(table)
     }
 
     /// Fills in the snippet and matched terms of `hits` for `query` (one document fetch each).

@@ -9,6 +9,7 @@ pub mod eval;
 pub mod fulltext;
 pub mod hybrid;
 pub mod service;
+pub mod stem;
 pub mod vectors;
 
 use std::fmt;
