@@ -44,6 +44,9 @@ struct Inner {
     config: WebConfig,
     limiter: Limiter,
     trending: Mutex<HashMap<(Window, NaiveDate), Arc<Vec<Trending>>>>,
+    /// Synchronous work running at once: about one per core, taken first come, first served;
+    /// more only adds thread switching and stretches the slowest requests.
+    workers: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             config,
             limiter,
             trending: Mutex::new(HashMap::new()),
+            workers: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) + 1),
         }))
     }
 
@@ -119,6 +123,7 @@ impl AppState {
         E: Send + 'static + From<crate::render::WebError>,
     {
         let state = self.clone();
+        let _permit = self.0.workers.acquire().await.map_err(|_| crate::render::WebError::Unavailable("shutting down".into()))?;
         match tokio::task::spawn_blocking(move || f(&state)).await {
             Ok(r) => r,
             Err(e) => Err(crate::render::WebError::Internal(format!("a request task failed: {e}")).into()),
