@@ -4,7 +4,6 @@
 //! (English), so indexes made with either read the same.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 
@@ -12,7 +11,7 @@ use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 const CACHE_WORDS: usize = 100_000;
 
 thread_local! {
-    static STEMS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    static STEMS: RefCell<rustc_hash::FxHashMap<String, String>> = RefCell::new(rustc_hash::FxHashMap::default());
     static STEMMER: rust_stemmers::Stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
 }
 
