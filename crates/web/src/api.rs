@@ -147,11 +147,10 @@ pub async fn similar(State(state): State<AppState>, Path(id): Path<String>, Quer
             }
             let service = search_ready(s)?;
             let hits = service.similar(&pid, limit)?;
-            let store = s.store();
             let base = &s.config().base_url;
             let list: Vec<Value> = hits
                 .iter()
-                .filter_map(|h| store.paper(&h.id).ok().flatten().map(|p| json!({"score": h.score, "paper": PaperSummary::new(&p, base)})))
+                .filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| json!({"score": h.score, "paper": PaperSummary::new(&p, base)})))
                 .collect();
             Ok(Json(json!({"id": pid, "hits": list})))
         })
@@ -168,14 +167,13 @@ pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<
     state
         .blocking(move |s| {
             let service = search_ready(s)?;
-            let store = s.store();
-            let hits = service.search(&*store, &query, mode, &filters, (offset + limit).min(MAX_SEARCH_DEPTH))?;
+            let hits = service.search(&*s.store(), &query, mode, &filters, (offset + limit).min(MAX_SEARCH_DEPTH))?;
             let base = &s.config().base_url;
             let list: Vec<Value> = hits
                 .iter()
                 .skip(offset)
                 .filter_map(|h| {
-                    let p = store.paper(&h.id).ok().flatten()?;
+                    let p = s.paper(&h.id).ok().flatten()?;
                     Some(json!({"id": h.id, "title": p.title, "score": h.score, "snippet_html": h.snippet_html, "explain": h.explain, "paper": PaperSummary::new(&p, base)}))
                 })
                 .collect();

@@ -244,7 +244,8 @@ pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<
             let service = search_ready(s)?;
             let store = s.store();
             let hits = service.search(&*store, &query, mode, &Filters::default(), ITEMS)?;
-            let papers = hits.iter().filter_map(|h| store.paper(&h.id).ok().flatten()).collect();
+            drop(store);
+            let papers = hits.iter().filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| (*p).clone())).collect();
             let feed = Feed {
                 title: format!("paperboy: “{q}”"),
                 page: format!("{base}/search?q={}&mode={mode}", url_encode(&q)),

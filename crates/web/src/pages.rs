@@ -235,8 +235,7 @@ pub fn similar_papers(s: &AppState, id: &PaperId, n: usize) -> Result<Vec<Paper>
         Err(paperboy_engine::search::SearchError::UnknownPaper(_)) => return Ok(vec![]),
         Err(e) => return Err(e.into()),
     };
-    let store = s.store();
-    Ok(hits.iter().filter_map(|h| store.paper(&h.id).ok().flatten()).collect())
+    Ok(hits.iter().filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| (*p).clone())).collect())
 }
 
 fn why_trending(s: &AppState, p: &Paper, latest: Option<NaiveDate>) -> Result<Markup, WebError> {
@@ -330,10 +329,7 @@ pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<
             let start = (page_no - 1) * PER_PAGE;
             let shown: Vec<&Hit> = hits.iter().skip(start).take(PER_PAGE).collect();
             let has_next = hits.len() > start + PER_PAGE && start + PER_PAGE < MAX_HITS;
-            let papers: Vec<(Paper, &Hit)> = {
-                let store = s.store();
-                shown.iter().filter_map(|h| store.paper(&h.id).ok().flatten().map(|p| (p, *h))).collect()
-            };
+            let papers: Vec<(std::sync::Arc<Paper>, &Hit)> = shown.iter().filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| (p, *h))).collect();
             let href = |p: usize| search_href(&q, mode, &filters, p);
             let main = html! {
                 h1 { "Search" }

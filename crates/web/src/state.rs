@@ -8,9 +8,13 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use chrono::NaiveDate;
 use paperboy_engine::search::SearchService;
 use paperboy_engine::trending::{self, Trending, Window};
-use paperboy_engine::SqliteStore;
+use paperboy_core::{Paper, PaperId};
+use paperboy_engine::{PaperStore, SqliteStore};
 
 use crate::security::{Limiter, RateLimits};
+
+/// Papers kept decoded for the pages and the API.
+const PAPER_CACHE: usize = 20_000;
 
 /// How the web layer is set up.
 #[derive(Clone)]
@@ -44,6 +48,8 @@ struct Inner {
     config: WebConfig,
     limiter: Limiter,
     trending: Mutex<HashMap<(Window, NaiveDate), Arc<Vec<Trending>>>>,
+    /// Recently shown papers (decoded once; dropped when papers change).
+    papers: Mutex<HashMap<PaperId, Arc<Paper>>>,
     /// Synchronous work running at once: about one per core, taken first come, first served;
     /// more only adds thread switching and stretches the slowest requests.
     workers: tokio::sync::Semaphore,
@@ -62,6 +68,7 @@ impl AppState {
             config,
             limiter,
             trending: Mutex::new(HashMap::new()),
+            papers: Mutex::new(HashMap::new()),
             workers: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) + 1),
         }))
     }
@@ -111,9 +118,25 @@ impl AppState {
         Ok(ranked)
     }
 
-    /// Forgets cached rankings; call after papers were added or changed.
+    /// Forgets cached rankings and papers; call after papers were added or changed.
     pub fn papers_changed(&self) {
         self.0.trending.lock().expect("trending lock").clear();
+        self.0.papers.lock().expect("paper cache lock").clear();
+    }
+
+    /// A paper by id, from the cache of recently shown papers or the store.
+    pub fn paper(&self, id: &PaperId) -> Result<Option<Arc<Paper>>, paperboy_engine::StoreError> {
+        if let Some(p) = self.0.papers.lock().expect("paper cache lock").get(id) {
+            return Ok(Some(p.clone()));
+        }
+        let Some(paper) = self.store().paper(id)? else { return Ok(None) };
+        let paper = Arc::new(paper);
+        let mut cache = self.0.papers.lock().expect("paper cache lock");
+        if cache.len() >= PAPER_CACHE {
+            cache.clear();
+        }
+        cache.insert(id.clone(), paper.clone());
+        Ok(Some(paper))
     }
 
     /// Runs `f` on a blocking thread (store and search work is synchronous).
