@@ -19,15 +19,21 @@
       });
     }
     // LaTeX in titles, abstracts and snippets, rendered by the KaTeX served with the page.
+    // "$250 … $7,800" is money, not math: when a text has a dollar before a digit and no
+    // dollar-delimited span with TeX in it (\ ^ _ { }), single dollars are left alone.
+    var money = function (text) {
+      return /\$\d/.test(text) && !/\$[^$]*[\\^_{}][^$]*\$/.test(text);
+    };
     if (window.renderMathInElement) {
       document.querySelectorAll(".math").forEach(function (el) {
+        var delimiters = [
+          { left: "$$", right: "$$", display: true },
+          { left: "\\[", right: "\\]", display: true },
+          { left: "\\(", right: "\\)", display: false }
+        ];
+        if (!money(el.textContent)) delimiters.push({ left: "$", right: "$", display: false });
         window.renderMathInElement(el, {
-          delimiters: [
-            { left: "$$", right: "$$", display: true },
-            { left: "\\[", right: "\\]", display: true },
-            { left: "$", right: "$", display: false },
-            { left: "\\(", right: "\\)", display: false }
-          ],
+          delimiters: delimiters,
           throwOnError: false,
           ignoredTags: ["script", "noscript", "style", "textarea", "pre", "code", "option"]
         });

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::common::{app, MATH_PAPER};
+use crate::common::{app, MATH_PAPER, MONEY_PAPER};
 
 fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Ok(p) = std::env::var(env) {
@@ -172,6 +172,16 @@ async fn paper_page_renders_math_and_similar_papers(s: &Session) -> Step {
     Ok(())
 }
 
+async fn dollars_that_are_money_stay_text(s: &Session) -> Step {
+    s.goto(&format!("/paper/{MONEY_PAPER}")).await?;
+    s.wait_for("h1").await?;
+    let rendered = s.client.find_all(Locator::Css(".abstract .katex")).await.map_err(|e| e.to_string())?;
+    check!(rendered.is_empty(), "\"$250 … $7,800\" was rendered as math");
+    let text = s.texts(".abstract").await?.join(" ");
+    check!(text.contains("$250 per robot and $7,800"), "the amounts are not shown as written: {text}");
+    Ok(())
+}
+
 async fn subscribe_says_check_your_inbox(s: &Session) -> Step {
     s.goto("/papers/2026-01-09").await?;
     let email = s.client.find(Locator::Css("#sub-email")).await.map_err(|e| e.to_string())?;
@@ -217,6 +227,7 @@ async fn pages_work_in_headless_chromium() {
     s.run("home", home_lists_papers(&s)).await;
     s.run("search", search_finds_relevant_papers(&s)).await;
     s.run("paper", paper_page_renders_math_and_similar_papers(&s)).await;
+    s.run("money", dollars_that_are_money_stay_text(&s)).await;
     s.run("subscribe", subscribe_says_check_your_inbox(&s)).await;
     s.run("paper-dark", dark_theme_switch(&s)).await;
     s.client.close().await.ok();

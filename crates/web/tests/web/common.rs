@@ -19,6 +19,8 @@ use tower::ServiceExt;
 
 /// A paper from the OAI-PMH page with LaTeX in its title and abstract.
 pub const MATH_PAPER: &str = "1612.03262";
+/// Dollars that are money, not math.
+pub const MONEY_PAPER: &str = "2601.99998";
 /// A hostile record: markup and entities in every text field.
 pub const HOSTILE_PAPER: &str = "2601.99999";
 
@@ -44,7 +46,10 @@ fn build(limits: RateLimits) -> TestApp {
     hostile.categories = vec!["cs.CR".parse().unwrap()];
     hostile.listed_on = Some("2026-08-21".parse().unwrap());
     hostile.links.code = Some("javascript:alert(1)".into());
-    store.upsert_papers(vec![hostile]).expect("hostile paper");
+    let mut money = Paper::new(MONEY_PAPER.parse::<PaperId>().unwrap(), "Robots for every lab", Source::Atom);
+    money.abstract_text = "A kit that costs $250 per robot and $7,800 for a lab of thirty.".into();
+    money.listed_on = Some("2026-08-20".parse().unwrap());
+    store.upsert_papers(vec![hostile, money]).expect("hostile and money papers");
     // The math paper gets a vector (the OAI-PMH page is not in the shipped demo vectors).
     let model: Arc<dyn Embedder> = Arc::new(MiniLm::load().expect("model"));
     let math = store.paper(&MATH_PAPER.parse().unwrap()).unwrap().expect("math paper ingested");
