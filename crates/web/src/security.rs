@@ -75,11 +75,12 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     let limiter = state.limiter();
     let which = if matches!(req.uri().path(), "/subscribe" | "/api/v1/subscriptions") { &limiter.subscribe } else { &limiter.search };
     if let Some(l) = which {
+        // Clients seen long ago are forgotten once many are remembered.
+        if l.len() > 100_000 {
+            l.retain_recent();
+        }
         if let Err(not_until) = l.check_key(&ip) {
             let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1;
-            if l.len() > 100_000 {
-                l.retain_recent();
-            }
             let e = WebError::TooMany(wait);
             return if req.uri().path().starts_with("/api/") { crate::api::ApiError(e).into_response() } else { crate::pages::PageError(e).into_response() };
         }
