@@ -163,7 +163,9 @@ impl DailyJobs {
         let mut last_daily: Option<NaiveDate> = None;
         loop {
             let now = Utc::now();
-            if now.hour() >= self.send_hour && last_daily != Some(now.date_naive()) {
+            // Due once a day from `send_hour` on (again after a restart: digests already
+            // composed for the day are skipped), once search is open.
+            if now.hour() >= self.send_hour && last_daily != Some(now.date_naive()) && state.search().is_some() {
                 last_daily = Some(now.date_naive());
                 if let Err(e) = self.daily(state, &mut store) {
                     tracing::error!("daily jobs stopped: {e:#}");
@@ -183,9 +185,7 @@ impl DailyJobs {
                 Err(e) => tracing::error!("daily harvest failed (the other jobs go on): {e}"),
             }
         }
-        let Some(search) = state.search() else {
-            anyhow::bail!("search is not open yet; the digests wait for tomorrow's run or `paperboy digest run`");
-        };
+        let Some(search) = state.search() else { anyhow::bail!("search is not open") };
         let mut cache = SqliteStore::open(&self.db)?;
         let day = store.latest_day()?.unwrap_or_else(|| Utc::now().date_naive());
         let report = paperboy_digest::daily(store, &mut cache, &search, &self.mail.cfg, day, Utc::now())?;
