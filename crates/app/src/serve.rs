@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use paperboy_embed::{Embedder, MiniLm};
-use paperboy_engine::search::service::embed_missing;
 use paperboy_engine::search::SearchService;
 use paperboy_engine::PaperStore;
 use paperboy_web::{AppState, RateLimits, WebConfig};
@@ -101,15 +100,14 @@ fn open_search(state: &AppState, data_dir: &Path) -> Result<()> {
     tracing::info!(indexed = service.indexed(), embedded = service.embedded(), secs = started.elapsed().as_secs_f32(), "search is ready");
     state.set_search(service.clone());
     let mut last_log = std::time::Instant::now();
-    let n = embed_missing(&store, &mut cache, model.as_ref(), &mut |_, done, total| {
+    let n = service.embed_new(&store, &mut cache, &mut |_, done, total| {
         if last_log.elapsed().as_secs() >= 10 || done == total {
             tracing::info!("embedding new papers in the background: {done}/{total}");
             last_log = std::time::Instant::now();
         }
     })?;
     if n > 0 {
-        let total = service.refresh_vectors(&store, &cache, &mut |_, _, _| {})?;
-        tracing::info!(embedded = n, vectors = total, "semantic search now covers every paper");
+        tracing::info!(embedded = n, vectors = service.embedded(), "semantic search now covers every paper");
     }
     Ok(())
 }

@@ -1,6 +1,13 @@
-//! Small text helpers shared by every parser: whitespace folding and stable hashing.
+//! Small text helpers: whitespace folding and stable hashing (shared by every parser), and how
+//! a day is written for people.
 
+use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
+
+/// A day as people read it: "Friday, 9 January 2026" (pages, feeds and emails).
+pub fn long_day(d: NaiveDate) -> String {
+    d.format("%A, %-d %B %Y").to_string()
+}
 
 /// Collapses every run of whitespace (spaces, tabs, line breaks) into one space and trims.
 ///

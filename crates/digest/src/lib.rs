@@ -70,10 +70,7 @@ pub struct DailyReport {
 pub fn daily(store: &mut SqliteStore, cache: &mut SqliteStore, search: &SearchService, cfg: &MailConfig, day: NaiveDate, now: DateTime<Utc>) -> Result<DailyReport, DigestError> {
     let indexed = search.sync(store)?;
     tracing::info!(indexed, "daily: index");
-    let embedded = paperboy_engine::search::service::embed_missing(store, cache, search.embedder().as_ref(), &mut |_, _, _| {})?;
-    if embedded > 0 {
-        search.refresh_vectors(store, cache, &mut |_, _, _| {})?;
-    }
+    let embedded = search.embed_new(store, cache, &mut |_, _, _| {})?;
     tracing::info!(embedded, "daily: embed");
     let trending = paperboy_engine::trending::ranking(store, paperboy_engine::trending::Window::Week, day)?.len();
     tracing::info!(%day, papers = trending, "daily: trending (week)");

@@ -1,7 +1,7 @@
 //! The messages: the digest and the confirmation email, each as HTML (inline styles, a table
 //! layout mail clients keep, a dark-mode block for clients that honour it) and plain text.
 
-use chrono::NaiveDate;
+use paperboy_core::text::long_day;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paperboy_core::Paper;
 use paperboy_engine::outbox::OutgoingMessage;
@@ -35,10 +35,6 @@ pub fn message_id(subscriber: i64, what: &str, base_url: &str) -> String {
     let host = base_url.split("://").nth(1).unwrap_or(base_url).split(['/', ':']).next().filter(|h| !h.is_empty()).unwrap_or("paperboy.invalid");
     let tag: String = Sha256::digest(format!("{subscriber}|{what}").as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("<{}.{subscriber}.{tag}@{host}>", what.replace([':', ' '], "-"))
-}
-
-fn long_day(d: NaiveDate) -> String {
-    d.format("%A, %-d %B %Y").to_string()
 }
 
 fn paper_block(p: &Paper, base_url: &str) -> Markup {

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::pages::{filters_from, parse_day};
-use crate::render::{search_ready, WebError};
+use crate::render::{param, search_ready, WebError};
 use crate::state::AppState;
 
 /// The OpenAPI document (hand-written; `tests` compare it with the router).
@@ -79,10 +79,6 @@ impl PaperSummary {
             code_url: crate::render::safe_url(&p.links.code).map(str::to_owned),
         }
     }
-}
-
-fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
 fn number(params: &HashMap<String, String>, name: &str, default: usize, max: usize) -> Result<usize, WebError> {

@@ -15,7 +15,7 @@ use paperboy_engine::subscriptions::{Frequency, Interests, SubscribeOutcome};
 use paperboy_engine::trending::{self, Window};
 use paperboy_engine::PaperStore;
 
-use crate::render::{long_day, safe_url, page, page_with, pager, paper_href, paper_item, paper_list, search_ready, url_encode, WebError};
+use crate::render::{long_day, param, safe_url, page, page_with, pager, paper_href, paper_item, paper_list, search_ready, url_encode, WebError};
 use crate::security::check_csrf;
 use crate::state::AppState;
 
@@ -71,10 +71,6 @@ impl IntoResponse for PageError {
 }
 
 type PageResult = Result<Html<String>, PageError>;
-
-fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
-}
 
 fn page_number(params: &HashMap<String, String>) -> Result<usize, WebError> {
     match param(params, "page") {
@@ -151,6 +147,7 @@ fn day_page(s: &AppState, day: NaiveDate, params: &HashMap<String, String>, home
             day.checked_add_days(Days::new(w.days())).filter(|d| latest.is_some_and(|l| *d <= l)),
         ),
     };
+    let day_href = |d: NaiveDate| if window == Window::Day { format!("/papers/{d}") } else { format!("/papers/{d}?period={window}") };
     let heading = match window {
         Window::Day => format!("Papers of {}", long_day(day)),
         w => format!("Trending in the {w} to {}", long_day(day)),
@@ -163,8 +160,8 @@ fn day_page(s: &AppState, day: NaiveDate, params: &HashMap<String, String>, home
             }
         }
         nav.days aria-label="Days" {
-            @if let Some(d) = prev_day { a rel="prev" href=(format!("/papers/{d}{}", if window == Window::Day { String::new() } else { format!("?period={window}") })) { "← " (d) } }
-            @if let Some(d) = next_day { a rel="next" href=(format!("/papers/{d}{}", if window == Window::Day { String::new() } else { format!("?period={window}") })) { (d) " →" } }
+            @if let Some(d) = prev_day { a rel="prev" href=(day_href(d)) { "← " (d) } }
+            @if let Some(d) = next_day { a rel="next" href=(day_href(d)) { (d) " →" } }
         }
         @if shown.is_empty() {
             p.empty { "No papers on this day." }
@@ -311,7 +308,7 @@ pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<
     let filters = filters_from(&params)?;
     state
         .blocking(move |s| {
-            let categories = s.store().category_counts()?;
+            let categories = s.category_counts()?;
             let form = search_form(&q, mode, &filters, &categories);
             if q.is_empty() {
                 let main = html! {

@@ -2,7 +2,8 @@
 //! maud, which escapes it; the only markup inserted as is comes from the search engine's
 //! snippets, which are escaped there and carry nothing but `<b>`.
 
-use chrono::NaiveDate;
+use std::collections::HashMap;
+
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paperboy_core::Paper;
 use paperboy_engine::search::SearchError;
@@ -242,9 +243,22 @@ pub fn pager(page: usize, has_next: bool, href: impl Fn(usize) -> String) -> Mar
     }
 }
 
-/// A day as people read it: "Friday, 9 January 2026".
-pub fn long_day(d: NaiveDate) -> String {
-    d.format("%A, %-d %B %Y").to_string()
+pub use paperboy_core::text::long_day;
+
+/// A non-blank query parameter, trimmed.
+pub fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// `e` as the API's JSON error under `/api/`, else as an HTML page (for the middlewares,
+/// which answer before any handler).
+pub fn error_response(path: &str, e: WebError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if path.starts_with("/api/") {
+        crate::api::ApiError(e).into_response()
+    } else {
+        crate::pages::PageError(e).into_response()
+    }
 }
 
 /// `url` if it is an http(s) link; stored links come from outside and may be anything.

@@ -8,13 +8,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::render::WebError;
+use crate::render::{error_response, WebError};
 use crate::state::AppState;
 
 /// Scripts, styles and fonts come from this server only; no inline script, no framing.
@@ -23,9 +23,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 
 /// Adds the security headers to every response and refuses over-long request targets.
 pub async fn headers(req: Request, next: Next) -> Response {
-    if req.uri().to_string().len() > crate::MAX_URI_BYTES {
+    if req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > crate::MAX_URI_BYTES {
         let e = WebError::TooLong(format!("the request target is longer than {} bytes", crate::MAX_URI_BYTES));
-        return if req.uri().path().starts_with("/api/") { crate::api::ApiError(e).into_response() } else { crate::pages::PageError(e).into_response() };
+        return error_response(req.uri().path(), e);
     }
     let mut res = next.run(req).await;
     let h = res.headers_mut();
@@ -81,8 +81,7 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
         }
         if let Err(not_until) = l.check_key(&ip) {
             let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1;
-            let e = WebError::TooMany(wait);
-            return if req.uri().path().starts_with("/api/") { crate::api::ApiError(e).into_response() } else { crate::pages::PageError(e).into_response() };
+            return error_response(req.uri().path(), WebError::TooMany(wait));
         }
     }
     next.run(req).await

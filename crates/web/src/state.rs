@@ -48,6 +48,8 @@ struct Inner {
     config: WebConfig,
     limiter: Limiter,
     trending: Mutex<HashMap<(Window, NaiveDate), Arc<Vec<Trending>>>>,
+    /// Papers per primary category, for the search form (dropped when papers change).
+    categories: Mutex<Option<Arc<Vec<(String, u64)>>>>,
     /// Recently shown papers (decoded once; dropped when papers change).
     papers: Mutex<HashMap<PaperId, Arc<Paper>>>,
     /// Synchronous work running at once: about one per core, taken first come, first served;
@@ -69,6 +71,7 @@ impl AppState {
             limiter,
             trending: Mutex::new(HashMap::new()),
             papers: Mutex::new(HashMap::new()),
+            categories: Mutex::new(None),
             workers: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) + 1),
         }))
     }
@@ -122,6 +125,18 @@ impl AppState {
     pub fn papers_changed(&self) {
         self.0.trending.lock().expect("trending lock").clear();
         self.0.papers.lock().expect("paper cache lock").clear();
+        *self.0.categories.lock().expect("category cache lock") = None;
+    }
+
+    /// Papers per primary category, most first (counted once until papers change, not at
+    /// every search page).
+    pub fn category_counts(&self) -> Result<Arc<Vec<(String, u64)>>, paperboy_engine::StoreError> {
+        if let Some(c) = &*self.0.categories.lock().expect("category cache lock") {
+            return Ok(c.clone());
+        }
+        let counts = Arc::new(self.store().category_counts()?);
+        *self.0.categories.lock().expect("category cache lock") = Some(counts.clone());
+        Ok(counts)
     }
 
     /// A paper by id, from the cache of recently shown papers or the store.

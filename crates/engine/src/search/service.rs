@@ -119,6 +119,16 @@ impl SearchService {
         sync_fulltext(store, &mut index, &mut |_, _, _| {})
     }
 
+    /// Embeds the papers of `store` without a cached vector (with this service's model) and,
+    /// if there were any, reloads the vectors; returns how many were embedded.
+    pub fn embed_new(&self, store: &dyn PaperStore, cache: &mut dyn PaperStore, progress: Progress) -> Result<u64, SearchError> {
+        let n = embed_missing(store, cache, self.embedder.as_ref(), progress)?;
+        if n > 0 {
+            self.refresh_vectors(store, &*cache, &mut |_, _, _| {})?;
+        }
+        Ok(n)
+    }
+
     fn current_vectors(&self) -> Arc<Vectors> {
         self.vectors.read().expect("vectors lock").clone()
     }
