@@ -4,47 +4,57 @@
 //! Three shards keep every file under 20 MiB: a tensor larger than 12 MiB in f16 (the word
 //! embedding table) is cut by rows into parts named `NAME#0`, `NAME#1`, which the loader joins.
 
-use std::collections::HashMap;
-
-use candle_core::{DType, Device, Tensor};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (src, out) = (&args[1], std::path::Path::new(&args[2]));
-    let mut tensors: Vec<(String, Tensor)> = candle_core::safetensors::load(src, &Device::Cpu)?.into_iter().collect();
+    let bytes = std::fs::read(src)?;
+    let file = SafeTensors::deserialize(&bytes)?;
+    let mut tensors = file.tensors();
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
-    let total: usize = tensors.iter().map(|(_, t)| t.elem_count()).sum();
-    let mut shards: Vec<HashMap<String, Tensor>> = vec![HashMap::new(), HashMap::new(), HashMap::new()];
-    let mut done = 0usize;
-    let mut parts: Vec<(String, Tensor)> = Vec::new();
-    for (name, t) in tensors {
-        let t = t.to_dtype(DType::F16)?;
-        if t.elem_count() * 2 > 12 << 20 {
-            let rows = t.dim(0)?;
-            parts.push((format!("{name}#0"), t.narrow(0, 0, rows / 2)?.contiguous()?));
-            parts.push((format!("{name}#1"), t.narrow(0, rows / 2, rows - rows / 2)?.contiguous()?));
+    // (name, shape, f16 bytes), large tensors cut in two by rows.
+    let mut parts: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (name, view) in tensors {
+        assert_eq!(view.dtype(), Dtype::F32, "{name}: expected f32 weights");
+        let halves: Vec<u8> = view
+            .data()
+            .chunks_exact(4)
+            .flat_map(|b| half::f16::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])).to_le_bytes())
+            .collect();
+        let shape = view.shape().to_vec();
+        if halves.len() > 12 << 20 {
+            let (rows, row_bytes) = (shape[0], halves.len() / shape[0]);
+            let top = rows / 2;
+            let mut first = shape.clone();
+            first[0] = top;
+            let mut second = shape.clone();
+            second[0] = rows - top;
+            parts.push((format!("{name}#0"), first, halves[..top * row_bytes].to_vec()));
+            parts.push((format!("{name}#1"), second, halves[top * row_bytes..].to_vec()));
         } else {
-            parts.push((name, t));
+            parts.push((name, shape, halves));
         }
     }
     // Fill shards in name order up to 10M values (19 MiB in f16) each.
-    let mut shard = 0;
-    let mut in_shard = 0usize;
-    for (name, t) in parts {
-        if in_shard + t.elem_count() > 10_000_000 && in_shard > 0 {
+    let mut shards: Vec<Vec<(String, TensorView<'_>)>> = vec![Vec::new(), Vec::new(), Vec::new()];
+    let (mut shard, mut in_shard) = (0, 0usize);
+    for (name, shape, data) in &parts {
+        let values = data.len() / 2;
+        if in_shard + values > 10_000_000 && in_shard > 0 {
             shard += 1;
             in_shard = 0;
         }
         assert!(shard < 3, "the weights need more than three shards");
-        in_shard += t.elem_count();
-        done += t.elem_count();
-        shards[shard].insert(name, t);
+        in_shard += values;
+        shards[shard].push((name.clone(), TensorView::new(Dtype::F16, shape.clone(), data)?));
     }
-    assert_eq!(done, total);
-    for (i, shard) in shards.iter().enumerate() {
+    for (i, shard) in shards.into_iter().enumerate() {
         let path = out.join(format!("model-f16-{}-of-3.safetensors", i + 1));
-        candle_core::safetensors::save(shard, &path)?;
-        println!("{} tensors -> {}", shard.len(), path.display());
+        let count = shard.len();
+        safetensors::serialize_to_file(shard, None, &path)?;
+        println!("{count} tensors -> {}", path.display());
     }
     Ok(())
 }

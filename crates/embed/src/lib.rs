@@ -1,13 +1,16 @@
 //! Text embedders: turn a title and abstract (or a query) into a unit-length vector, locally.
 //!
-//! [`MiniLm`] runs sentence-transformers/all-MiniLM-L6-v2 with candle: BERT, mean pooling over
-//! the attention mask, L2 normalisation, texts truncated at 256 tokens and padded to the
-//! longest text of a batch, as sentence-transformers does. The weights ship in the repository as
+//! [`MiniLm`] runs sentence-transformers/all-MiniLM-L6-v2: BERT, mean pooling over the text's
+//! tokens, L2 normalisation, texts truncated at 256 tokens, as sentence-transformers does.
+//! The encoder is fused for the CPU (`encoder.rs`): each text runs at its own length, the
+//! linear layers are large gemm products, the element-wise passes are vectorised. The weights ship in the repository as
 //! f16 safetensors (`models/all-MiniLM-L6-v2/`) and are compiled into the binary, so it works
 //! offline from a plain clone. [`ModelId`] names the model and weights that made a vector;
 //! vectors of different models are never mixed.
 #![warn(missing_docs)]
 
+mod encoder;
+mod matmul;
 mod minilm;
 
 pub use minilm::MiniLm;
@@ -27,9 +30,9 @@ impl fmt::Display for ModelId {
 /// What went wrong while embedding.
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
-    /// The model could not be loaded or run.
-    #[error("model error: {0}")]
-    Model(#[from] candle_core::Error),
+    /// The model's weights could not be read.
+    #[error("model weights: {0}")]
+    Weights(String),
     /// The tokenizer failed.
     #[error("tokenizer error: {0}")]
     Tokenizer(String),

@@ -1,4 +1,4 @@
-//! The shipped f16 weights, run with candle, reproduce the reference vectors that
+//! The shipped f16 weights, run by the fused encoder, reproduce the reference vectors that
 //! sentence-transformers computed for every text in the reference file (cosine >= 0.9999).
 
 use paperboy_embed::{Embedder, Embedding, MiniLm};

@@ -1,0 +1,430 @@
+//! The BERT encoder of all-MiniLM-L6-v2, fused for the CPU.
+//!
+//! Every text runs at its own length: the tokens of a group of texts are stacked into one
+//! matrix, so the linear layers are a few large matrix products (`matmul.rs`, on every core) and
+//! attention runs per text and head on exactly that text's tokens — no padding, no mask.
+//! Biases ride in the products (the output starts as the bias) or in the layer norm that
+//! follows; GELU (exact, erf-based), softmax and layer norm are single passes that the
+//! compiler vectorises for AVX2 + FMA where the processor has them. The result equals what
+//! the padded, masked reference computes: a masked key has weight zero there.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
+use crate::matmul::{matmul_add, Packed, PARALLEL_ROWS};
+use crate::EmbedError;
+
+/// Width of the hidden states (and of the embeddings).
+pub(crate) const HIDDEN: usize = 384;
+const HEADS: usize = 12;
+const HEAD_DIM: usize = HIDDEN / HEADS;
+const INTERMEDIATE: usize = 1536;
+const LAYERS: usize = 6;
+const MAX_POSITIONS: usize = 512;
+const LAYER_NORM_EPS: f32 = 1e-12;
+
+/// One transformer layer; matrices are `inputs × outputs`, packed for [`matmul_add`].
+struct Layer {
+    qkv: Packed,
+    qkv_bias: Vec<f32>,
+    attention_out: Packed,
+    attention_out_bias: Vec<f32>,
+    attention_norm: Norm,
+    up: Packed,
+    up_bias: Vec<f32>,
+    down: Packed,
+    down_bias: Vec<f32>,
+    output_norm: Norm,
+}
+
+struct Norm {
+    gain: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// The encoder's weights, in f32.
+pub(crate) struct Encoder {
+    words: Vec<f32>,
+    positions: Vec<f32>,
+    /// Token type 0 (the only type a single sentence uses).
+    token_type: Vec<f32>,
+    embedding_norm: Norm,
+    layers: Vec<Layer>,
+    vocabulary: usize,
+}
+
+/// Named tensors (f32, row-major) with their shapes.
+pub(crate) type Tensors = HashMap<String, (Vec<usize>, Vec<f32>)>;
+
+impl Encoder {
+    /// Takes the weights out of the checkpoint's tensors (names as in the Hugging Face BERT).
+    pub(crate) fn from_tensors(mut tensors: Tensors) -> Result<Self, EmbedError> {
+        let t = &mut tensors;
+        let words = take(t, "embeddings.word_embeddings.weight", &[crate::minilm::VOCABULARY, HIDDEN])?;
+        let positions = take(t, "embeddings.position_embeddings.weight", &[MAX_POSITIONS, HIDDEN])?;
+        let token_type = take(t, "embeddings.token_type_embeddings.weight", &[2, HIDDEN])?[..HIDDEN].to_vec();
+        let embedding_norm = norm(t, "embeddings.LayerNorm")?;
+        let mut layers = Vec::with_capacity(LAYERS);
+        for i in 0..LAYERS {
+            let p = format!("encoder.layer.{i}");
+            let (q, q_bias) = dense(t, &format!("{p}.attention.self.query"), HIDDEN, HIDDEN)?;
+            let (k, k_bias) = dense(t, &format!("{p}.attention.self.key"), HIDDEN, HIDDEN)?;
+            let (v, v_bias) = dense(t, &format!("{p}.attention.self.value"), HIDDEN, HIDDEN)?;
+            let (attention_out, attention_out_bias) = dense(t, &format!("{p}.attention.output.dense"), HIDDEN, HIDDEN)?;
+            let (up, up_bias) = dense(t, &format!("{p}.intermediate.dense"), INTERMEDIATE, HIDDEN)?;
+            let (down, down_bias) = dense(t, &format!("{p}.output.dense"), HIDDEN, INTERMEDIATE)?;
+            // Query, key and value side by side: one product makes all three.
+            let mut qkv = Vec::with_capacity(3 * HIDDEN * HIDDEN);
+            for row in 0..HIDDEN {
+                for m in [&q, &k, &v] {
+                    qkv.extend_from_slice(&m[row * HIDDEN..(row + 1) * HIDDEN]);
+                }
+            }
+            let (attention_out, up, down) = (packed(&attention_out, HIDDEN), packed(&up, HIDDEN), packed(&down, INTERMEDIATE));
+            layers.push(Layer {
+                qkv: packed(&qkv, HIDDEN),
+                qkv_bias: [q_bias, k_bias, v_bias].concat(),
+                attention_out,
+                attention_out_bias,
+                attention_norm: norm(t, &format!("{p}.attention.output.LayerNorm"))?,
+                up,
+                up_bias,
+                down,
+                down_bias,
+                output_norm: norm(t, &format!("{p}.output.LayerNorm"))?,
+            });
+        }
+        Ok(Encoder { words, positions, token_type, embedding_norm, layers, vocabulary: crate::minilm::VOCABULARY })
+    }
+
+    /// Mean of the last hidden states over each text's tokens (not yet normalised).
+    /// Each text is at most [`MAX_POSITIONS`] token ids.
+    pub(crate) fn mean_pooled(&self, texts: &[&[u32]]) -> Vec<Vec<f32>> {
+        let spans: Vec<(usize, usize)> = texts
+            .iter()
+            .scan(0, |start, t| {
+                let span = (*start, t.len().min(MAX_POSITIONS));
+                *start += span.1;
+                Some(span)
+            })
+            .collect();
+        let rows: usize = spans.iter().map(|s| s.1).sum();
+        let mut x = vec![0f32; rows * HIDDEN];
+        for (ids, &(start, len)) in texts.iter().zip(&spans) {
+            for (p, &id) in ids[..len].iter().enumerate() {
+                let id = (id as usize).min(self.vocabulary - 1);
+                let row = &mut x[(start + p) * HIDDEN..][..HIDDEN];
+                let (word, position) = (&self.words[id * HIDDEN..][..HIDDEN], &self.positions[p * HIDDEN..][..HIDDEN]);
+                for i in 0..HIDDEN {
+                    row[i] = word[i] + position[i] + self.token_type[i];
+                }
+            }
+        }
+        layer_norm(&mut x, None, &self.embedding_norm);
+        let mut qkv = vec![0f32; rows * 3 * HIDDEN];
+        let mut context = vec![0f32; rows * HIDDEN];
+        let mut hidden = vec![0f32; rows * INTERMEDIATE];
+        for layer in &self.layers {
+            linear(&x, HIDDEN, &layer.qkv, Some(&layer.qkv_bias), &mut qkv);
+            attention(&qkv, &spans, &mut context);
+            linear(&context, HIDDEN, &layer.attention_out, None, &mut x);
+            layer_norm(&mut x, Some(&layer.attention_out_bias), &layer.attention_norm);
+            linear(&x, HIDDEN, &layer.up, Some(&layer.up_bias), &mut hidden);
+            gelu(&mut hidden);
+            linear(&hidden, INTERMEDIATE, &layer.down, None, &mut x);
+            layer_norm(&mut x, Some(&layer.down_bias), &layer.output_norm);
+        }
+        spans
+            .iter()
+            .map(|&(start, len)| {
+                let mut mean = vec![0f32; HIDDEN];
+                for row in x[start * HIDDEN..(start + len) * HIDDEN].chunks_exact(HIDDEN) {
+                    mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+                }
+                let scale = 1.0 / len.max(1) as f32;
+                mean.iter_mut().for_each(|m| *m *= scale);
+                mean
+            })
+            .collect()
+    }
+}
+
+fn take(tensors: &mut Tensors, name: &str, shape: &[usize]) -> Result<Vec<f32>, EmbedError> {
+    let (got, data) = tensors.remove(name).ok_or_else(|| EmbedError::Weights(format!("no tensor {name}")))?;
+    if got != shape {
+        return Err(EmbedError::Weights(format!("tensor {name} has shape {got:?}, expected {shape:?}")));
+    }
+    Ok(data)
+}
+
+fn norm(tensors: &mut Tensors, prefix: &str) -> Result<Norm, EmbedError> {
+    Ok(Norm { gain: take(tensors, &format!("{prefix}.weight"), &[HIDDEN])?, bias: take(tensors, &format!("{prefix}.bias"), &[HIDDEN])? })
+}
+
+/// A linear layer's weight (as `inputs × outputs`) and bias.
+fn dense(tensors: &mut Tensors, prefix: &str, outputs: usize, inputs: usize) -> Result<(Vec<f32>, Vec<f32>), EmbedError> {
+    let weight = take(tensors, &format!("{prefix}.weight"), &[outputs, inputs])?;
+    Ok((transposed(&weight, outputs, inputs), take(tensors, &format!("{prefix}.bias"), &[outputs])?))
+}
+
+/// A row-major `inputs × outputs` matrix, packed.
+fn packed(m: &[f32], inputs: usize) -> Packed {
+    let outputs = m.len() / inputs;
+    Packed::from_strided(m, inputs, outputs, outputs, 1)
+}
+
+/// `(rows × cols)` row-major into `(cols × rows)` row-major.
+fn transposed(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0f32; m.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = m[r * cols + c];
+        }
+    }
+    t
+}
+
+/// `out = bias + input · weight` with a bias, else `out += input · weight` (the residual
+/// connection: `out` holds the layer's input).
+fn linear(input: &[f32], inputs: usize, weight: &Packed, bias: Option<&[f32]>, out: &mut [f32]) {
+    let rows = input.len() / inputs;
+    let outputs = weight.cols();
+    assert!(input.len() == rows * inputs && out.len() == rows * outputs && outputs.is_multiple_of(crate::matmul::PANEL));
+    if let Some(bias) = bias {
+        for row in out.chunks_exact_mut(outputs) {
+            row.copy_from_slice(bias);
+        }
+    }
+    matmul_add(input, inputs, rows, weight, out, outputs, true);
+}
+
+/// A pointer that tasks on other threads write through, each to its own part.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+// SAFETY: only used to write disjoint regions from parallel tasks (see `attention`).
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn at(&self, offset: usize) -> *mut f32 {
+        self.0.wrapping_add(offset)
+    }
+}
+
+/// Scratch space of one attention task.
+#[derive(Default)]
+struct Scratch {
+    keys: Option<Packed>,
+    values: Option<Packed>,
+    scores: Vec<f32>,
+    out: Vec<f32>,
+}
+
+/// Scaled dot-product attention of every head over each text's own tokens.
+/// `qkv` holds query, key and value side by side per token (`rows × 3·HIDDEN`); the
+/// heads' outputs go side by side into `context` (`rows × HIDDEN`).
+fn attention(qkv: &[f32], spans: &[(usize, usize)], context: &mut [f32]) {
+    assert!(qkv.len() == 3 * context.len());
+    assert!(spans.iter().all(|&(start, len)| (start + len) * HIDDEN <= context.len()));
+    let tasks: Vec<(usize, usize, usize)> =
+        spans.iter().flat_map(|&(start, len)| (0..HEADS).map(move |h| (start, len, h))).collect();
+    let context_at = Shared(context.as_mut_ptr());
+    let scale = 1.0 / (HEAD_DIM as f32).sqrt();
+    let stride = 3 * HIDDEN;
+    let run = |s: &mut Scratch, &(start, len, head): &(usize, usize, usize)| {
+        let rows = &qkv[start * stride..(start + len) * stride];
+        let query = &rows[head * HEAD_DIM..];
+        let keys = s.keys.get_or_insert_with(Packed::new);
+        keys.pack(&rows[HIDDEN + head * HEAD_DIM..], HEAD_DIM, len, 1, stride);
+        let width = len.div_ceil(crate::matmul::PANEL) * crate::matmul::PANEL;
+        s.scores.clear();
+        s.scores.resize(len * width, 0.0);
+        matmul_add(query, stride, len, keys, &mut s.scores, width, false);
+        softmax_rows(&mut s.scores, len, width, scale);
+        let values = s.values.get_or_insert_with(Packed::new);
+        values.pack(&rows[2 * HIDDEN + head * HEAD_DIM..], len, HEAD_DIM, stride, 1);
+        s.out.clear();
+        s.out.resize(len * HEAD_DIM, 0.0);
+        matmul_add(&s.scores, width, len, values, &mut s.out, HEAD_DIM, false);
+        for (i, row) in s.out.chunks_exact(HEAD_DIM).enumerate() {
+            // SAFETY: in bounds (checked above); this task alone writes this head's columns
+            // of rows start..start+len, and `context` outlives the tasks.
+            unsafe {
+                let dst = context_at.at((start + i) * HIDDEN + head * HEAD_DIM);
+                std::ptr::copy_nonoverlapping(row.as_ptr(), dst, HEAD_DIM);
+            }
+        }
+    };
+    if spans.iter().map(|s| s.1).sum::<usize>() >= PARALLEL_ROWS {
+        tasks.par_iter().for_each_init(Scratch::default, run);
+    } else {
+        let mut scratch = Scratch::default();
+        tasks.iter().for_each(|t| run(&mut scratch, t));
+    }
+}
+
+/// Runs `$kernel` compiled for AVX2 + FMA where the processor has them, else as is.
+macro_rules! vectorised {
+    ($(fn $name:ident($($arg:ident: $ty:ty),*) => $kernel:ident;)*) => {$(
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn fast($($arg: $ty),*) {
+                    $kernel($($arg),*)
+                }
+                // SAFETY: the processor has the features `fast` is compiled for.
+                return unsafe { fast($($arg),*) };
+            }
+            $kernel($($arg),*)
+        }
+    )*};
+}
+
+vectorised! {
+    fn softmax_rows(scores: &mut [f32], len: usize, stride: usize, scale: f32) => softmax_rows_kernel;
+    fn gelu_chunk(xs: &mut [f32]) => gelu_kernel;
+    fn layer_norm_chunk(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) => layer_norm_kernel;
+}
+
+/// Rows at a time for the element-wise passes on other threads.
+const CHUNK_ROWS: usize = 32;
+
+/// `x = norm(x + bias)` row by row.
+fn layer_norm(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) {
+    if x.len() >= PARALLEL_ROWS * HIDDEN {
+        x.par_chunks_mut(CHUNK_ROWS * HIDDEN).for_each(|c| layer_norm_chunk(c, bias, norm));
+    } else {
+        layer_norm_chunk(x, bias, norm);
+    }
+}
+
+/// GELU (the exact, erf-based form BERT uses) in place.
+fn gelu(x: &mut [f32]) {
+    if x.len() >= PARALLEL_ROWS * INTERMEDIATE {
+        x.par_chunks_mut(CHUNK_ROWS * INTERMEDIATE).for_each(gelu_chunk);
+    } else {
+        gelu_chunk(x);
+    }
+}
+
+#[inline(always)]
+fn layer_norm_kernel(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) {
+    for row in x.chunks_exact_mut(HIDDEN) {
+        if let Some(bias) = bias {
+            row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+        }
+        let mean = lanes(row, 0.0, |v| v, |a, b| a + b) / HIDDEN as f32;
+        let variance = lanes(row, 0.0, |v| (v - mean) * (v - mean), |a, b| a + b) / HIDDEN as f32;
+        let inv = 1.0 / (variance + LAYER_NORM_EPS).sqrt();
+        for ((v, g), b) in row.iter_mut().zip(&norm.gain).zip(&norm.bias) {
+            *v = (*v - mean) * inv * g + b;
+        }
+    }
+}
+
+#[inline(always)]
+fn softmax_rows_kernel(scores: &mut [f32], len: usize, stride: usize, scale: f32) {
+    for row in scores.chunks_mut(stride) {
+        let row = &mut row[..len];
+        let max = lanes(row, f32::NEG_INFINITY, |v| v, f32::max);
+        row.iter_mut().for_each(|v| *v = exp((*v - max) * scale));
+        let inv = 1.0 / lanes(row, 0.0, |v| v, |a, b| a + b);
+        row.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+/// Reduces `map(x)` over `xs` with `combine` in eight independent lanes (so the loop
+/// vectorises), then the lanes.
+#[inline(always)]
+fn lanes(xs: &[f32], init: f32, map: impl Fn(f32) -> f32, combine: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [init; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder().iter().fold(init, |a, &b| combine(a, map(b)));
+    for c in chunks {
+        for i in 0..8 {
+            acc[i] = combine(acc[i], map(c[i]));
+        }
+    }
+    acc.iter().fold(rest, |a, &b| combine(a, b))
+}
+
+#[inline(always)]
+fn gelu_kernel(xs: &mut [f32]) {
+    for x in xs {
+        *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+/// erf with an absolute error below 1.5e-7 (Abramowitz & Stegun 7.1.26), branch-free.
+#[inline(always)]
+fn erf(x: f32) -> f32 {
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * a);
+    let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
+    (1.0 - poly * exp(-a * a)).copysign(x)
+}
+
+/// e^x to about one part in 10^7 (Cephes' expf), branch-free so loops of it vectorise.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    /// 1.5 · 2^23: adding it rounds to an integer, which lands in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 88.0);
+    let t = x * std::f32::consts::LOG2_E + ROUND;
+    let n = t - ROUND;
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 0.166_666_65) * r + 0.5;
+    // 2^n: n + 127 (the low bits of t's mantissa, plus the bias) shifted into the exponent.
+    (p * r * r + r + 1.0) * f32::from_bits(t.to_bits().wrapping_add(127) << 23)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_and_erf_agree_with_the_library() {
+        for i in -2000..=2000 {
+            let x = i as f32 / 100.0;
+            let (got, want) = (exp(x), x.exp());
+            assert!((got - want).abs() <= 2e-7 * want, "exp({x}) = {got}, want {want}");
+            let want = libm_erf(f64::from(x));
+            assert!((f64::from(erf(x)) - want).abs() < 5e-7, "erf({x}) = {}, want {want}", erf(x));
+        }
+    }
+
+    /// erf to double precision by its series (|x| < 3) and continued fraction (beyond).
+    fn libm_erf(x: f64) -> f64 {
+        let a = x.abs();
+        let v = if a < 3.0 {
+            let (mut term, mut sum, mut n) = (a, a, 0.0);
+            while term.abs() > 1e-17 * sum.abs() {
+                n += 1.0;
+                term *= -a * a / n;
+                sum += term / (2.0 * n + 1.0);
+            }
+            sum * 2.0 / std::f64::consts::PI.sqrt()
+        } else {
+            let mut f = 0.0;
+            for k in (1..60).rev() {
+                f = k as f64 / 2.0 / (a + f);
+            }
+            1.0 - (-a * a).exp() / (a + f) / std::f64::consts::PI.sqrt()
+        };
+        v.copysign(x)
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one_and_keep_order() {
+        let mut s = vec![1.0, 2.0, 3.0, -50.0, 0.0, 50.0];
+        softmax_rows(&mut s, 3, 3, 1.0);
+        for row in s.chunks(3) {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        }
+        assert!(s[0] < s[1] && s[1] < s[2]);
+        assert!((s[2] - 0.665_240_9).abs() < 1e-6);
+        assert!(s[3] < 1e-30 && (s[5] - 1.0).abs() < 1e-6);
+    }
+}
