@@ -175,6 +175,14 @@ pub enum Command {
         #[arg(long, default_value_t = 200)]
         queries: usize,
     },
+    /// Add N synthetic papers made from the real ones in the store, with mixed vectors (for
+    /// benchmarks at scale; loads the demo corpus first into an empty store)
+    #[command(hide = true)]
+    Synth {
+        /// How many synthetic papers
+        #[arg(long, default_value_t = 1_000_000)]
+        papers: usize,
+    },
     /// Measure search quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10
     Eval {
         /// corpus.jsonl

@@ -46,6 +46,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Similar { id, limit } => search::similar(&ctx, &id, limit),
         Command::Embed => search::embed(&ctx),
         Command::BenchSearch { queries } => search::bench(&ctx, queries),
+        Command::Synth { papers } => search::synth(&ctx, papers),
         Command::Reindex => search::reindex(&ctx),
         Command::Eval { corpus, queries, qrels, mode } => search::eval(&ctx, &corpus, &queries, &qrels, &mode),
     }

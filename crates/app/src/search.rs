@@ -167,6 +167,27 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
 /// Latency of each mode on the store's papers: queries are the first four words of paper
 /// titles spread over the store, so each has real matches; the query embedding is included
 /// (the query-vector cache is emptied before each mode).
+/// `paperboy synth`: fills the data directory with a synthetic corpus for benchmarks.
+pub fn synth(ctx: &Ctx, papers: usize) -> Result<()> {
+    let mut store = ctx.open_store()?;
+    if store.latest_day()?.is_none() {
+        paperboy_engine::demo::load(&mut store)?;
+    }
+    let model = load_model()?;
+    let last_day = store.latest_day()?.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let bar = ctx.progress_bar();
+    let start = std::time::Instant::now();
+    let seeds = paperboy_engine::synth::generate(&mut store, &model.model_id().to_string(), papers, last_day, &mut |what, done, total| {
+        bar.set_message(what.to_owned());
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    anyhow::ensure!(seeds >= 3, "too few papers with vectors to make a synthetic corpus from ({seeds})");
+    println!("{papers} synthetic papers from {seeds} real ones in {:.1} s", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
 pub fn bench(ctx: &Ctx, n: usize) -> Result<()> {
     let mut store = ctx.open_store()?;
     let open_start = std::time::Instant::now();

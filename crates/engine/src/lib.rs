@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod search;
 pub mod store;
 pub mod subscriptions;
+pub mod synth;
 pub mod trending;
 
 pub use ingest::{IngestReport, IngestRun, RecordError};

@@ -41,6 +41,8 @@ pub struct SearchService {
     embedder: Arc<dyn Embedder>,
     /// Recent query vectors: paging through results or repeating a search embeds nothing.
     query_vectors: Mutex<HashMap<String, Embedding>>,
+    /// Where the HNSW graph is saved (beside the full-text index), if on disk.
+    graph_dir: Option<std::path::PathBuf>,
 }
 
 /// The vector index with each slot's exact-title key (to keep other records of a paper out of
@@ -51,12 +53,27 @@ struct Vectors {
 }
 
 impl Vectors {
-    fn load(store: &dyn PaperStore, cache: &dyn PaperStore, embedder: &dyn Embedder, progress: Progress) -> Result<Self, SearchError> {
+    /// `graph_dir`: where the HNSW graph is saved and reused from (none: built in memory).
+    fn load(store: &dyn PaperStore, cache: &dyn PaperStore, embedder: &dyn Embedder, graph_dir: Option<&Path>, progress: Progress) -> Result<Self, SearchError> {
         let (set, titles) = load_vectors(store, cache, embedder)?;
         let set = Arc::new(set);
         let index: Arc<dyn VectorIndex> = if set.len() >= HNSW_THRESHOLD {
             progress("building the vector index", 0, set.len() as u64);
-            Arc::new(HnswIndex::build(set))
+            let start = std::time::Instant::now();
+            let index = match graph_dir {
+                Some(dir) => {
+                    let (index, inserted) = HnswIndex::open_or_build(set.clone(), dir);
+                    tracing::info!(
+                        "vector index: {} vectors, {inserted} inserted, the rest read from {} ({:.1} s)",
+                        set.len(),
+                        dir.display(),
+                        start.elapsed().as_secs_f64()
+                    );
+                    index
+                }
+                None => HnswIndex::build(set),
+            };
+            Arc::new(index)
         } else {
             Arc::new(ExactIndex::new(set))
         };
@@ -99,14 +116,22 @@ impl SearchService {
         if embed_new {
             embed_missing(store, cache, embedder.as_ref(), progress)?;
         }
-        let vectors = Vectors::load(store, cache, embedder.as_ref(), progress)?;
-        Ok(SearchService { fulltext: RwLock::new(fulltext), vectors: RwLock::new(Arc::new(vectors)), embedder, query_vectors: Mutex::new(HashMap::new()) })
+        // The HNSW graph is saved beside the full-text index (`index/hnsw` for `index/fulltext`).
+        let graph_dir = index_dir.map(|dir| dir.with_file_name("hnsw"));
+        let vectors = Vectors::load(store, cache, embedder.as_ref(), graph_dir.as_deref(), progress)?;
+        Ok(SearchService {
+            fulltext: RwLock::new(fulltext),
+            vectors: RwLock::new(Arc::new(vectors)),
+            embedder,
+            query_vectors: Mutex::new(HashMap::new()),
+            graph_dir,
+        })
     }
 
     /// Reloads the vectors from the cache (after papers were embedded in the background);
     /// searches running meanwhile finish on the old ones.
     pub fn refresh_vectors(&self, store: &dyn PaperStore, cache: &dyn PaperStore, progress: Progress) -> Result<usize, SearchError> {
-        let fresh = Vectors::load(store, cache, self.embedder.as_ref(), progress)?;
+        let fresh = Vectors::load(store, cache, self.embedder.as_ref(), self.graph_dir.as_deref(), progress)?;
         let n = fresh.index.set().len();
         *self.vectors.write().expect("vectors lock") = Arc::new(fresh);
         Ok(n)
@@ -325,9 +350,11 @@ pub fn embed_missing(store: &dyn PaperStore, cache: &mut dyn PaperStore, embedde
 pub fn load_vectors(store: &dyn PaperStore, cache: &dyn PaperStore, embedder: &dyn Embedder) -> Result<(VectorSet, Vec<String>), SearchError> {
     let mut set = VectorSet::new(embedder.dim());
     let mut titles = Vec::new();
-    walk_with_cached_vectors(store, cache, &embedder.model_id().to_string(), |p, _, v| {
+    walk_with_cached_vectors(store, cache, &embedder.model_id().to_string(), |p, hash, v| {
         if let Some(v) = v.filter(|v| v.len() == set.dim) {
-            set.push(SlotMeta { id: p.id.clone(), day: p.day(), categories: p.categories.clone() }, v);
+            // The slot's key: its paper and text (so its vector), for reusing a saved graph.
+            let key = u64::from_str_radix(&stable_digest(&format!("{}\n{hash}", p.id)), 16).unwrap_or_default();
+            set.push_keyed(SlotMeta { id: p.id.clone(), day: p.day(), categories: p.categories.clone() }, v, key);
             titles.push(exact_title_key(&p.title));
         }
     })?;

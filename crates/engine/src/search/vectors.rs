@@ -5,10 +5,13 @@
 //! and categories so filters can be applied without the store.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use hnsw_rs::anndists::dist::Distance;
+use hnsw_rs::api::AnnT;
+use hnsw_rs::hnswio::HnswIo;
 use hnsw_rs::prelude::Hnsw;
 use paperboy_core::{Category, PaperId};
 use paperboy_embed::dot;
@@ -45,20 +48,34 @@ pub struct VectorSet {
     pub meta: Vec<SlotMeta>,
     /// Slot of each paper.
     slots: HashMap<PaperId, usize>,
+    /// A digest of each slot's paper and text, so a saved graph can tell which slots it holds.
+    keys: Vec<u64>,
 }
 
 impl VectorSet {
     /// An empty set of `dim`-long vectors.
     pub fn new(dim: usize) -> Self {
-        VectorSet { dim, data: Vec::new(), meta: Vec::new(), slots: HashMap::new() }
+        VectorSet { dim, data: Vec::new(), meta: Vec::new(), slots: HashMap::new(), keys: Vec::new() }
     }
 
     /// Appends a vector (must be `dim` long and unit length).
     pub fn push(&mut self, meta: SlotMeta, v: &[f32]) {
+        self.push_keyed(meta, v, 0);
+    }
+
+    /// Appends a vector with a key that changes whenever the paper's text (so its vector) does:
+    /// a saved HNSW graph is reused only for slots whose keys are unchanged.
+    pub fn push_keyed(&mut self, meta: SlotMeta, v: &[f32], key: u64) {
         assert_eq!(v.len(), self.dim, "vector dimension");
         self.data.extend_from_slice(v);
         self.slots.insert(meta.id.clone(), self.meta.len());
         self.meta.push(meta);
+        self.keys.push(key);
+    }
+
+    /// A digest of the first `n` slots' keys.
+    fn fingerprint(&self, n: usize) -> u64 {
+        self.keys[..n].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &k| (h ^ k).wrapping_mul(0x100_0000_01b3).rotate_left(5))
     }
 
     /// Number of vectors.
@@ -145,16 +162,129 @@ pub struct HnswIndex {
     ef_search: usize,
 }
 
+/// Neighbours per node (twice that on the bottom layer).
+const HNSW_LINKS: usize = 24;
+/// Candidates considered while inserting.
+const HNSW_EF_CONSTRUCTION: usize = 200;
+/// The saved graph's files in its directory: `graph.hnsw.graph`, `graph.hnsw.data` and
+/// `graph.json` (how many slots it holds and their fingerprint), written last.
+const GRAPH: &str = "graph";
+
+/// What a saved graph holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedGraph {
+    points: usize,
+    fingerprint: String,
+    links: usize,
+    ef_construction: usize,
+}
+
 impl HnswIndex {
     /// Builds the graph over `set` (uses every core).
     pub fn build(set: Arc<VectorSet>) -> Self {
-        let n = set.len().max(1);
-        let hnsw = Hnsw::<f32, UnitCosine>::new(24, n, 16, 200, UnitCosine);
-        let items: Vec<(&[f32], usize)> = (0..set.len()).map(|i| (set.vector(i), i)).collect();
-        hnsw.parallel_insert_slice(&items);
-        let mut hnsw = hnsw;
-        hnsw.set_searching_mode(true);
+        let mut index = Self::empty(set);
+        index.insert_from(0);
+        index
+    }
+
+    fn empty(set: Arc<VectorSet>) -> Self {
+        let hnsw = Hnsw::new(HNSW_LINKS, set.len().max(1), 16, HNSW_EF_CONSTRUCTION, UnitCosine);
         HnswIndex { set, hnsw, ef_search: 128 }
+    }
+
+    /// Inserts slots `from..` (in parallel) and makes the graph searchable.
+    fn insert_from(&mut self, from: usize) {
+        let set = &self.set;
+        let items: Vec<(&[f32], usize)> = (from..set.len()).map(|i| (set.vector(i), i)).collect();
+        self.hnsw.set_searching_mode(false);
+        self.hnsw.parallel_insert_slice(&items);
+        self.hnsw.set_searching_mode(true);
+    }
+
+    /// The graph saved in `dir` when it was built over the same first slots as `set` (only the
+    /// slots added since are inserted, and the graph is saved again), else a new graph, saved.
+    /// A graph that cannot be read or saved costs a rebuild, never a wrong answer. Returns the
+    /// index and how many slots were inserted (0: the saved graph was complete).
+    pub fn open_or_build(set: Arc<VectorSet>, dir: &Path) -> (Self, usize) {
+        let (mut index, from) = match Self::load(&set, dir) {
+            Some((hnsw, points)) => (HnswIndex { set: set.clone(), hnsw, ef_search: 128 }, points),
+            None => (Self::empty(set.clone()), 0),
+        };
+        index.insert_from(from);
+        let inserted = set.len() - from;
+        if inserted > 0 {
+            if let Err(e) = index.save(dir) {
+                tracing::warn!("could not save the vector index in {}: {e}", dir.display());
+            }
+        }
+        (index, inserted)
+    }
+
+    fn saved(dir: &Path) -> Option<SavedGraph> {
+        serde_json::from_slice(&std::fs::read(dir.join(format!("{GRAPH}.json"))).ok()?).ok()
+    }
+
+    fn load(set: &VectorSet, dir: &Path) -> Option<(Hnsw<'static, f32, UnitCosine>, usize)> {
+        let saved = Self::saved(dir)?;
+        let usable = saved.points <= set.len()
+            && saved.links == HNSW_LINKS
+            && saved.ef_construction == HNSW_EF_CONSTRUCTION
+            && saved.fingerprint == format!("{:016x}", set.fingerprint(saved.points));
+        if !usable {
+            return None;
+        }
+        // The loaded graph owns its points (no memory map), but hnsw_rs ties its lifetime to
+        // the loader's: the small loader is kept for the life of the process.
+        // hnsw_rs asserts on a damaged file: that is a rebuild too.
+        let loaded = std::panic::catch_unwind(|| {
+            let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir, GRAPH)));
+            loader.load_hnsw::<f32, UnitCosine>()
+        });
+        match loaded {
+            Ok(Ok(hnsw)) if hnsw.get_nb_point() == saved.points => Some((hnsw, saved.points)),
+            Ok(Ok(hnsw)) => {
+                tracing::warn!("the vector index in {} holds {} points, not {}", dir.display(), hnsw.get_nb_point(), saved.points);
+                None
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("could not read the vector index in {}: {e}", dir.display());
+                None
+            }
+            Err(_) => {
+                tracing::warn!("the vector index in {} is damaged", dir.display());
+                None
+            }
+        }
+    }
+
+    /// Saves the graph in `dir`: the graph files first, the description that vouches for
+    /// them last (removed first), so a crash in between leaves no description and a rebuild.
+    pub fn save(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let description = dir.join(format!("{GRAPH}.json"));
+        match std::fs::remove_file(&description) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        // hnsw_rs picks another name when its files exist (and always after a reload): dump
+        // into an empty folder, then move the files into place.
+        let fresh = dir.join(format!("new-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&fresh);
+        std::fs::create_dir_all(&fresh)?;
+        let written = self.hnsw.file_dump(&fresh, GRAPH).map_err(std::io::Error::other)?;
+        for part in ["hnsw.graph", "hnsw.data"] {
+            std::fs::rename(fresh.join(format!("{written}.{part}")), dir.join(format!("{GRAPH}.{part}")))?;
+        }
+        std::fs::remove_dir_all(&fresh)?;
+        let saved = SavedGraph {
+            points: self.set.len(),
+            fingerprint: format!("{:016x}", self.set.fingerprint(self.set.len())),
+            links: HNSW_LINKS,
+            ef_construction: HNSW_EF_CONSTRUCTION,
+        };
+        let tmp = dir.join(format!("{GRAPH}.json.tmp"));
+        std::fs::write(&tmp, serde_json::to_vec(&saved).map_err(std::io::Error::other)?)?;
+        std::fs::rename(tmp, description)
     }
 }
 

@@ -203,9 +203,57 @@ fn realistic_vectors(n: usize) -> VectorSet {
         let w = rand();
         let v: Vec<f32> = a.iter().zip(b).map(|(x, y)| w * x + (1.0 - w) * y + (rand() - 0.5) * 0.02).collect();
         let e = Embedding::normalized(v);
-        set.push(SlotMeta { id: format!("listing:{i}").parse().unwrap(), day: None, categories: vec![] }, e.as_slice());
+        set.push_keyed(SlotMeta { id: format!("listing:{i}").parse().unwrap(), day: None, categories: vec![] }, e.as_slice(), i as u64 + 1);
     }
     set
+}
+
+/// The first `n` slots of `set` (same vectors and keys), optionally with slot 0's key changed.
+fn prefix(set: &VectorSet, n: usize, change_first: bool) -> VectorSet {
+    let mut out = VectorSet::new(set.dim);
+    for i in 0..n {
+        let key = if change_first && i == 0 { 999_999 } else { i as u64 + 1 };
+        out.push_keyed(set.meta[i].clone(), set.vector(i), key);
+    }
+    out
+}
+
+#[test]
+fn the_hnsw_graph_is_saved_and_reused_and_only_new_slots_are_inserted() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = dir.path().join("hnsw");
+    let all = realistic_vectors(1_800);
+    let first = Arc::new(prefix(&all, 1_500, false));
+    let (built, inserted) = HnswIndex::open_or_build(first.clone(), &graph);
+    assert_eq!(inserted, 1_500, "nothing saved yet: everything inserted");
+    assert!(graph.join("graph.json").exists() && graph.join("graph.hnsw.graph").exists());
+    let query = |index: &HnswIndex, q: usize| -> Vec<usize> {
+        index.search(all.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect()
+    };
+    // Reopened over the same slots: read, nothing inserted, the same answers.
+    let (reopened, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_500, false)), &graph);
+    assert_eq!(inserted, 0);
+    for q in [0, 7, 700, 1_499] {
+        assert_eq!(query(&reopened, q), query(&built, q));
+    }
+    // 300 papers more: only they are inserted, and they are found.
+    let (grown, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, false)), &graph);
+    assert_eq!(inserted, 300);
+    for q in [1_500, 1_650, 1_799] {
+        assert_eq!(query(&grown, q)[0], q, "a new slot is its own nearest neighbour");
+    }
+    let (_, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, false)), &graph);
+    assert_eq!(inserted, 0, "the grown graph was saved");
+    // A changed paper (its key differs) means the saved graph is not used.
+    let (_, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph);
+    assert_eq!(inserted, 1_800);
+    // A damaged graph file costs a rebuild, not a panic or wrong answers.
+    let file = graph.join("graph.hnsw.graph");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
+    let (rebuilt, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph);
+    assert_eq!(inserted, 1_800);
+    assert_eq!(query(&rebuilt, 1_650)[0], 1_650);
 }
 
 #[test]
