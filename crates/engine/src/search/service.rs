@@ -258,7 +258,7 @@ impl SearchService {
         let slot = set.slot_of(id).ok_or_else(|| SearchError::UnknownPaper(id.to_string()))?;
         let own_title = &vectors.titles[slot];
         let keep = |i: usize| i != slot && &vectors.titles[i] != own_title;
-        Ok(vector_hits(set, vectors.index.search(set.vector(slot), limit, &Filters::default(), &keep)))
+        Ok(vector_hits(set, vectors.index.search(&set.vector(slot), limit, &Filters::default(), &keep)))
     }
 }
 

@@ -213,7 +213,7 @@ fn prefix(set: &VectorSet, n: usize, change_first: bool) -> VectorSet {
     let mut out = VectorSet::new(set.dim);
     for i in 0..n {
         let key = if change_first && i == 0 { 999_999 } else { i as u64 + 1 };
-        out.push_keyed(set.meta[i].clone(), set.vector(i), key);
+        out.push_keyed(set.meta[i].clone(), &set.vector(i), key);
     }
     out
 }
@@ -228,7 +228,7 @@ fn the_hnsw_graph_is_saved_and_reused_and_only_new_slots_are_inserted() {
     assert_eq!(inserted, 1_500, "nothing saved yet: everything inserted");
     assert!(graph.join("graph.json").exists() && graph.join("graph.hnsw.graph").exists());
     let query = |index: &HnswIndex, q: usize| -> Vec<usize> {
-        index.search(all.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect()
+        index.search(&all.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect()
     };
     // Reopened over the same slots: read, nothing inserted, the same answers.
     let (reopened, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_500, false)), &graph);
@@ -264,8 +264,8 @@ fn hnsw_recall_at_10_against_the_exact_scan() {
     let queries: Vec<usize> = (0..200).map(|i| i * 29 % set.len()).collect();
     let mut found = 0;
     for &q in &queries {
-        let truth: Vec<usize> = exact.search(set.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect();
-        let got: Vec<usize> = approx.search(set.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect();
+        let truth: Vec<usize> = exact.search(&set.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect();
+        let got: Vec<usize> = approx.search(&set.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect();
         found += got.iter().filter(|i| truth.contains(i)).count();
     }
     let recall = found as f64 / (queries.len() * 10) as f64;
