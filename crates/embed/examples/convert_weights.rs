@@ -17,12 +17,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // (name, shape, f16 bytes), large tensors cut in two by rows.
     let mut parts: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, view) in tensors {
-        assert_eq!(view.dtype(), Dtype::F32, "{name}: expected f32 weights");
-        let halves: Vec<u8> = view
-            .data()
-            .chunks_exact(4)
-            .flat_map(|b| half::f16::from_f32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])).to_le_bytes())
-            .collect();
+        // Weights are f32; `position_ids` is i64 (0..512, exact in f16): every tensor becomes f16.
+        let values: Vec<f32> = match view.dtype() {
+            Dtype::F32 => view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Dtype::I64 => view.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f32).collect(),
+            other => panic!("{name}: unexpected dtype {other:?}"),
+        };
+        let halves: Vec<u8> = values.into_iter().flat_map(|v| half::f16::from_f32(v).to_le_bytes()).collect();
         let shape = view.shape().to_vec();
         if halves.len() > 12 << 20 {
             let (rows, row_bytes) = (shape[0], halves.len() / shape[0]);
