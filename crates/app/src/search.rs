@@ -17,6 +17,15 @@ use serde_json::json;
 
 use crate::commands::Ctx;
 
+/// A [`paperboy_engine::search::service::Progress`] callback that moves `bar`.
+fn report_to(bar: &indicatif::ProgressBar) -> impl FnMut(&str, u64, u64) + '_ {
+    move |what, done, total| {
+        bar.set_message(what.to_owned());
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}
+
 fn load_model() -> Result<Arc<dyn Embedder>> {
     Ok(Arc::new(MiniLm::load().context("loading the embedding model")?))
 }
@@ -29,11 +38,7 @@ pub(crate) fn open_service(ctx: &Ctx, store: &mut SqliteStore, mode: Mode) -> Re
     // The store is both the source of papers and the vector cache; open a second handle for
     // the cache so the two borrows stay apart (SQLite serialises the writes).
     let mut cache = ctx.open_store()?;
-    let service = SearchService::open_with(store, &mut cache, Some(&dir), model, mode != Mode::Bm25, &mut |what, done, total| {
-        bar.set_message(what.to_owned());
-        bar.set_length(total);
-        bar.set_position(done);
-    })
+    let service = SearchService::open_with(store, &mut cache, Some(&dir), model, mode != Mode::Bm25, &mut report_to(&bar))
     .context("opening the search index")?;
     bar.finish_and_clear();
     Ok(service)
@@ -96,11 +101,7 @@ pub fn embed(ctx: &Ctx) -> Result<()> {
     let model = load_model()?;
     let bar = ctx.progress_bar();
     let start = std::time::Instant::now();
-    let n = embed_missing(&store, &mut cache, model.as_ref(), &mut |what, done, total| {
-        bar.set_message(what.to_owned());
-        bar.set_length(total);
-        bar.set_position(done);
-    })?;
+    let n = embed_missing(&store, &mut cache, model.as_ref(), &mut report_to(&bar))?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     if ctx.json {
@@ -141,11 +142,7 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
     let dataset = beir::dataset_name(corpus);
     let mut cache = ctx.open_store()?;
     let bar = ctx.progress_bar();
-    let service = SearchService::open_with(&papers, &mut cache, None, load_model()?, mode != Mode::Bm25, &mut |what, done, total| {
-        bar.set_message(what.to_owned());
-        bar.set_length(total);
-        bar.set_position(done);
-    })?;
+    let service = SearchService::open_with(&papers, &mut cache, None, load_model()?, mode != Mode::Bm25, &mut report_to(&bar))?;
     bar.finish_and_clear();
     let prefix = format!("beir:{dataset}:");
     let mut runs: HashMap<String, Vec<String>> = HashMap::new();
@@ -173,15 +170,10 @@ pub fn synth(ctx: &Ctx, papers: usize) -> Result<()> {
     if store.latest_day()?.is_none() {
         paperboy_engine::demo::load(&mut store)?;
     }
-    let model = load_model()?;
     let last_day = store.latest_day()?.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let bar = ctx.progress_bar();
     let start = std::time::Instant::now();
-    let seeds = paperboy_engine::synth::generate(&mut store, &model.model_id().to_string(), papers, last_day, &mut |what, done, total| {
-        bar.set_message(what.to_owned());
-        bar.set_length(total);
-        bar.set_position(done);
-    })?;
+    let seeds = paperboy_engine::synth::generate(&mut store, paperboy_embed::MINILM_ID, papers, last_day, &mut report_to(&bar))?;
     bar.finish_and_clear();
     anyhow::ensure!(seeds >= 3, "too few papers with vectors to make a synthetic corpus from ({seeds})");
     println!("{papers} synthetic papers from {seeds} real ones in {:.1} s", start.elapsed().as_secs_f64());

@@ -24,7 +24,7 @@ const LAYERS: usize = 6;
 const MAX_POSITIONS: usize = 512;
 const LAYER_NORM_EPS: f32 = 1e-12;
 
-/// One transformer layer; matrices are `inputs × outputs`, packed for [`matmul_add`].
+/// One transformer layer; weights packed as `inputs × outputs` for [`matmul_add`].
 struct Layer {
     qkv: Packed,
     qkv_bias: Vec<f32>,
@@ -74,13 +74,8 @@ impl Encoder {
             let (attention_out, attention_out_bias) = dense(t, &format!("{p}.attention.output.dense"), HIDDEN, HIDDEN)?;
             let (up, up_bias) = dense(t, &format!("{p}.intermediate.dense"), INTERMEDIATE, HIDDEN)?;
             let (down, down_bias) = dense(t, &format!("{p}.output.dense"), HIDDEN, INTERMEDIATE)?;
-            // Query, key and value side by side: one product makes all three.
-            let mut qkv = Vec::with_capacity(3 * HIDDEN * HIDDEN);
-            for row in 0..HIDDEN {
-                for m in [&q, &k, &v] {
-                    qkv.extend_from_slice(&m[row * HIDDEN..(row + 1) * HIDDEN]);
-                }
-            }
+            // Query, key and value one after another as outputs: one product makes all three.
+            let qkv = [q, k, v].concat();
             let (attention_out, up, down) = (packed(&attention_out, HIDDEN), packed(&up, HIDDEN), packed(&down, INTERMEDIATE));
             layers.push(Layer {
                 qkv: packed(&qkv, HIDDEN),
@@ -162,27 +157,15 @@ fn norm(tensors: &mut Tensors, prefix: &str) -> Result<Norm, EmbedError> {
     Ok(Norm { gain: take(tensors, &format!("{prefix}.weight"), &[HIDDEN])?, bias: take(tensors, &format!("{prefix}.bias"), &[HIDDEN])? })
 }
 
-/// A linear layer's weight (as `inputs × outputs`) and bias.
+/// A linear layer's weight (`outputs × inputs`, as stored) and bias.
 fn dense(tensors: &mut Tensors, prefix: &str, outputs: usize, inputs: usize) -> Result<(Vec<f32>, Vec<f32>), EmbedError> {
-    let weight = take(tensors, &format!("{prefix}.weight"), &[outputs, inputs])?;
-    Ok((transposed(&weight, outputs, inputs), take(tensors, &format!("{prefix}.bias"), &[outputs])?))
+    Ok((take(tensors, &format!("{prefix}.weight"), &[outputs, inputs])?, take(tensors, &format!("{prefix}.bias"), &[outputs])?))
 }
 
-/// A row-major `inputs × outputs` matrix, packed.
-fn packed(m: &[f32], inputs: usize) -> Packed {
-    let outputs = m.len() / inputs;
-    Packed::from_strided(m, inputs, outputs, outputs, 1)
-}
-
-/// `(rows × cols)` row-major into `(cols × rows)` row-major.
-fn transposed(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0f32; m.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = m[r * cols + c];
-        }
-    }
-    t
+/// A linear layer's weight as stored (`outputs × inputs`, row-major), packed as the
+/// `inputs × outputs` right-hand matrix of `x · W` — read transposed, no copy first.
+fn packed(weight: &[f32], inputs: usize) -> Packed {
+    Packed::from_strided(weight, inputs, weight.len() / inputs, 1, inputs)
 }
 
 /// `out = bias + input · weight` with a bias, else `out += input · weight` (the residual

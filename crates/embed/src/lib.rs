@@ -13,7 +13,7 @@ mod encoder;
 mod matmul;
 mod minilm;
 
-pub use minilm::MiniLm;
+pub use minilm::{MiniLm, MINILM_ID};
 
 use std::fmt;
 

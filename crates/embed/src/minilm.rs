@@ -12,6 +12,8 @@ const SHARDS: [&[u8]; 3] = [
     include_bytes!("../../../models/all-MiniLM-L6-v2/model-f16-3-of-3.safetensors"),
 ];
 
+/// The id of the vectors [`MiniLm`] makes (model and weight format).
+pub const MINILM_ID: &str = "all-MiniLM-L6-v2/f16";
 /// The model's maximum sequence length as sentence-transformers uses it.
 pub const MAX_TOKENS: usize = 256;
 /// Size of the WordPiece vocabulary.
@@ -38,7 +40,7 @@ impl MiniLm {
             .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         tokenizer.with_padding(None);
-        Ok(MiniLm { encoder, tokenizer, id: ModelId("all-MiniLM-L6-v2/f16".into()) })
+        Ok(MiniLm { encoder, tokenizer, id: ModelId(MINILM_ID.into()) })
     }
 }
 

@@ -13,8 +13,9 @@ use chrono::NaiveDate;
 use paperboy_core::{Paper, PaperId, Source};
 use paperboy_embed::Embedding;
 
-use crate::search::service::{text_hash, Progress};
-use crate::store::{PaperStore, StoreError};
+use crate::search::service::{text_hash, walk_with_cached_vectors, Progress};
+use crate::search::SearchError;
+use crate::store::PaperStore;
 
 /// Papers written per transaction.
 const BATCH: usize = 10_000;
@@ -42,27 +43,15 @@ impl Rng {
 /// Adds `n` synthetic papers (ids `synth:0` … `synth:{n-1}`) with their vectors under `model`,
 /// made from the papers of `store` that have a vector and an abstract. Returns how many real
 /// papers seeded them.
-pub fn generate(store: &mut dyn PaperStore, model: &str, n: usize, last_day: NaiveDate, progress: Progress) -> Result<usize, StoreError> {
+pub fn generate(store: &mut dyn PaperStore, model: &str, n: usize, last_day: NaiveDate, progress: Progress) -> Result<usize, SearchError> {
     let mut seeds = Vec::new();
-    let mut seq = 0;
-    loop {
-        let page = store.papers_changed_since(seq, 5_000)?;
-        let Some(&(last, _)) = page.last() else { break };
-        seq = last;
-        let papers: Vec<Paper> = page
-            .into_iter()
-            .map(|(_, p)| p)
-            .filter(|p| !p.abstract_text.is_empty() && !matches!(&p.id, PaperId::External { source, .. } if source == "synth"))
-            .collect();
-        let hashes: Vec<String> = papers.iter().map(text_hash).collect();
-        let mut vectors = store.cached_embeddings(model, &hashes)?;
-        for (paper, hash) in papers.into_iter().zip(&hashes) {
-            if let Some(vector) = vectors.remove(hash) {
-                let sentences = paper.abstract_text.split_inclusive(". ").map(str::to_owned).collect();
-                seeds.push(Seed { paper, sentences, vector });
-            }
+    walk_with_cached_vectors(&*store, &*store, model, |paper, _, vector| {
+        let synthetic = matches!(&paper.id, PaperId::External { source, .. } if source == "synth");
+        if let (Some(vector), false, false) = (vector, paper.abstract_text.is_empty(), synthetic) {
+            let sentences = paper.abstract_text.split_inclusive(". ").map(str::to_owned).collect();
+            seeds.push(Seed { paper: paper.clone(), sentences, vector: vector.clone() });
         }
-    }
+    })?;
     if seeds.len() < 3 {
         return Ok(seeds.len());
     }

@@ -302,7 +302,9 @@ pub fn rebuild_fulltext(store: &dyn PaperStore, index: &mut FullTextIndex, progr
 }
 
 /// Walks every paper in change order with its text hash and its cached vector of `model`.
-fn walk_with_cached_vectors(
+/// Calls `each` with every paper of `store` (in change order), its text hash and its cached
+/// vector under `model`, if any.
+pub(crate) fn walk_with_cached_vectors(
     store: &dyn PaperStore,
     cache: &dyn PaperStore,
     model: &str,

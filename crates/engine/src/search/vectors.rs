@@ -74,9 +74,10 @@ impl VectorSet {
         self.keys.push(key);
     }
 
-    /// A digest of the first `n` slots' keys.
-    fn fingerprint(&self, n: usize) -> u64 {
-        self.keys[..n].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &k| (h ^ k).wrapping_mul(0x100_0000_01b3).rotate_left(5))
+    /// A digest of the first `n` slots' keys (hexadecimal).
+    fn fingerprint(&self, n: usize) -> String {
+        let h = self.keys[..n].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &k| (h ^ k).wrapping_mul(0x100_0000_01b3).rotate_left(5));
+        format!("{h:016x}")
     }
 
     /// Number of vectors.
@@ -172,6 +173,8 @@ pub struct HnswIndex {
 const HNSW_LINKS: usize = 24;
 /// Candidates considered while inserting.
 const HNSW_EF_CONSTRUCTION: usize = 200;
+/// Candidates considered while searching.
+const HNSW_EF_SEARCH: usize = 128;
 /// The saved graph's files in its directory: `graph.hnsw.graph`, `graph.hnsw.data` and
 /// `graph.json` (how many slots it holds and their fingerprint), written last.
 const GRAPH: &str = "graph";
@@ -195,14 +198,15 @@ impl HnswIndex {
 
     fn empty(set: Arc<VectorSet>) -> Self {
         let hnsw = Hnsw::new(HNSW_LINKS, set.len().max(1), 16, HNSW_EF_CONSTRUCTION, UnitCosine);
-        HnswIndex { set, hnsw, ef_search: 128 }
+        HnswIndex { set, hnsw, ef_search: HNSW_EF_SEARCH }
     }
 
     /// Inserts slots `from..` (in parallel) and makes the graph searchable.
     fn insert_from(&mut self, from: usize) {
         let set = &self.set;
-        let vectors: Vec<Vec<f32>> = (from..set.len()).map(|i| set.vector(i)).collect();
-        let items: Vec<(&[f32], usize)> = vectors.iter().zip(from..).map(|(v, i)| (v.as_slice(), i)).collect();
+        // hnsw_rs takes f32 slices (and keeps its own copy): widen the f16 vectors once.
+        let wide: Vec<f32> = set.data[from * set.dim..].iter().map(|x| x.to_f32()).collect();
+        let items: Vec<(&[f32], usize)> = wide.chunks_exact(set.dim.max(1)).zip(from..).map(|(v, i)| (v, i)).collect();
         self.hnsw.set_searching_mode(false);
         self.hnsw.parallel_insert_slice(&items);
         self.hnsw.set_searching_mode(true);
@@ -214,7 +218,7 @@ impl HnswIndex {
     /// index and how many slots were inserted (0: the saved graph was complete).
     pub fn open_or_build(set: Arc<VectorSet>, dir: &Path) -> (Self, usize) {
         let (mut index, from) = match Self::load(&set, dir) {
-            Some((hnsw, points)) => (HnswIndex { set: set.clone(), hnsw, ef_search: 128 }, points),
+            Some((hnsw, points)) => (HnswIndex { set: set.clone(), hnsw, ef_search: HNSW_EF_SEARCH }, points),
             None => (Self::empty(set.clone()), 0),
         };
         index.insert_from(from);
@@ -236,7 +240,7 @@ impl HnswIndex {
         let usable = saved.points <= set.len()
             && saved.links == HNSW_LINKS
             && saved.ef_construction == HNSW_EF_CONSTRUCTION
-            && saved.fingerprint == format!("{:016x}", set.fingerprint(saved.points));
+            && saved.fingerprint == set.fingerprint(saved.points);
         if !usable {
             return None;
         }
@@ -285,7 +289,7 @@ impl HnswIndex {
         std::fs::remove_dir_all(&fresh)?;
         let saved = SavedGraph {
             points: self.set.len(),
-            fingerprint: format!("{:016x}", self.set.fingerprint(self.set.len())),
+            fingerprint: self.set.fingerprint(self.set.len()),
             links: HNSW_LINKS,
             ef_construction: HNSW_EF_CONSTRUCTION,
         };
