@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use paperboy_core::text::fold_whitespace;
@@ -18,10 +19,10 @@ use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQue
 use tantivy::schema::{
     Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer};
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+use super::highlight::{self, Analysed, PaperText, QueryTerms, TextCache};
 use super::{Filters, SearchError};
 
 /// Field handles.
@@ -123,6 +124,10 @@ pub struct FullTextIndex {
     /// Each segment's paper ids by document number, read once from the id column (segments
     /// never change; merged-away ones are dropped on commit).
     ids: std::sync::Mutex<HashMap<tantivy::index::SegmentId, std::sync::Arc<Vec<Option<PaperId>>>>>,
+    /// Analysed texts of the papers shown lately (for highlighting).
+    texts: TextCache,
+    /// True when documents were added or removed since the last commit.
+    changed: bool,
 }
 
 impl FullTextIndex {
@@ -157,7 +162,7 @@ impl FullTextIndex {
         register_tokenizers(&index);
         let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(FullTextIndex { index, reader, writer, fields, ids: Default::default() })
+        Ok(FullTextIndex { index, reader, writer, fields, ids: Default::default(), texts: TextCache::default(), changed: false })
     }
 
     /// The store `seq` up to which the last commit indexed (0 for a new index).
@@ -187,6 +192,7 @@ impl FullTextIndex {
             document.add_i64(f.day, day_number(day));
         }
         self.writer.add_document(document)?;
+        self.changed = true;
         Ok(())
     }
 
@@ -198,12 +204,16 @@ impl FullTextIndex {
         self.reader.reload()?;
         let live: std::collections::HashSet<tantivy::index::SegmentId> = self.reader.searcher().segment_readers().iter().map(|r| r.segment_id()).collect();
         self.ids.lock().expect("id cache lock").retain(|id, _| live.contains(id));
+        if std::mem::take(&mut self.changed) {
+            self.texts.clear();
+        }
         Ok(())
     }
 
     /// Removes every document (for a rebuild); visible after commit.
     pub fn clear(&mut self) -> Result<(), SearchError> {
         self.writer.delete_all_documents()?;
+        self.changed = true;
         Ok(())
     }
 
@@ -300,7 +310,9 @@ impl FullTextIndex {
         Ok(table)
     }
 
-    /// Fills in the snippet and matched terms of `hits` for `query` (one document fetch each).
+    /// Fills in the snippet and matched terms of `hits` for `query`. Each paper's title and
+    /// abstract are analysed once and kept (see [`super::highlight`]); a paper not seen before
+    /// costs one document fetch.
     pub fn highlight(&self, query: &str, hits: &mut [TextHitRef<'_>]) -> Result<(), SearchError> {
         if hits.is_empty() {
             return Ok(());
@@ -309,34 +321,60 @@ impl FullTextIndex {
         let searcher = self.reader.searcher();
         let rewritten = if uses_query_syntax(query) { rewrite_field_aliases(query) } else { escape_query_syntax(query) };
         // The query searched the combined `text` field; highlight its words in the abstract and title.
-        let on_field = |field| QueryParser::for_index(&self.index, vec![field]).parse_query_lenient(&rewritten).0;
-        let mut snippets = SnippetGenerator::create(&searcher, &*on_field(f.abstract_text), f.abstract_text)?;
-        snippets.set_max_num_chars(240);
-        let mut titles = SnippetGenerator::create(&searcher, &*on_field(f.title), f.title)?;
-        titles.set_max_num_chars(400);
+        let (parsed, _errors) = QueryParser::for_index(&self.index, vec![f.title, f.abstract_text]).parse_query_lenient(&rewritten);
+        let (mut in_title, mut in_abstract) = (QueryTerms::default(), QueryTerms::default());
+        let mut failure = None;
+        parsed.query_terms(&mut |term, _| {
+            if term.field() != f.title && term.field() != f.abstract_text {
+                return;
+            }
+            let value = term.value();
+            let Some(stem) = value.as_str() else { return };
+            // Rare terms weigh more when choosing the fragment (as tantivy's snippets weigh them).
+            let weight = match searcher.doc_freq(term) {
+                Ok(n) => 1.0 / (1.0 + n as f32),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    return;
+                }
+            };
+            if term.field() == f.title { &mut in_title } else { &mut in_abstract }.add(stem, weight);
+        });
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
         for hit in hits.iter_mut() {
-            let by_id = TermQuery::new(Term::from_field_text(f.id, &hit.id.to_string()), IndexRecordOption::Basic);
-            let Some((_, address)) = searcher.search(&by_id, &TopDocs::with_limit(1))?.into_iter().next() else { continue };
-            let d: TantivyDocument = searcher.doc(address)?;
-            let snippet = snippets.snippet_from_doc(&d);
-            let title_snippet = titles.snippet_from_doc(&d);
+            let Some(text) = self.paper_text(&searcher, hit.id)? else { continue };
+            let title = highlight::highlight_all(&text.title, &in_title);
+            let snippet = highlight::highlight_best(&text.abstract_text, &in_abstract, highlight::SNIPPET_CHARS);
             hit.matched_terms.clear();
-            for s in [&title_snippet, &snippet] {
-                for r in s.highlighted() {
-                    let word = s.fragment()[r.clone()].to_lowercase();
-                    if !hit.matched_terms.contains(&word) {
-                        hit.matched_terms.push(word);
-                    }
+            for word in title.words.into_iter().chain(snippet.words) {
+                if !hit.matched_terms.contains(&word) {
+                    hit.matched_terms.push(word);
                 }
             }
-            *hit.snippet_html = if snippet.fragment().is_empty() {
-                let text = d.get_first(f.abstract_text).and_then(|v| v.as_str()).unwrap_or_default();
-                html_escape(&text.chars().take(240).collect::<String>())
-            } else {
-                snippet.to_html()
-            };
+            *hit.snippet_html = snippet.html;
         }
         Ok(())
+    }
+
+    /// The analysed title and abstract of a paper, from the cache or its stored document.
+    fn paper_text(&self, searcher: &tantivy::Searcher, id: &PaperId) -> Result<Option<Arc<PaperText>>, SearchError> {
+        if let Some(t) = self.texts.get(id) {
+            return Ok(Some(t));
+        }
+        let f = self.fields;
+        let by_id = TermQuery::new(Term::from_field_text(f.id, &id.to_string()), IndexRecordOption::Basic);
+        let Some((_, address)) = searcher.search(&by_id, &TopDocs::with_limit(1))?.into_iter().next() else { return Ok(None) };
+        let d: TantivyDocument = searcher.doc(address)?;
+        let field = |field| d.get_first(field).and_then(|v| v.as_str()).unwrap_or_default();
+        let mut analyser = self.index.tokenizer_for_field(f.abstract_text)?;
+        let text = Arc::new(PaperText {
+            title: Analysed::new(&mut analyser, field(f.title)),
+            abstract_text: Analysed::new(&mut analyser, field(f.abstract_text)),
+        });
+        self.texts.insert(id.clone(), text.clone());
+        Ok(Some(text))
     }
 
     /// Searches and highlights every hit: [`FullTextIndex::search`] then [`FullTextIndex::highlight`].

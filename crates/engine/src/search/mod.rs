@@ -7,6 +7,7 @@
 
 pub mod eval;
 pub mod fulltext;
+pub mod highlight;
 pub mod hybrid;
 pub mod service;
 pub mod stem;

@@ -109,6 +109,34 @@ fn query_syntax_filters_exact_matches_and_snippets() {
     }
 }
 
+#[test]
+fn snippets_pick_the_best_fragment_and_follow_a_changed_abstract() {
+    let store = store_with(&[(Source::OaiPmh, "oai-pmh/ListRecords_data_0.xml")]);
+    let mut index = FullTextIndex::in_memory().unwrap();
+    sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
+    let none = Filters::default();
+    let id: PaperId = "0806.4410".parse().unwrap();
+    let mut paper = store.paper(&id).unwrap().unwrap();
+
+    // The stored text, analysed once, is cached for the next searches.
+    let before = index.search_highlighted("Kempner series", &none, 1).unwrap();
+    assert!(before[0].snippet_html.contains("<b>Kempner</b>"), "{}", before[0].snippet_html);
+
+    // A long abstract whose only match for both words sits far from the start: the fragment
+    // holds both, with an ellipsis for what is left out, and stays within 240 bytes of text.
+    paper.abstract_text = format!("{} The Kempner series & its <sums> converge slowly. {}", "Filler words here. ".repeat(30), "More filler. ".repeat(30));
+    index.upsert(&paper).unwrap();
+    index.commit(1_000_000).unwrap();
+    let after = index.search_highlighted("Kempner series", &none, 1).unwrap();
+    let html = &after[0].snippet_html;
+    assert!(html.starts_with('…') && html.ends_with('…'), "{html}");
+    assert!(html.contains("<b>Kempner</b> <b>series</b> &amp; its &lt;sums&gt;"), "{html}");
+    let shown = html.replace("<b>", "").replace("</b>", "").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
+    assert!(shown.trim_matches('…').len() <= 240, "{html}");
+    // Title words first ("Summing the curious series of Kempner and Irwin"), then the abstract's.
+    assert_eq!(after[0].matched_terms, ["series", "kempner"], "{:?}", after[0].matched_terms);
+}
+
 /// A deterministic test embedder: hashed bag of lower-cased words. It is not the model (that
 /// is tested against the reference vectors in paperboy-embed); it makes service logic testable
 /// without one.
