@@ -122,39 +122,83 @@ fn dot_lanes<const FUSED: bool>(a: &[f32], b: &[f32]) -> f32 {
 /// Dot product of an f32 query with a vector stored in f16 (half the memory to scan): F16C
 /// conversion + AVX2 FMA where the processor has them, else element by element.
 pub fn dot_f16(a: &[f32], b: &[half::f16]) -> f32 {
+    dot_mixed(a, b)
+}
+
+/// Dot product of two vectors stored in f16 (the vector index compares stored vectors).
+pub fn dot_f16_pair(a: &[half::f16], b: &[half::f16]) -> f32 {
+    dot_mixed(a, b)
+}
+
+fn dot_mixed<A: Element, B: Element>(a: &[A], b: &[B]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("fma")
         && std::arch::is_x86_feature_detected!("f16c")
     {
         // SAFETY: the processor has the features the function is compiled for.
-        return unsafe { dot_f16_x86(a, b) };
+        return unsafe { dot_mixed_x86(a, b) };
     }
-    a.iter().zip(b).map(|(x, y)| x * y.to_f32()).sum()
+    a.iter().zip(b).map(|(x, y)| x.widen() * y.widen()).sum()
+}
+
+/// An element of a stored vector: f32, or f16 widened on load.
+trait Element: Copy {
+    fn widen(self) -> f32;
+    /// Eight elements from `p` as eight f32 lanes.
+    ///
+    /// # Safety
+    /// `p` must point to eight readable elements, and the processor must have AVX2 and F16C.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn load8(p: *const Self) -> std::arch::x86_64::__m256;
+}
+
+impl Element for f32 {
+    fn widen(self) -> f32 {
+        self
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn load8(p: *const f32) -> std::arch::x86_64::__m256 {
+        // SAFETY: the caller guarantees eight readable floats.
+        unsafe { std::arch::x86_64::_mm256_loadu_ps(p) }
+    }
+}
+
+impl Element for half::f16 {
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn load8(p: *const half::f16) -> std::arch::x86_64::__m256 {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller guarantees eight readable halves (one unaligned 128-bit load).
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_f16_x86(a: &[f32], b: &[half::f16]) -> f32 {
+unsafe fn dot_mixed_x86<A: Element, B: Element>(a: &[A], b: &[B]) -> f32 {
     use std::arch::x86_64::*;
     let n = a.len().min(b.len());
     let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
     let mut i = 0;
     while i + 16 <= n {
-        // SAFETY: i + 16 <= n, so both 16-element reads are in bounds of `a` and `b`
-        // (f16 is two bytes, so eight of them are one unaligned 128-bit load).
+        // SAFETY: i + 16 <= n, so both 16-element reads are in bounds of `a` and `b`.
         unsafe {
-            let h0 = _mm_loadu_si128(b.as_ptr().add(i).cast());
-            let h1 = _mm_loadu_si128(b.as_ptr().add(i + 8).cast());
-            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(i)), _mm256_cvtph_ps(h0), acc0);
-            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(i + 8)), _mm256_cvtph_ps(h1), acc1);
+            acc0 = _mm256_fmadd_ps(A::load8(a.as_ptr().add(i)), B::load8(b.as_ptr().add(i)), acc0);
+            acc1 = _mm256_fmadd_ps(A::load8(a.as_ptr().add(i + 8)), B::load8(b.as_ptr().add(i + 8)), acc1);
         }
         i += 16;
     }
     let mut lanes = [0f32; 8];
     // SAFETY: `lanes` holds eight floats.
     unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(acc0, acc1)) };
-    lanes.iter().sum::<f32>() + a[i..n].iter().zip(&b[i..n]).map(|(x, y)| x * y.to_f32()).sum::<f32>()
+    lanes.iter().sum::<f32>() + a[i..n].iter().zip(&b[i..n]).map(|(x, y)| x.widen() * y.widen()).sum::<f32>()
 }
 
 #[cfg(test)]
@@ -170,6 +214,9 @@ mod dot_tests {
             let halves: Vec<half::f16> = b.iter().map(|&x| half::f16::from_f32(x)).collect();
             let plain_f16: f64 = a.iter().zip(&halves).map(|(x, y)| f64::from(*x) * f64::from(y.to_f32())).sum();
             assert!((f64::from(super::dot_f16(&a, &halves)) - plain_f16).abs() < 1e-4, "f16, n = {n}");
+            let a_halves: Vec<half::f16> = a.iter().map(|&x| half::f16::from_f32(x)).collect();
+            let plain_pair: f64 = a_halves.iter().zip(&halves).map(|(x, y)| f64::from(x.to_f32()) * f64::from(y.to_f32())).sum();
+            assert!((f64::from(super::dot_f16_pair(&a_halves, &halves)) - plain_pair).abs() < 1e-4, "f16 pair, n = {n}");
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Vector indexes over paper embeddings: an exact scan (the reference) and an approximate HNSW
-//! index (hnsw_rs) that is tested against it.
+//! index (usearch) that is tested against it.
 //!
 //! Both search a [`VectorSet`]: unit vectors in one flat f16 array (half the memory and half the
 //! bytes to scan; scores move by ~1e-3 at most), with each slot's paper id, day and categories so
@@ -10,12 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use hnsw_rs::anndists::dist::Distance;
-use hnsw_rs::api::AnnT;
-use hnsw_rs::hnswio::HnswIo;
-use hnsw_rs::prelude::Hnsw;
 use paperboy_core::{Category, PaperId};
-use paperboy_embed::{dot, dot_f16};
+use paperboy_embed::{dot_f16, dot_f16_pair};
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use super::Filters;
 
@@ -151,65 +148,96 @@ impl VectorIndex for ExactIndex {
     }
 }
 
-/// Cosine distance of unit vectors, 1 − dot, never below zero (rounding can push the dot
-/// product of a vector with itself just over 1).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct UnitCosine;
-
-impl Distance<f32> for UnitCosine {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        (1.0 - dot(a, b)).max(0.0)
-    }
-}
-
-/// Approximate search with HNSW (cosine as 1 − dot on unit vectors).
+/// Approximate search with HNSW (usearch): the vectors in f16, cosine distance as 1 − dot of
+/// unit vectors (our F16C kernel), slot numbers as keys.
 pub struct HnswIndex {
     set: Arc<VectorSet>,
-    hnsw: Hnsw<'static, f32, UnitCosine>,
-    ef_search: usize,
+    index: Index,
 }
 
 /// Neighbours per node (twice that on the bottom layer).
-const HNSW_LINKS: usize = 24;
+const HNSW_CONNECTIVITY: usize = 16;
 /// Candidates considered while inserting.
-const HNSW_EF_CONSTRUCTION: usize = 200;
+const HNSW_EXPANSION_ADD: usize = 64;
 /// Candidates considered while searching.
-const HNSW_EF_SEARCH: usize = 128;
-/// The saved graph's files in its directory: `graph.hnsw.graph`, `graph.hnsw.data` and
-/// `graph.json` (how many slots it holds and their fingerprint), written last.
+const HNSW_EXPANSION_SEARCH: usize = 128;
+/// The saved graph in its directory: `graph.usearch` (usearch's file: graph and vectors) and
+/// `graph.json` (how many slots it holds, their fingerprint, the file's length), written last.
 const GRAPH: &str = "graph";
+/// What the saved graph's files are, so files of another kind or version are never read.
+const FORMAT: &str = "usearch-f16-v1";
 
 /// What a saved graph holds.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SavedGraph {
+    format: String,
     points: usize,
     fingerprint: String,
-    links: usize,
-    ef_construction: usize,
+    bytes: u64,
+    connectivity: usize,
+    expansion_add: usize,
+}
+
+/// A failure of the vector index library.
+fn library_error(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(format!("usearch: {e}"))
+}
+
+/// Views f16 values as usearch's f16 type (both are IEEE half-precision bits).
+fn as_usearch(v: &[half::f16]) -> &[usearch::f16] {
+    // SAFETY: both types are two-byte `repr(transparent)` wrappers of the same 16 bits.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast(), v.len()) }
 }
 
 impl HnswIndex {
     /// Builds the graph over `set` (uses every core).
     pub fn build(set: Arc<VectorSet>) -> Self {
-        let mut index = Self::empty(set);
-        index.insert_from(0);
+        let mut index = Self::empty(set).expect("a new usearch index");
+        index.insert_from(0).expect("inserting into the vector index");
         index
     }
 
-    fn empty(set: Arc<VectorSet>) -> Self {
-        let hnsw = Hnsw::new(HNSW_LINKS, set.len().max(1), 16, HNSW_EF_CONSTRUCTION, UnitCosine);
-        HnswIndex { set, hnsw, ef_search: HNSW_EF_SEARCH }
+    fn options(dim: usize) -> IndexOptions {
+        IndexOptions {
+            dimensions: dim,
+            metric: MetricKind::IP,
+            quantization: ScalarKind::F16,
+            connectivity: HNSW_CONNECTIVITY,
+            expansion_add: HNSW_EXPANSION_ADD,
+            expansion_search: HNSW_EXPANSION_SEARCH,
+            multi: false,
+        }
     }
 
-    /// Inserts slots `from..` (in parallel) and makes the graph searchable.
-    fn insert_from(&mut self, from: usize) {
-        let set = &self.set;
-        // hnsw_rs takes f32 slices (and keeps its own copy): widen the f16 vectors once.
-        let wide: Vec<f32> = set.data[from * set.dim..].iter().map(|x| x.to_f32()).collect();
-        let items: Vec<(&[f32], usize)> = wide.chunks_exact(set.dim.max(1)).zip(from..).map(|(v, i)| (v, i)).collect();
-        self.hnsw.set_searching_mode(false);
-        self.hnsw.parallel_insert_slice(&items);
-        self.hnsw.set_searching_mode(true);
+    fn empty(set: Arc<VectorSet>) -> std::io::Result<Self> {
+        let index = Index::new(&Self::options(set.dim)).map_err(library_error)?;
+        Ok(Self::with_metric(set, index))
+    }
+
+    /// Our distance: usearch calls it with two stored (f16) vectors of `dim` values.
+    fn with_metric(set: Arc<VectorSet>, mut index: Index) -> Self {
+        let dim = set.dim;
+        index.change_metric::<usearch::f16>(Box::new(move |a, b| {
+            // SAFETY: usearch passes pointers to two vectors of the index's `dim` f16 values.
+            let (a, b) = unsafe { (std::slice::from_raw_parts(a.cast::<half::f16>(), dim), std::slice::from_raw_parts(b.cast::<half::f16>(), dim)) };
+            (1.0 - dot_f16_pair(a, b)).max(0.0)
+        }));
+        HnswIndex { set, index }
+    }
+
+    /// Inserts slots `from..`, on every core.
+    fn insert_from(&mut self, from: usize) -> std::io::Result<()> {
+        let (set, index) = (&self.set, &self.index);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        index.reserve_capacity_and_threads(set.len().max(1), threads).map_err(library_error)?;
+        let slots: Vec<usize> = (from..set.len()).collect();
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = slots
+                .chunks(slots.len().div_ceil(threads).max(1))
+                .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(|&i| index.add(i as u64, as_usearch(set.stored(i))))))
+                .collect();
+            workers.into_iter().try_for_each(|w| w.join().expect("an insert thread panicked").map_err(library_error))
+        })
     }
 
     /// The graph saved in `dir` when it was built over the same first slots as `set` (only the
@@ -218,10 +246,10 @@ impl HnswIndex {
     /// index and how many slots were inserted (0: the saved graph was complete).
     pub fn open_or_build(set: Arc<VectorSet>, dir: &Path) -> (Self, usize) {
         let (mut index, from) = match Self::load(&set, dir) {
-            Some((hnsw, points)) => (HnswIndex { set: set.clone(), hnsw, ef_search: HNSW_EF_SEARCH }, points),
-            None => (Self::empty(set.clone()), 0),
+            Some((index, points)) => (Self::with_metric(set.clone(), index), points),
+            None => (Self::empty(set.clone()).expect("a new usearch index"), 0),
         };
-        index.insert_from(from);
+        index.insert_from(from).expect("inserting into the vector index");
         let inserted = set.len() - from;
         if inserted > 0 {
             if let Err(e) = index.save(dir) {
@@ -235,41 +263,35 @@ impl HnswIndex {
         serde_json::from_slice(&std::fs::read(dir.join(format!("{GRAPH}.json"))).ok()?).ok()
     }
 
-    fn load(set: &VectorSet, dir: &Path) -> Option<(Hnsw<'static, f32, UnitCosine>, usize)> {
+    fn load(set: &VectorSet, dir: &Path) -> Option<(Index, usize)> {
         let saved = Self::saved(dir)?;
-        let usable = saved.points <= set.len()
-            && saved.links == HNSW_LINKS
-            && saved.ef_construction == HNSW_EF_CONSTRUCTION
-            && saved.fingerprint == set.fingerprint(saved.points);
+        let file = dir.join(format!("{GRAPH}.usearch"));
+        let usable = saved.format == FORMAT
+            && saved.points <= set.len()
+            && saved.connectivity == HNSW_CONNECTIVITY
+            && saved.expansion_add == HNSW_EXPANSION_ADD
+            && saved.fingerprint == set.fingerprint(saved.points)
+            && std::fs::metadata(&file).is_ok_and(|m| m.len() == saved.bytes);
         if !usable {
             return None;
         }
-        // The loaded graph owns its points (no memory map), but hnsw_rs ties its lifetime to
-        // the loader's: the small loader is kept for the life of the process.
-        // hnsw_rs asserts on a damaged file: that is a rebuild too.
-        let loaded = std::panic::catch_unwind(|| {
-            let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(dir, GRAPH)));
-            loader.load_hnsw::<f32, UnitCosine>()
-        });
+        let loaded = Index::new(&Self::options(set.dim)).and_then(|index| index.load(&file.to_string_lossy()).map(|()| index));
         match loaded {
-            Ok(Ok(hnsw)) if hnsw.get_nb_point() == saved.points => Some((hnsw, saved.points)),
-            Ok(Ok(hnsw)) => {
-                tracing::warn!("the vector index in {} holds {} points, not {}", dir.display(), hnsw.get_nb_point(), saved.points);
+            Ok(index) if index.size() == saved.points && index.dimensions() == set.dim => Some((index, saved.points)),
+            Ok(index) => {
+                tracing::warn!("the vector index in {} holds {} points, not {}", dir.display(), index.size(), saved.points);
                 None
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 tracing::warn!("could not read the vector index in {}: {e}", dir.display());
-                None
-            }
-            Err(_) => {
-                tracing::warn!("the vector index in {} is damaged", dir.display());
                 None
             }
         }
     }
 
-    /// Saves the graph in `dir`: the graph files first, the description that vouches for
-    /// them last (removed first), so a crash in between leaves no description and a rebuild.
+    /// Saves the graph in `dir`: the graph file first (written aside, then renamed), the
+    /// description that vouches for it last (removed first), so a crash in between leaves no
+    /// description and a rebuild.
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let description = dir.join(format!("{GRAPH}.json"));
@@ -277,21 +299,21 @@ impl HnswIndex {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
-        // hnsw_rs picks another name when its files exist (and always after a reload): dump
-        // into an empty folder, then move the files into place.
-        let fresh = dir.join(format!("new-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&fresh);
-        std::fs::create_dir_all(&fresh)?;
-        let written = self.hnsw.file_dump(&fresh, GRAPH).map_err(std::io::Error::other)?;
-        for part in ["hnsw.graph", "hnsw.data"] {
-            std::fs::rename(fresh.join(format!("{written}.{part}")), dir.join(format!("{GRAPH}.{part}")))?;
+        let file = dir.join(format!("{GRAPH}.usearch"));
+        let fresh = dir.join(format!("{GRAPH}.usearch.{}.tmp", std::process::id()));
+        self.index.save(&fresh.to_string_lossy()).map_err(library_error)?;
+        std::fs::rename(&fresh, &file)?;
+        // Files of the HNSW library used before (hnsw_rs) are of no more use.
+        for old in ["hnsw.graph", "hnsw.data"] {
+            let _ = std::fs::remove_file(dir.join(format!("{GRAPH}.{old}")));
         }
-        std::fs::remove_dir_all(&fresh)?;
         let saved = SavedGraph {
+            format: FORMAT.to_owned(),
             points: self.set.len(),
             fingerprint: self.set.fingerprint(self.set.len()),
-            links: HNSW_LINKS,
-            ef_construction: HNSW_EF_CONSTRUCTION,
+            bytes: std::fs::metadata(&file)?.len(),
+            connectivity: HNSW_CONNECTIVITY,
+            expansion_add: HNSW_EXPANSION_ADD,
         };
         let tmp = dir.join(format!("{GRAPH}.json.tmp"));
         std::fs::write(&tmp, serde_json::to_vec(&saved).map_err(std::io::Error::other)?)?;
@@ -304,26 +326,20 @@ impl VectorIndex for HnswIndex {
         if self.set.is_empty() || k == 0 {
             return Vec::new();
         }
-        // Filters are applied to a wider candidate list; when they are very selective, fall
-        // back to the exact scan so nothing that matches is missed.
-        let mut want = k;
-        loop {
-            let fetch = (want * 2).max(self.ef_search).min(self.set.len());
-            let found: Vec<(usize, f32)> = self
-                .hnsw
-                .search(query, fetch, fetch.max(self.ef_search))
-                .into_iter()
-                .map(|n| (n.d_id, 1.0 - n.distance))
-                .filter(|&(i, _)| keep(i) && self.set.meta[i].passes(filters))
-                .collect();
-            if found.len() >= k || fetch >= self.set.len() {
-                return top_k(found, k);
+        // Filters are applied while walking the graph; when they are so selective that fewer
+        // than `k` are found, the exact scan makes sure nothing that matches is missed.
+        let passes = |key: u64| keep(key as usize) && self.set.meta[key as usize].passes(filters);
+        let found: Vec<(usize, f32)> = match self.index.filtered_search(query, k, passes) {
+            Ok(m) => m.keys.iter().zip(&m.distances).map(|(&key, &d)| (key as usize, 1.0 - d)).collect(),
+            Err(e) => {
+                tracing::warn!("vector index search failed ({e}); scanning every vector");
+                Vec::new()
             }
-            if want >= 8 * k.max(16) {
-                return ExactIndex::new(self.set.clone()).search(query, k, filters, keep);
-            }
-            want *= 4;
+        };
+        if found.len() >= k.min(self.set.len()) {
+            return found;
         }
+        ExactIndex::new(self.set.clone()).search(query, k, filters, keep)
     }
 
     fn set(&self) -> &VectorSet {

@@ -231,7 +231,8 @@ fn realistic_vectors(n: usize) -> VectorSet {
         let w = rand();
         let v: Vec<f32> = a.iter().zip(b).map(|(x, y)| w * x + (1.0 - w) * y + (rand() - 0.5) * 0.02).collect();
         let e = Embedding::normalized(v);
-        set.push_keyed(SlotMeta { id: format!("listing:{i}").parse().unwrap(), day: None, categories: vec![] }, e.as_slice(), i as u64 + 1);
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(i as u64 % 100);
+        set.push_keyed(SlotMeta { id: format!("listing:{i}").parse().unwrap(), day: Some(day), categories: vec![] }, e.as_slice(), i as u64 + 1);
     }
     set
 }
@@ -254,7 +255,7 @@ fn the_hnsw_graph_is_saved_and_reused_and_only_new_slots_are_inserted() {
     let first = Arc::new(prefix(&all, 1_500, false));
     let (built, inserted) = HnswIndex::open_or_build(first.clone(), &graph);
     assert_eq!(inserted, 1_500, "nothing saved yet: everything inserted");
-    assert!(graph.join("graph.json").exists() && graph.join("graph.hnsw.graph").exists());
+    assert!(graph.join("graph.json").exists() && graph.join("graph.usearch").exists());
     let query = |index: &HnswIndex, q: usize| -> Vec<usize> {
         index.search(&all.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect()
     };
@@ -276,7 +277,7 @@ fn the_hnsw_graph_is_saved_and_reused_and_only_new_slots_are_inserted() {
     let (_, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph);
     assert_eq!(inserted, 1_800);
     // A damaged graph file costs a rebuild, not a panic or wrong answers.
-    let file = graph.join("graph.hnsw.graph");
+    let file = graph.join("graph.usearch");
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
     let (rebuilt, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph);
@@ -299,4 +300,20 @@ fn hnsw_recall_at_10_against_the_exact_scan() {
     let recall = found as f64 / (queries.len() * 10) as f64;
     eprintln!("HNSW recall@10 = {recall:.4}");
     assert!(recall >= 0.95, "recall@10 {recall}");
+
+    // Filters apply while walking the graph (a quarter of the slots: the last 25 days), and a
+    // filter too selective for the graph (one day, 40 slots) falls back to the exact scan.
+    let day = |d: u64| chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(d);
+    for (filters, least) in [(Filters { since: Some(day(75)), ..Filters::default() }, 0.95), (Filters { since: Some(day(40)), until: Some(day(40)), ..Filters::default() }, 1.0)] {
+        let mut found = 0;
+        for &q in &queries[..50] {
+            let truth: Vec<usize> = exact.search(&set.vector(q), 10, &filters, &|_| true).into_iter().map(|(i, _)| i).collect();
+            let got = approx.search(&set.vector(q), 10, &filters, &|_| true);
+            let within = |d: Option<chrono::NaiveDate>| d >= filters.since && filters.until.is_none_or(|u| d <= Some(u));
+            assert!(got.iter().all(|&(i, _)| within(set.meta[i].day)));
+            found += got.iter().filter(|(i, _)| truth.contains(i)).count();
+        }
+        let recall = found as f64 / 500.0;
+        assert!(recall >= least, "filtered recall@10 {recall} with {filters:?}");
+    }
 }
