@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use paperboy_core::text::fold_whitespace;
 use paperboy_core::{ArxivId, Paper, PaperId};
 use tantivy::collector::TopDocs;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
@@ -37,6 +37,10 @@ struct Fields {
     categories: Field,
     day: Field,
 }
+
+/// The title field's boost on top of `text`: title words count 1.5 times; tuned on the SciFact
+/// dev split (see BENCHMARKS.md).
+const TITLE_BOOST: f32 = 0.5;
 
 /// English text: words, lower-cased, English stop words dropped, Porter-stemmed.
 const ENGLISH: &str = "en_stem_stop";
@@ -230,9 +234,28 @@ impl FullTextIndex {
     fn parser(&self) -> QueryParser {
         let f = self.fields;
         let mut parser = QueryParser::for_index(&self.index, vec![f.text, f.title, f.authors]);
-        // On top of `text`, title words count 1.5 times; tuned on the SciFact dev split (see BENCHMARKS.md).
-        parser.set_field_boost(f.title, 0.5);
+        parser.set_field_boost(f.title, TITLE_BOOST);
         parser
+    }
+
+    /// Plain words (no query syntax): every word in `text`, `title` (boosted) and `authors`, as
+    /// one flat union of terms, which tantivy scores with block-max WAND (only documents that can
+    /// still enter the top are scored). A word that makes several tokens ("IL-6",
+    /// "vision-language") adds each of them as a term, as full-text engines' match queries do;
+    /// the query parser made it a phrase, which cannot be pruned: at a million papers such
+    /// queries took 60–80 ms instead of a few. The scores are otherwise the parser's (a sum over
+    /// the same clauses).
+    fn plain_query(&self, query: &str) -> Result<Box<dyn Query>, SearchError> {
+        let f = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, boost) in [(f.text, 1.0), (f.title, TITLE_BOOST), (f.authors, 1.0)] {
+            let mut analyser = self.index.tokenizer_for_field(field)?;
+            analyser.token_stream(query).process(&mut |t| {
+                let leaf: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_text(field, &t.text), IndexRecordOption::WithFreqs));
+                clauses.push((Occur::Should, if boost == 1.0 { leaf } else { Box::new(BoostQuery::new(leaf, boost)) }));
+            });
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
     /// Searches; `query` may use phrases (`"…"`), `title:`, `author:`, `cat:`, `AND`/`OR`/`-`.
@@ -240,11 +263,20 @@ impl FullTextIndex {
     pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<TextHit>, SearchError> {
         let f = self.fields;
         let searcher = self.reader.searcher();
-        let rewritten = if uses_query_syntax(query) { rewrite_field_aliases(query) } else { escape_query_syntax(query) };
-        let (user_query, _errors) = self.parser().parse_query_lenient(&rewritten);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, user_query.box_clone())];
-        add_filters(&mut clauses, f, filters);
-        let full: Box<dyn Query> = Box::new(BooleanQuery::new(clauses));
+        let user_query = if uses_query_syntax(query) {
+            self.parser().parse_query_lenient(&rewrite_field_aliases(query)).0
+        } else {
+            self.plain_query(query)?
+        };
+        // Without filters the query goes alone, so a flat union of terms is scored with block-max
+        // WAND (only documents that can still enter the top `limit` are scored).
+        let full: Box<dyn Query> = if filters.is_empty() {
+            user_query
+        } else {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, user_query)];
+            add_filters(&mut clauses, f, filters);
+            Box::new(BooleanQuery::new(clauses))
+        };
         let top = searcher.search(&*full, &TopDocs::with_limit(limit))?;
 
         // Exact id or exact title: pinned first.
@@ -507,6 +539,42 @@ mod tests {
         assert!(uses_query_syntax("\"exact phrase\" here"));
         assert!(uses_query_syntax("author:hinton nets"));
         assert!(uses_query_syntax("transformers -vision"));
+    }
+
+    #[test]
+    fn plain_queries_score_as_the_parser_scores_them_and_split_joined_words() {
+        let mut index = FullTextIndex::in_memory().unwrap();
+        let papers = [
+            ("IL-6 signalling in the ageing heart", "Interleukin IL-6 and IL 6 receptors; the heart ages.", "Ana Heart"),
+            ("Deep learning for protein folding", "Deep networks learn protein structure from sequences.", "Lee Deep"),
+            ("A survey of graph neural networks", "Graphs, networks and learning on them: a survey.", "Kim Graph"),
+            ("Learning to rank with deep deep models", "Ranking, learning and retrieval with deep models.", "Ana Rank"),
+        ];
+        for (i, (title, abstract_text, author)) in papers.iter().enumerate() {
+            let mut p = Paper::new(format!("listing:{i}").parse().unwrap(), *title, paperboy_core::Source::Listing);
+            p.abstract_text = abstract_text.to_string();
+            p.authors = vec![paperboy_core::Author::new(*author)];
+            index.upsert(&p).unwrap();
+        }
+        index.commit(1).unwrap();
+        let searcher = index.reader.searcher();
+        for q in ["deep learning", "heart ageing", "deep deep survey", "Ana networks", "the of a", "(new) marker?"] {
+            let (parsed, _) = index.parser().parse_query_lenient(&escape_query_syntax(q));
+            let by_parser = searcher.search(&*parsed, &TopDocs::with_limit(10)).unwrap();
+            let flat = searcher.search(&*index.plain_query(q).unwrap(), &TopDocs::with_limit(10)).unwrap();
+            assert_eq!(flat.len(), by_parser.len(), "{q}");
+            assert!(!flat.is_empty() || ["the of a", "(new) marker?"].contains(&q), "{q} should match papers");
+            for ((a, da), (b, db)) in flat.iter().zip(&by_parser) {
+                assert_eq!(da, db, "{q}");
+                assert!((a - b).abs() < 1e-5, "{q}: {a} vs {b}");
+            }
+        }
+        // A joined word is its parts: "IL-6" finds the paper that writes "IL 6" too, first the one
+        // with both forms, and "learning-to-rank" the papers with any of its words.
+        let ids = |q: &str| -> Vec<String> { index.search(q, &Filters::default(), 10).unwrap().into_iter().map(|h| h.id.to_string()).collect() };
+        assert_eq!(ids("IL-6")[0], "listing:0");
+        assert_eq!(ids("learning-to-rank")[0], "listing:3");
+        assert!(ids("learning-to-rank").len() >= 3);
     }
 
     #[test]

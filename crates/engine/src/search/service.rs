@@ -181,9 +181,9 @@ impl SearchService {
             Mode::Bm25 => self.bm25(query, filters, limit)?,
             Mode::Semantic => self.semantic(query, filters, limit)?,
             Mode::Hybrid => {
-                let bm25 = self.bm25(query, filters, depth)?;
-                let semantic = self.semantic(query, filters, depth)?;
-                reciprocal_rank_fusion(&bm25, &semantic, DEFAULT_K, limit)
+                // Both rankings at once: a query's latency is the slower of the two, not their sum.
+                let (bm25, semantic) = rayon::join(|| self.bm25(query, filters, depth), || self.semantic(query, filters, depth));
+                reciprocal_rank_fusion(&bm25?, &semantic?, DEFAULT_K, limit)
             }
         })
     }
