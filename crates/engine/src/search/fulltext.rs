@@ -128,10 +128,8 @@ pub struct FullTextIndex {
     /// Each segment's paper ids by document number, read once from the id column (segments
     /// never change; merged-away ones are dropped on commit).
     ids: std::sync::Mutex<HashMap<tantivy::index::SegmentId, std::sync::Arc<Vec<Option<PaperId>>>>>,
-    /// Analysed texts of the papers shown lately (for highlighting).
+    /// Analysed texts of the papers shown lately (for highlighting), dropped at every commit.
     texts: TextCache,
-    /// True when documents were added or removed since the last commit.
-    changed: bool,
 }
 
 impl FullTextIndex {
@@ -166,7 +164,7 @@ impl FullTextIndex {
         register_tokenizers(&index);
         let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(FullTextIndex { index, reader, writer, fields, ids: Default::default(), texts: TextCache::default(), changed: false })
+        Ok(FullTextIndex { index, reader, writer, fields, ids: Default::default(), texts: TextCache::default() })
     }
 
     /// The store `seq` up to which the last commit indexed (0 for a new index).
@@ -196,7 +194,6 @@ impl FullTextIndex {
             document.add_i64(f.day, day_number(day));
         }
         self.writer.add_document(document)?;
-        self.changed = true;
         Ok(())
     }
 
@@ -208,16 +205,13 @@ impl FullTextIndex {
         self.reader.reload()?;
         let live: std::collections::HashSet<tantivy::index::SegmentId> = self.reader.searcher().segment_readers().iter().map(|r| r.segment_id()).collect();
         self.ids.lock().expect("id cache lock").retain(|id, _| live.contains(id));
-        if std::mem::take(&mut self.changed) {
-            self.texts.clear();
-        }
+        self.texts.clear();
         Ok(())
     }
 
     /// Removes every document (for a rebuild); visible after commit.
     pub fn clear(&mut self) -> Result<(), SearchError> {
         self.writer.delete_all_documents()?;
-        self.changed = true;
         Ok(())
     }
 

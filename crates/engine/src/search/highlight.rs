@@ -59,8 +59,9 @@ impl Analysed {
         &self.text
     }
 
-    fn matches<'a>(&'a self, terms: &'a QueryTerms) -> impl Iterator<Item = (usize, f32)> + 'a {
-        self.words.iter().enumerate().filter_map(|(i, w)| terms.weight(w.stem).map(|s| (i, s)))
+    /// The words that are query terms: (word, term) index pairs.
+    fn matches<'a>(&'a self, terms: &'a QueryTerms) -> impl Iterator<Item = (usize, usize)> + 'a {
+        self.words.iter().enumerate().filter_map(|(i, w)| terms.position(w.stem).map(|k| (i, k)))
     }
 }
 
@@ -93,12 +94,8 @@ impl QueryTerms {
         self.terms.is_empty()
     }
 
-    fn weight(&self, stem: u64) -> Option<f32> {
-        self.terms.iter().find(|(t, _)| *t == stem).map(|(_, w)| *w)
-    }
-
-    fn index(&self, stem: u64) -> usize {
-        self.terms.iter().position(|(t, _)| *t == stem).unwrap_or(0)
+    fn position(&self, stem: u64) -> Option<usize> {
+        self.terms.iter().position(|(t, _)| *t == stem)
     }
 }
 
@@ -119,7 +116,7 @@ pub fn highlight_all(a: &Analysed, terms: &QueryTerms) -> Highlighted {
 /// Highlights the best fragment of at most `max` bytes of a text (an abstract); when nothing
 /// matches, the start of the text.
 pub fn highlight_best(a: &Analysed, terms: &QueryTerms, max: usize) -> Highlighted {
-    let matched: Vec<(usize, f32)> = a.matches(terms).collect();
+    let matched: Vec<(usize, usize)> = a.matches(terms).collect();
     if matched.is_empty() {
         let (start, end) = window(a, 0, 0, max);
         return render(a, start, end, &[]);
@@ -133,10 +130,10 @@ pub fn highlight_best(a: &Analysed, terms: &QueryTerms, max: usize) -> Highlight
         let mut weight = 0.0;
         let mut last = first;
         while last < matched.len() && a.words[matched[last].0].end as usize - start <= max {
-            let k = terms.index(a.words[matched[last].0].stem);
+            let k = matched[last].1;
             if !seen[k] {
                 seen[k] = true;
-                weight += matched[last].1;
+                weight += terms.terms[k].1;
             }
             last += 1;
         }

@@ -62,7 +62,7 @@ impl Vectors {
             let start = std::time::Instant::now();
             let index = match graph_dir {
                 Some(dir) => {
-                    let (index, inserted) = HnswIndex::open_or_build(set.clone(), dir);
+                    let (index, inserted) = HnswIndex::open_or_build(set.clone(), dir).map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
                     tracing::info!(
                         "vector index: {} vectors, {inserted} inserted, the rest read from {} ({:.1} s)",
                         set.len(),
@@ -71,7 +71,7 @@ impl Vectors {
                     );
                     index
                 }
-                None => HnswIndex::build(set),
+                None => HnswIndex::build(set).map_err(|e| SearchError::Io("the vector index".into(), e))?,
             };
             Arc::new(index)
         } else {

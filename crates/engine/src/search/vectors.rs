@@ -190,11 +190,12 @@ fn as_usearch(v: &[half::f16]) -> &[usearch::f16] {
 }
 
 impl HnswIndex {
-    /// Builds the graph over `set` (uses every core).
-    pub fn build(set: Arc<VectorSet>) -> Self {
-        let mut index = Self::empty(set).expect("a new usearch index");
-        index.insert_from(0).expect("inserting into the vector index");
-        index
+    /// Builds the graph over `set` (uses every core). Fails only when the library does (out of
+    /// memory).
+    pub fn build(set: Arc<VectorSet>) -> std::io::Result<Self> {
+        let mut index = Self::empty(set)?;
+        index.insert_from(0)?;
+        Ok(index)
     }
 
     fn options(dim: usize) -> IndexOptions {
@@ -244,19 +245,19 @@ impl HnswIndex {
     /// slots added since are inserted, and the graph is saved again), else a new graph, saved.
     /// A graph that cannot be read or saved costs a rebuild, never a wrong answer. Returns the
     /// index and how many slots were inserted (0: the saved graph was complete).
-    pub fn open_or_build(set: Arc<VectorSet>, dir: &Path) -> (Self, usize) {
+    pub fn open_or_build(set: Arc<VectorSet>, dir: &Path) -> std::io::Result<(Self, usize)> {
         let (mut index, from) = match Self::load(&set, dir) {
             Some((index, points)) => (Self::with_metric(set.clone(), index), points),
-            None => (Self::empty(set.clone()).expect("a new usearch index"), 0),
+            None => (Self::empty(set.clone())?, 0),
         };
-        index.insert_from(from).expect("inserting into the vector index");
+        index.insert_from(from)?;
         let inserted = set.len() - from;
         if inserted > 0 {
             if let Err(e) = index.save(dir) {
                 tracing::warn!("could not save the vector index in {}: {e}", dir.display());
             }
         }
-        (index, inserted)
+        Ok((index, inserted))
     }
 
     fn saved(dir: &Path) -> Option<SavedGraph> {

@@ -253,34 +253,34 @@ fn the_hnsw_graph_is_saved_and_reused_and_only_new_slots_are_inserted() {
     let graph = dir.path().join("hnsw");
     let all = realistic_vectors(1_800);
     let first = Arc::new(prefix(&all, 1_500, false));
-    let (built, inserted) = HnswIndex::open_or_build(first.clone(), &graph);
+    let (built, inserted) = HnswIndex::open_or_build(first.clone(), &graph).unwrap();
     assert_eq!(inserted, 1_500, "nothing saved yet: everything inserted");
     assert!(graph.join("graph.json").exists() && graph.join("graph.usearch").exists());
     let query = |index: &HnswIndex, q: usize| -> Vec<usize> {
         index.search(&all.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect()
     };
     // Reopened over the same slots: read, nothing inserted, the same answers.
-    let (reopened, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_500, false)), &graph);
+    let (reopened, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_500, false)), &graph).unwrap();
     assert_eq!(inserted, 0);
     for q in [0, 7, 700, 1_499] {
         assert_eq!(query(&reopened, q), query(&built, q));
     }
     // 300 papers more: only they are inserted, and they are found.
-    let (grown, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, false)), &graph);
+    let (grown, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, false)), &graph).unwrap();
     assert_eq!(inserted, 300);
     for q in [1_500, 1_650, 1_799] {
         assert_eq!(query(&grown, q)[0], q, "a new slot is its own nearest neighbour");
     }
-    let (_, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, false)), &graph);
+    let (_, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, false)), &graph).unwrap();
     assert_eq!(inserted, 0, "the grown graph was saved");
     // A changed paper (its key differs) means the saved graph is not used.
-    let (_, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph);
+    let (_, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph).unwrap();
     assert_eq!(inserted, 1_800);
     // A damaged graph file costs a rebuild, not a panic or wrong answers.
     let file = graph.join("graph.usearch");
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
-    let (rebuilt, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph);
+    let (rebuilt, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph).unwrap();
     assert_eq!(inserted, 1_800);
     assert_eq!(query(&rebuilt, 1_650)[0], 1_650);
 }
@@ -289,7 +289,7 @@ fn the_hnsw_graph_is_saved_and_reused_and_only_new_slots_are_inserted() {
 fn hnsw_recall_at_10_against_the_exact_scan() {
     let set = Arc::new(realistic_vectors(4_000));
     let exact = ExactIndex::new(set.clone());
-    let approx = HnswIndex::build(set.clone());
+    let approx = HnswIndex::build(set.clone()).unwrap();
     let queries: Vec<usize> = (0..200).map(|i| i * 29 % set.len()).collect();
     let mut found = 0;
     for &q in &queries {
