@@ -12,13 +12,14 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use crate::attention::attention;
 use crate::matmul::{matmul_add, Packed, PARALLEL_ROWS};
 use crate::EmbedError;
 
 /// Width of the hidden states (and of the embeddings).
 pub(crate) const HIDDEN: usize = 384;
-const HEADS: usize = 12;
-const HEAD_DIM: usize = HIDDEN / HEADS;
+pub(crate) const HEADS: usize = 12;
+pub(crate) const HEAD_DIM: usize = HIDDEN / HEADS;
 const INTERMEDIATE: usize = 1536;
 const LAYERS: usize = 6;
 const MAX_POSITIONS: usize = 512;
@@ -61,9 +62,18 @@ impl Encoder {
     /// Takes the weights out of the checkpoint's tensors (names as in the Hugging Face BERT).
     pub(crate) fn from_tensors(mut tensors: Tensors) -> Result<Self, EmbedError> {
         let t = &mut tensors;
-        let words = take(t, "embeddings.word_embeddings.weight", &[crate::minilm::VOCABULARY, HIDDEN])?;
-        let positions = take(t, "embeddings.position_embeddings.weight", &[MAX_POSITIONS, HIDDEN])?;
-        let token_type = take(t, "embeddings.token_type_embeddings.weight", &[2, HIDDEN])?[..HIDDEN].to_vec();
+        let words = take(
+            t,
+            "embeddings.word_embeddings.weight",
+            &[crate::minilm::VOCABULARY, HIDDEN],
+        )?;
+        let positions = take(
+            t,
+            "embeddings.position_embeddings.weight",
+            &[MAX_POSITIONS, HIDDEN],
+        )?;
+        let token_type =
+            take(t, "embeddings.token_type_embeddings.weight", &[2, HIDDEN])?[..HIDDEN].to_vec();
         let embedding_norm = norm(t, "embeddings.LayerNorm")?;
         let mut layers = Vec::with_capacity(LAYERS);
         for i in 0..LAYERS {
@@ -71,12 +81,17 @@ impl Encoder {
             let (q, q_bias) = dense(t, &format!("{p}.attention.self.query"), HIDDEN, HIDDEN)?;
             let (k, k_bias) = dense(t, &format!("{p}.attention.self.key"), HIDDEN, HIDDEN)?;
             let (v, v_bias) = dense(t, &format!("{p}.attention.self.value"), HIDDEN, HIDDEN)?;
-            let (attention_out, attention_out_bias) = dense(t, &format!("{p}.attention.output.dense"), HIDDEN, HIDDEN)?;
+            let (attention_out, attention_out_bias) =
+                dense(t, &format!("{p}.attention.output.dense"), HIDDEN, HIDDEN)?;
             let (up, up_bias) = dense(t, &format!("{p}.intermediate.dense"), INTERMEDIATE, HIDDEN)?;
             let (down, down_bias) = dense(t, &format!("{p}.output.dense"), HIDDEN, INTERMEDIATE)?;
             // Query, key and value one after another as outputs: one product makes all three.
             let qkv = [q, k, v].concat();
-            let (attention_out, up, down) = (packed(&attention_out, HIDDEN), packed(&up, HIDDEN), packed(&down, INTERMEDIATE));
+            let (attention_out, up, down) = (
+                packed(&attention_out, HIDDEN),
+                packed(&up, HIDDEN),
+                packed(&down, INTERMEDIATE),
+            );
             layers.push(Layer {
                 qkv: packed(&qkv, HIDDEN),
                 qkv_bias: [q_bias, k_bias, v_bias].concat(),
@@ -90,7 +105,14 @@ impl Encoder {
                 output_norm: norm(t, &format!("{p}.output.LayerNorm"))?,
             });
         }
-        Ok(Encoder { words, positions, token_type, embedding_norm, layers, vocabulary: crate::minilm::VOCABULARY })
+        Ok(Encoder {
+            words,
+            positions,
+            token_type,
+            embedding_norm,
+            layers,
+            vocabulary: crate::minilm::VOCABULARY,
+        })
     }
 
     /// Mean of the last hidden states over each text's tokens (not yet normalised).
@@ -110,7 +132,10 @@ impl Encoder {
             for (p, &id) in ids[..len].iter().enumerate() {
                 let id = (id as usize).min(self.vocabulary - 1);
                 let row = &mut x[(start + p) * HIDDEN..][..HIDDEN];
-                let (word, position) = (&self.words[id * HIDDEN..][..HIDDEN], &self.positions[p * HIDDEN..][..HIDDEN]);
+                let (word, position) = (
+                    &self.words[id * HIDDEN..][..HIDDEN],
+                    &self.positions[p * HIDDEN..][..HIDDEN],
+                );
                 for i in 0..HIDDEN {
                     row[i] = word[i] + position[i] + self.token_type[i];
                 }
@@ -124,7 +149,11 @@ impl Encoder {
             linear(&x, HIDDEN, &layer.qkv, Some(&layer.qkv_bias), &mut qkv);
             attention(&qkv, &spans, &mut context);
             linear(&context, HIDDEN, &layer.attention_out, None, &mut x);
-            layer_norm(&mut x, Some(&layer.attention_out_bias), &layer.attention_norm);
+            layer_norm(
+                &mut x,
+                Some(&layer.attention_out_bias),
+                &layer.attention_norm,
+            );
             linear(&x, HIDDEN, &layer.up, Some(&layer.up_bias), &mut hidden);
             gelu(&mut hidden);
             linear(&hidden, INTERMEDIATE, &layer.down, None, &mut x);
@@ -146,20 +175,35 @@ impl Encoder {
 }
 
 fn take(tensors: &mut Tensors, name: &str, shape: &[usize]) -> Result<Vec<f32>, EmbedError> {
-    let (got, data) = tensors.remove(name).ok_or_else(|| EmbedError::Weights(format!("no tensor {name}")))?;
+    let (got, data) = tensors
+        .remove(name)
+        .ok_or_else(|| EmbedError::Weights(format!("no tensor {name}")))?;
     if got != shape {
-        return Err(EmbedError::Weights(format!("tensor {name} has shape {got:?}, expected {shape:?}")));
+        return Err(EmbedError::Weights(format!(
+            "tensor {name} has shape {got:?}, expected {shape:?}"
+        )));
     }
     Ok(data)
 }
 
 fn norm(tensors: &mut Tensors, prefix: &str) -> Result<Norm, EmbedError> {
-    Ok(Norm { gain: take(tensors, &format!("{prefix}.weight"), &[HIDDEN])?, bias: take(tensors, &format!("{prefix}.bias"), &[HIDDEN])? })
+    Ok(Norm {
+        gain: take(tensors, &format!("{prefix}.weight"), &[HIDDEN])?,
+        bias: take(tensors, &format!("{prefix}.bias"), &[HIDDEN])?,
+    })
 }
 
 /// A linear layer's weight (`outputs × inputs`, as stored) and bias.
-fn dense(tensors: &mut Tensors, prefix: &str, outputs: usize, inputs: usize) -> Result<(Vec<f32>, Vec<f32>), EmbedError> {
-    Ok((take(tensors, &format!("{prefix}.weight"), &[outputs, inputs])?, take(tensors, &format!("{prefix}.bias"), &[outputs])?))
+fn dense(
+    tensors: &mut Tensors,
+    prefix: &str,
+    outputs: usize,
+    inputs: usize,
+) -> Result<(Vec<f32>, Vec<f32>), EmbedError> {
+    Ok((
+        take(tensors, &format!("{prefix}.weight"), &[outputs, inputs])?,
+        take(tensors, &format!("{prefix}.bias"), &[outputs])?,
+    ))
 }
 
 /// A linear layer's weight as stored (`outputs × inputs`, row-major), packed as the
@@ -173,78 +217,17 @@ fn packed(weight: &[f32], inputs: usize) -> Packed {
 fn linear(input: &[f32], inputs: usize, weight: &Packed, bias: Option<&[f32]>, out: &mut [f32]) {
     let rows = input.len() / inputs;
     let outputs = weight.cols();
-    assert!(input.len() == rows * inputs && out.len() == rows * outputs && outputs.is_multiple_of(crate::matmul::PANEL));
+    assert!(
+        input.len() == rows * inputs
+            && out.len() == rows * outputs
+            && outputs.is_multiple_of(crate::matmul::PANEL)
+    );
     if let Some(bias) = bias {
         for row in out.chunks_exact_mut(outputs) {
             row.copy_from_slice(bias);
         }
     }
     matmul_add(input, inputs, rows, weight, out, outputs, true);
-}
-
-/// A pointer that tasks on other threads write through, each to its own part.
-#[derive(Clone, Copy)]
-struct Shared(*mut f32);
-// SAFETY: only used to write disjoint regions from parallel tasks (see `attention`).
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
-
-impl Shared {
-    fn at(&self, offset: usize) -> *mut f32 {
-        self.0.wrapping_add(offset)
-    }
-}
-
-/// Scratch space of one attention task.
-#[derive(Default)]
-struct Scratch {
-    keys: Option<Packed>,
-    values: Option<Packed>,
-    scores: Vec<f32>,
-    out: Vec<f32>,
-}
-
-/// Scaled dot-product attention of every head over each text's own tokens.
-/// `qkv` holds query, key and value side by side per token (`rows × 3·HIDDEN`); the
-/// heads' outputs go side by side into `context` (`rows × HIDDEN`).
-fn attention(qkv: &[f32], spans: &[(usize, usize)], context: &mut [f32]) {
-    assert!(qkv.len() == 3 * context.len());
-    assert!(spans.iter().all(|&(start, len)| (start + len) * HIDDEN <= context.len()));
-    let tasks: Vec<(usize, usize, usize)> =
-        spans.iter().flat_map(|&(start, len)| (0..HEADS).map(move |h| (start, len, h))).collect();
-    let context_at = Shared(context.as_mut_ptr());
-    let scale = 1.0 / (HEAD_DIM as f32).sqrt();
-    let stride = 3 * HIDDEN;
-    let run = |s: &mut Scratch, &(start, len, head): &(usize, usize, usize)| {
-        let rows = &qkv[start * stride..(start + len) * stride];
-        let query = &rows[head * HEAD_DIM..];
-        let keys = s.keys.get_or_insert_with(Packed::new);
-        keys.pack(&rows[HIDDEN + head * HEAD_DIM..], HEAD_DIM, len, 1, stride);
-        let width = len.div_ceil(crate::matmul::PANEL) * crate::matmul::PANEL;
-        s.scores.clear();
-        s.scores.resize(len * width, 0.0);
-        matmul_add(query, stride, len, keys, &mut s.scores, width, false);
-        softmax_rows(&mut s.scores, len, width, scale);
-        let values = s.values.get_or_insert_with(Packed::new);
-        values.pack(&rows[2 * HIDDEN + head * HEAD_DIM..], len, HEAD_DIM, stride, 1);
-        s.out.clear();
-        s.out.resize(len * HEAD_DIM, 0.0);
-        matmul_add(&s.scores, width, len, values, &mut s.out, HEAD_DIM, false);
-        for (i, row) in s.out.chunks_exact(HEAD_DIM).enumerate() {
-            // SAFETY: in bounds (checked above); this task alone writes this head's columns
-            // of rows start..start+len, and `context` outlives the tasks.
-            unsafe {
-                let dst = context_at.at((start + i) * HIDDEN + head * HEAD_DIM);
-                std::ptr::copy_nonoverlapping(row.as_ptr(), dst, HEAD_DIM);
-            }
-        }
-    };
-    if spans.iter().map(|s| s.1).sum::<usize>() >= PARALLEL_ROWS {
-        tasks.par_iter().for_each_init(Scratch::default, run);
-    } else {
-        let mut scratch = Scratch::default();
-        tasks.iter().for_each(|t| run(&mut scratch, t));
-    }
 }
 
 /// Runs `$kernel` compiled for AVX2 + FMA where the processor has them, else as is.
@@ -266,7 +249,6 @@ macro_rules! vectorised {
 }
 
 vectorised! {
-    fn softmax_rows(scores: &mut [f32], len: usize, stride: usize, scale: f32) => softmax_rows_kernel;
     fn gelu_chunk(xs: &mut [f32]) => gelu_kernel;
     fn layer_norm_chunk(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) => layer_norm_kernel;
 }
@@ -277,7 +259,8 @@ const CHUNK_ROWS: usize = 32;
 /// `x = norm(x + bias)` row by row.
 fn layer_norm(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) {
     if x.len() >= PARALLEL_ROWS * HIDDEN {
-        x.par_chunks_mut(CHUNK_ROWS * HIDDEN).for_each(|c| layer_norm_chunk(c, bias, norm));
+        x.par_chunks_mut(CHUNK_ROWS * HIDDEN)
+            .for_each(|c| layer_norm_chunk(c, bias, norm));
     } else {
         layer_norm_chunk(x, bias, norm);
     }
@@ -286,7 +269,8 @@ fn layer_norm(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) {
 /// GELU (the exact, erf-based form BERT uses) in place.
 fn gelu(x: &mut [f32]) {
     if x.len() >= PARALLEL_ROWS * INTERMEDIATE {
-        x.par_chunks_mut(CHUNK_ROWS * INTERMEDIATE).for_each(gelu_chunk);
+        x.par_chunks_mut(CHUNK_ROWS * INTERMEDIATE)
+            .for_each(gelu_chunk);
     } else {
         gelu_chunk(x);
     }
@@ -307,24 +291,21 @@ fn layer_norm_kernel(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) {
     }
 }
 
-#[inline(always)]
-fn softmax_rows_kernel(scores: &mut [f32], len: usize, stride: usize, scale: f32) {
-    for row in scores.chunks_mut(stride) {
-        let row = &mut row[..len];
-        let max = lanes(row, f32::NEG_INFINITY, |v| v, f32::max);
-        row.iter_mut().for_each(|v| *v = exp((*v - max) * scale));
-        let inv = 1.0 / lanes(row, 0.0, |v| v, |a, b| a + b);
-        row.iter_mut().for_each(|v| *v *= inv);
-    }
-}
-
 /// Reduces `map(x)` over `xs` with `combine` in eight independent lanes (so the loop
 /// vectorises), then the lanes.
 #[inline(always)]
-fn lanes(xs: &[f32], init: f32, map: impl Fn(f32) -> f32, combine: impl Fn(f32, f32) -> f32) -> f32 {
+fn lanes(
+    xs: &[f32],
+    init: f32,
+    map: impl Fn(f32) -> f32,
+    combine: impl Fn(f32, f32) -> f32,
+) -> f32 {
     let mut acc = [init; 8];
     let chunks = xs.chunks_exact(8);
-    let rest = chunks.remainder().iter().fold(init, |a, &b| combine(a, map(b)));
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(init, |a, &b| combine(a, map(b)));
     for c in chunks {
         for i in 0..8 {
             acc[i] = combine(acc[i], map(c[i]));
@@ -345,20 +326,25 @@ fn gelu_kernel(xs: &mut [f32]) {
 fn erf(x: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
-    let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
+    let poly = t
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
     (1.0 - poly * exp(-a * a)).copysign(x)
 }
 
 /// e^x to about one part in 10^7 (Cephes' expf), branch-free so loops of it vectorise.
 #[inline(always)]
-fn exp(x: f32) -> f32 {
+pub(crate) fn exp(x: f32) -> f32 {
     /// 1.5 · 2^23: adding it rounds to an integer, which lands in the low mantissa bits.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
     let t = x * std::f32::consts::LOG2_E + ROUND;
     let n = t - ROUND;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 0.166_666_65) * r + 0.5;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 0.166_666_65)
+        * r
+        + 0.5;
     // 2^n: n + 127 (the low bits of t's mantissa, plus the bias) shifted into the exponent.
     (p * r * r + r + 1.0) * f32::from_bits(t.to_bits().wrapping_add(127) << 23)
 }
@@ -372,9 +358,16 @@ mod tests {
         for i in -2000..=2000 {
             let x = i as f32 / 100.0;
             let (got, want) = (exp(x), x.exp());
-            assert!((got - want).abs() <= 2e-7 * want, "exp({x}) = {got}, want {want}");
+            assert!(
+                (got - want).abs() <= 2e-7 * want,
+                "exp({x}) = {got}, want {want}"
+            );
             let want = libm_erf(f64::from(x));
-            assert!((f64::from(erf(x)) - want).abs() < 5e-7, "erf({x}) = {}, want {want}", erf(x));
+            assert!(
+                (f64::from(erf(x)) - want).abs() < 5e-7,
+                "erf({x}) = {}, want {want}",
+                erf(x)
+            );
         }
     }
 
@@ -397,17 +390,5 @@ mod tests {
             1.0 - (-a * a).exp() / (a + f) / std::f64::consts::PI.sqrt()
         };
         v.copysign(x)
-    }
-
-    #[test]
-    fn softmax_rows_sum_to_one_and_keep_order() {
-        let mut s = vec![1.0, 2.0, 3.0, -50.0, 0.0, 50.0];
-        softmax_rows(&mut s, 3, 3, 1.0);
-        for row in s.chunks(3) {
-            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        }
-        assert!(s[0] < s[1] && s[1] < s[2]);
-        assert!((s[2] - 0.665_240_9).abs() < 1e-6);
-        assert!(s[3] < 1e-30 && (s[5] - 1.0).abs() < 1e-6);
     }
 }

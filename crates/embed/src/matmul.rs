@@ -32,18 +32,35 @@ pub(crate) struct Packed {
 impl Packed {
     /// An empty packed matrix to refill with [`Packed::pack`].
     pub(crate) fn new() -> Self {
-        Packed { k: 0, n: 0, data: Vec::new() }
+        Packed {
+            k: 0,
+            n: 0,
+            data: Vec::new(),
+        }
     }
 
     /// Packs the `k × n` matrix whose element `(i, j)` is `m[i * row_stride + j * col_stride]`.
-    pub(crate) fn from_strided(m: &[f32], k: usize, n: usize, row_stride: usize, col_stride: usize) -> Self {
+    pub(crate) fn from_strided(
+        m: &[f32],
+        k: usize,
+        n: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Self {
         let mut p = Packed::new();
         p.pack(m, k, n, row_stride, col_stride);
         p
     }
 
     /// Refills with a new matrix, reusing the allocation.
-    pub(crate) fn pack(&mut self, m: &[f32], k: usize, n: usize, row_stride: usize, col_stride: usize) {
+    pub(crate) fn pack(
+        &mut self,
+        m: &[f32],
+        k: usize,
+        n: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) {
         let panels = n.div_ceil(PANEL);
         self.k = k;
         self.n = n;
@@ -71,19 +88,33 @@ impl Packed {
 /// `c += a · b`: `a` is `m × b.k` with rows `lda` apart, `c` is `m × ldc` and receives columns
 /// `0..b.n` rounded up to a multiple of 16 (`ldc` must leave room for them). `parallel`: row
 /// blocks go to all threads when there are enough rows.
-pub(crate) fn matmul_add(a: &[f32], lda: usize, m: usize, b: &Packed, c: &mut [f32], ldc: usize, parallel: bool) {
+pub(crate) fn matmul_add(
+    a: &[f32],
+    lda: usize,
+    m: usize,
+    b: &Packed,
+    c: &mut [f32],
+    ldc: usize,
+    parallel: bool,
+) {
     let width = b.n.div_ceil(PANEL) * PANEL;
     assert!(ldc >= width && lda >= b.k, "matrix strides too small");
-    assert!(m == 0 || (a.len() >= (m - 1) * lda + b.k && c.len() >= (m - 1) * ldc + width), "matrix out of bounds");
+    assert!(
+        m == 0 || (a.len() >= (m - 1) * lda + b.k && c.len() >= (m - 1) * ldc + width),
+        "matrix out of bounds"
+    );
     let block_rows = (BLOCK_BYTES / (4 * b.k.clamp(1, DEPTH))).max(ROWS) / ROWS * ROWS;
     let used = (m * ldc).min(c.len());
     let c = &mut c[..used];
     if parallel && m >= PARALLEL_ROWS && rayon::current_num_threads() > 1 {
-        let block_rows = block_rows.min(m.div_ceil(2 * rayon::current_num_threads()).div_ceil(ROWS) * ROWS);
-        c.par_chunks_mut(block_rows * ldc).enumerate().for_each(|(i, c)| {
-            let rows = block_rows.min(m - i * block_rows);
-            block(&a[i * block_rows * lda..], lda, rows, b, c, ldc);
-        });
+        let block_rows =
+            block_rows.min(m.div_ceil(2 * rayon::current_num_threads()).div_ceil(ROWS) * ROWS);
+        c.par_chunks_mut(block_rows * ldc)
+            .enumerate()
+            .for_each(|(i, c)| {
+                let rows = block_rows.min(m - i * block_rows);
+                block(&a[i * block_rows * lda..], lda, rows, b, c, ldc);
+            });
     } else {
         for (i, c) in c.chunks_mut(block_rows * ldc).enumerate() {
             let rows = block_rows.min(m - i * block_rows);
@@ -114,7 +145,14 @@ thread_local! {
 }
 
 #[inline(always)]
-fn block_kernel<const FUSED: bool>(a: &[f32], lda: usize, rows: usize, b: &Packed, c: &mut [f32], ldc: usize) {
+fn block_kernel<const FUSED: bool>(
+    a: &[f32],
+    lda: usize,
+    rows: usize,
+    b: &Packed,
+    c: &mut [f32],
+    ldc: usize,
+) {
     let k = b.k;
     let groups = rows.div_ceil(ROWS);
     // Taken out of the thread-local rather than used inside `with`: a closure would not be
@@ -149,19 +187,45 @@ fn block_kernel<const FUSED: bool>(a: &[f32], lda: usize, rows: usize, b: &Packe
 /// (`k × 16`): the 6 × 16 block stays in registers throughout.
 #[inline(always)]
 fn micro<const FUSED: bool>(a: &[f32], panel: &[f32], c: &mut [f32], ldc: usize, rows: usize) {
-    let mut acc = [[0f32; PANEL]; ROWS];
-    for (x, b) in a.chunks_exact(ROWS).zip(panel.chunks_exact(PANEL)) {
-        for r in 0..ROWS {
-            for j in 0..PANEL {
-                acc[r][j] = if FUSED { x[r].mul_add(b[j], acc[r][j]) } else { acc[r][j] + x[r] * b[j] };
-            }
+    #[cfg(target_arch = "x86_64")]
+    for r in 0..rows {
+        // SAFETY: prefetching is a hint; the addresses are in `c`.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            _mm_prefetch::<_MM_HINT_T0>(c.as_ptr().add(r * ldc) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(c.as_ptr().add(r * ldc + PANEL - 1) as *const i8);
         }
     }
+    let acc = tile::<ROWS, FUSED>(a, panel);
     for (r, acc) in acc.iter().enumerate().take(rows) {
         for (out, v) in c[r * ldc..][..PANEL].iter_mut().zip(acc) {
             *out += v;
         }
     }
+}
+
+/// `a · panel` for `R` interleaved rows `a` (`k × R`) and a panel (`k × 16`), `k` being the
+/// shorter of the two: an `R × 16` block that stays in registers while `k` is walked
+/// (`2·R` AVX2 accumulators, so `R` ≤ 6). `FUSED`: multiply-adds in one rounding, for code
+/// compiled with FMA.
+#[inline(always)]
+pub(crate) fn tile<const R: usize, const FUSED: bool>(
+    a: &[f32],
+    panel: &[f32],
+) -> [[f32; PANEL]; R] {
+    let mut acc = [[0f32; PANEL]; R];
+    for (x, b) in a.chunks_exact(R).zip(panel.chunks_exact(PANEL)) {
+        for r in 0..R {
+            for j in 0..PANEL {
+                acc[r][j] = if FUSED {
+                    x[r].mul_add(b[j], acc[r][j])
+                } else {
+                    acc[r][j] + x[r] * b[j]
+                };
+            }
+        }
+    }
+    acc
 }
 
 #[cfg(test)]
@@ -171,25 +235,90 @@ mod tests {
     /// Products of odd shapes, strides and both paths (one thread, many) equal the plain sum.
     #[test]
     fn agrees_with_the_textbook_product() {
-        for &(m, k, n) in &[(1usize, 1usize, 1usize), (7, 5, 16), (13, 33, 40), (100, 64, 48), (257, 384, 32)] {
+        for &(m, k, n) in &[
+            (1usize, 1usize, 1usize),
+            (7, 5, 16),
+            (13, 33, 40),
+            (100, 64, 48),
+            (257, 384, 32),
+        ] {
             let (lda, ldc) = (k + 3, n.div_ceil(PANEL) * PANEL + 5);
-            let a: Vec<f32> = (0..m * lda).map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0).collect();
-            let w: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0).collect();
+            let a: Vec<f32> = (0..m * lda)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0)
+                .collect();
+            let w: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0)
+                .collect();
             // Pack the transpose as stored (n × k rows) to exercise the strides too.
             let wt: Vec<f32> = (0..n * k).map(|i| w[(i % k) * n + i / k]).collect();
-            for b in [Packed::from_strided(&w, k, n, n, 1), Packed::from_strided(&wt, k, n, 1, k)] {
+            for b in [
+                Packed::from_strided(&w, k, n, n, 1),
+                Packed::from_strided(&wt, k, n, 1, k),
+            ] {
                 let mut c: Vec<f32> = (0..m * ldc).map(|i| (i % 3) as f32).collect();
                 let before = c.clone();
                 matmul_add(&a, lda, m, &b, &mut c, ldc, m % 2 == 1);
                 for i in 0..m {
                     for j in 0..n {
                         let want: f64 = before[i * ldc + j] as f64
-                            + (0..k).map(|t| a[i * lda + t] as f64 * w[t * n + j] as f64).sum::<f64>();
+                            + (0..k)
+                                .map(|t| a[i * lda + t] as f64 * w[t * n + j] as f64)
+                                .sum::<f64>();
                         let got = c[i * ldc + j] as f64;
-                        assert!((got - want).abs() < 1e-3 * (1.0 + want.abs()), "({m},{k},{n}) at ({i},{j}): {got} vs {want}");
+                        assert!(
+                            (got - want).abs() < 1e-3 * (1.0 + want.abs()),
+                            "({m},{k},{n}) at ({i},{j}): {got} vs {want}"
+                        );
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod probe {
+    use super::*;
+
+    /// Not a check: prints the GFLOP/s of the encoder's four linear-layer shapes (2,048 tokens),
+    /// best of 25, on one thread and on two. This machine's figures move by ±25% from run to run
+    /// (steal time); compare variants by running them alternately.
+    /// `cargo test --release -p paperboy-embed --lib probe -- --ignored --nocapture`
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn linear_layer_throughput() {
+        let shapes = [
+            (2048usize, 384usize, 1152usize),
+            (2048, 384, 384),
+            (2048, 384, 1536),
+            (2048, 1536, 384),
+        ];
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut line = format!("threads {threads}:");
+                let mut total = (0.0, 0.0);
+                for &(m, k, n) in &shapes {
+                    let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
+                    let w: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
+                    let b = Packed::from_strided(&w, k, n, n, 1);
+                    let mut c = vec![0f32; m * n];
+                    let mut best = f64::MAX;
+                    for _ in 0..25 {
+                        let t = std::time::Instant::now();
+                        matmul_add(&a, k, m, &b, &mut c, n, true);
+                        best = best.min(t.elapsed().as_secs_f64());
+                    }
+                    let flop = 2.0 * (m * k * n) as f64;
+                    total.0 += flop;
+                    total.1 += best;
+                    line += &format!(" {m}x{k}x{n} {:.1}", flop / best / 1e9);
+                }
+                println!("{line}  all {:.1} GFLOP/s", total.0 / total.1 / 1e9);
+            });
         }
     }
 }
