@@ -158,7 +158,7 @@ impl FromStr for ArxivId {
             return Err(err(s, "expected 4 or 5 digits after the dot"));
         }
         // From 2015 on arXiv numbers have five digits, before that four.
-        let five = yymm >= "1501" && yymm < "9100";
+        let five = ("1501".."9100").contains(&yymm);
         if five != (number.len() == 5) {
             return Err(err(
                 s,

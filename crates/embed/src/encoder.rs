@@ -4,16 +4,17 @@
 //! matrix, so the linear layers are a few large matrix products (`matmul.rs`, on every core) and
 //! attention runs per text and head on exactly that text's tokens — no padding, no mask.
 //! Biases ride in the products (the output starts as the bias) or in the layer norm that
-//! follows; GELU (exact, erf-based), softmax and layer norm are single passes that the
-//! compiler vectorises for AVX2 + FMA where the processor has them. The result equals what
-//! the padded, masked reference computes: a masked key has weight zero there.
+//! follows; GELU (exact, erf-based) is applied to each block of the feed-forward product
+//! while it is still in registers; layer norm is a single pass the compiler vectorises for
+//! AVX2 + FMA where the processor has them (`attention.rs` has the softmax). The result equals
+//! what the padded, masked reference computes: a masked key has weight zero there.
 
 use std::collections::HashMap;
 
 use rayon::prelude::*;
 
 use crate::attention::attention;
-use crate::matmul::{matmul_add, Packed, PARALLEL_ROWS};
+use crate::matmul::{matmul_add, Epilogue, Packed, PARALLEL_ROWS};
 use crate::EmbedError;
 
 /// Width of the hidden states (and of the embeddings).
@@ -146,17 +147,30 @@ impl Encoder {
         let mut context = vec![0f32; rows * HIDDEN];
         let mut hidden = vec![0f32; rows * INTERMEDIATE];
         for layer in &self.layers {
-            linear(&x, HIDDEN, &layer.qkv, Some(&layer.qkv_bias), &mut qkv);
+            linear(
+                &x,
+                HIDDEN,
+                &layer.qkv,
+                Some(&layer.qkv_bias),
+                false,
+                &mut qkv,
+            );
             attention(&qkv, &spans, &mut context);
-            linear(&context, HIDDEN, &layer.attention_out, None, &mut x);
+            linear(&context, HIDDEN, &layer.attention_out, None, false, &mut x);
             layer_norm(
                 &mut x,
                 Some(&layer.attention_out_bias),
                 &layer.attention_norm,
             );
-            linear(&x, HIDDEN, &layer.up, Some(&layer.up_bias), &mut hidden);
-            gelu(&mut hidden);
-            linear(&hidden, INTERMEDIATE, &layer.down, None, &mut x);
+            linear(
+                &x,
+                HIDDEN,
+                &layer.up,
+                Some(&layer.up_bias),
+                true,
+                &mut hidden,
+            );
+            linear(&hidden, INTERMEDIATE, &layer.down, None, false, &mut x);
             layer_norm(&mut x, Some(&layer.down_bias), &layer.output_norm);
         }
         spans
@@ -213,8 +227,15 @@ fn packed(weight: &[f32], inputs: usize) -> Packed {
 }
 
 /// `out = bias + input · weight` with a bias, else `out += input · weight` (the residual
-/// connection: `out` holds the layer's input).
-fn linear(input: &[f32], inputs: usize, weight: &Packed, bias: Option<&[f32]>, out: &mut [f32]) {
+/// connection: `out` holds the layer's input); GELU of the result if asked.
+fn linear(
+    input: &[f32],
+    inputs: usize,
+    weight: &Packed,
+    bias: Option<&[f32]>,
+    gelu: bool,
+    out: &mut [f32],
+) {
     let rows = input.len() / inputs;
     let outputs = weight.cols();
     assert!(
@@ -222,12 +243,16 @@ fn linear(input: &[f32], inputs: usize, weight: &Packed, bias: Option<&[f32]>, o
             && out.len() == rows * outputs
             && outputs.is_multiple_of(crate::matmul::PANEL)
     );
-    if let Some(bias) = bias {
-        for row in out.chunks_exact_mut(outputs) {
-            row.copy_from_slice(bias);
-        }
-    }
-    matmul_add(input, inputs, rows, weight, out, outputs, true);
+    matmul_add(
+        input,
+        inputs,
+        rows,
+        weight,
+        out,
+        outputs,
+        true,
+        Epilogue { bias, gelu },
+    );
 }
 
 /// Runs `$kernel` compiled for AVX2 + FMA where the processor has them, else as is.
@@ -249,7 +274,6 @@ macro_rules! vectorised {
 }
 
 vectorised! {
-    fn gelu_chunk(xs: &mut [f32]) => gelu_kernel;
     fn layer_norm_chunk(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) => layer_norm_kernel;
 }
 
@@ -263,16 +287,6 @@ fn layer_norm(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) {
             .for_each(|c| layer_norm_chunk(c, bias, norm));
     } else {
         layer_norm_chunk(x, bias, norm);
-    }
-}
-
-/// GELU (the exact, erf-based form BERT uses) in place.
-fn gelu(x: &mut [f32]) {
-    if x.len() >= PARALLEL_ROWS * INTERMEDIATE {
-        x.par_chunks_mut(CHUNK_ROWS * INTERMEDIATE)
-            .for_each(gelu_chunk);
-    } else {
-        gelu_chunk(x);
     }
 }
 
@@ -312,83 +326,4 @@ fn lanes(
         }
     }
     acc.iter().fold(rest, |a, &b| combine(a, b))
-}
-
-#[inline(always)]
-fn gelu_kernel(xs: &mut [f32]) {
-    for x in xs {
-        *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
-    }
-}
-
-/// erf with an absolute error below 1.5e-7 (Abramowitz & Stegun 7.1.26), branch-free.
-#[inline(always)]
-fn erf(x: f32) -> f32 {
-    let a = x.abs();
-    let t = 1.0 / (1.0 + 0.327_591_1 * a);
-    let poly = t
-        * (0.254_829_6
-            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
-    (1.0 - poly * exp(-a * a)).copysign(x)
-}
-
-/// e^x to about one part in 10^7 (Cephes' expf), branch-free so loops of it vectorise.
-#[inline(always)]
-pub(crate) fn exp(x: f32) -> f32 {
-    /// 1.5 · 2^23: adding it rounds to an integer, which lands in the low mantissa bits.
-    const ROUND: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
-    let t = x * std::f32::consts::LOG2_E + ROUND;
-    let n = t - ROUND;
-    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 0.166_666_65)
-        * r
-        + 0.5;
-    // 2^n: n + 127 (the low bits of t's mantissa, plus the bias) shifted into the exponent.
-    (p * r * r + r + 1.0) * f32::from_bits(t.to_bits().wrapping_add(127) << 23)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exp_and_erf_agree_with_the_library() {
-        for i in -2000..=2000 {
-            let x = i as f32 / 100.0;
-            let (got, want) = (exp(x), x.exp());
-            assert!(
-                (got - want).abs() <= 2e-7 * want,
-                "exp({x}) = {got}, want {want}"
-            );
-            let want = libm_erf(f64::from(x));
-            assert!(
-                (f64::from(erf(x)) - want).abs() < 5e-7,
-                "erf({x}) = {}, want {want}",
-                erf(x)
-            );
-        }
-    }
-
-    /// erf to double precision by its series (|x| < 3) and continued fraction (beyond).
-    fn libm_erf(x: f64) -> f64 {
-        let a = x.abs();
-        let v = if a < 3.0 {
-            let (mut term, mut sum, mut n) = (a, a, 0.0);
-            while term.abs() > 1e-17 * sum.abs() {
-                n += 1.0;
-                term *= -a * a / n;
-                sum += term / (2.0 * n + 1.0);
-            }
-            sum * 2.0 / std::f64::consts::PI.sqrt()
-        } else {
-            let mut f = 0.0;
-            for k in (1..60).rev() {
-                f = k as f64 / 2.0 / (a + f);
-            }
-            1.0 - (-a * a).exp() / (a + f) / std::f64::consts::PI.sqrt()
-        };
-        v.copysign(x)
-    }
 }

@@ -11,6 +11,7 @@
 
 mod attention;
 mod encoder;
+mod math;
 mod matmul;
 mod minilm;
 
@@ -222,6 +223,25 @@ unsafe fn dot_mixed_x86<A: Element, B: Element>(a: &[A], b: &[B]) -> f32 {
             .sum::<f32>()
 }
 
+/// Turns texts into embeddings.
+pub trait Embedder: Send + Sync {
+    /// The model that makes the vectors.
+    fn model_id(&self) -> &ModelId;
+    /// Vector dimension.
+    fn dim(&self) -> usize;
+    /// Embeds texts; the result is in input order.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>, EmbedError>;
+}
+
+/// The text embedded for a paper: title, blank line, abstract (as the reference vectors do).
+pub fn paper_text(title: &str, abstract_text: &str) -> String {
+    if abstract_text.is_empty() {
+        title.to_owned()
+    } else {
+        format!("{title}\n\n{abstract_text}")
+    }
+}
+
 #[cfg(test)]
 mod dot_tests {
     #[test]
@@ -260,24 +280,5 @@ mod dot_tests {
                 "f16 pair, n = {n}"
             );
         }
-    }
-}
-
-/// Turns texts into embeddings.
-pub trait Embedder: Send + Sync {
-    /// The model that makes the vectors.
-    fn model_id(&self) -> &ModelId;
-    /// Vector dimension.
-    fn dim(&self) -> usize;
-    /// Embeds texts; the result is in input order.
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>, EmbedError>;
-}
-
-/// The text embedded for a paper: title, blank line, abstract (as the reference vectors do).
-pub fn paper_text(title: &str, abstract_text: &str) -> String {
-    if abstract_text.is_empty() {
-        title.to_owned()
-    } else {
-        format!("{title}\n\n{abstract_text}")
     }
 }

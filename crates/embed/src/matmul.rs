@@ -85,9 +85,22 @@ impl Packed {
     }
 }
 
-/// `c += a · b`: `a` is `m × b.k` with rows `lda` apart, `c` is `m × ldc` and receives columns
-/// `0..b.n` rounded up to a multiple of 16 (`ldc` must leave room for them). `parallel`: row
-/// blocks go to all threads when there are enough rows.
+/// What a product is added to, and what is applied to the sum, as each block of it is
+/// finished (while the block is still in registers).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Epilogue<'a> {
+    /// `Some(bias)`: `c = bias + a · b`, one bias per column (`c`'s old contents are not
+    /// read); `None`: `c += a · b`.
+    pub bias: Option<&'a [f32]>,
+    /// GELU of the sum.
+    pub gelu: bool,
+}
+
+/// `c = epilogue(c, a · b)`: `a` is `m × b.k` with rows `lda` apart, `c` is `m × ldc` and
+/// receives columns `0..b.n` rounded up to a multiple of 16 (`ldc` must leave room for them,
+/// a bias must have as many values). `parallel`: row blocks go to all threads when there are
+/// enough rows.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul_add(
     a: &[f32],
     lda: usize,
@@ -96,9 +109,14 @@ pub(crate) fn matmul_add(
     c: &mut [f32],
     ldc: usize,
     parallel: bool,
+    epilogue: Epilogue,
 ) {
     let width = b.n.div_ceil(PANEL) * PANEL;
     assert!(ldc >= width && lda >= b.k, "matrix strides too small");
+    assert!(
+        epilogue.bias.is_none_or(|bias| bias.len() >= width),
+        "bias too short"
+    );
     assert!(
         m == 0 || (a.len() >= (m - 1) * lda + b.k && c.len() >= (m - 1) * ldc + width),
         "matrix out of bounds"
@@ -113,30 +131,46 @@ pub(crate) fn matmul_add(
             .enumerate()
             .for_each(|(i, c)| {
                 let rows = block_rows.min(m - i * block_rows);
-                block(&a[i * block_rows * lda..], lda, rows, b, c, ldc);
+                block(&a[i * block_rows * lda..], lda, rows, b, c, ldc, epilogue);
             });
     } else {
         for (i, c) in c.chunks_mut(block_rows * ldc).enumerate() {
             let rows = block_rows.min(m - i * block_rows);
-            block(&a[i * block_rows * lda..], lda, rows, b, c, ldc);
+            block(&a[i * block_rows * lda..], lda, rows, b, c, ldc, epilogue);
         }
     }
 }
 
 /// One row block against every panel.
-fn block(a: &[f32], lda: usize, rows: usize, b: &Packed, c: &mut [f32], ldc: usize) {
+fn block(
+    a: &[f32],
+    lda: usize,
+    rows: usize,
+    b: &Packed,
+    c: &mut [f32],
+    ldc: usize,
+    epilogue: Epilogue,
+) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the processor has the features `block_avx2` is compiled for.
-        return unsafe { block_avx2(a, lda, rows, b, c, ldc) };
+        return unsafe { block_avx2(a, lda, rows, b, c, ldc, epilogue) };
     }
-    block_kernel::<false>(a, lda, rows, b, c, ldc)
+    block_kernel::<false>(a, lda, rows, b, c, ldc, epilogue)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn block_avx2(a: &[f32], lda: usize, rows: usize, b: &Packed, c: &mut [f32], ldc: usize) {
-    block_kernel::<true>(a, lda, rows, b, c, ldc)
+unsafe fn block_avx2(
+    a: &[f32],
+    lda: usize,
+    rows: usize,
+    b: &Packed,
+    c: &mut [f32],
+    ldc: usize,
+    epilogue: Epilogue,
+) {
+    block_kernel::<true>(a, lda, rows, b, c, ldc, epilogue)
 }
 
 thread_local! {
@@ -152,6 +186,7 @@ fn block_kernel<const FUSED: bool>(
     b: &Packed,
     c: &mut [f32],
     ldc: usize,
+    epilogue: Epilogue,
 ) {
     let k = b.k;
     let groups = rows.div_ceil(ROWS);
@@ -172,21 +207,35 @@ fn block_kernel<const FUSED: bool>(
                 }
             }
         }
+        // The bias starts the sum on the first pass; GELU ends it on the last.
+        let bias = epilogue.bias.filter(|_| k0 == 0);
+        let gelu = epilogue.gelu && k0 + kc == k;
         for (p, panel) in b.data.chunks_exact(k * PANEL).enumerate() {
             let panel = &panel[k0 * PANEL..(k0 + kc) * PANEL];
+            let bias = bias.map(|b| &b[p * PANEL..][..PANEL]);
             for (g, group) in packed.chunks_exact(kc * ROWS).enumerate() {
                 let c = &mut c[g * ROWS * ldc + p * PANEL..];
-                micro::<FUSED>(group, panel, c, ldc, ROWS.min(rows - g * ROWS));
+                micro::<FUSED>(group, panel, c, ldc, ROWS.min(rows - g * ROWS), bias, gelu);
             }
         }
     }
     ROWS_PACKED.set(packed);
 }
 
-/// `c[0..rows][0..16] += a · panel` for six interleaved rows `a` (`k × 6`) and a panel
-/// (`k × 16`): the 6 × 16 block stays in registers throughout.
+/// `c[0..rows][0..16] += a · panel` (or `= bias + a · panel`, then GELU if asked) for six
+/// interleaved rows `a` (`k × 6`) and a panel (`k × 16`): the 6 × 16 block stays in
+/// registers throughout.
 #[inline(always)]
-fn micro<const FUSED: bool>(a: &[f32], panel: &[f32], c: &mut [f32], ldc: usize, rows: usize) {
+#[allow(clippy::too_many_arguments)]
+fn micro<const FUSED: bool>(
+    a: &[f32],
+    panel: &[f32],
+    c: &mut [f32],
+    ldc: usize,
+    rows: usize,
+    bias: Option<&[f32]>,
+    gelu: bool,
+) {
     #[cfg(target_arch = "x86_64")]
     for r in 0..rows {
         // SAFETY: prefetching is a hint; the addresses are in `c`.
@@ -198,9 +247,18 @@ fn micro<const FUSED: bool>(a: &[f32], panel: &[f32], c: &mut [f32], ldc: usize,
     }
     let acc = tile::<ROWS, FUSED>(a, panel);
     for (r, acc) in acc.iter().enumerate().take(rows) {
-        for (out, v) in c[r * ldc..][..PANEL].iter_mut().zip(acc) {
-            *out += v;
+        let out: &mut [f32; PANEL] = (&mut c[r * ldc..][..PANEL]).try_into().expect("16 columns");
+        let mut sum = *acc;
+        match bias {
+            Some(bias) => sum.iter_mut().zip(bias).for_each(|(s, b)| *s += b),
+            None => sum.iter_mut().zip(out.iter()).for_each(|(s, o)| *s += o),
         }
+        if gelu {
+            for v in &mut sum {
+                *v = crate::math::gelu::<FUSED>(*v);
+            }
+        }
+        *out = sum;
     }
 }
 
@@ -232,22 +290,28 @@ pub(crate) fn tile<const R: usize, const FUSED: bool>(
 mod tests {
     use super::*;
 
-    /// Products of odd shapes, strides and both paths (one thread, many) equal the plain sum.
+    /// Products of odd shapes, strides, depths past one pass, both paths (one thread, many)
+    /// and every epilogue (added to `c`, started from a bias, with GELU) equal the plain sum.
     #[test]
     fn agrees_with_the_textbook_product() {
-        for &(m, k, n) in &[
+        let shapes = [
             (1usize, 1usize, 1usize),
             (7, 5, 16),
             (13, 33, 40),
             (100, 64, 48),
             (257, 384, 32),
-        ] {
+            (70, 1100, 16),
+        ];
+        for &(m, k, n) in &shapes {
             let (lda, ldc) = (k + 3, n.div_ceil(PANEL) * PANEL + 5);
             let a: Vec<f32> = (0..m * lda)
-                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0)
+                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0 / (k as f32).sqrt())
                 .collect();
             let w: Vec<f32> = (0..k * n)
                 .map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0)
+                .collect();
+            let bias: Vec<f32> = (0..n.div_ceil(PANEL) * PANEL)
+                .map(|j| (j % 4) as f32 - 1.5)
                 .collect();
             // Pack the transpose as stored (n × k rows) to exercise the strides too.
             let wt: Vec<f32> = (0..n * k).map(|i| w[(i % k) * n + i / k]).collect();
@@ -255,20 +319,47 @@ mod tests {
                 Packed::from_strided(&w, k, n, n, 1),
                 Packed::from_strided(&wt, k, n, 1, k),
             ] {
-                let mut c: Vec<f32> = (0..m * ldc).map(|i| (i % 3) as f32).collect();
-                let before = c.clone();
-                matmul_add(&a, lda, m, &b, &mut c, ldc, m % 2 == 1);
-                for i in 0..m {
-                    for j in 0..n {
-                        let want: f64 = before[i * ldc + j] as f64
-                            + (0..k)
-                                .map(|t| a[i * lda + t] as f64 * w[t * n + j] as f64)
-                                .sum::<f64>();
-                        let got = c[i * ldc + j] as f64;
-                        assert!(
-                            (got - want).abs() < 1e-3 * (1.0 + want.abs()),
-                            "({m},{k},{n}) at ({i},{j}): {got} vs {want}"
-                        );
+                for (bias, gelu) in [
+                    (None, false),
+                    (Some(&bias[..]), false),
+                    (Some(&bias[..]), true),
+                    (None, true),
+                ] {
+                    let mut c: Vec<f32> = (0..m * ldc).map(|i| (i % 3) as f32).collect();
+                    let before = c.clone();
+                    matmul_add(
+                        &a,
+                        lda,
+                        m,
+                        &b,
+                        &mut c,
+                        ldc,
+                        m % 2 == 1,
+                        Epilogue { bias, gelu },
+                    );
+                    for i in 0..m {
+                        for j in 0..n {
+                            let start =
+                                bias.map_or(f64::from(before[i * ldc + j]), |b| f64::from(b[j]));
+                            let sum = start
+                                + (0..k)
+                                    .map(|t| f64::from(a[i * lda + t]) * f64::from(w[t * n + j]))
+                                    .sum::<f64>();
+                            let want = if gelu {
+                                f64::from(crate::math::gelu::<false>(sum as f32))
+                            } else {
+                                sum
+                            };
+                            let got = f64::from(c[i * ldc + j]);
+                            let what = format!(
+                                "({m},{k},{n}) bias {} gelu {gelu} at ({i},{j})",
+                                bias.is_some()
+                            );
+                            assert!(
+                                (got - want).abs() < 1e-3 * (1.0 + want.abs()),
+                                "{what}: {got} vs {want}"
+                            );
+                        }
                     }
                 }
             }
@@ -309,7 +400,7 @@ mod probe {
                     let mut best = f64::MAX;
                     for _ in 0..25 {
                         let t = std::time::Instant::now();
-                        matmul_add(&a, k, m, &b, &mut c, n, true);
+                        matmul_add(&a, k, m, &b, &mut c, n, true, Epilogue::default());
                         best = best.min(t.elapsed().as_secs_f64());
                     }
                     let flop = 2.0 * (m * k * n) as f64;
