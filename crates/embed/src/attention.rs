@@ -16,8 +16,8 @@ use crate::matmul::{tile, PANEL, PARALLEL_ROWS};
 
 /// Keys per score tile (six rows of two accumulators each).
 const KEY_ROWS: usize = 6;
-/// Output dimensions per value tile; divides [`HEAD_DIM`].
-const DIM_ROWS: usize = 4;
+/// Output dimensions per value tile (the last tile has the remaining two of 32).
+const DIM_ROWS: usize = 6;
 
 /// Tokens ahead whose query, key and value are fetched into the cache while one is packed:
 /// a head's parts are 128 bytes in rows 4.5 KiB apart, a stride the hardware does not foresee.
@@ -57,7 +57,7 @@ impl Shared {
 struct Scratch {
     /// The head's keys, six at a time, interleaved: `[group][dim][key]`.
     keys: Vec<f32>,
-    /// The head's values, four dimensions at a time: `[group][token][dim]`.
+    /// The head's values, six dimensions at a time (two in the last group): `[group][token][dim]`.
     values: Vec<f32>,
     /// Sixteen queries, scaled, transposed: `[dim][query]`.
     queries: Vec<f32>,
@@ -130,8 +130,8 @@ fn head_kernel<const FUSED: bool>(
         for (d, &v) in token(t, 1).iter().enumerate() {
             s.keys[(g * HEAD_DIM + d) * KEY_ROWS + r] = v;
         }
-        for (g, v) in token(t, 2).chunks_exact(DIM_ROWS).enumerate() {
-            s.values[(g * len + t) * DIM_ROWS..][..DIM_ROWS].copy_from_slice(v);
+        for (g, v) in token(t, 2).chunks(DIM_ROWS).enumerate() {
+            s.values[g * len * DIM_ROWS + t * v.len()..][..v.len()].copy_from_slice(v);
         }
     }
     s.scores.resize(key_groups * KEY_ROWS * PANEL, 0.0);
@@ -167,15 +167,27 @@ fn head_kernel<const FUSED: bool>(
             }
         }
         let inv = sum.map(|s| 1.0 / s);
-        for (g, values) in s.values.chunks_exact(len * DIM_ROWS).enumerate() {
-            let acc = tile::<DIM_ROWS, FUSED>(values, scores);
-            for j in 0..width {
-                for (r, acc) in acc.iter().enumerate() {
-                    // SAFETY: `attention` checked that every token's row is in `context`;
-                    // this task alone writes this head's columns of this text's rows.
-                    unsafe { *out.0.add((q0 + j) * HIDDEN + g * DIM_ROWS + r) = acc[j] * inv[j] };
-                }
+        let out = out.at(q0 * HIDDEN);
+        for (g, values) in s.values.chunks(len * DIM_ROWS).enumerate() {
+            let out = out.at(g * DIM_ROWS);
+            if values.len() == len * DIM_ROWS {
+                store(&tile::<DIM_ROWS, FUSED>(values, scores), &inv, width, out);
+            } else {
+                store(&tile::<{ HEAD_DIM % DIM_ROWS }, FUSED>(values, scores), &inv, width, out);
             }
+        }
+    }
+}
+
+/// Writes a tile of outputs (`[dim][query]`, not yet divided by the softmax sums) to the
+/// first `width` queries' rows, transposed.
+#[inline(always)]
+fn store(acc: &[[f32; PANEL]], inv: &[f32; PANEL], width: usize, out: Shared) {
+    for j in 0..width {
+        for (r, acc) in acc.iter().enumerate() {
+            // SAFETY: `attention` checked that every token's row is in `context`; this task
+            // alone writes this head's columns of this text's rows.
+            unsafe { *out.0.add(j * HIDDEN + r) = acc[j] * inv[j] };
         }
     }
 }
