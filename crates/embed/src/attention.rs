@@ -173,7 +173,12 @@ fn head_kernel<const FUSED: bool>(
             if values.len() == len * DIM_ROWS {
                 store(&tile::<DIM_ROWS, FUSED>(values, scores), &inv, width, out);
             } else {
-                store(&tile::<{ HEAD_DIM % DIM_ROWS }, FUSED>(values, scores), &inv, width, out);
+                store(
+                    &tile::<{ HEAD_DIM % DIM_ROWS }, FUSED>(values, scores),
+                    &inv,
+                    width,
+                    out,
+                );
             }
         }
     }

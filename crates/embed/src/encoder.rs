@@ -56,6 +56,20 @@ pub(crate) struct Encoder {
     vocabulary: usize,
 }
 
+thread_local! {
+    /// The activations of the last pass on this thread: the hidden states, query-key-value,
+    /// attention's context and the feed-forward's inner layer.
+    static BUFFERS: std::cell::RefCell<[Vec<f32>; 4]> = const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
+}
+
+/// The first `n` values of `v`, which grows (zeroed) when it is shorter.
+fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+    &mut v[..n]
+}
+
 /// Named tensors (f32, row-major) with their shapes.
 pub(crate) type Tensors = HashMap<String, (Vec<usize>, Vec<f32>)>;
 
@@ -128,7 +142,15 @@ impl Encoder {
             })
             .collect();
         let rows: usize = spans.iter().map(|s| s.1).sum();
-        let mut x = vec![0f32; rows * HIDDEN];
+        // Every element of these is written before it is read (the products start from a bias
+        // or the residual, attention fills every head): reused from the last pass unzeroed.
+        let mut buffers = BUFFERS.take();
+        let [x, qkv, context, hidden] = &mut buffers;
+        let (x, qkv) = (sized(x, rows * HIDDEN), sized(qkv, rows * 3 * HIDDEN));
+        let (context, hidden) = (
+            sized(context, rows * HIDDEN),
+            sized(hidden, rows * INTERMEDIATE),
+        );
         for (ids, &(start, len)) in texts.iter().zip(&spans) {
             for (p, &id) in ids[..len].iter().enumerate() {
                 let id = (id as usize).min(self.vocabulary - 1);
@@ -142,38 +164,17 @@ impl Encoder {
                 }
             }
         }
-        layer_norm(&mut x, None, &self.embedding_norm);
-        let mut qkv = vec![0f32; rows * 3 * HIDDEN];
-        let mut context = vec![0f32; rows * HIDDEN];
-        let mut hidden = vec![0f32; rows * INTERMEDIATE];
+        layer_norm(x, None, &self.embedding_norm);
         for layer in &self.layers {
-            linear(
-                &x,
-                HIDDEN,
-                &layer.qkv,
-                Some(&layer.qkv_bias),
-                false,
-                &mut qkv,
-            );
-            attention(&qkv, &spans, &mut context);
-            linear(&context, HIDDEN, &layer.attention_out, None, false, &mut x);
-            layer_norm(
-                &mut x,
-                Some(&layer.attention_out_bias),
-                &layer.attention_norm,
-            );
-            linear(
-                &x,
-                HIDDEN,
-                &layer.up,
-                Some(&layer.up_bias),
-                true,
-                &mut hidden,
-            );
-            linear(&hidden, INTERMEDIATE, &layer.down, None, false, &mut x);
-            layer_norm(&mut x, Some(&layer.down_bias), &layer.output_norm);
+            linear(x, HIDDEN, &layer.qkv, Some(&layer.qkv_bias), false, qkv);
+            attention(qkv, &spans, context);
+            linear(context, HIDDEN, &layer.attention_out, None, false, x);
+            layer_norm(x, Some(&layer.attention_out_bias), &layer.attention_norm);
+            linear(x, HIDDEN, &layer.up, Some(&layer.up_bias), true, hidden);
+            linear(hidden, INTERMEDIATE, &layer.down, None, false, x);
+            layer_norm(x, Some(&layer.down_bias), &layer.output_norm);
         }
-        spans
+        let means = spans
             .iter()
             .map(|&(start, len)| {
                 let mut mean = vec![0f32; HIDDEN];
@@ -184,7 +185,9 @@ impl Encoder {
                 mean.iter_mut().for_each(|m| *m *= scale);
                 mean
             })
-            .collect()
+            .collect();
+        BUFFERS.set(buffers);
+        means
     }
 }
 
