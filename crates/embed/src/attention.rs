@@ -144,21 +144,26 @@ fn head_kernel<const FUSED: bool>(
                 s.queries[d * PANEL + j] = v * scale;
             }
         }
-        for (keys, scores) in s
+        // Scores key by key, and their maximum per query (the padding keys past `len` are
+        // left out of it and of the softmax).
+        let mut max = [f32::NEG_INFINITY; PANEL];
+        for (g, (keys, scores)) in s
             .keys
             .chunks_exact(HEAD_DIM * KEY_ROWS)
             .zip(s.scores.chunks_exact_mut(KEY_ROWS * PANEL))
+            .enumerate()
         {
-            scores.copy_from_slice(tile::<KEY_ROWS, FUSED>(keys, &s.queries).as_flattened());
-        }
-        // Softmax down each column (the padding keys past `len` are left out).
-        let scores = &mut s.scores[..len * PANEL];
-        let mut max = [f32::NEG_INFINITY; PANEL];
-        for row in scores.chunks_exact(PANEL) {
-            for j in 0..PANEL {
-                max[j] = max[j].max(row[j]);
+            let tile = tile::<KEY_ROWS, FUSED>(keys, &s.queries);
+            for (r, (row, scores)) in tile.iter().zip(scores.chunks_exact_mut(PANEL)).enumerate() {
+                scores.copy_from_slice(row);
+                if g * KEY_ROWS + r < len {
+                    for j in 0..PANEL {
+                        max[j] = max[j].max(row[j]);
+                    }
+                }
             }
         }
+        let scores = &mut s.scores[..len * PANEL];
         let mut sum = [0f32; PANEL];
         for row in scores.chunks_exact_mut(PANEL) {
             for j in 0..PANEL {
