@@ -206,8 +206,8 @@ fn block_kernel<const FUSED: bool>(
         for (g, group) in packed.chunks_exact_mut(kc * ROWS).enumerate() {
             for r in 0..ROWS.min(rows - g * ROWS) {
                 let row = &a[(g * ROWS + r) * lda + k0..][..kc];
-                for (dst, &v) in group.iter_mut().skip(r).step_by(ROWS).zip(row) {
-                    *dst = v;
+                for (dst, &v) in group.chunks_exact_mut(ROWS).zip(row) {
+                    dst[r] = v;
                 }
             }
         }
