@@ -251,18 +251,20 @@ fn micro<const FUSED: bool>(
     }
     let acc = tile::<ROWS, FUSED>(a, panel);
     for (r, acc) in acc.iter().enumerate().take(rows) {
-        let out: &mut [f32; PANEL] = (&mut c[r * ldc..][..PANEL]).try_into().expect("16 columns");
-        let mut sum = *acc;
+        let out = &mut c[r * ldc..][..PANEL];
         match bias {
-            Some(bias) => sum.iter_mut().zip(bias).for_each(|(s, b)| *s += b),
-            None => sum.iter_mut().zip(out.iter()).for_each(|(s, o)| *s += o),
+            Some(bias) => out
+                .iter_mut()
+                .zip(acc)
+                .zip(bias)
+                .for_each(|((o, a), b)| *o = a + b),
+            None => out.iter_mut().zip(acc).for_each(|(o, a)| *o += a),
         }
         if gelu {
-            for v in &mut sum {
+            for v in out {
                 *v = crate::math::gelu::<FUSED>(*v);
             }
         }
-        *out = sum;
     }
 }
 
