@@ -250,21 +250,22 @@ fn micro<const FUSED: bool>(
         }
     }
     let acc = tile::<ROWS, FUSED>(a, panel);
-    for (r, acc) in acc.iter().enumerate().take(rows) {
-        let out = &mut c[r * ldc..][..PANEL];
+    let mut acc = acc;
+    for (r, acc) in acc.iter_mut().enumerate().take(rows) {
+        let out = &c[r * ldc..][..PANEL];
         match bias {
-            Some(bias) => out
-                .iter_mut()
-                .zip(acc)
-                .zip(bias)
-                .for_each(|((o, a), b)| *o = a + b),
-            None => out.iter_mut().zip(acc).for_each(|(o, a)| *o += a),
+            Some(bias) => acc.iter_mut().zip(bias).for_each(|(a, b)| *a += b),
+            None => acc.iter_mut().zip(out).for_each(|(a, o)| *a += o),
         }
-        if gelu {
-            for v in out {
-                *v = crate::math::gelu::<FUSED>(*v);
-            }
+    }
+    if gelu {
+        // The whole block at once: twelve independent chains for the processor to overlap.
+        for v in acc.as_flattened_mut() {
+            *v = crate::math::gelu::<FUSED>(*v);
         }
+    }
+    for (r, acc) in acc.iter().enumerate().take(rows) {
+        c[r * ldc..][..PANEL].copy_from_slice(acc);
     }
 }
 
