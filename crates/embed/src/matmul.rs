@@ -129,8 +129,14 @@ pub(crate) fn matmul_add(
     let used = (m * ldc).min(c.len());
     let c = &mut c[..used];
     if parallel && m >= PARALLEL_ROWS && rayon::current_num_threads() > 1 {
-        let block_rows =
-            block_rows.min(m.div_ceil(2 * rayon::current_num_threads()).div_ceil(ROWS) * ROWS);
+        // As many blocks on every thread (a thread left with one block fewer waits a whole
+        // block at the end), at least two each, none larger than the cache allows.
+        let threads = rayon::current_num_threads();
+        let blocks = m
+            .div_ceil(block_rows)
+            .max(2 * threads)
+            .next_multiple_of(threads);
+        let block_rows = m.div_ceil(blocks).next_multiple_of(ROWS);
         c.par_chunks_mut(block_rows * ldc)
             .enumerate()
             .for_each(|(i, c)| {
