@@ -58,9 +58,9 @@ pub(crate) struct Encoder {
 
 thread_local! {
     /// The activations of the largest pass so far on this thread: the hidden states,
-    /// query-key-value, attention's context and the feed-forward's inner layer — 13.6 KiB per
-    /// token, so at most ~28 MB for a full pass of 2,048 tokens (a search query's few tokens
-    /// keep a few hundred KiB on a server thread).
+    /// query-key-value, attention's context and the feed-forward's inner layer — 13.5 KiB per
+    /// token, so at most ~28 MB for a full pass of 2,048 tokens (a ten-token search query keeps
+    /// ~140 KiB on a server thread).
     static BUFFERS: std::cell::RefCell<[Vec<f32>; 4]> = const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
 }
 
