@@ -128,59 +128,65 @@ pub(crate) fn matmul_add(
     let block_rows = (BLOCK_BYTES / (4 * b.k.clamp(1, DEPTH))).max(ROWS) / ROWS * ROWS;
     let used = (m * ldc).min(c.len());
     let c = &mut c[..used];
-    if parallel && m >= PARALLEL_ROWS && rayon::current_num_threads() > 1 {
+    let threads = rayon::current_num_threads();
+    let parallel = parallel && m >= PARALLEL_ROWS && threads > 1;
+    let block_rows = if parallel {
         // As many blocks on every thread (a thread left with one block fewer waits a whole
         // block at the end), at least two each, none larger than the cache allows.
-        let threads = rayon::current_num_threads();
         let blocks = m
             .div_ceil(block_rows)
             .max(2 * threads)
             .next_multiple_of(threads);
-        let block_rows = m.div_ceil(blocks).next_multiple_of(ROWS);
-        c.par_chunks_mut(block_rows * ldc)
-            .enumerate()
-            .for_each(|(i, c)| {
-                let rows = block_rows.min(m - i * block_rows);
-                block(&a[i * block_rows * lda..], lda, rows, b, c, ldc, epilogue);
-            });
+        m.div_ceil(blocks).next_multiple_of(ROWS)
     } else {
-        for (i, c) in c.chunks_mut(block_rows * ldc).enumerate() {
-            let rows = block_rows.min(m - i * block_rows);
-            block(&a[i * block_rows * lda..], lda, rows, b, c, ldc, epilogue);
-        }
+        block_rows
+    };
+    let run = |(i, c): (usize, &mut [f32])| {
+        let rows = block_rows.min(m - i * block_rows);
+        block(
+            Block {
+                a: &a[i * block_rows * lda..],
+                lda,
+                rows,
+                b,
+                ldc,
+                epilogue,
+            },
+            c,
+        );
+    };
+    if parallel {
+        c.par_chunks_mut(block_rows * ldc).enumerate().for_each(run);
+    } else {
+        c.chunks_mut(block_rows * ldc).enumerate().for_each(run);
     }
 }
 
-/// One row block against every panel.
-fn block(
-    a: &[f32],
+/// One row block of a product: its left-hand rows (`lda` apart) against every panel of `b`.
+#[derive(Clone, Copy)]
+struct Block<'a> {
+    a: &'a [f32],
     lda: usize,
     rows: usize,
-    b: &Packed,
-    c: &mut [f32],
+    b: &'a Packed,
     ldc: usize,
-    epilogue: Epilogue,
-) {
+    epilogue: Epilogue<'a>,
+}
+
+/// Computes one row block into `c` (its rows of the output, `ldc` apart).
+fn block(x: Block, c: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         // SAFETY: the processor has the features `block_avx2` is compiled for.
-        return unsafe { block_avx2(a, lda, rows, b, c, ldc, epilogue) };
+        return unsafe { block_avx2(x, c) };
     }
-    block_kernel::<false>(a, lda, rows, b, c, ldc, epilogue)
+    block_kernel::<false>(x, c)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn block_avx2(
-    a: &[f32],
-    lda: usize,
-    rows: usize,
-    b: &Packed,
-    c: &mut [f32],
-    ldc: usize,
-    epilogue: Epilogue,
-) {
-    block_kernel::<true>(a, lda, rows, b, c, ldc, epilogue)
+unsafe fn block_avx2(x: Block, c: &mut [f32]) {
+    block_kernel::<true>(x, c)
 }
 
 thread_local! {
@@ -189,15 +195,15 @@ thread_local! {
 }
 
 #[inline(always)]
-fn block_kernel<const FUSED: bool>(
-    a: &[f32],
-    lda: usize,
-    rows: usize,
-    b: &Packed,
-    c: &mut [f32],
-    ldc: usize,
-    epilogue: Epilogue,
-) {
+fn block_kernel<const FUSED: bool>(x: Block, c: &mut [f32]) {
+    let Block {
+        a,
+        lda,
+        rows,
+        b,
+        ldc,
+        epilogue,
+    } = x;
     let k = b.k;
     let groups = rows.div_ceil(ROWS);
     // Taken out of the thread-local rather than used inside `with`: a closure would not be
