@@ -21,13 +21,7 @@ pub struct Cli {
     pub json: bool,
     /// The SMTP server for emails: smtp://host:port, smtp://host:port?tls=required (STARTTLS),
     /// smtps://user:password@host (TLS)
-    #[arg(
-        long,
-        global = true,
-        env = "PAPERBOY_SMTP_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
+    #[arg(long, global = true, env = "PAPERBOY_SMTP_URL", value_name = "URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Log what is going on (or set PAPERBOY_LOG, e.g. PAPERBOY_LOG=debug)
     #[arg(long, short, global = true)]

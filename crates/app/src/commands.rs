@@ -21,38 +21,16 @@ use crate::{demo, search};
 pub fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     let data_dir = config.data_dir(cli.data_dir.clone())?;
-    let ctx = Ctx {
-        json: cli.json,
-        data_dir,
-    };
+    let ctx = Ctx { json: cli.json, data_dir };
     let mail = crate::digest::Mail::from_settings(cli.smtp_url.clone(), &config.mail, None);
     match cli.command {
-        Command::Digest {
-            action: DigestAction::Run { date, dry_run },
-        } => crate::digest::run(&ctx, &mail, date, dry_run),
-        Command::Digest {
-            action: DigestAction::Preview { email, date, out },
-        } => crate::digest::preview(&ctx, &mail, &email, date, &out),
-        Command::Subscribers {
-            action: SubscribersAction::Import { file, confirmed },
-        } => crate::digest::import(&ctx, &mail, &file, confirmed),
-        Command::Subscribers {
-            action: SubscribersAction::List,
-        } => crate::digest::list(&ctx),
-        Command::Serve {
-            listen,
-            base_url,
-            no_demo,
-            search_rate,
-        } => crate::serve::serve(&ctx, &config, mail, listen, base_url, no_demo, search_rate),
+        Command::Digest { action: DigestAction::Run { date, dry_run } } => crate::digest::run(&ctx, &mail, date, dry_run),
+        Command::Digest { action: DigestAction::Preview { email, date, out } } => crate::digest::preview(&ctx, &mail, &email, date, &out),
+        Command::Subscribers { action: SubscribersAction::Import { file, confirmed } } => crate::digest::import(&ctx, &mail, &file, confirmed),
+        Command::Subscribers { action: SubscribersAction::List } => crate::digest::list(&ctx),
+        Command::Serve { listen, base_url, no_demo, search_rate } => crate::serve::serve(&ctx, &config, mail, listen, base_url, no_demo, search_rate),
         Command::Ingest { format, path } => ingest(&ctx, format.into(), &path),
-        Command::Harvest {
-            url,
-            set,
-            from,
-            until,
-            metadata_prefix,
-        } => {
+        Command::Harvest { url, set, from, until, metadata_prefix } => {
             let mut opts = harvest_options(&config, url, set, metadata_prefix);
             opts.from = from;
             opts.until = until;
@@ -62,45 +40,22 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Paper { id } => paper(&ctx, &id),
         Command::Stats => stats(&ctx),
         Command::Runs { limit } => runs(&ctx, limit),
-        Command::Demo {
-            export_vectors: Some(path),
-        } => demo::export_vectors(&ctx, &path),
-        Command::Demo {
-            export_vectors: None,
-        } => load_demo(&ctx),
-        Command::Search {
-            query,
-            mode,
-            limit,
-            since,
-            category,
-        } => search::search(&ctx, &query, &mode, limit, since, category),
+        Command::Demo { export_vectors: Some(path) } => demo::export_vectors(&ctx, &path),
+        Command::Demo { export_vectors: None } => load_demo(&ctx),
+        Command::Search { query, mode, limit, since, category } => search::search(&ctx, &query, &mode, limit, since, category),
         Command::Similar { id, limit } => search::similar(&ctx, &id, limit),
         Command::Embed => search::embed(&ctx),
         Command::BenchSearch { queries } => search::bench(&ctx, queries),
         Command::Synth { papers } => search::synth(&ctx, papers),
         Command::Reindex => search::reindex(&ctx),
-        Command::Eval {
-            corpus,
-            queries,
-            qrels,
-            mode,
-        } => search::eval(&ctx, &corpus, &queries, &qrels, &mode),
+        Command::Eval { corpus, queries, qrels, mode } => search::eval(&ctx, &corpus, &queries, &qrels, &mode),
     }
 }
 
 /// Harvest options: flags over the config file over defaults.
-pub fn harvest_options(
-    config: &Config,
-    url: Option<String>,
-    set: Option<String>,
-    metadata_prefix: Option<String>,
-) -> HarvestOptions {
+pub fn harvest_options(config: &Config, url: Option<String>, set: Option<String>, metadata_prefix: Option<String>) -> HarvestOptions {
     let h = &config.harvest;
-    let mut opts = HarvestOptions::new(
-        url.or_else(|| h.url.clone())
-            .unwrap_or_else(|| ARXIV_OAI_URL.to_owned()),
-    );
+    let mut opts = HarvestOptions::new(url.or_else(|| h.url.clone()).unwrap_or_else(|| ARXIV_OAI_URL.to_owned()));
     opts.set = set.or_else(|| h.set.clone());
     if let Some(p) = metadata_prefix.or_else(|| h.metadata_prefix.clone()) {
         opts.metadata_prefix = p;
@@ -138,8 +93,7 @@ impl Ctx {
         }
         let bar = ProgressBar::new_spinner().with_message(message.to_owned());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg}: {pos} records ({per_sec}, {elapsed})")
-                .expect("valid template"),
+            ProgressStyle::with_template("{spinner} {msg}: {pos} records ({per_sec}, {elapsed})").expect("valid template"),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
@@ -151,10 +105,7 @@ impl Ctx {
             return ProgressBar::hidden();
         }
         let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} ({per_sec}, eta {eta})")
-                .expect("valid template"),
-        );
+        bar.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} ({per_sec}, eta {eta})").expect("valid template"));
         bar
     }
 
@@ -190,10 +141,7 @@ fn run_harvest(ctx: &Ctx, opts: &HarvestOptions) -> Result<()> {
     let summary = harvest(&mut store, opts, &mut |d| std::thread::sleep(d), &mut |p| {
         bar.set_position(p.records);
         if let Some(total) = p.complete_list_size {
-            bar.set_message(format!(
-                "harvesting {} (page {}, list of {total})",
-                opts.base_url, p.pages
-            ));
+            bar.set_message(format!("harvesting {} (page {}, list of {total})", opts.base_url, p.pages));
         }
     })
     .with_context(|| format!("harvesting {}", opts.base_url))?;
@@ -206,10 +154,7 @@ fn run_harvest(ctx: &Ctx, opts: &HarvestOptions) -> Result<()> {
         out["last_datestamp"] = json!(summary.last_datestamp);
         ctx.print_json(out);
     } else {
-        println!(
-            "{} ({} pages, {} retries)",
-            summary.report, summary.pages, summary.retries
-        );
+        println!("{} ({} pages, {} retries)", summary.report, summary.pages, summary.retries);
         if let Some(d) = summary.last_datestamp {
             println!("next harvest starts from {d}");
         }
@@ -220,10 +165,7 @@ fn run_harvest(ctx: &Ctx, opts: &HarvestOptions) -> Result<()> {
 fn papers(ctx: &Ctx, date: Option<chrono::NaiveDate>) -> Result<()> {
     let store = ctx.open_store()?;
     let Some(day) = date.map_or_else(|| store.latest_day(), |d| Ok(Some(d)))? else {
-        bail!(
-            "the store at {} has no papers yet: run `paperboy demo` or `paperboy ingest`",
-            ctx.db_path().display()
-        );
+        bail!("the store at {} has no papers yet: run `paperboy demo` or `paperboy ingest`", ctx.db_path().display());
     };
     let papers = store.papers_on(day)?;
     if ctx.json {
@@ -232,11 +174,7 @@ fn papers(ctx: &Ctx, date: Option<chrono::NaiveDate>) -> Result<()> {
     } else {
         println!("{} papers on {day}", papers.len());
         for p in &papers {
-            let votes = p
-                .signals
-                .hf_upvotes
-                .map(|v| format!("{v:>4}▲"))
-                .unwrap_or_else(|| "     ".into());
+            let votes = p.signals.hf_upvotes.map(|v| format!("{v:>4}▲")).unwrap_or_else(|| "     ".into());
             println!("{votes}  {:<16} {}", p.id.to_string(), p.title);
         }
     }
@@ -266,15 +204,7 @@ fn paper(ctx: &Ctx, id: &str) -> Result<()> {
     println!("{}\n{}\n", p.id, p.title);
     let shown: Vec<&str> = p.authors.iter().take(12).map(|a| a.name.as_str()).collect();
     let more = p.authors.len().saturating_sub(shown.len());
-    println!(
-        "{}{}",
-        shown.join(", "),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        }
-    );
+    println!("{}{}", shown.join(", "), if more > 0 { format!(" and {more} more") } else { String::new() });
     if !p.categories.is_empty() {
         let cats: Vec<String> = p
             .categories
@@ -289,15 +219,7 @@ fn paper(ctx: &Ctx, id: &str) -> Result<()> {
     let versions: Vec<String> = p
         .versions
         .iter()
-        .map(|v| {
-            format!(
-                "v{}{}",
-                v.version,
-                v.date
-                    .map(|d| format!(" {}", d.date_naive()))
-                    .unwrap_or_default()
-            )
-        })
+        .map(|v| format!("v{}{}", v.version, v.date.map(|d| format!(" {}", d.date_naive())).unwrap_or_default()))
         .collect();
     if !versions.is_empty() {
         println!("versions: {}", versions.join(", "));
@@ -329,13 +251,7 @@ fn stats(ctx: &Ctx) -> Result<()> {
     } else {
         println!("database:    {}", ctx.db_path().display());
         println!("papers:      {} ({} on arXiv)", s.papers, s.arxiv_papers);
-        println!(
-            "days:        {}{}",
-            s.days,
-            s.latest_day
-                .map(|d| format!(" (latest {d})"))
-                .unwrap_or_default()
-        );
+        println!("days:        {}{}", s.days, s.latest_day.map(|d| format!(" (latest {d})")).unwrap_or_default());
         println!("ingest runs: {}", s.ingest_runs);
     }
     Ok(())
@@ -348,11 +264,7 @@ fn runs(ctx: &Ctx, limit: usize) -> Result<()> {
         ctx.print_json(serde_json::to_value(&runs)?);
     } else {
         for r in runs {
-            println!(
-                "{}  {}  {r}",
-                r.started.format("%Y-%m-%d %H:%M:%S"),
-                r.input
-            );
+            println!("{}  {}  {r}", r.started.format("%Y-%m-%d %H:%M:%S"), r.input);
         }
     }
     Ok(())

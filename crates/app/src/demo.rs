@@ -16,24 +16,14 @@ pub fn export_vectors(ctx: &crate::commands::Ctx, path: &std::path::Path) -> Res
     let mut seq = 0;
     loop {
         let batch = store.papers_changed_since(seq, 5_000)?;
-        let Some(&(last, _)) = batch.last() else {
-            break;
-        };
-        hashes.extend(
-            batch
-                .iter()
-                .map(|(_, p)| paperboy_engine::search::service::text_hash(p)),
-        );
+        let Some(&(last, _)) = batch.last() else { break };
+        hashes.extend(batch.iter().map(|(_, p)| paperboy_engine::search::service::text_hash(p)));
         seq = last;
     }
     let cached = store.cached_embeddings(&model.model_id().to_string(), &hashes)?;
     let mut keys: Vec<&String> = cached.keys().collect();
     keys.sort();
-    let header = VectorsHeader {
-        model: model.model_id().to_string(),
-        dim: model.dim(),
-        count: keys.len(),
-    };
+    let header = VectorsHeader { model: model.model_id().to_string(), dim: model.dim(), count: keys.len() };
     let mut out = MAGIC.to_vec();
     out.extend(serde_json::to_vec(&header)?);
     out.push(b'\n');

@@ -5,10 +5,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use chrono::{NaiveDate, Utc};
 use paperboy_core::EmailAddress;
-use paperboy_digest::{
-    compose, compose_all, confirmation_message, deliver_due, digest_message, MailConfig, Period,
-    SmtpMailer,
-};
+use paperboy_digest::{compose, compose_all, confirmation_message, deliver_due, digest_message, MailConfig, Period, SmtpMailer};
 use paperboy_engine::subscriptions::{Frequency, Interests, SubscribeOutcome};
 use paperboy_engine::{PaperStore, SqliteStore};
 use serde_json::json;
@@ -26,26 +23,13 @@ pub struct Mail {
 }
 
 impl Mail {
-    pub fn from_settings(
-        smtp_url: Option<String>,
-        settings: &MailSettings,
-        base_url: Option<String>,
-    ) -> Mail {
+    pub fn from_settings(smtp_url: Option<String>, settings: &MailSettings, base_url: Option<String>) -> Mail {
         let base_url = base_url
             .or_else(|| std::env::var("PAPERBOY_BASE_URL").ok())
             .or_else(|| settings.base_url.clone())
             .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-        let from = std::env::var("PAPERBOY_FROM")
-            .ok()
-            .or_else(|| settings.from.clone())
-            .unwrap_or_else(|| "paperboy <paperboy@localhost>".to_owned());
-        Mail {
-            cfg: MailConfig {
-                base_url: base_url.trim_end_matches('/').to_owned(),
-                from,
-            },
-            smtp_url: smtp_url.or_else(|| settings.smtp_url.clone()),
-        }
+        let from = std::env::var("PAPERBOY_FROM").ok().or_else(|| settings.from.clone()).unwrap_or_else(|| "paperboy <paperboy@localhost>".to_owned());
+        Mail { cfg: MailConfig { base_url: base_url.trim_end_matches('/').to_owned(), from }, smtp_url: smtp_url.or_else(|| settings.smtp_url.clone()) }
     }
 
     pub fn mailer(&self) -> Result<SmtpMailer> {
@@ -57,9 +41,7 @@ impl Mail {
 fn digest_day(store: &SqliteStore, date: Option<NaiveDate>) -> Result<NaiveDate> {
     match date {
         Some(d) => Ok(d),
-        None => Ok(store
-            .latest_day()?
-            .unwrap_or_else(|| Utc::now().date_naive())),
+        None => Ok(store.latest_day()?.unwrap_or_else(|| Utc::now().date_naive())),
     }
 }
 
@@ -68,11 +50,9 @@ pub fn run(ctx: &Ctx, mail: &Mail, date: Option<NaiveDate>, dry_run: bool) -> Re
     let mut store = ctx.open_store()?;
     let day = digest_day(&store, date)?;
     let mailer = if dry_run { None } else { Some(mail.mailer()?) };
-    let service =
-        crate::search::open_service(ctx, &mut store, paperboy_engine::search::Mode::Hybrid)?;
+    let service = crate::search::open_service(ctx, &mut store, paperboy_engine::search::Mode::Hybrid)?;
     let now = Utc::now();
-    let (composed, previews) =
-        compose_all(&mut store, Some(&service), &mail.cfg, day, dry_run, now)?;
+    let (composed, previews) = compose_all(&mut store, Some(&service), &mail.cfg, day, dry_run, now)?;
     let delivered = match &mailer {
         Some(m) => deliver_due(&mut store, m, now, DELIVERY_BATCH)?,
         None => Default::default(),
@@ -84,11 +64,7 @@ pub fn run(ctx: &Ctx, mail: &Mail, date: Option<NaiveDate>, dry_run: bool) -> Re
         }));
     } else {
         for (sub, d) in &previews {
-            println!(
-                "would send to {}: {}",
-                sub.email,
-                paperboy_digest::render::subject(d)
-            );
+            println!("would send to {}: {}", sub.email, paperboy_digest::render::subject(d));
         }
         println!(
             "{day}: {} digests composed{}, {} with nothing new, {} skipped; {} sent, {} failed, {} to retry",
@@ -105,25 +81,13 @@ pub fn run(ctx: &Ctx, mail: &Mail, date: Option<NaiveDate>, dry_run: bool) -> Re
 }
 
 /// `digest preview --email`: writes the HTML and text one subscriber would get.
-pub fn preview(
-    ctx: &Ctx,
-    mail: &Mail,
-    email: &str,
-    date: Option<NaiveDate>,
-    out: &Path,
-) -> Result<()> {
+pub fn preview(ctx: &Ctx, mail: &Mail, email: &str, date: Option<NaiveDate>, out: &Path) -> Result<()> {
     let email = EmailAddress::parse(email)?;
     let mut store = ctx.open_store()?;
-    let sub = store
-        .subscriber_by_email(&email)?
-        .with_context(|| format!("no subscriber {email}; see `paperboy subscribers list`"))?;
+    let sub = store.subscriber_by_email(&email)?.with_context(|| format!("no subscriber {email}; see `paperboy subscribers list`"))?;
     let day = digest_day(&store, date)?;
-    let service =
-        crate::search::open_service(ctx, &mut store, paperboy_engine::search::Mode::Hybrid)?;
-    let period = Period {
-        frequency: sub.frequency,
-        day,
-    };
+    let service = crate::search::open_service(ctx, &mut store, paperboy_engine::search::Mode::Hybrid)?;
+    let period = Period { frequency: sub.frequency, day };
     let Some(digest) = compose(&store, Some(&service), &sub, &period)? else {
         println!("nothing new for {email} on {day}: no email would be sent");
         return Ok(());
@@ -135,16 +99,9 @@ pub fn preview(
     std::fs::write(&html, &message.html).with_context(|| format!("writing {}", html.display()))?;
     std::fs::write(&text, &message.text).with_context(|| format!("writing {}", text.display()))?;
     if ctx.json {
-        ctx.print_json(
-            json!({"subject": message.subject, "html": html, "text": text, "papers": digest.len()}),
-        );
+        ctx.print_json(json!({"subject": message.subject, "html": html, "text": text, "papers": digest.len()}));
     } else {
-        println!(
-            "{}\n  {}\n  {}",
-            message.subject,
-            html.display(),
-            text.display()
-        );
+        println!("{}\n  {}\n  {}", message.subject, html.display(), text.display());
     }
     Ok(())
 }
@@ -153,22 +110,10 @@ pub fn preview(
 /// row names them; frequency and interests may be missing). Pending imports get a confirmation
 /// email (sent by the next delivery); bad rows are reported with their line and skipped.
 pub fn import(ctx: &Ctx, mail: &Mail, path: &Path, confirmed: bool) -> Result<()> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{}: no header row", path.display()))?
-        .clone();
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let headers = reader.headers().with_context(|| format!("{}: no header row", path.display()))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let Some(email_col) = col("email") else {
-        bail!(
-            "{}: the header row has no \"email\" column (columns: email, frequency, interests)",
-            path.display()
-        )
-    };
+    let Some(email_col) = col("email") else { bail!("{}: the header row has no \"email\" column (columns: email, frequency, interests)", path.display()) };
     let (freq_col, interests_col) = (col("frequency"), col("interests"));
     let mut store = ctx.open_store()?;
     let (mut imported, mut known, mut errors) = (0u64, 0u64, Vec::new());
@@ -185,13 +130,7 @@ pub fn import(ctx: &Ctx, mail: &Mail, path: &Path, confirmed: bool) -> Result<()
         let field = |c: Option<usize>| c.and_then(|c| record.get(c)).unwrap_or("");
         let parsed = EmailAddress::parse(field(Some(email_col)))
             .map_err(|e| e.to_string())
-            .and_then(|email| {
-                Ok((
-                    email,
-                    field(freq_col).parse::<Frequency>()?,
-                    Interests::from_fields(field(interests_col), "", "", "")?,
-                ))
-            });
+            .and_then(|email| Ok((email, field(freq_col).parse::<Frequency>()?, Interests::from_fields(field(interests_col), "", "", "")?)));
         let (email, frequency, interests) = match parsed {
             Ok(p) => p,
             Err(e) => {
@@ -204,20 +143,8 @@ pub fn import(ctx: &Ctx, mail: &Mail, path: &Path, confirmed: bool) -> Result<()
         } else if confirmed {
             store.import_subscriber(&email, frequency, &interests, true, now)?;
             imported += 1;
-        } else if let SubscribeOutcome::SendConfirmation { subscriber, token } =
-            store.subscribe(&email, frequency, &interests, now)?
-        {
-            store.enqueue_confirmation(
-                subscriber,
-                &confirmation_message(
-                    subscriber,
-                    email.as_str(),
-                    &token,
-                    &now.to_rfc3339(),
-                    &mail.cfg,
-                ),
-                now,
-            )?;
+        } else if let SubscribeOutcome::SendConfirmation { subscriber, token } = store.subscribe(&email, frequency, &interests, now)? {
+            store.enqueue_confirmation(subscriber, &confirmation_message(subscriber, email.as_str(), &token, &now.to_rfc3339(), &mail.cfg), now)?;
             imported += 1;
         }
     }
@@ -226,11 +153,7 @@ pub fn import(ctx: &Ctx, mail: &Mail, path: &Path, confirmed: bool) -> Result<()
     } else {
         println!(
             "{imported} imported as {}, {known} already known, {} rejected",
-            if confirmed {
-                "confirmed"
-            } else {
-                "pending (confirmation emails queued)"
-            },
+            if confirmed { "confirmed" } else { "pending (confirmation emails queued)" },
             errors.len()
         );
         for e in errors.iter().take(20) {
@@ -251,13 +174,7 @@ pub fn list(ctx: &Ctx) -> Result<()> {
     } else {
         for s in &subs {
             let interests = serde_json::to_string(&s.interests)?;
-            println!(
-                "{:<40} {:<12} {:<7} {}",
-                s.email.as_str(),
-                format!("{:?}", s.status).to_lowercase(),
-                s.frequency,
-                interests
-            );
+            println!("{:<40} {:<12} {:<7} {}", s.email.as_str(), format!("{:?}", s.status).to_lowercase(), s.frequency, interests);
         }
         println!("{} subscribers", subs.len());
     }

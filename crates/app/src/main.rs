@@ -25,13 +25,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PAPERBOY_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(if cli.verbose || cli.command.is_service() {
-                    "info,tantivy=warn"
-                } else {
-                    "warn"
-                })
-            }),
+            tracing_subscriber::EnvFilter::try_from_env("PAPERBOY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if cli.verbose || cli.command.is_service() { "info,tantivy=warn" } else { "warn" })),
         )
         .init();
     match commands::run(cli) {

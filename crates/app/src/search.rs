@@ -27,31 +27,18 @@ fn report_to(bar: &indicatif::ProgressBar) -> impl FnMut(&str, u64, u64) + '_ {
 }
 
 fn load_model() -> Result<Arc<dyn Embedder>> {
-    Ok(Arc::new(
-        MiniLm::load().context("loading the embedding model")?,
-    ))
+    Ok(Arc::new(MiniLm::load().context("loading the embedding model")?))
 }
 
 /// Opens the search service over the data directory's store, catching up index and vectors.
-pub(crate) fn open_service(
-    ctx: &Ctx,
-    store: &mut SqliteStore,
-    mode: Mode,
-) -> Result<SearchService> {
+pub(crate) fn open_service(ctx: &Ctx, store: &mut SqliteStore, mode: Mode) -> Result<SearchService> {
     let model = load_model()?;
     let bar = ctx.progress_bar();
     let dir = ctx.data_dir.join("index").join("fulltext");
     // The store is both the source of papers and the vector cache; open a second handle for
     // the cache so the two borrows stay apart (SQLite serialises the writes).
     let mut cache = ctx.open_store()?;
-    let service = SearchService::open_with(
-        store,
-        &mut cache,
-        Some(&dir),
-        model,
-        mode != Mode::Bm25,
-        &mut report_to(&bar),
-    )
+    let service = SearchService::open_with(store, &mut cache, Some(&dir), model, mode != Mode::Bm25, &mut report_to(&bar))
     .context("opening the search index")?;
     bar.finish_and_clear();
     Ok(service)
@@ -80,33 +67,17 @@ fn print_hits(ctx: &Ctx, store: &SqliteStore, hits: &[Hit]) -> Result<()> {
                 (None, Some(v)) => format!("vector #{v}"),
                 (None, None) => String::new(),
             };
-            println!(
-                "{:>2}. {:<18} {:.4}  {title}  [{why}]",
-                i + 1,
-                h.id.to_string(),
-                h.score
-            );
+            println!("{:>2}. {:<18} {:.4}  {title}  [{why}]", i + 1, h.id.to_string(), h.score);
         }
     }
     Ok(())
 }
 
-pub fn search(
-    ctx: &Ctx,
-    query: &str,
-    mode: &str,
-    limit: usize,
-    since: Option<chrono::NaiveDate>,
-    category: Option<String>,
-) -> Result<()> {
+pub fn search(ctx: &Ctx, query: &str, mode: &str, limit: usize, since: Option<chrono::NaiveDate>, category: Option<String>) -> Result<()> {
     let query = SearchQuery::parse(query)?;
     let mode: Mode = mode.parse()?;
     let category = category.map(|c| c.parse::<Category>()).transpose()?;
-    let filters = Filters {
-        since,
-        until: None,
-        category,
-    };
+    let filters = Filters { since, until: None, category };
     let mut store = ctx.open_store()?;
     let service = open_service(ctx, &mut store, mode)?;
     let hits = service.search(&store, &query, mode, &filters, limit.clamp(1, 1000))?;
@@ -136,11 +107,7 @@ pub fn embed(ctx: &Ctx) -> Result<()> {
     if ctx.json {
         ctx.print_json(json!({"embedded": n, "seconds": secs}));
     } else {
-        println!(
-            "embedded {n} papers in {secs:.1} s ({:.1}/s) with {}",
-            n as f64 / secs.max(1e-9),
-            model.model_id()
-        );
+        println!("embedded {n} papers in {secs:.1} s ({:.1}/s) with {}", n as f64 / secs.max(1e-9), model.model_id());
     }
     Ok(())
 }
@@ -170,45 +137,26 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
     let mut papers = SqliteStore::open(&tmp.path().join("eval.db"))?;
     let report = ingest_path(&mut papers, Source::Beir, corpus, &mut |_| {})?;
     if report.rejected > 0 {
-        eprintln!(
-            "warning: {} corpus records rejected, first: {:?}",
-            report.rejected,
-            report.first_errors.first()
-        );
+        eprintln!("warning: {} corpus records rejected, first: {:?}", report.rejected, report.first_errors.first());
     }
     let dataset = beir::dataset_name(corpus);
     let mut cache = ctx.open_store()?;
     let bar = ctx.progress_bar();
-    let service = SearchService::open_with(
-        &papers,
-        &mut cache,
-        None,
-        load_model()?,
-        mode != Mode::Bm25,
-        &mut report_to(&bar),
-    )?;
+    let service = SearchService::open_with(&papers, &mut cache, None, load_model()?, mode != Mode::Bm25, &mut report_to(&bar))?;
     bar.finish_and_clear();
     let prefix = format!("beir:{dataset}:");
     let mut runs: HashMap<String, Vec<String>> = HashMap::new();
     for (qid, text) in queries.iter().filter(|(q, _)| qrels.contains_key(q)) {
-        let Ok(query) = SearchQuery::parse(text) else {
-            continue;
-        };
+        let Ok(query) = SearchQuery::parse(text) else { continue };
         let hits = service.search(&papers, &query, mode, &Filters::default(), 100)?;
-        let docs = hits
-            .iter()
-            .filter_map(|h| h.id.to_string().strip_prefix(&prefix).map(str::to_owned))
-            .collect();
+        let docs = hits.iter().filter_map(|h| h.id.to_string().strip_prefix(&prefix).map(str::to_owned)).collect();
         runs.insert(qid.clone(), docs);
     }
     let m = evaluate(&runs, &qrels);
     if ctx.json {
         ctx.print_json(serde_json::to_value(m)?);
     } else {
-        println!(
-            "{dataset} ({mode}, {} queries): nDCG@10 {:.4}  Recall@100 {:.4}  MRR@10 {:.4}",
-            m.queries, m.ndcg_10, m.recall_100, m.mrr_10
-        );
+        println!("{dataset} ({mode}, {} queries): nDCG@10 {:.4}  Recall@100 {:.4}  MRR@10 {:.4}", m.queries, m.ndcg_10, m.recall_100, m.mrr_10);
     }
     Ok(())
 }
@@ -222,27 +170,13 @@ pub fn synth(ctx: &Ctx, papers: usize) -> Result<()> {
     if store.latest_day()?.is_none() {
         paperboy_engine::demo::load(&mut store)?;
     }
-    let last_day = store
-        .latest_day()?
-        .unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let last_day = store.latest_day()?.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let bar = ctx.progress_bar();
     let start = std::time::Instant::now();
-    let seeds = paperboy_engine::synth::generate(
-        &mut store,
-        paperboy_embed::MINILM_ID,
-        papers,
-        last_day,
-        &mut report_to(&bar),
-    )?;
+    let seeds = paperboy_engine::synth::generate(&mut store, paperboy_embed::MINILM_ID, papers, last_day, &mut report_to(&bar))?;
     bar.finish_and_clear();
-    anyhow::ensure!(
-        seeds >= 3,
-        "too few papers with vectors to make a synthetic corpus from ({seeds})"
-    );
-    println!(
-        "{papers} synthetic papers from {seeds} real ones in {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    anyhow::ensure!(seeds >= 3, "too few papers with vectors to make a synthetic corpus from ({seeds})");
+    println!("{papers} synthetic papers from {seeds} real ones in {:.1} s", start.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -250,13 +184,7 @@ pub fn synth(ctx: &Ctx, papers: usize) -> Result<()> {
 fn memory_status(key: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix(key)
-                    .and_then(|v| v.strip_prefix(':'))
-                    .map(|v| v.trim().to_owned())
-            })
-        })
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix(key).and_then(|v| v.strip_prefix(':')).map(|v| v.trim().to_owned())))
         .unwrap_or_default()
 }
 
@@ -278,13 +206,7 @@ pub fn bench(ctx: &Ctx, n: usize) -> Result<()> {
         let Some(&(last, _)) = page.last() else { break };
         for (_, p) in &page {
             if seen % step == 0 && queries.len() < n {
-                if let Ok(q) = SearchQuery::parse(
-                    &p.title
-                        .split_whitespace()
-                        .take(4)
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ) {
+                if let Ok(q) = SearchQuery::parse(&p.title.split_whitespace().take(4).collect::<Vec<_>>().join(" ")) {
                     queries.push(q);
                 }
             }
@@ -309,21 +231,11 @@ pub fn bench(ctx: &Ctx, n: usize) -> Result<()> {
                 slowest.push((ms, q.as_str()));
             }
             slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let named: Vec<String> = slowest
-                .iter()
-                .take(3)
-                .map(|(ms, q)| format!("{q:?} {ms:.0} ms"))
-                .collect();
+            let named: Vec<String> = slowest.iter().take(3).map(|(ms, q)| format!("{q:?} {ms:.0} ms")).collect();
             eprintln!("{round} round, {mode}: slowest {}", named.join(", "));
             times.sort_by(f64::total_cmp);
             let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
-            rows.push((
-                round,
-                mode,
-                pct(0.5),
-                pct(0.99),
-                times.iter().sum::<f64>() / times.len() as f64,
-            ));
+            rows.push((round, mode, pct(0.5), pct(0.99), times.iter().sum::<f64>() / times.len() as f64));
         }
     }
     println!(
@@ -337,10 +249,7 @@ pub fn bench(ctx: &Ctx, n: usize) -> Result<()> {
     println!("| round | mode | queries | p50 (ms) | p99 (ms) | mean (ms) |");
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for (round, mode, p50, p99, mean) in rows {
-        println!(
-            "| {round} | {mode} | {} | {p50:.2} | {p99:.2} | {mean:.2} |",
-            queries.len()
-        );
+        println!("| {round} | {mode} | {} | {p50:.2} | {p99:.2} | {mean:.2} |", queries.len());
     }
     Ok(())
 }

@@ -30,19 +30,9 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// How often the scheduler looks at the clock and the outbox.
 const TICK: std::time::Duration = std::time::Duration::from_secs(30);
 
-pub fn serve(
-    ctx: &Ctx,
-    config: &Config,
-    mut mail: Mail,
-    listen: Option<String>,
-    base_url: Option<String>,
-    no_demo: bool,
-    search_rate: Option<u32>,
-) -> Result<()> {
+pub fn serve(ctx: &Ctx, config: &Config, mut mail: Mail, listen: Option<String>, base_url: Option<String>, no_demo: bool, search_rate: Option<u32>) -> Result<()> {
     let cfg = &config.serve;
-    let listen = listen
-        .or_else(|| cfg.listen.clone())
-        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let listen = listen.or_else(|| cfg.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
     let mut store = ctx.open_store()?;
     if store.stats()?.papers == 0 && !no_demo {
         tracing::info!("the store is empty: loading the demo corpus");
@@ -50,15 +40,10 @@ pub fn serve(
             tracing::info!("{r}");
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(&listen))
-        .with_context(|| {
-            format!("cannot listen on {listen} (in use? try --listen 127.0.0.1:8081)")
-        })?;
+        .with_context(|| format!("cannot listen on {listen} (in use? try --listen 127.0.0.1:8081)"))?;
     let local = listener.local_addr()?;
     let base_url = base_url
         .or_else(|| cfg.base_url.clone())
@@ -68,52 +53,33 @@ pub fn serve(
     let jobs = DailyJobs {
         mail,
         send_hour: config.mail.send_hour.unwrap_or(6).min(23),
-        harvest: config
-            .mail
-            .harvest
-            .unwrap_or(false)
-            .then(|| harvest_options(config, None, None, None)),
+        harvest: config.mail.harvest.unwrap_or(false).then(|| harvest_options(config, None, None, None)),
         db: ctx.db_path(),
     };
     let mut config = WebConfig::new(base_url);
     config.secret = load_secret(&ctx.data_dir.join("secret"))?;
     let defaults = RateLimits::default();
     config.rate_limits = RateLimits {
-        search_per_minute: search_rate
-            .or(cfg.search_per_minute)
-            .unwrap_or(defaults.search_per_minute),
-        subscribe_per_hour: cfg
-            .subscribe_per_hour
-            .unwrap_or(defaults.subscribe_per_hour),
+        search_per_minute: search_rate.or(cfg.search_per_minute).unwrap_or(defaults.search_per_minute),
+        subscribe_per_hour: cfg.subscribe_per_hour.unwrap_or(defaults.subscribe_per_hour),
     };
-    let stores = (0..CONNECTIONS)
-        .map(|_| ctx.open_store())
-        .collect::<Result<Vec<_>>>()?;
+    let stores = (0..CONNECTIONS).map(|_| ctx.open_store()).collect::<Result<Vec<_>>>()?;
     let state = AppState::new(stores, None, config);
     let background = {
         let state = state.clone();
         let data_dir = ctx.data_dir.clone();
-        std::thread::Builder::new()
-            .name("search-setup".into())
-            .spawn(move || {
-                if let Err(e) = open_search(&state, &data_dir) {
-                    tracing::error!("search is unavailable: {e:#}");
-                }
-            })?
+        std::thread::Builder::new().name("search-setup".into()).spawn(move || {
+            if let Err(e) = open_search(&state, &data_dir) {
+                tracing::error!("search is unavailable: {e:#}");
+            }
+        })?
     };
     {
         let state = state.clone();
-        std::thread::Builder::new()
-            .name("scheduler".into())
-            .spawn(move || jobs.run(&state))?;
+        std::thread::Builder::new().name("scheduler".into()).spawn(move || jobs.run(&state))?;
     }
-    eprintln!(
-        "paperboy is serving http://{local}/ (data in {}); Ctrl-C stops it",
-        ctx.data_dir.display()
-    );
-    runtime
-        .block_on(paperboy_web::serve(listener, state))
-        .context("serving")?;
+    eprintln!("paperboy is serving http://{local}/ (data in {}); Ctrl-C stops it", ctx.data_dir.display());
+    runtime.block_on(paperboy_web::serve(listener, state)).context("serving")?;
     drop(background);
     Ok(())
 }
@@ -127,23 +93,11 @@ fn open_search(state: &AppState, data_dir: &Path) -> Result<()> {
     let store = paperboy_engine::SqliteStore::open(&db)?;
     let mut cache = paperboy_engine::SqliteStore::open(&db)?;
     let index_dir = data_dir.join("index").join("fulltext");
-    let service = SearchService::open_with(
-        &store,
-        &mut cache,
-        Some(&index_dir),
-        model.clone(),
-        false,
-        &mut |what, done, total| {
-            tracing::debug!(what, done, total, "opening search");
-        },
-    )?;
+    let service = SearchService::open_with(&store, &mut cache, Some(&index_dir), model.clone(), false, &mut |what, done, total| {
+        tracing::debug!(what, done, total, "opening search");
+    })?;
     let service = Arc::new(service);
-    tracing::info!(
-        indexed = service.indexed(),
-        embedded = service.embedded(),
-        secs = started.elapsed().as_secs_f32(),
-        "search is ready"
-    );
+    tracing::info!(indexed = service.indexed(), embedded = service.embedded(), secs = started.elapsed().as_secs_f32(), "search is ready");
     state.set_search(service.clone());
     let mut last_log = std::time::Instant::now();
     let n = service.embed_new(&store, &mut cache, &mut |_, done, total| {
@@ -153,11 +107,7 @@ fn open_search(state: &AppState, data_dir: &Path) -> Result<()> {
         }
     })?;
     if n > 0 {
-        tracing::info!(
-            embedded = n,
-            vectors = service.embedded(),
-            "semantic search now covers every paper"
-        );
+        tracing::info!(embedded = n, vectors = service.embedded(), "semantic search now covers every paper");
     }
     Ok(())
 }
@@ -175,9 +125,7 @@ fn load_secret(path: &Path) -> Result<[u8; 32]> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
     f.write_all(&secret)?;
     Ok(secret)
 }
@@ -215,10 +163,7 @@ impl DailyJobs {
             let now = Utc::now();
             // Due once a day from `send_hour` on (again after a restart: digests already
             // composed for the day are skipped), once search is open.
-            if now.hour() >= self.send_hour
-                && last_daily != Some(now.date_naive())
-                && state.search().is_some()
-            {
+            if now.hour() >= self.send_hour && last_daily != Some(now.date_naive()) && state.search().is_some() {
                 last_daily = Some(now.date_naive());
                 if let Err(e) = self.daily(state, &mut store) {
                     tracing::error!("daily jobs stopped: {e:#}");
@@ -234,42 +179,23 @@ impl DailyJobs {
     fn daily(&self, state: &AppState, store: &mut SqliteStore) -> Result<()> {
         if let Some(opts) = &self.harvest {
             match harvest(store, opts, &mut |d| std::thread::sleep(d), &mut |_| {}) {
-                Ok(summary) => tracing::info!(
-                    "daily harvest: {} ({} pages)",
-                    summary.report,
-                    summary.pages
-                ),
+                Ok(summary) => tracing::info!("daily harvest: {} ({} pages)", summary.report, summary.pages),
                 Err(e) => tracing::error!("daily harvest failed (the other jobs go on): {e}"),
             }
         }
-        let Some(search) = state.search() else {
-            anyhow::bail!("search is not open")
-        };
+        let Some(search) = state.search() else { anyhow::bail!("search is not open") };
         let mut cache = SqliteStore::open(&self.db)?;
-        let day = store
-            .latest_day()?
-            .unwrap_or_else(|| Utc::now().date_naive());
-        let report =
-            paperboy_digest::daily(store, &mut cache, &search, &self.mail.cfg, day, Utc::now())?;
+        let day = store.latest_day()?.unwrap_or_else(|| Utc::now().date_naive());
+        let report = paperboy_digest::daily(store, &mut cache, &search, &self.mail.cfg, day, Utc::now())?;
         state.papers_changed();
-        tracing::info!(
-            indexed = report.indexed,
-            embedded = report.embedded,
-            composed = report.composed.composed,
-            "daily jobs done"
-        );
+        tracing::info!(indexed = report.indexed, embedded = report.embedded, composed = report.composed.composed, "daily jobs done");
         Ok(())
     }
 }
 
 fn deliver(store: &mut SqliteStore, mailer: &dyn Mailer) {
     match deliver_due(store, mailer, Utc::now(), DELIVERY_BATCH) {
-        Ok(r) if r.sent + r.failed + r.retrying > 0 => tracing::info!(
-            sent = r.sent,
-            failed = r.failed,
-            retrying = r.retrying,
-            "delivery"
-        ),
+        Ok(r) if r.sent + r.failed + r.retrying > 0 => tracing::info!(sent = r.sent, failed = r.failed, retrying = r.retrying, "delivery"),
         Ok(_) => {}
         Err(e) => tracing::error!("delivery: {e}"),
     }

@@ -27,10 +27,7 @@ pub struct IdError {
 }
 
 fn err(input: &str, reason: &'static str) -> IdError {
-    IdError {
-        input: input.chars().take(80).collect(),
-        reason,
-    }
+    IdError { input: input.chars().take(80).collect(), reason }
 }
 
 /// An arXiv identifier without version: `2401.01234` (new style, 4 or 5 digits after the
@@ -94,10 +91,7 @@ impl ArxivId {
                 s = s.strip_suffix(".pdf").unwrap_or(s);
             }
         }
-        s.parse::<VersionedId>().map_err(|e| IdError {
-            input: input.chars().take(80).collect(),
-            ..e
-        })
+        s.parse::<VersionedId>().map_err(|e| IdError { input: input.chars().take(80).collect(), ..e })
     }
 }
 
@@ -124,17 +118,11 @@ impl FromStr for ArxivId {
                 && !name.ends_with('-')
                 && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
             if !name_ok {
-                return Err(err(
-                    s,
-                    "old-style archive name must be lowercase letters, e.g. hep-th",
-                ));
+                return Err(err(s, "old-style archive name must be lowercase letters, e.g. hep-th"));
             }
             if let Some(c) = class {
                 if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return Err(err(
-                        s,
-                        "old-style subject class must be two capitals, e.g. math.GT",
-                    ));
+                    return Err(err(s, "old-style subject class must be two capitals, e.g. math.GT"));
                 }
             }
             if number.len() != 7 || !all_digits(number) {
@@ -145,9 +133,7 @@ impl FromStr for ArxivId {
             }
             return Ok(ArxivId(s.to_owned()));
         }
-        let (yymm, number) = s
-            .split_once('.')
-            .ok_or_else(|| err(s, "expected YYMM.NNNNN or archive/YYMMNNN"))?;
+        let (yymm, number) = s.split_once('.').ok_or_else(|| err(s, "expected YYMM.NNNNN or archive/YYMMNNN"))?;
         if yymm.len() != 4 || !all_digits(yymm) {
             return Err(err(s, "expected four digits YYMM before the dot"));
         }
@@ -160,10 +146,7 @@ impl FromStr for ArxivId {
         // From 2015 on arXiv numbers have five digits, before that four.
         let five = ("1501".."9100").contains(&yymm);
         if five != (number.len() == 5) {
-            return Err(err(
-                s,
-                "ids from 2015 on have 5 digits after the dot, earlier ones 4",
-            ));
+            return Err(err(s, "ids from 2015 on have 5 digits after the dot, earlier ones 4"));
         }
         Ok(ArxivId(s.to_owned()))
     }
@@ -205,22 +188,14 @@ impl FromStr for VersionedId {
         if let Some(pos) = s.rfind('v') {
             let digits = &s[pos + 1..];
             if pos > 0 && all_digits(digits) {
-                let version: u32 = digits
-                    .parse()
-                    .map_err(|_| err(s, "version number too large"))?;
+                let version: u32 = digits.parse().map_err(|_| err(s, "version number too large"))?;
                 if version == 0 {
                     return Err(err(s, "versions start at v1"));
                 }
-                return Ok(VersionedId {
-                    id: s[..pos].parse()?,
-                    version: Some(version),
-                });
+                return Ok(VersionedId { id: s[..pos].parse()?, version: Some(version) });
             }
         }
-        Ok(VersionedId {
-            id: s.parse()?,
-            version: None,
-        })
+        Ok(VersionedId { id: s.parse()?, version: None })
     }
 }
 
@@ -253,22 +228,14 @@ impl PaperId {
     /// An id for a paper from `source` (lowercase letters, digits and `-`) with the given key.
     pub fn external(source: &str, key: &str) -> Result<Self, IdError> {
         let ok = !source.is_empty()
-            && source
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && source.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
-            return Err(err(
-                source,
-                "source tag must be lowercase letters, digits or '-'",
-            ));
+            return Err(err(source, "source tag must be lowercase letters, digits or '-'"));
         }
         if key.trim().is_empty() {
             return Err(err(key, "empty key"));
         }
-        Ok(PaperId::External {
-            source: source.to_owned(),
-            key: key.to_owned(),
-        })
+        Ok(PaperId::External { source: source.to_owned(), key: key.to_owned() })
     }
 
     /// The arXiv id, when the paper is on arXiv.
@@ -290,9 +257,7 @@ impl FromStr for PaperId {
         match ArxivId::parse_loose(s) {
             Ok(v) => Ok(PaperId::Arxiv(v.id)),
             Err(arxiv_err) => match s.split_once(':') {
-                Some((source, key))
-                    if source != "arXiv" && source != "oai" && !source.contains('/') =>
-                {
+                Some((source, key)) if source != "arXiv" && source != "oai" && !source.contains('/') => {
                     PaperId::external(source, key)
                 }
                 _ => Err(arxiv_err),
@@ -336,33 +301,14 @@ mod tests {
 
     #[test]
     fn accepts_real_ids() {
-        for s in [
-            "0704.0001",
-            "1412.9999",
-            "1501.00001",
-            "2401.01234",
-            "hep-th/9901001",
-            "math.GT/0309136",
-            "cond-mat/0102536",
-        ] {
+        for s in ["0704.0001", "1412.9999", "1501.00001", "2401.01234", "hep-th/9901001", "math.GT/0309136", "cond-mat/0102536"] {
             assert_eq!(s.parse::<ArxivId>().unwrap().as_str(), s);
         }
     }
 
     #[test]
     fn rejects_malformed_ids() {
-        for s in [
-            "",
-            "2401.1234",
-            "1312.12345",
-            "2413.01234",
-            "24010.1234",
-            "Hep-th/9901001",
-            "hep-th/990100",
-            "math.gt/0309136",
-            "2401.01234v0",
-            "abc",
-        ] {
+        for s in ["", "2401.1234", "1312.12345", "2413.01234", "24010.1234", "Hep-th/9901001", "hep-th/990100", "math.gt/0309136", "2401.01234v0", "abc"] {
             assert!(s.parse::<VersionedId>().is_err(), "{s} should be rejected");
         }
     }
@@ -372,11 +318,7 @@ mod tests {
         let cases = [
             ("oai:arXiv.org:0806.4410", "0806.4410", None),
             ("http://arxiv.org/abs/2104.12255v1", "2104.12255", Some(1)),
-            (
-                "https://arxiv.org/pdf/2401.01234v2.pdf",
-                "2401.01234",
-                Some(2),
-            ),
+            ("https://arxiv.org/pdf/2401.01234v2.pdf", "2401.01234", Some(2)),
             ("arXiv:hep-th/9901001v3", "hep-th/9901001", Some(3)),
             ("http://arxiv.org/abs/nlin/0202021", "nlin/0202021", None),
         ];
@@ -389,23 +331,11 @@ mod tests {
 
     #[test]
     fn paper_ids() {
-        assert_eq!(
-            "listing:ab12".parse::<PaperId>().unwrap(),
-            PaperId::external("listing", "ab12").unwrap()
-        );
-        assert_eq!(
-            "beir:scifact:4983".parse::<PaperId>().unwrap().to_string(),
-            "beir:scifact:4983"
-        );
-        assert!(matches!(
-            "2401.01234".parse::<PaperId>().unwrap(),
-            PaperId::Arxiv(_)
-        ));
+        assert_eq!("listing:ab12".parse::<PaperId>().unwrap(), PaperId::external("listing", "ab12").unwrap());
+        assert_eq!("beir:scifact:4983".parse::<PaperId>().unwrap().to_string(), "beir:scifact:4983");
+        assert!(matches!("2401.01234".parse::<PaperId>().unwrap(), PaperId::Arxiv(_)));
         assert!("no id here".parse::<PaperId>().is_err());
-        assert_eq!(
-            serde_json::to_string(&"hep-th/9901001".parse::<PaperId>().unwrap()).unwrap(),
-            "\"hep-th/9901001\""
-        );
+        assert_eq!(serde_json::to_string(&"hep-th/9901001".parse::<PaperId>().unwrap()).unwrap(), "\"hep-th/9901001\"");
     }
 
     fn new_style() -> impl Strategy<Value = String> {
@@ -420,17 +350,12 @@ mod tests {
     }
 
     fn old_style() -> impl Strategy<Value = String> {
-        (
-            "[a-z]{2,5}(-[a-z]{2,4})?",
-            proptest::option::of("[A-Z]{2}"),
-            0u32..100,
-            1u32..=12,
-            0u32..1000,
-        )
-            .prop_map(|(archive, class, yy, mm, n)| match class {
+        ("[a-z]{2,5}(-[a-z]{2,4})?", proptest::option::of("[A-Z]{2}"), 0u32..100, 1u32..=12, 0u32..1000).prop_map(
+            |(archive, class, yy, mm, n)| match class {
                 Some(c) => format!("{archive}.{c}/{yy:02}{mm:02}{n:03}"),
                 None => format!("{archive}/{yy:02}{mm:02}{n:03}"),
-            })
+            },
+        )
     }
 
     proptest! {

@@ -41,29 +41,12 @@ fn taxonomy() -> &'static Taxonomy {
             .filter(|l| !l.starts_with('#') && !l.is_empty())
             .filter_map(|l| {
                 let mut f = l.split('\t');
-                Some(Entry {
-                    code: f.next()?,
-                    name: f.next()?,
-                    archive: f.next()?,
-                    subject: f.next()?,
-                })
+                Some(Entry { code: f.next()?, name: f.next()?, archive: f.next()?, subject: f.next()? })
             })
             .collect();
-        let by_code = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.code, i))
-            .collect();
-        let by_subject = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.subject, i))
-            .collect();
-        Taxonomy {
-            entries,
-            by_code,
-            by_subject,
-        }
+        let by_code = entries.iter().enumerate().map(|(i, e)| (e.code, i)).collect();
+        let by_subject = entries.iter().enumerate().map(|(i, e)| (e.subject, i)).collect();
+        Taxonomy { entries, by_code, by_subject }
     })
 }
 
@@ -92,26 +75,19 @@ impl Category {
     /// The name of the archive it belongs to, e.g. "Computer Science".
     pub fn archive_name(&self) -> Option<&'static str> {
         let t = taxonomy();
-        t.by_code
-            .get(self.0.as_str())
-            .map(|&i| t.entries[i].archive)
+        t.by_code.get(self.0.as_str()).map(|&i| t.entries[i].archive)
     }
 
     /// The category for an OAI-PMH `oai_dc` subject string such as
     /// "Computer Science - Machine Learning"; `None` for MSC/ACM codes and unknown names.
     pub fn from_oai_subject(subject: &str) -> Option<Category> {
         let t = taxonomy();
-        t.by_subject
-            .get(subject.trim())
-            .map(|&i| Category(t.entries[i].code.to_owned()))
+        t.by_subject.get(subject.trim()).map(|&i| Category(t.entries[i].code.to_owned()))
     }
 
     /// Every category in the taxonomy, in code order.
     pub fn all() -> impl Iterator<Item = Category> {
-        taxonomy()
-            .entries
-            .iter()
-            .map(|e| Category(e.code.to_owned()))
+        taxonomy().entries.iter().map(|e| Category(e.code.to_owned()))
     }
 }
 
@@ -127,9 +103,7 @@ impl FromStr for Category {
             && archive.len() <= 16
             && archive.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
         let class_ok = class.is_none_or(|c| {
-            !c.is_empty()
-                && c.len() <= 16
-                && c.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
+            !c.is_empty() && c.len() <= 16 && c.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
         });
         if archive_ok && class_ok {
             Ok(Category(s.to_owned()))
@@ -167,27 +141,14 @@ mod tests {
         assert!(Category::all().count() > 150);
         let c: Category = "hep-th".parse().unwrap();
         assert_eq!(c.name(), Some("High Energy Physics - Theory"));
-        assert_eq!(
-            "physics.optics".parse::<Category>().unwrap().archive_name(),
-            Some("Physics")
-        );
+        assert_eq!("physics.optics".parse::<Category>().unwrap().archive_name(), Some("Physics"));
         assert_eq!("cs.XY".parse::<Category>().unwrap().name(), None);
     }
 
     #[test]
     fn oai_subjects() {
-        assert_eq!(
-            Category::from_oai_subject("Quantum Physics")
-                .unwrap()
-                .as_str(),
-            "quant-ph"
-        );
-        assert_eq!(
-            Category::from_oai_subject("Physics - Optics")
-                .unwrap()
-                .as_str(),
-            "physics.optics"
-        );
+        assert_eq!(Category::from_oai_subject("Quantum Physics").unwrap().as_str(), "quant-ph");
+        assert_eq!(Category::from_oai_subject("Physics - Optics").unwrap().as_str(), "physics.optics");
         assert_eq!(Category::from_oai_subject("40-01, 65B10"), None);
     }
 

@@ -33,14 +33,8 @@ pub enum Source {
 
 impl Source {
     /// Every source, in a fixed order.
-    pub const ALL: [Source; 6] = [
-        Source::OaiPmh,
-        Source::Atom,
-        Source::ArxivSnapshot,
-        Source::HfDaily,
-        Source::Listing,
-        Source::Beir,
-    ];
+    pub const ALL: [Source; 6] =
+        [Source::OaiPmh, Source::Atom, Source::ArxivSnapshot, Source::HfDaily, Source::Listing, Source::Beir];
 
     /// The name used on the command line and in the store (`oai-pmh`, `hf-daily`, …).
     pub fn as_str(self) -> &'static str {
@@ -78,10 +72,7 @@ pub struct Author {
 impl Author {
     /// An author with just a name.
     pub fn new(name: impl Into<String>) -> Self {
-        Author {
-            name: name.into(),
-            affiliation: None,
-        }
+        Author { name: name.into(), affiliation: None }
     }
 }
 
@@ -242,12 +233,7 @@ impl Paper {
 
     /// Sets `submitted` and `updated` from the version dates where they are missing or older.
     pub fn fill_dates_from_versions(&mut self) {
-        if let Some(first) = self
-            .versions
-            .iter()
-            .min_by_key(|v| v.version)
-            .and_then(|v| v.date)
-        {
+        if let Some(first) = self.versions.iter().min_by_key(|v| v.version).and_then(|v| v.date) {
             self.submitted = Some(self.submitted.map_or(first, |s| s.min(first)));
         }
         if let Some(last) = self.versions.iter().filter_map(|v| v.date).max() {
@@ -264,8 +250,7 @@ impl Paper {
     pub fn merge(&mut self, incoming: Paper) {
         debug_assert_eq!(self.id, incoming.id);
         let overwrite = incoming.is_authoritative()
-            && (!self.is_authoritative()
-                || incoming.latest_version().unwrap_or(0) >= self.latest_version().unwrap_or(0));
+            && (!self.is_authoritative() || incoming.latest_version().unwrap_or(0) >= self.latest_version().unwrap_or(0));
 
         fn text(slot: &mut String, new: String, overwrite: bool) {
             if !new.is_empty() && (overwrite || slot.is_empty()) {
@@ -298,17 +283,10 @@ impl Paper {
         opt(&mut self.links.project, incoming.links.project, true);
         max(&mut self.signals.hf_upvotes, incoming.signals.hf_upvotes);
         max(&mut self.signals.hf_comments, incoming.signals.hf_comments);
-        max(
-            &mut self.signals.github_stars,
-            incoming.signals.github_stars,
-        );
+        max(&mut self.signals.github_stars, incoming.signals.github_stars);
 
         for v in incoming.versions {
-            match self
-                .versions
-                .iter_mut()
-                .find(|mine| mine.version == v.version)
-            {
+            match self.versions.iter_mut().find(|mine| mine.version == v.version) {
                 Some(mine) => opt(&mut mine.date, v.date, overwrite),
                 None => self.versions.push(v),
             }
@@ -344,10 +322,7 @@ mod tests {
     fn arxiv(version: u32, title: &str) -> Paper {
         let mut p = Paper::new("2401.01234".parse().unwrap(), title, Source::OaiPmh);
         p.versions = (1..=version)
-            .map(|v| Version {
-                version: v,
-                date: Some(date(&format!("2024-01-0{v}T10:00:00Z"))),
-            })
+            .map(|v| Version { version: v, date: Some(date(&format!("2024-01-0{v}T10:00:00Z"))) })
             .collect();
         p.categories = vec!["cs.LG".parse().unwrap()];
         p.fill_dates_from_versions();

@@ -17,54 +17,22 @@ use paperboy_engine::subscriptions::{Frequency, Interests};
 use paperboy_engine::{demo, SqliteStore};
 
 const TOPICS: &[&str] = &[
-    "video generation",
-    "reinforcement learning for reasoning",
-    "robot manipulation",
-    "speech synthesis",
-    "code agents",
-    "diffusion models",
-    "retrieval augmented generation",
-    "multimodal large language models",
-    "3D reconstruction",
-    "protein design",
-    "mixture of experts",
-    "long context attention",
-    "GUI agents",
-    "world models",
-    "image editing",
-    "benchmarks for LLM agents",
-    "quantization of language models",
-    "medical imaging",
-    "autonomous driving",
-    "math reasoning",
+    "video generation", "reinforcement learning for reasoning", "robot manipulation", "speech synthesis", "code agents",
+    "diffusion models", "retrieval augmented generation", "multimodal large language models", "3D reconstruction",
+    "protein design", "mixture of experts", "long context attention", "GUI agents", "world models", "image editing",
+    "benchmarks for LLM agents", "quantization of language models", "medical imaging", "autonomous driving", "math reasoning",
 ];
-const KEYWORDS: &[&str] = &[
-    "",
-    "",
-    "benchmark",
-    "dataset",
-    "",
-    "open-source",
-    "",
-    "efficient",
-];
+const KEYWORDS: &[&str] = &["", "", "benchmark", "dataset", "", "open-source", "", "efficient"];
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(10_000);
+    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("paperboy.db");
     let mut store = SqliteStore::open(&db).unwrap();
@@ -73,35 +41,16 @@ fn main() {
     for i in 0..n {
         let topic = TOPICS[i % TOPICS.len()];
         let include = KEYWORDS[(i / TOPICS.len()) % KEYWORDS.len()];
-        let text = if i % 5 == 4 {
-            String::new()
-        } else {
-            topic.to_owned()
-        };
-        let interests =
-            Interests::from_fields(&text, "", include, if i % 7 == 0 { "survey" } else { "" })
-                .unwrap();
+        let text = if i % 5 == 4 { String::new() } else { topic.to_owned() };
+        let interests = Interests::from_fields(&text, "", include, if i % 7 == 0 { "survey" } else { "" }).unwrap();
         let email = EmailAddress::parse(&format!("reader{i}@example.org")).unwrap();
-        store
-            .import_subscriber(&email, Frequency::Daily, &interests, true, now)
-            .unwrap();
+        store.import_subscriber(&email, Frequency::Daily, &interests, true, now).unwrap();
     }
     let mut cache = SqliteStore::open(&db).unwrap();
     let model = Arc::new(MiniLm::load().unwrap());
-    let service = SearchService::open_with(
-        &store,
-        &mut cache,
-        Some(&dir.path().join("index")),
-        model,
-        false,
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    let service = SearchService::open_with(&store, &mut cache, Some(&dir.path().join("index")), model, false, &mut |_, _, _| {}).unwrap();
     let sink = SmtpSink::start_local(&[]);
-    let cfg = MailConfig {
-        base_url: "http://127.0.0.1:8080".into(),
-        from: "paperboy <digest@example.org>".into(),
-    };
+    let cfg = MailConfig { base_url: "http://127.0.0.1:8080".into(), from: "paperboy <digest@example.org>".into() };
     let mailer = SmtpMailer::new(&sink.url, &cfg.from).unwrap();
     let day = "2026-08-21".parse().unwrap();
     let start = Instant::now();
@@ -110,26 +59,8 @@ fn main() {
     let delivered = deliver_due(&mut store, &mailer, now, n + 10).unwrap();
     let total = start.elapsed().as_secs_f64();
     let received = sink.received().len();
-    println!(
-        "subscribers: {n}, topics: {} (query vectors are embedded once each)",
-        TOPICS.len()
-    );
-    println!(
-        "composed {} ({} empty) in {composing:.1} s: {:.0} digests/s",
-        composed.composed,
-        composed.empty,
-        composed.composed as f64 / composing
-    );
-    println!(
-        "delivered {} (sink received {received}) in {:.1} s: {:.0} messages/s",
-        delivered.sent,
-        total - composing,
-        delivered.sent as f64 / (total - composing)
-    );
-    println!(
-        "end to end: {:.1} s, {:.0} digests/s; peak RSS {:.0} MiB",
-        total,
-        delivered.sent as f64 / total,
-        peak_rss_mib()
-    );
+    println!("subscribers: {n}, topics: {} (query vectors are embedded once each)", TOPICS.len());
+    println!("composed {} ({} empty) in {composing:.1} s: {:.0} digests/s", composed.composed, composed.empty, composed.composed as f64 / composing);
+    println!("delivered {} (sink received {received}) in {:.1} s: {:.0} messages/s", delivered.sent, total - composing, delivered.sent as f64 / (total - composing));
+    println!("end to end: {:.1} s, {:.0} digests/s; peak RSS {:.0} MiB", total, delivered.sent as f64 / total, peak_rss_mib());
 }

@@ -90,12 +90,7 @@ fn mentions(p: &Paper, word: &str) -> bool {
 }
 
 /// Composes `subscriber`'s digest for `period`; `None` when there is nothing new to send.
-pub fn compose(
-    store: &SqliteStore,
-    search: Option<&SearchService>,
-    subscriber: &Subscriber,
-    period: &Period,
-) -> Result<Option<Digest>, DigestError> {
+pub fn compose(store: &SqliteStore, search: Option<&SearchService>, subscriber: &Subscriber, period: &Period) -> Result<Option<Digest>, DigestError> {
     let ranked = trending::ranking(store, period.window(), period.day)?;
     compose_ranked(store, search, subscriber, period, &ranked)
 }
@@ -112,71 +107,31 @@ pub fn compose_ranked(
     let interests = &subscriber.interests;
     let excluded = |p: &Paper| interests.exclude.iter().any(|w| mentions(p, w));
     // Trending of the period, minus what the subscriber already had.
-    let candidates: Vec<&Paper> = ranked
-        .iter()
-        .map(|t| &t.paper)
-        .filter(|p| !excluded(p))
-        .take(TRENDING * 4)
-        .collect();
+    let candidates: Vec<&Paper> = ranked.iter().map(|t| &t.paper).filter(|p| !excluded(p)).take(TRENDING * 4).collect();
     let ids: Vec<_> = candidates.iter().map(|p| p.id.clone()).collect();
     let seen = store.already_sent(subscriber.id, &ids)?;
-    let trending: Vec<Paper> = candidates
-        .into_iter()
-        .filter(|p| !seen.contains(&p.id))
-        .take(TRENDING)
-        .cloned()
-        .collect();
+    let trending: Vec<Paper> = candidates.into_iter().filter(|p| !seen.contains(&p.id)).take(TRENDING).cloned().collect();
 
     // Interests: papers new since the last digest (or of the last week, for a first digest).
-    let since = subscriber
-        .last_digest_day
-        .map(|d| d.succ_opt().unwrap_or(d))
-        .unwrap_or_else(|| Window::Week.start(period.day));
+    let since = subscriber.last_digest_day.map(|d| d.succ_opt().unwrap_or(d)).unwrap_or_else(|| Window::Week.start(period.day));
     let mut matches = Vec::new();
     if !interests.is_empty() {
-        let in_categories = |p: &Paper| {
-            interests.categories.is_empty()
-                || p.categories
-                    .iter()
-                    .any(|c| interests.categories.contains(c))
-        };
-        let wanted = |p: &Paper| {
-            in_categories(p)
-                && interests.include.iter().all(|w| mentions(p, w))
-                && !excluded(p)
-                && !trending.iter().any(|t| t.id == p.id)
-        };
+        let in_categories = |p: &Paper| interests.categories.is_empty() || p.categories.iter().any(|c| interests.categories.contains(c));
+        let wanted = |p: &Paper| in_categories(p) && interests.include.iter().all(|w| mentions(p, w)) && !excluded(p) && !trending.iter().any(|t| t.id == p.id);
         let mut found: Vec<Paper> = Vec::new();
-        let text: String = [interests.text.as_str(), &interests.include.join(" ")]
-            .join(" ")
-            .trim()
-            .to_owned();
+        let text: String = [interests.text.as_str(), &interests.include.join(" ")].join(" ").trim().to_owned();
         match (search, SearchQuery::parse(&text)) {
             (Some(service), Ok(query)) => {
-                let filters = Filters {
-                    since: Some(since),
-                    until: Some(period.day),
-                    category: None,
-                };
+                let filters = Filters { since: Some(since), until: Some(period.day), category: None };
                 // A match shares words with the interests, or is among the few nearest in
                 // meaning: vector search alone always finds something, relevant or not.
-                let relevant = |h: &paperboy_engine::search::Hit| {
-                    h.explain.bm25_rank.is_some()
-                        || h.explain.vector_rank.is_some_and(|r| r <= NEAREST)
-                };
+                let relevant = |h: &paperboy_engine::search::Hit| h.explain.bm25_rank.is_some() || h.explain.vector_rank.is_some_and(|r| r <= NEAREST);
                 // Papers are read one by one, only until the digest has enough.
-                for hit in service
-                    .rank(&query, Mode::Hybrid, &filters, SEARCH_DEPTH)?
-                    .iter()
-                    .filter(|h| relevant(h))
-                {
+                for hit in service.rank(&query, Mode::Hybrid, &filters, SEARCH_DEPTH)?.iter().filter(|h| relevant(h)) {
                     if found.len() >= MATCHES {
                         break;
                     }
-                    if store
-                        .already_sent(subscriber.id, std::slice::from_ref(&hit.id))?
-                        .is_empty()
-                    {
+                    if store.already_sent(subscriber.id, std::slice::from_ref(&hit.id))?.is_empty() {
                         if let Some(p) = store.paper(&hit.id)?.filter(|p| wanted(p)) {
                             found.push(p);
                         }
@@ -184,26 +139,13 @@ pub fn compose_ranked(
                 }
             }
             // Categories alone (or no search yet): the period's papers in them, by trending score.
-            _ => found.extend(
-                trending::ranking(store, Window::Month, period.day)?
-                    .into_iter()
-                    .map(|t| t.paper)
-                    .filter(|p| p.day().is_some_and(|d| d >= since)),
-            ),
+            _ => found.extend(trending::ranking(store, Window::Month, period.day)?.into_iter().map(|t| t.paper).filter(|p| p.day().is_some_and(|d| d >= since))),
         }
         found.retain(|p| wanted(p));
         let ids: Vec<_> = found.iter().map(|p| p.id.clone()).collect();
         let seen = store.already_sent(subscriber.id, &ids)?;
-        matches = found
-            .into_iter()
-            .filter(|p| !seen.contains(&p.id))
-            .take(MATCHES)
-            .collect();
+        matches = found.into_iter().filter(|p| !seen.contains(&p.id)).take(MATCHES).collect();
     }
-    let digest = Digest {
-        period: period.clone(),
-        trending,
-        matches,
-    };
+    let digest = Digest { period: period.clone(), trending, matches };
     Ok((!digest.is_empty()).then_some(digest))
 }

@@ -75,26 +75,13 @@ impl header::Header for ListUnsubscribePost {
 /// Builds the MIME message: multipart/alternative (text, then HTML), Message-ID, Date and,
 /// with an unsubscribe URL, `List-Unsubscribe` + `List-Unsubscribe-Post` (RFC 8058).
 pub fn build(message: &OutgoingMessage, from: &Mailbox) -> Result<Message, SendError> {
-    let to: Mailbox = message
-        .recipient
-        .parse()
-        .map_err(|e| SendError::Permanent(format!("recipient {:?}: {e}", message.recipient)))?;
-    let mut builder = Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(&message.subject)
-        .message_id(Some(message.message_id.clone()))
-        .date_now();
+    let to: Mailbox = message.recipient.parse().map_err(|e| SendError::Permanent(format!("recipient {:?}: {e}", message.recipient)))?;
+    let mut builder = Message::builder().from(from.clone()).to(to).subject(&message.subject).message_id(Some(message.message_id.clone())).date_now();
     if let Some(url) = &message.unsubscribe_url {
-        builder = builder
-            .header(ListUnsubscribe(url.clone()))
-            .header(ListUnsubscribePost);
+        builder = builder.header(ListUnsubscribe(url.clone())).header(ListUnsubscribePost);
     }
     builder
-        .multipart(MultiPart::alternative_plain_html(
-            message.text.clone(),
-            message.html.clone(),
-        ))
+        .multipart(MultiPart::alternative_plain_html(message.text.clone(), message.html.clone()))
         .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))
 }
 
@@ -111,9 +98,7 @@ impl SmtpMailer {
             .map_err(|e| DigestError::Config(format!("SMTP URL {url:?}: {e}")))?
             .timeout(Some(std::time::Duration::from_secs(30)))
             .build();
-        let from = from
-            .parse()
-            .map_err(|e| DigestError::Config(format!("sender {from:?}: {e}")))?;
+        let from = from.parse().map_err(|e| DigestError::Config(format!("sender {from:?}: {e}")))?;
         Ok(SmtpMailer { transport, from })
     }
 }
@@ -138,12 +123,7 @@ pub const CONNECTIONS: usize = 4;
 
 /// Sends every message due at `now` (at most `limit`), one by one: a failure for one address
 /// never holds up the others.
-pub fn deliver_due(
-    store: &mut SqliteStore,
-    mailer: &dyn Mailer,
-    now: DateTime<Utc>,
-    limit: usize,
-) -> Result<DeliveryReport, DigestError> {
+pub fn deliver_due(store: &mut SqliteStore, mailer: &dyn Mailer, now: DateTime<Utc>, limit: usize) -> Result<DeliveryReport, DigestError> {
     let mut report = DeliveryReport::default();
     let rows = store.due_messages(now, limit)?;
     for step in rows.chunks(STEP) {
@@ -166,14 +146,8 @@ pub fn deliver_due(
         // The step's messages over a few connections at once; outcomes keep the step's order.
         let per_connection = step.len().div_ceil(CONNECTIONS).max(1);
         let outcomes: Vec<(i64, Outcome)> = std::thread::scope(|scope| {
-            let workers: Vec<_> = step
-                .chunks(per_connection)
-                .map(|part| scope.spawn(move || part.iter().map(send).collect::<Vec<_>>()))
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().expect("a delivery thread panicked"))
-                .collect()
+            let workers: Vec<_> = step.chunks(per_connection).map(|part| scope.spawn(move || part.iter().map(send).collect::<Vec<_>>())).collect();
+            workers.into_iter().flat_map(|w| w.join().expect("a delivery thread panicked")).collect()
         });
         for state in store.record_outcomes(&outcomes, now)? {
             match state {

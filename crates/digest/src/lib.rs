@@ -67,30 +67,16 @@ pub struct DailyReport {
 
 /// The daily jobs after a harvest: index what is new, embed it (and refresh the vectors),
 /// rank the week, compose the day's digests (delivery follows from the outbox).
-pub fn daily(
-    store: &mut SqliteStore,
-    cache: &mut SqliteStore,
-    search: &SearchService,
-    cfg: &MailConfig,
-    day: NaiveDate,
-    now: DateTime<Utc>,
-) -> Result<DailyReport, DigestError> {
+pub fn daily(store: &mut SqliteStore, cache: &mut SqliteStore, search: &SearchService, cfg: &MailConfig, day: NaiveDate, now: DateTime<Utc>) -> Result<DailyReport, DigestError> {
     let indexed = search.sync(store)?;
     tracing::info!(indexed, "daily: index");
     let embedded = search.embed_new(store, cache, &mut |_, _, _| {})?;
     tracing::info!(embedded, "daily: embed");
-    let trending =
-        paperboy_engine::trending::ranking(store, paperboy_engine::trending::Window::Week, day)?
-            .len();
+    let trending = paperboy_engine::trending::ranking(store, paperboy_engine::trending::Window::Week, day)?.len();
     tracing::info!(%day, papers = trending, "daily: trending (week)");
     let (composed, _) = compose_all(store, Some(search), cfg, day, false, now)?;
     tracing::info!(%day, composed = composed.composed, empty = composed.empty, skipped = composed.skipped, "daily: digests");
-    Ok(DailyReport {
-        indexed,
-        embedded,
-        trending,
-        composed,
-    })
+    Ok(DailyReport { indexed, embedded, trending, composed })
 }
 
 /// Composes the digest of every confirmed subscriber due on `day` and records it (outbox row +
@@ -107,24 +93,16 @@ pub fn compose_all(
     let mut previews = Vec::new();
     let mut rankings = std::collections::HashMap::new();
     for sub in store.confirmed_subscribers()? {
-        let period = Period {
-            frequency: sub.frequency,
-            day,
-        };
+        let period = Period { frequency: sub.frequency, day };
         if !Period::is_due(sub.frequency, day) || store.has_digest(sub.id, &period.key())? {
             report.skipped += 1;
             continue;
         }
         let window = period.window();
         if !rankings.contains_key(&window) {
-            rankings.insert(
-                window,
-                paperboy_engine::trending::ranking(store, window, day)?,
-            );
+            rankings.insert(window, paperboy_engine::trending::ranking(store, window, day)?);
         }
-        let Some(digest) =
-            compose::compose_ranked(store, search, &sub, &period, &rankings[&window])?
-        else {
+        let Some(digest) = compose::compose_ranked(store, search, &sub, &period, &rankings[&window])? else {
             report.empty += 1;
             continue;
         };

@@ -1,8 +1,8 @@
 //! The messages: the digest and the confirmation email, each as HTML (inline styles, a table
 //! layout mail clients keep, a dark-mode block for clients that honour it) and plain text.
 
-use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paperboy_core::text::long_day;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paperboy_core::Paper;
 use paperboy_engine::outbox::OutgoingMessage;
 use paperboy_engine::subscriptions::Subscriber;
@@ -25,33 +25,16 @@ pub struct Links {
 impl Links {
     /// The links of `sub` under the instance's public address.
     pub fn of(sub: &Subscriber, base_url: &str) -> Self {
-        Links {
-            unsubscribe: format!("{base_url}/unsubscribe/{}", sub.manage_key),
-            preferences: format!("{base_url}/preferences/{}", sub.manage_key),
-        }
+        Links { unsubscribe: format!("{base_url}/unsubscribe/{}", sub.manage_key), preferences: format!("{base_url}/preferences/{}", sub.manage_key) }
     }
 }
 
 /// A Message-ID that is the same every time for this subscriber and `what` (a period key, or
 /// a confirmation's issue time), so a message sent twice reads as one.
 pub fn message_id(subscriber: i64, what: &str, base_url: &str) -> String {
-    let host = base_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(base_url)
-        .split(['/', ':'])
-        .next()
-        .filter(|h| !h.is_empty())
-        .unwrap_or("paperboy.invalid");
-    let tag: String = Sha256::digest(format!("{subscriber}|{what}").as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!(
-        "<{}.{subscriber}.{tag}@{host}>",
-        what.replace([':', ' '], "-")
-    )
+    let host = base_url.split("://").nth(1).unwrap_or(base_url).split(['/', ':']).next().filter(|h| !h.is_empty()).unwrap_or("paperboy.invalid");
+    let tag: String = Sha256::digest(format!("{subscriber}|{what}").as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("<{}.{subscriber}.{tag}@{host}>", what.replace([':', ' '], "-"))
 }
 
 fn paper_block(p: &Paper, base_url: &str) -> Markup {
@@ -59,11 +42,7 @@ fn paper_block(p: &Paper, base_url: &str) -> Markup {
     let authors: Vec<&str> = p.authors.iter().take(4).map(|a| a.name.as_str()).collect();
     let more = if p.authors.len() > 4 { " et al." } else { "" };
     let abstract_start: String = p.abstract_text.chars().take(300).collect();
-    let cut = if p.abstract_text.chars().count() > 300 {
-        "…"
-    } else {
-        ""
-    };
+    let cut = if p.abstract_text.chars().count() > 300 { "…" } else { "" };
     html! {
         tr { td.card style="padding:14px 16px;border:1px solid #dde1e6;border-radius:8px;background:#f6f7f9;" {
             a href=(url) style="color:#0b57d0;font-size:16px;font-weight:bold;text-decoration:none;" { (p.title) }
@@ -110,11 +89,7 @@ fn shell(title: &str, body: Markup) -> String {
 /// The subject: the date and how many papers.
 pub fn subject(d: &Digest) -> String {
     let n = d.len();
-    format!(
-        "paperboy: {n} paper{} for {}",
-        if n == 1 { "" } else { "s" },
-        long_day(d.period.day)
-    )
+    format!("paperboy: {n} paper{} for {}", if n == 1 { "" } else { "s" }, long_day(d.period.day))
 }
 
 /// The digest email for `sub`.
@@ -122,12 +97,8 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
     let base = &cfg.base_url;
     let links = Links::of(sub, base);
     let heading = match d.period.frequency {
-        paperboy_engine::subscriptions::Frequency::Daily => {
-            format!("Papers of {}", long_day(d.period.day))
-        }
-        paperboy_engine::subscriptions::Frequency::Weekly => {
-            format!("The week to {}", long_day(d.period.day))
-        }
+        paperboy_engine::subscriptions::Frequency::Daily => format!("Papers of {}", long_day(d.period.day)),
+        paperboy_engine::subscriptions::Frequency::Weekly => format!("The week to {}", long_day(d.period.day)),
     };
     let section = |title: &str, papers: &[Paper]| {
         html! {
@@ -151,10 +122,7 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
         } }
     };
     let mut text = format!("{heading}\n\n");
-    for (title, papers) in [
-        ("Trending", &d.trending),
-        ("For your interests", &d.matches),
-    ] {
+    for (title, papers) in [("Trending", &d.trending), ("For your interests", &d.matches)] {
         if !papers.is_empty() {
             text.push_str(&format!("{title}\n{}\n\n", "-".repeat(title.len())));
             for p in papers {
@@ -162,10 +130,7 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
             }
         }
     }
-    text.push_str(&format!(
-        "--\nChange what you get: {}\nUnsubscribe: {}\n",
-        links.preferences, links.unsubscribe
-    ));
+    text.push_str(&format!("--\nChange what you get: {}\nUnsubscribe: {}\n", links.preferences, links.unsubscribe));
     OutgoingMessage {
         message_id: message_id(sub.id, &d.period.key(), base),
         recipient: sub.email.to_string(),
@@ -177,13 +142,7 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
 }
 
 /// The double opt-in email: a confirmation link, nothing else.
-pub fn confirmation_message(
-    sub_id: i64,
-    email: &str,
-    token: &str,
-    issued: &str,
-    cfg: &MailConfig,
-) -> OutgoingMessage {
+pub fn confirmation_message(sub_id: i64, email: &str, token: &str, issued: &str, cfg: &MailConfig) -> OutgoingMessage {
     let base = &cfg.base_url;
     let link = format!("{base}/confirm?token={token}");
     let body = html! {

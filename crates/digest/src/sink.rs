@@ -65,10 +65,7 @@ impl Handler for Sink {
 
     fn data_end(&mut self) -> Response {
         if let Some((to, data)) = self.current.take() {
-            self.received.lock().expect("sink lock").push(Received {
-                to,
-                data: String::from_utf8_lossy(&data).into_owned(),
-            });
+            self.received.lock().expect("sink lock").push(Received { to, data: String::from_utf8_lossy(&data).into_owned() });
         }
         OK
     }
@@ -86,16 +83,9 @@ impl SmtpSink {
     pub fn start(listener: TcpListener, refuse: &[&str]) -> SmtpSink {
         let url = format!("smtp://{}", listener.local_addr().expect("bound"));
         let received = Arc::new(Mutex::new(Vec::new()));
-        let sink = Sink {
-            received: received.clone(),
-            refuse: Arc::new(refuse.iter().map(|s| s.to_string()).collect()),
-            current: None,
-        };
+        let sink = Sink { received: received.clone(), refuse: Arc::new(refuse.iter().map(|s| s.to_string()).collect()), current: None };
         let mut server = Server::new(sink);
-        server
-            .with_name("sink.paperboy.test")
-            .with_num_threads(4)
-            .with_tcp_listener(listener);
+        server.with_name("sink.paperboy.test").with_num_threads(4).with_tcp_listener(listener);
         std::thread::spawn(move || {
             let _ = server.serve();
         });
@@ -104,10 +94,7 @@ impl SmtpSink {
 
     /// Starts a sink on a free loopback port.
     pub fn start_local(refuse: &[&str]) -> SmtpSink {
-        Self::start(
-            TcpListener::bind("127.0.0.1:0").expect("a loopback port"),
-            refuse,
-        )
+        Self::start(TcpListener::bind("127.0.0.1:0").expect("a loopback port"), refuse)
     }
 
     /// Everything received so far.

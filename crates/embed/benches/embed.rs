@@ -16,19 +16,11 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/embeddings/all-MiniLM-L6-v2.reference.jsonl"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/embeddings/all-MiniLM-L6-v2.reference.jsonl");
     let texts: Vec<String> = std::fs::read_to_string(path)
         .expect("reference file")
         .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_owned())
         .filter(|t| t.contains("\n\n"))
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -52,9 +44,7 @@ fn main() {
         })
         .collect();
     query_ms.sort_by(f64::total_cmp);
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("| texts | best of 3 (s) | texts/s | query p50 (ms) | query p99 (ms) | model load (s) | threads |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     println!(

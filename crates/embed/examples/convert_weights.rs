@@ -19,22 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, view) in tensors {
         // Weights are f32; `position_ids` is i64 (0..512, exact in f16): every tensor becomes f16.
         let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            Dtype::I64 => view
-                .data()
-                .chunks_exact(8)
-                .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f32)
-                .collect(),
+            Dtype::F32 => view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Dtype::I64 => view.data().chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f32).collect(),
             other => panic!("{name}: unexpected dtype {other:?}"),
         };
-        let halves: Vec<u8> = values
-            .into_iter()
-            .flat_map(|v| half::f16::from_f32(v).to_le_bytes())
-            .collect();
+        let halves: Vec<u8> = values.into_iter().flat_map(|v| half::f16::from_f32(v).to_le_bytes()).collect();
         let shape = view.shape().to_vec();
         if halves.len() > 12 << 20 {
             let (rows, row_bytes) = (shape[0], halves.len() / shape[0]);
@@ -43,16 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             first[0] = top;
             let mut second = shape.clone();
             second[0] = rows - top;
-            parts.push((
-                format!("{name}#0"),
-                first,
-                halves[..top * row_bytes].to_vec(),
-            ));
-            parts.push((
-                format!("{name}#1"),
-                second,
-                halves[top * row_bytes..].to_vec(),
-            ));
+            parts.push((format!("{name}#0"), first, halves[..top * row_bytes].to_vec()));
+            parts.push((format!("{name}#1"), second, halves[top * row_bytes..].to_vec()));
         } else {
             parts.push((name, shape, halves));
         }
@@ -68,10 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         assert!(shard < 3, "the weights need more than three shards");
         in_shard += values;
-        shards[shard].push((
-            name.clone(),
-            TensorView::new(Dtype::F16, shape.clone(), data)?,
-        ));
+        shards[shard].push((name.clone(), TensorView::new(Dtype::F16, shape.clone(), data)?));
     }
     for (i, shard) in shards.into_iter().enumerate() {
         let path = out.join(format!("model-f16-{}-of-3.safetensors", i + 1));

@@ -79,18 +79,9 @@ impl Encoder {
     /// Takes the weights out of the checkpoint's tensors (names as in the Hugging Face BERT).
     pub(crate) fn from_tensors(mut tensors: Tensors) -> Result<Self, EmbedError> {
         let t = &mut tensors;
-        let words = take(
-            t,
-            "embeddings.word_embeddings.weight",
-            &[crate::minilm::VOCABULARY, HIDDEN],
-        )?;
-        let positions = take(
-            t,
-            "embeddings.position_embeddings.weight",
-            &[MAX_POSITIONS, HIDDEN],
-        )?;
-        let token_type =
-            take(t, "embeddings.token_type_embeddings.weight", &[2, HIDDEN])?[..HIDDEN].to_vec();
+        let words = take(t, "embeddings.word_embeddings.weight", &[crate::minilm::VOCABULARY, HIDDEN])?;
+        let positions = take(t, "embeddings.position_embeddings.weight", &[MAX_POSITIONS, HIDDEN])?;
+        let token_type = take(t, "embeddings.token_type_embeddings.weight", &[2, HIDDEN])?[..HIDDEN].to_vec();
         let embedding_norm = norm(t, "embeddings.LayerNorm")?;
         let mut layers = Vec::with_capacity(LAYERS);
         for i in 0..LAYERS {
@@ -98,17 +89,13 @@ impl Encoder {
             let (q, q_bias) = dense(t, &format!("{p}.attention.self.query"), HIDDEN, HIDDEN)?;
             let (k, k_bias) = dense(t, &format!("{p}.attention.self.key"), HIDDEN, HIDDEN)?;
             let (v, v_bias) = dense(t, &format!("{p}.attention.self.value"), HIDDEN, HIDDEN)?;
-            let (attention_out, attention_out_bias) =
-                dense(t, &format!("{p}.attention.output.dense"), HIDDEN, HIDDEN)?;
+            let (attention_out, attention_out_bias) = dense(t, &format!("{p}.attention.output.dense"), HIDDEN, HIDDEN)?;
             let (up, up_bias) = dense(t, &format!("{p}.intermediate.dense"), INTERMEDIATE, HIDDEN)?;
             let (down, down_bias) = dense(t, &format!("{p}.output.dense"), HIDDEN, INTERMEDIATE)?;
             // Query, key and value one after another as outputs: one product makes all three.
             let qkv = [q, k, v].concat();
-            let (attention_out, up, down) = (
-                packed(&attention_out, HIDDEN),
-                packed(&up, HIDDEN),
-                packed(&down, INTERMEDIATE),
-            );
+            let (attention_out, up, down) =
+                (packed(&attention_out, HIDDEN), packed(&up, HIDDEN), packed(&down, INTERMEDIATE));
             layers.push(Layer {
                 qkv: packed(&qkv, HIDDEN),
                 qkv_bias: [q_bias, k_bias, v_bias].concat(),
@@ -122,14 +109,7 @@ impl Encoder {
                 output_norm: norm(t, &format!("{p}.output.LayerNorm"))?,
             });
         }
-        Ok(Encoder {
-            words,
-            positions,
-            token_type,
-            embedding_norm,
-            layers,
-            vocabulary: crate::minilm::VOCABULARY,
-        })
+        Ok(Encoder { words, positions, token_type, embedding_norm, layers, vocabulary: crate::minilm::VOCABULARY })
     }
 
     /// Mean of the last hidden states over each text's tokens (not yet normalised).
@@ -149,18 +129,12 @@ impl Encoder {
         let mut buffers = BUFFERS.take();
         let [x, qkv, context, hidden] = &mut buffers;
         let (x, qkv) = (sized(x, rows * HIDDEN), sized(qkv, rows * 3 * HIDDEN));
-        let (context, hidden) = (
-            sized(context, rows * HIDDEN),
-            sized(hidden, rows * INTERMEDIATE),
-        );
+        let (context, hidden) = (sized(context, rows * HIDDEN), sized(hidden, rows * INTERMEDIATE));
         for (ids, &(start, len)) in texts.iter().zip(&spans) {
             for (p, &id) in ids[..len].iter().enumerate() {
                 let id = (id as usize).min(self.vocabulary - 1);
                 let row = &mut x[(start + p) * HIDDEN..][..HIDDEN];
-                let (word, position) = (
-                    &self.words[id * HIDDEN..][..HIDDEN],
-                    &self.positions[p * HIDDEN..][..HIDDEN],
-                );
+                let (word, position) = (&self.words[id * HIDDEN..][..HIDDEN], &self.positions[p * HIDDEN..][..HIDDEN]);
                 for i in 0..HIDDEN {
                     row[i] = word[i] + position[i] + self.token_type[i];
                 }
@@ -194,13 +168,9 @@ impl Encoder {
 }
 
 fn take(tensors: &mut Tensors, name: &str, shape: &[usize]) -> Result<Vec<f32>, EmbedError> {
-    let (got, data) = tensors
-        .remove(name)
-        .ok_or_else(|| EmbedError::Weights(format!("no tensor {name}")))?;
+    let (got, data) = tensors.remove(name).ok_or_else(|| EmbedError::Weights(format!("no tensor {name}")))?;
     if got != shape {
-        return Err(EmbedError::Weights(format!(
-            "tensor {name} has shape {got:?}, expected {shape:?}"
-        )));
+        return Err(EmbedError::Weights(format!("tensor {name} has shape {got:?}, expected {shape:?}")));
     }
     Ok(data)
 }
@@ -233,31 +203,13 @@ fn packed(weight: &[f32], inputs: usize) -> Packed {
 
 /// `out = bias + input · weight` with a bias, else `out += input · weight` (the residual
 /// connection: `out` holds the layer's input); GELU of the result if asked.
-fn linear(
-    input: &[f32],
-    inputs: usize,
-    weight: &Packed,
-    bias: Option<&[f32]>,
-    gelu: bool,
-    out: &mut [f32],
-) {
+fn linear(input: &[f32], inputs: usize, weight: &Packed, bias: Option<&[f32]>, gelu: bool, out: &mut [f32]) {
     let rows = input.len() / inputs;
     let outputs = weight.cols();
     assert!(
-        input.len() == rows * inputs
-            && out.len() == rows * outputs
-            && outputs.is_multiple_of(crate::matmul::PANEL)
+        input.len() == rows * inputs && out.len() == rows * outputs && outputs.is_multiple_of(crate::matmul::PANEL)
     );
-    matmul_add(
-        input,
-        inputs,
-        rows,
-        weight,
-        out,
-        outputs,
-        true,
-        Epilogue { bias, gelu },
-    );
+    matmul_add(input, inputs, rows, weight, out, outputs, true, Epilogue { bias, gelu });
 }
 
 /// Runs `$kernel` compiled for AVX2 + FMA where the processor has them, else as is.
@@ -288,8 +240,7 @@ const CHUNK_ROWS: usize = 32;
 /// `x = norm(x + bias)` row by row.
 fn layer_norm(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) {
     if x.len() >= PARALLEL_ROWS * HIDDEN {
-        x.par_chunks_mut(CHUNK_ROWS * HIDDEN)
-            .for_each(|c| layer_norm_chunk(c, bias, norm));
+        x.par_chunks_mut(CHUNK_ROWS * HIDDEN).for_each(|c| layer_norm_chunk(c, bias, norm));
     } else {
         layer_norm_chunk(x, bias, norm);
     }
@@ -313,18 +264,10 @@ fn layer_norm_kernel(x: &mut [f32], bias: Option<&[f32]>, norm: &Norm) {
 /// Reduces `map(x)` over `xs` with `combine` in eight independent lanes (so the loop
 /// vectorises), then the lanes.
 #[inline(always)]
-fn lanes(
-    xs: &[f32],
-    init: f32,
-    map: impl Fn(f32) -> f32,
-    combine: impl Fn(f32, f32) -> f32,
-) -> f32 {
+fn lanes(xs: &[f32], init: f32, map: impl Fn(f32) -> f32, combine: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = [init; 8];
     let chunks = xs.chunks_exact(8);
-    let rest = chunks
-        .remainder()
-        .iter()
-        .fold(init, |a, &b| combine(a, map(b)));
+    let rest = chunks.remainder().iter().fold(init, |a, &b| combine(a, map(b)));
     for c in chunks {
         for i in 0..8 {
             acc[i] = combine(acc[i], map(c[i]));

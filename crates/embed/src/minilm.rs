@@ -33,22 +33,14 @@ impl MiniLm {
     /// Loads the weights compiled into the binary.
     pub fn load() -> Result<Self, EmbedError> {
         let encoder = Encoder::from_tensors(read_shards(&SHARDS)?)?;
-        let mut tokenizer =
-            Tokenizer::from_bytes(TOKENIZER).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let mut tokenizer = Tokenizer::from_bytes(TOKENIZER).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         // tokenizer.json says "128 tokens, fixed padding"; the model is used with 256 tokens.
         // Texts are not padded at all: each runs at its own length.
         tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
-                ..Default::default()
-            }))
+            .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         tokenizer.with_padding(None);
-        Ok(MiniLm {
-            encoder,
-            tokenizer,
-            id: ModelId(MINILM_ID.into()),
-        })
+        Ok(MiniLm { encoder, tokenizer, id: ModelId(MINILM_ID.into()) })
     }
 }
 
@@ -62,17 +54,10 @@ fn read_shards(shards: &[&[u8]]) -> Result<Tensors, EmbedError> {
             .map_err(|e| EmbedError::Weights(format!("shard {}: {e}", i + 1)))?;
         for (name, view) in file.tensors() {
             if view.dtype() != safetensors::Dtype::F16 {
-                return Err(EmbedError::Weights(format!(
-                    "shard {}: tensor {name} is {:?}, not F16",
-                    i + 1,
-                    view.dtype()
-                )));
+                return Err(EmbedError::Weights(format!("shard {}: tensor {name} is {:?}, not F16", i + 1, view.dtype())));
             }
-            let data: Vec<f32> = view
-                .data()
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect();
+            let data: Vec<f32> =
+                view.data().chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect();
             match name.contains('#') {
                 true => parts.push((name, view.shape().to_vec(), data)),
                 false => drop(tensors.insert(name, (view.shape().to_vec(), data))),
@@ -106,10 +91,8 @@ impl Embedder for MiniLm {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let encodings =
+            self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         let ids: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
         let mut out = Vec::with_capacity(texts.len());
         let mut start = 0;
@@ -120,12 +103,7 @@ impl Embedder for MiniLm {
                 tokens += ids[end].len();
                 end += 1;
             }
-            out.extend(
-                self.encoder
-                    .mean_pooled(&ids[start..end])
-                    .into_iter()
-                    .map(Embedding::normalized),
-            );
+            out.extend(self.encoder.mean_pooled(&ids[start..end]).into_iter().map(Embedding::normalized));
             start = end;
         }
         Ok(out)

@@ -31,20 +31,12 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn snapshot_sample() -> (Vec<String>, String) {
-    let shared = repo().join(
-        "../shared/data/arxiv/kaggle-snapshot-sample/arxiv-metadata-oai-snapshot.head1000.jsonl",
-    );
+    let shared = repo().join("../shared/data/arxiv/kaggle-snapshot-sample/arxiv-metadata-oai-snapshot.head1000.jsonl");
     let (path, note) = if shared.exists() {
         (shared, "1,000 real snapshot lines".to_owned())
     } else {
-        eprintln!(
-            "note: {} is missing; using the 200-line fixture",
-            shared.display()
-        );
-        (
-            repo().join("tests/fixtures/snapshot/head200.jsonl"),
-            "200 real snapshot lines (fixture)".to_owned(),
-        )
+        eprintln!("note: {} is missing; using the 200-line fixture", shared.display());
+        (repo().join("tests/fixtures/snapshot/head200.jsonl"), "200 real snapshot lines (fixture)".to_owned())
     };
     let text = std::fs::read_to_string(&path).expect("sample lines");
     (text.lines().map(str::to_owned).collect(), note)
@@ -56,16 +48,8 @@ fn write_synthetic_snapshot(path: &Path, n: usize, sample: &[String]) {
     for i in 0..n {
         let line = &sample[i % sample.len()];
         let month = i / 99_999;
-        let id = format!(
-            "{:02}{:02}.{:05}",
-            15 + month / 12,
-            1 + month % 12,
-            1 + i % 99_999
-        );
-        let rest = line
-            .split_once("\",")
-            .map(|(_, r)| r)
-            .expect("line starts with the id");
+        let id = format!("{:02}{:02}.{:05}", 15 + month / 12, 1 + month % 12, 1 + i % 99_999);
+        let rest = line.split_once("\",").map(|(_, r)| r).expect("line starts with the id");
         writeln!(out, "{{\"id\":\"{id}\",{rest}").expect("write");
     }
     out.flush().expect("flush");
@@ -78,11 +62,7 @@ fn run_case(source: Source, input: &Path) {
     let report = ingest_path(&mut store, source, input, &mut |_| {}).expect("ingest");
     let secs = start.elapsed().as_secs_f64();
     let papers = report.new + report.updated + report.unchanged;
-    println!(
-        "{papers} {secs:.3} {:.1} {}",
-        peak_rss_mib(),
-        report.rejected
-    );
+    println!("{papers} {secs:.3} {:.1} {}", peak_rss_mib(), report.rejected);
 }
 
 fn main() {
@@ -104,33 +84,15 @@ fn main() {
     for &n in &sizes {
         let path = tmp.path().join(format!("snapshot-{n}.jsonl"));
         write_synthetic_snapshot(&path, n, &sample);
-        let mib = std::fs::metadata(&path)
-            .map(|m| m.len() as f64 / 1048576.0)
-            .unwrap_or(0.0);
-        cases.push((
-            format!("arxiv-snapshot, {n} lines ({mib:.0} MiB; {note}, new ids)"),
-            Source::ArxivSnapshot,
-            path,
-        ));
+        let mib = std::fs::metadata(&path).map(|m| m.len() as f64 / 1048576.0).unwrap_or(0.0);
+        cases.push((format!("arxiv-snapshot, {n} lines ({mib:.0} MiB; {note}, new ids)"), Source::ArxivSnapshot, path));
     }
-    cases.push((
-        "hf-daily, demo corpus data/demo/hf-daily.tar.gz".into(),
-        Source::HfDaily,
-        repo().join("data/demo/hf-daily.tar.gz"),
-    ));
-    let all_days =
-        repo().join("../shared/data/hf-daily-papers/Paper_metadata_download.all-558-days.tar.gz");
+    cases.push(("hf-daily, demo corpus data/demo/hf-daily.tar.gz".into(), Source::HfDaily, repo().join("data/demo/hf-daily.tar.gz")));
+    let all_days = repo().join("../shared/data/hf-daily-papers/Paper_metadata_download.all-558-days.tar.gz");
     if all_days.exists() {
-        cases.push((
-            "hf-daily, all 558 days .tar.gz (shared data)".into(),
-            Source::HfDaily,
-            all_days,
-        ));
+        cases.push(("hf-daily, all 558 days .tar.gz (shared data)".into(), Source::HfDaily, all_days));
     } else {
-        eprintln!(
-            "note: {} is missing; skipping that case",
-            all_days.display()
-        );
+        eprintln!("note: {} is missing; skipping that case", all_days.display());
     }
     println!("| input | papers | seconds | papers/s | peak RSS (MiB) |");
     println!("| --- | ---: | ---: | ---: | ---: |");
@@ -148,11 +110,6 @@ fn main() {
         }
         let papers: f64 = f[0].parse().unwrap_or(0.0);
         let secs: f64 = f[1].parse().unwrap_or(f64::NAN);
-        println!(
-            "| {label} | {} | {secs:.2} | {:.0} | {} |",
-            f[0],
-            papers / secs,
-            f[2]
-        );
+        println!("| {label} | {} | {secs:.2} | {:.0} | {} |", f[0], papers / secs, f[2]);
     }
 }

@@ -8,19 +8,10 @@ use serde::{Deserialize, Serialize};
 use crate::ingest::{hf_daily, listing};
 use crate::{IngestReport, IngestRun, PaperStore, StoreError};
 
-const HF_DAILY_TAR_GZ: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../data/demo/hf-daily.tar.gz"
-));
-const LISTING: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../data/demo/papers-listing.txt"
-));
+const HF_DAILY_TAR_GZ: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/hf-daily.tar.gz"));
+const LISTING: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/papers-listing.txt"));
 /// The demo papers' vectors (f16), so semantic search works at once on a fresh install.
-const VECTORS: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../data/demo/vectors.bin"
-));
+const VECTORS: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/vectors.bin"));
 /// The first line of a vectors file.
 pub const MAGIC: &[u8] = b"PBVEC1\n";
 
@@ -70,15 +61,9 @@ pub fn load(store: &mut dyn PaperStore) -> Result<Vec<IngestReport>, DemoError> 
 /// Puts the shipped demo vectors into the store's embedding cache; returns how many.
 pub fn load_vectors(store: &mut dyn PaperStore) -> Result<usize, DemoError> {
     let corrupt = |why: &str| DemoError::Corrupt(format!("data/demo/vectors.bin: {why}"));
-    let body = VECTORS
-        .strip_prefix(MAGIC)
-        .ok_or_else(|| corrupt("not a paperboy vectors file"))?;
-    let newline = body
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or_else(|| corrupt("no header line"))?;
-    let header: VectorsHeader =
-        serde_json::from_slice(&body[..newline]).map_err(|_| corrupt("bad header"))?;
+    let body = VECTORS.strip_prefix(MAGIC).ok_or_else(|| corrupt("not a paperboy vectors file"))?;
+    let newline = body.iter().position(|&b| b == b'\n').ok_or_else(|| corrupt("no header line"))?;
+    let header: VectorsHeader = serde_json::from_slice(&body[..newline]).map_err(|_| corrupt("bad header"))?;
     let record = 16 + header.dim * 2;
     let data = &body[newline + 1..];
     if data.len() != header.count * record {
@@ -88,10 +73,7 @@ pub fn load_vectors(store: &mut dyn PaperStore) -> Result<usize, DemoError> {
         .chunks_exact(record)
         .map(|r| {
             let hash = String::from_utf8_lossy(&r[..16]).into_owned();
-            let v = r[16..]
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect();
+            let v = r[16..].chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect();
             (hash, v)
         })
         .collect();

@@ -50,12 +50,7 @@ impl HarvestOptions {
             set: None,
             from: None,
             until: None,
-            user_agent: concat!(
-                "paperboy/",
-                env!("CARGO_PKG_VERSION"),
-                " (self-hosted paper discovery; OAI-PMH harvester)"
-            )
-            .into(),
+            user_agent: concat!("paperboy/", env!("CARGO_PKG_VERSION"), " (self-hosted paper discovery; OAI-PMH harvester)").into(),
             delay: Duration::from_secs(3),
             max_retries: 5,
             max_retry_wait: Duration::from_secs(120),
@@ -65,12 +60,7 @@ impl HarvestOptions {
 
     /// The checkpoint key: one per endpoint, metadata format and set.
     pub fn checkpoint_key(&self) -> String {
-        format!(
-            "{}|{}|{}",
-            self.base_url,
-            self.metadata_prefix,
-            self.set.as_deref().unwrap_or("*")
-        )
+        format!("{}|{}|{}", self.base_url, self.metadata_prefix, self.set.as_deref().unwrap_or("*"))
     }
 }
 
@@ -180,10 +170,7 @@ fn fetch(
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let backoff = Duration::from_secs(
-            2u64.saturating_pow(attempt)
-                .min(opts.max_retry_wait.as_secs().max(1)),
-        );
+        let backoff = Duration::from_secs(2u64.saturating_pow(attempt).min(opts.max_retry_wait.as_secs().max(1)));
         let failure = match agent.get(url).header("User-Agent", &opts.user_agent).call() {
             Ok(mut response) => {
                 let status = response.status().as_u16();
@@ -193,16 +180,10 @@ fn fetch(
                         .with_config()
                         .limit(256 * 1024 * 1024)
                         .read_to_vec()
-                        .map_err(|e| HarvestError::Http {
-                            url: url.to_owned(),
-                            message: e.to_string(),
-                        });
+                        .map_err(|e| HarvestError::Http { url: url.to_owned(), message: e.to_string() });
                 }
                 if status != 503 && status != 429 {
-                    return Err(HarvestError::Status {
-                        url: url.to_owned(),
-                        status,
-                    });
+                    return Err(HarvestError::Status { url: url.to_owned(), status });
                 }
                 let wait = response
                     .headers()
@@ -216,11 +197,7 @@ fn fetch(
         };
         let (last, wait) = failure;
         if attempt > opts.max_retries {
-            return Err(HarvestError::GaveUp {
-                url: url.to_owned(),
-                attempts: attempt,
-                last,
-            });
+            return Err(HarvestError::GaveUp { url: url.to_owned(), attempts: attempt, last });
         }
         let wait = wait.min(opts.max_retry_wait);
         tracing::info!(url, %last, wait_s = wait.as_secs_f64(), "OAI-PMH server asked us to wait; retrying");
@@ -243,16 +220,9 @@ pub fn harvest(
         None => store.harvest_checkpoint(&key)?,
     };
     let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(opts.timeout))
-            .build(),
+        ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(opts.timeout)).build(),
     );
-    let mut first = format!(
-        "{}?verb=ListRecords&metadataPrefix={}",
-        opts.base_url,
-        encode(&opts.metadata_prefix)
-    );
+    let mut first = format!("{}?verb=ListRecords&metadataPrefix={}", opts.base_url, encode(&opts.metadata_prefix));
     if let Some(from) = from {
         first.push_str(&format!("&from={from}"));
     }
@@ -271,11 +241,7 @@ pub fn harvest(
     let outcome: Result<(), HarvestError> = (|| loop {
         let url = match &token {
             None => first.clone(),
-            Some(t) => format!(
-                "{}?verb=ListRecords&resumptionToken={}",
-                opts.base_url,
-                encode(t)
-            ),
+            Some(t) => format!("{}?verb=ListRecords&resumptionToken={}", opts.base_url, encode(t)),
         };
         if pages > 0 && !opts.delay.is_zero() {
             sleep(opts.delay);
@@ -284,21 +250,14 @@ pub fn harvest(
         let page = match parse_page(&body, &url) {
             Ok(page) => page,
             Err(OaiError::Protocol { code, message, .. }) if code == "badResumptionToken" => {
-                return Err(HarvestError::BadResumptionToken {
-                    token: token.clone().unwrap_or_default(),
-                    message,
-                });
+                return Err(HarvestError::BadResumptionToken { token: token.clone().unwrap_or_default(), message });
             }
             Err(e) => return Err(HarvestError::Oai(e)),
         };
         pages += 1;
         last_datestamp = last_datestamp.max(page.max_datestamp);
         run.accept_all(page.records)?;
-        progress(PageProgress {
-            pages,
-            records: run.seen(),
-            complete_list_size: page.complete_list_size,
-        });
+        progress(PageProgress { pages, records: run.seen(), complete_list_size: page.complete_list_size });
         match page.resumption_token {
             Some(next) => token = Some(next),
             None => return Ok(()),
@@ -309,13 +268,7 @@ pub fn harvest(
     if let Some(stamp) = last_datestamp {
         store.set_harvest_checkpoint(&key, stamp)?;
     }
-    Ok(HarvestSummary {
-        report,
-        pages,
-        retries,
-        from,
-        last_datestamp,
-    })
+    Ok(HarvestSummary { report, pages, retries, from, last_datestamp })
 }
 
 #[cfg(test)]
@@ -331,10 +284,7 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         assert_eq!(retry_after("10"), Some(Duration::from_secs(10)));
-        assert_eq!(
-            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
         assert_eq!(retry_after("soon"), None);
     }
 }

@@ -157,14 +157,8 @@ fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
 
 impl SqliteStore {
     /// Of `papers`, those `subscriber` has already had in a digest.
-    pub fn already_sent(
-        &self,
-        subscriber: i64,
-        papers: &[PaperId],
-    ) -> Result<std::collections::HashSet<PaperId>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT 1 FROM digest_ledger WHERE subscriber_id = ?1 AND paper_id = ?2",
-        )?;
+    pub fn already_sent(&self, subscriber: i64, papers: &[PaperId]) -> Result<std::collections::HashSet<PaperId>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT 1 FROM digest_ledger WHERE subscriber_id = ?1 AND paper_id = ?2")?;
         let mut seen = std::collections::HashSet::new();
         for p in papers {
             if stmt.exists(params![subscriber, p.to_string()])? {
@@ -178,23 +172,13 @@ impl SqliteStore {
     pub fn has_digest(&self, subscriber: i64, period: &str) -> Result<bool, StoreError> {
         Ok(self
             .conn
-            .prepare_cached(
-                "SELECT 1 FROM outbox WHERE subscriber_id = ?1 AND kind = 'digest' AND period = ?2",
-            )?
+            .prepare_cached("SELECT 1 FROM outbox WHERE subscriber_id = ?1 AND kind = 'digest' AND period = ?2")?
             .exists(params![subscriber, period])?)
     }
 
     /// Records a digest: the outbox row and the ledger rows, in one transaction. Returns false
     /// (and records nothing) when the subscriber already has a digest for `period`.
-    pub fn enqueue_digest(
-        &mut self,
-        subscriber: i64,
-        period: &str,
-        day: NaiveDate,
-        papers: &[PaperId],
-        message: &OutgoingMessage,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    pub fn enqueue_digest(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let tx = self.conn.transaction()?;
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
@@ -212,21 +196,13 @@ impl SqliteStore {
                 stmt.execute(params![subscriber, p.to_string(), outbox_id])?;
             }
         }
-        tx.execute(
-            "UPDATE subscribers SET last_digest_day = ?2 WHERE id = ?1",
-            params![subscriber, day.to_string()],
-        )?;
+        tx.execute("UPDATE subscribers SET last_digest_day = ?2 WHERE id = ?1", params![subscriber, day.to_string()])?;
         tx.commit()?;
         Ok(true)
     }
 
     /// Queues a confirmation email (one per subscriber and token issue time).
-    pub fn enqueue_confirmation(
-        &mut self,
-        subscriber: i64,
-        message: &OutgoingMessage,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub fn enqueue_confirmation(&mut self, subscriber: i64, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT OR IGNORE INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
                  status, attempts, next_attempt_at, created_at)
@@ -249,11 +225,7 @@ impl SqliteStore {
 
     /// Messages due at `now` (queued and due, or left `sending` by an interrupted run), oldest
     /// first. Digests to addresses that left or bounce since they were queued are skipped.
-    pub fn due_messages(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<OutboxRow>, StoreError> {
+    pub fn due_messages(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ROW_COLUMNS} FROM outbox o
              WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?1
@@ -273,9 +245,7 @@ impl SqliteStore {
     pub fn mark_sending_many(&mut self, ids: &[i64]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?1",
-            )?;
+            let mut stmt = tx.prepare_cached("UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?1")?;
             for id in ids {
                 stmt.execute([id])?;
             }
@@ -286,35 +256,24 @@ impl SqliteStore {
 
     /// Marks a row as accepted by the SMTP server.
     pub fn mark_sent(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.record_outcomes(&[(id, Outcome::Sent)], now)
-            .map(|_| ())
+        self.record_outcomes(&[(id, Outcome::Sent)], now).map(|_| ())
     }
 
     /// A transient failure: retry after the backoff, or give up after [`MAX_ATTEMPTS`].
     /// Returns the new state.
-    pub fn mark_retry(
-        &mut self,
-        id: i64,
-        error: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Delivery, StoreError> {
+    pub fn mark_retry(&mut self, id: i64, error: &str, now: DateTime<Utc>) -> Result<Delivery, StoreError> {
         Ok(self.record_outcomes(&[(id, Outcome::Transient(error.to_owned()))], now)?[0])
     }
 
     /// A permanent failure (5xx): the message is not retried, and the address gets a bounce;
     /// at [`BOUNCES_TO_STOP`] bounces it receives no more digests.
     pub fn mark_bounced(&mut self, id: i64, error: &str) -> Result<(), StoreError> {
-        self.record_outcomes(&[(id, Outcome::Permanent(error.to_owned()))], Utc::now())
-            .map(|_| ())
+        self.record_outcomes(&[(id, Outcome::Permanent(error.to_owned()))], Utc::now()).map(|_| ())
     }
 
     /// Records what the SMTP server said for each row, in one transaction; returns each row's
     /// new state.
-    pub fn record_outcomes(
-        &mut self,
-        outcomes: &[(i64, Outcome)],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Delivery>, StoreError> {
+    pub fn record_outcomes(&mut self, outcomes: &[(i64, Outcome)], now: DateTime<Utc>) -> Result<Vec<Delivery>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut states = Vec::with_capacity(outcomes.len());
         for (id, outcome) in outcomes {
@@ -325,14 +284,8 @@ impl SqliteStore {
                     Delivery::Sent
                 }
                 Outcome::Transient(error) => {
-                    let attempts: u32 = tx
-                        .prepare_cached("SELECT attempts FROM outbox WHERE id = ?1")?
-                        .query_row([id], |r| r.get(0))?;
-                    let (state, next) = if attempts >= MAX_ATTEMPTS {
-                        (Delivery::Failed, now)
-                    } else {
-                        (Delivery::Queued, now + backoff(attempts))
-                    };
+                    let attempts: u32 = tx.prepare_cached("SELECT attempts FROM outbox WHERE id = ?1")?.query_row([id], |r| r.get(0))?;
+                    let (state, next) = if attempts >= MAX_ATTEMPTS { (Delivery::Failed, now) } else { (Delivery::Queued, now + backoff(attempts)) };
                     tx.prepare_cached("UPDATE outbox SET status = ?2, last_error = ?3, next_attempt_at = ?4 WHERE id = ?1")?.execute(params![
                         id,
                         if state == Delivery::Failed { "failed" } else { "queued" },
@@ -342,10 +295,7 @@ impl SqliteStore {
                     state
                 }
                 Outcome::Permanent(error) => {
-                    tx.prepare_cached(
-                        "UPDATE outbox SET status = 'bounced', last_error = ?2 WHERE id = ?1",
-                    )?
-                    .execute(params![id, error])?;
+                    tx.prepare_cached("UPDATE outbox SET status = 'bounced', last_error = ?2 WHERE id = ?1")?.execute(params![id, error])?;
                     tx.prepare_cached(
                         "UPDATE subscribers SET bounces = bounces + 1,
                              status = CASE WHEN bounces + 1 >= ?2 AND status = 'confirmed' THEN 'bouncing' ELSE status END
@@ -364,9 +314,7 @@ impl SqliteStore {
     /// Rows by state.
     pub fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let mut counts = OutboxCounts::default();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;
+        let mut stmt = self.conn.prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
         for row in rows {
             let (status, n) = row?;
@@ -385,11 +333,7 @@ impl SqliteStore {
     pub fn delivery_of(&self, message_id: &str) -> Result<Option<(Delivery, u32)>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT status, attempts FROM outbox WHERE message_id = ?1",
-                [message_id],
-                |r| Ok((Delivery::parse(&r.get::<_, String>(0)?), r.get(1)?)),
-            )
+            .query_row("SELECT status, attempts FROM outbox WHERE message_id = ?1", [message_id], |r| Ok((Delivery::parse(&r.get::<_, String>(0)?), r.get(1)?)))
             .optional()?)
     }
 }

@@ -59,9 +59,7 @@ impl FromStr for Frequency {
         match s.trim().to_ascii_lowercase().as_str() {
             "daily" | "" => Ok(Frequency::Daily),
             "weekly" => Ok(Frequency::Weekly),
-            other => Err(format!(
-                "unknown frequency {other:?}: expected daily or weekly"
-            )),
+            other => Err(format!("unknown frequency {other:?}: expected daily or weekly")),
         }
     }
 }
@@ -85,39 +83,22 @@ pub struct Interests {
 
 impl Interests {
     /// Interests from form fields: free text, and comma-separated categories and keywords.
-    pub fn from_fields(
-        text: &str,
-        categories: &str,
-        include: &str,
-        exclude: &str,
-    ) -> Result<Self, String> {
+    pub fn from_fields(text: &str, categories: &str, include: &str, exclude: &str) -> Result<Self, String> {
         let text = text.trim();
         if text.chars().count() > MAX_INTEREST_CHARS {
-            return Err(format!(
-                "interests are limited to {MAX_INTEREST_CHARS} characters"
-            ));
+            return Err(format!("interests are limited to {MAX_INTEREST_CHARS} characters"));
         }
-        let list = |s: &str| -> Vec<String> {
-            s.split(',').filter_map(|w| non_blank(w)).take(50).collect()
-        };
-        let lower =
-            |v: Vec<String>| -> Vec<String> { v.into_iter().map(|w| w.to_lowercase()).collect() };
+        let list = |s: &str| -> Vec<String> { s.split(',').filter_map(|w| non_blank(w)).take(50).collect() };
+        let lower = |v: Vec<String>| -> Vec<String> { v.into_iter().map(|w| w.to_lowercase()).collect() };
         let categories = list(categories)
             .iter()
             .map(|c| match c.parse::<Category>() {
                 Ok(cat) if cat.name().is_some() => Ok(cat),
-                _ => Err(format!(
-                    "{c:?} is not an arXiv category (examples: cs.LG, math.CO, q-bio.BM)"
-                )),
+                _ => Err(format!("{c:?} is not an arXiv category (examples: cs.LG, math.CO, q-bio.BM)")),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let (include, exclude) = (lower(list(include)), lower(list(exclude)));
-        Ok(Interests {
-            text: text.to_owned(),
-            categories,
-            include,
-            exclude,
-        })
+        Ok(Interests { text: text.to_owned(), categories, include, exclude })
     }
 
     /// No interests at all: the digest is the trending papers alone.
@@ -204,14 +185,10 @@ pub fn random_token() -> String {
 }
 
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-const SUBSCRIBER_COLUMNS: &str =
-    "id, email, frequency, interests, status, manage_key, created_at, last_digest_day";
+const SUBSCRIBER_COLUMNS: &str = "id, email, frequency, interests, status, manage_key, created_at, last_digest_day";
 
 fn subscriber_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
     let email: String = r.get(1)?;
@@ -221,36 +198,24 @@ fn subscriber_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
     let created: String = r.get(6)?;
     Ok(Subscriber {
         id: r.get(0)?,
-        email: EmailAddress::parse(&email).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into())
-        })?,
+        email: EmailAddress::parse(&email).map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into()))?,
         frequency: frequency.parse().unwrap_or(Frequency::Daily),
         interests: serde_json::from_str(&interests).unwrap_or_default(),
         status: Status::parse(&status),
         manage_key: r.get(5)?,
-        created_at: DateTime::parse_from_rfc3339(&created)
-            .map(|d| d.with_timezone(&Utc))
-            .unwrap_or_default(),
+        created_at: DateTime::parse_from_rfc3339(&created).map(|d| d.with_timezone(&Utc)).unwrap_or_default(),
         last_digest_day: r.get::<_, Option<String>>(7)?.and_then(|d| d.parse().ok()),
     })
 }
 
 impl SqliteStore {
     /// Records a subscription request (see the module documentation for the rules).
-    pub fn subscribe(
-        &mut self,
-        email: &EmailAddress,
-        frequency: Frequency,
-        interests: &Interests,
-        now: DateTime<Utc>,
-    ) -> Result<SubscribeOutcome, StoreError> {
+    pub fn subscribe(&mut self, email: &EmailAddress, frequency: Frequency, interests: &Interests, now: DateTime<Utc>) -> Result<SubscribeOutcome, StoreError> {
         let tx = self.conn.transaction()?;
         let existing: Option<(i64, String, Option<String>)> = tx
-            .query_row(
-                "SELECT id, status, confirm_sent_at FROM subscribers WHERE email_key = ?1",
-                [email_key(email)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            .query_row("SELECT id, status, confirm_sent_at FROM subscribers WHERE email_key = ?1", [email_key(email)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
             .optional()?;
         let token = random_token();
         let expires = (now + CONFIRM_TTL).to_rfc3339();
@@ -263,18 +228,10 @@ impl SqliteStore {
                      VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?7)",
                     params![email.as_str(), email_key(email), frequency.as_str(), interests_json, token_hash(&token), expires, now.to_rfc3339(), random_token()],
                 )?;
-                SubscribeOutcome::SendConfirmation {
-                    subscriber: tx.last_insert_rowid(),
-                    token,
-                }
+                SubscribeOutcome::SendConfirmation { subscriber: tx.last_insert_rowid(), token }
             }
-            Some((_, status, _)) if status == Status::Confirmed.as_str() => {
-                SubscribeOutcome::Nothing
-            }
-            Some((_, _, Some(sent)))
-                if DateTime::parse_from_rfc3339(&sent)
-                    .is_ok_and(|s| now - s.with_timezone(&Utc) < RESEND_AFTER) =>
-            {
+            Some((_, status, _)) if status == Status::Confirmed.as_str() => SubscribeOutcome::Nothing,
+            Some((_, _, Some(sent))) if DateTime::parse_from_rfc3339(&sent).is_ok_and(|s| now - s.with_timezone(&Utc) < RESEND_AFTER) => {
                 SubscribeOutcome::Nothing
             }
             Some((id, _, _)) => {
@@ -285,10 +242,7 @@ impl SqliteStore {
                          confirm_expires_at = ?5, confirm_sent_at = ?6 WHERE id = ?1",
                     params![id, frequency.as_str(), interests_json, token_hash(&token), expires, now.to_rfc3339()],
                 )?;
-                SubscribeOutcome::SendConfirmation {
-                    subscriber: id,
-                    token,
-                }
+                SubscribeOutcome::SendConfirmation { subscriber: id, token }
             }
         };
         tx.commit()?;
@@ -297,20 +251,14 @@ impl SqliteStore {
 
     /// Confirms the address whose confirmation token this is, if the token is current; the
     /// token then stops working.
-    pub fn confirm(
-        &mut self,
-        token: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Subscriber>, StoreError> {
+    pub fn confirm(&mut self, token: &str, now: DateTime<Utc>) -> Result<Option<Subscriber>, StoreError> {
         let tx = self.conn.transaction()?;
         let found: Option<(i64, String)> = tx
             .query_row("SELECT id, confirm_expires_at FROM subscribers WHERE confirm_hash = ?1 AND status = 'pending'", [token_hash(token)], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
-        let Some((id, expires)) = found else {
-            return Ok(None);
-        };
+        let Some((id, expires)) = found else { return Ok(None) };
         if DateTime::parse_from_rfc3339(&expires).map_or(true, |e| now > e.with_timezone(&Utc)) {
             return Ok(None);
         }
@@ -318,35 +266,22 @@ impl SqliteStore {
             "UPDATE subscribers SET status = 'confirmed', confirm_hash = NULL, confirmed_at = ?2 WHERE id = ?1",
             params![id, now.to_rfc3339()],
         )?;
-        let sub = tx.query_row(
-            &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?1"),
-            [id],
-            subscriber_row,
-        )?;
+        let sub = tx.query_row(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?1"), [id], subscriber_row)?;
         tx.commit()?;
         Ok(Some(sub))
     }
 
     /// A subscriber by address.
-    pub fn subscriber_by_email(
-        &self,
-        email: &EmailAddress,
-    ) -> Result<Option<Subscriber>, StoreError> {
+    pub fn subscriber_by_email(&self, email: &EmailAddress) -> Result<Option<Subscriber>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email_key = ?1"),
-                [email_key(email)],
-                subscriber_row,
-            )
+            .query_row(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email_key = ?1"), [email_key(email)], subscriber_row)
             .optional()?)
     }
 
     /// Subscribers, oldest first.
     pub fn subscribers(&self, limit: usize) -> Result<Vec<Subscriber>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers ORDER BY id LIMIT ?1"
-        ))?;
+        let mut stmt = self.conn.prepare(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers ORDER BY id LIMIT ?1"))?;
         let rows = stmt.query_map([limit as i64], subscriber_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -357,20 +292,12 @@ impl SqliteStore {
     pub fn subscriber_by_key(&self, key: &str) -> Result<Option<Subscriber>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE manage_key = ?1"),
-                [key],
-                subscriber_row,
-            )
+            .query_row(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE manage_key = ?1"), [key], subscriber_row)
             .optional()?)
     }
 
     /// Unsubscribes at once; returns the subscriber, or `None` for an unknown key.
-    pub fn unsubscribe(
-        &mut self,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Subscriber>, StoreError> {
+    pub fn unsubscribe(&mut self, key: &str, now: DateTime<Utc>) -> Result<Option<Subscriber>, StoreError> {
         self.conn.execute(
             "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?2, confirm_hash = NULL
              WHERE manage_key = ?1 AND status != 'unsubscribed'",
@@ -380,42 +307,24 @@ impl SqliteStore {
     }
 
     /// Changes frequency and interests; returns the updated subscriber.
-    pub fn update_preferences(
-        &mut self,
-        key: &str,
-        frequency: Frequency,
-        interests: &Interests,
-    ) -> Result<Option<Subscriber>, StoreError> {
+    pub fn update_preferences(&mut self, key: &str, frequency: Frequency, interests: &Interests) -> Result<Option<Subscriber>, StoreError> {
         self.conn.execute(
             "UPDATE subscribers SET frequency = ?2, interests = ?3 WHERE manage_key = ?1",
-            params![
-                key,
-                frequency.as_str(),
-                serde_json::to_string(interests).expect("interests serialise")
-            ],
+            params![key, frequency.as_str(), serde_json::to_string(interests).expect("interests serialise")],
         )?;
         self.subscriber_by_key(key)
     }
 
     /// Confirmed subscribers, by id.
     pub fn confirmed_subscribers(&self) -> Result<Vec<Subscriber>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE status = 'confirmed' ORDER BY id"
-        ))?;
+        let mut stmt = self.conn.prepare(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE status = 'confirmed' ORDER BY id"))?;
         let rows = stmt.query_map([], subscriber_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Adds a subscriber as is (an operator's import): confirmed lists skip the opt-in.
     /// Returns false if the address is already known (it is left as it is).
-    pub fn import_subscriber(
-        &mut self,
-        email: &EmailAddress,
-        frequency: Frequency,
-        interests: &Interests,
-        confirmed: bool,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    pub fn import_subscriber(&mut self, email: &EmailAddress, frequency: Frequency, interests: &Interests, confirmed: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let n = self.conn.execute(
             "INSERT OR IGNORE INTO subscribers (email, email_key, frequency, interests, status, manage_key, created_at, confirmed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?5 = 'confirmed' THEN ?7 END)",

@@ -43,27 +43,13 @@ impl Rng {
 /// Adds `n` synthetic papers (ids `synth:0` … `synth:{n-1}`) with their vectors under `model`,
 /// made from the papers of `store` that have a vector and an abstract. Returns how many real
 /// papers seeded them.
-pub fn generate(
-    store: &mut dyn PaperStore,
-    model: &str,
-    n: usize,
-    last_day: NaiveDate,
-    progress: Progress,
-) -> Result<usize, SearchError> {
+pub fn generate(store: &mut dyn PaperStore, model: &str, n: usize, last_day: NaiveDate, progress: Progress) -> Result<usize, SearchError> {
     let mut seeds = Vec::new();
     walk_with_cached_vectors(&*store, &*store, model, |paper, _, vector| {
         let synthetic = matches!(&paper.id, PaperId::External { source, .. } if source == "synth");
         if let (Some(vector), false, false) = (vector, paper.abstract_text.is_empty(), synthetic) {
-            let sentences = paper
-                .abstract_text
-                .split_inclusive(". ")
-                .map(str::to_owned)
-                .collect();
-            seeds.push(Seed {
-                paper: paper.clone(),
-                sentences,
-                vector: vector.clone(),
-            });
+            let sentences = paper.abstract_text.split_inclusive(". ").map(str::to_owned).collect();
+            seeds.push(Seed { paper: paper.clone(), sentences, vector: vector.clone() });
         }
     })?;
     if seeds.len() < 3 {
@@ -77,16 +63,11 @@ pub fn generate(
         let mut papers = Vec::with_capacity(count);
         let mut vectors = Vec::with_capacity(count);
         for i in done..done + count {
-            let (a, b, c) = (
-                &seeds[rng.below(seeds.len())],
-                &seeds[rng.below(seeds.len())],
-                &seeds[rng.below(seeds.len())],
-            );
+            let (a, b, c) = (&seeds[rng.below(seeds.len())], &seeds[rng.below(seeds.len())], &seeds[rng.below(seeds.len())]);
             let day = first_day + chrono::Days::new((i * 730 / n.max(1)) as u64);
             let paper = mix(i, [a, b, c], day);
-            let mixed: Vec<f32> = (0..a.vector.len())
-                .map(|d| 0.5 * a.vector[d] + 0.35 * b.vector[d] + 0.15 * c.vector[d])
-                .collect();
+            let mixed: Vec<f32> =
+                (0..a.vector.len()).map(|d| 0.5 * a.vector[d] + 0.35 * b.vector[d] + 0.15 * c.vector[d]).collect();
             vectors.push((text_hash(&paper), Embedding::normalized(mixed).into_vec()));
             papers.push(paper);
         }
@@ -102,36 +83,13 @@ pub fn generate(
 fn mix(i: usize, [a, b, c]: [&Seed; 3], day: NaiveDate) -> Paper {
     let words_a: Vec<&str> = a.paper.title.split_whitespace().collect();
     let words_b: Vec<&str> = b.paper.title.split_whitespace().collect();
-    let title = [
-        &words_a[..words_a.len().div_ceil(2)],
-        &words_b[words_b.len() / 2..],
-    ]
-    .concat()
-    .join(" ");
+    let title = [&words_a[..words_a.len().div_ceil(2)], &words_b[words_b.len() / 2..]].concat().join(" ");
     let third = |s: &Seed| s.sentences.len().div_ceil(3);
     let mut text = String::new();
     text.extend(a.sentences.iter().take(third(a)).map(String::as_str));
-    text.extend(
-        b.sentences
-            .iter()
-            .skip(third(b))
-            .take(third(b))
-            .map(String::as_str),
-    );
-    text.extend(
-        c.sentences
-            .iter()
-            .skip(c.sentences.len() - third(c))
-            .map(String::as_str),
-    );
-    let mut paper = Paper::new(
-        PaperId::External {
-            source: "synth".into(),
-            key: i.to_string(),
-        },
-        title,
-        Source::Listing,
-    );
+    text.extend(b.sentences.iter().skip(third(b)).take(third(b)).map(String::as_str));
+    text.extend(c.sentences.iter().skip(c.sentences.len() - third(c)).map(String::as_str));
+    let mut paper = Paper::new(PaperId::External { source: "synth".into(), key: i.to_string() }, title, Source::Listing);
     paper.abstract_text = paperboy_core::text::fold_whitespace(&text);
     paper.authors = a.paper.authors.clone();
     paper.categories = a.paper.categories.clone();

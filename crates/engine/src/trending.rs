@@ -62,8 +62,7 @@ impl Window {
 
     /// The first day of the window that ends on `end`.
     pub fn start(self, end: NaiveDate) -> NaiveDate {
-        end.checked_sub_days(Days::new(self.days() - 1))
-            .unwrap_or(NaiveDate::MIN)
+        end.checked_sub_days(Days::new(self.days() - 1)).unwrap_or(NaiveDate::MIN)
     }
 
     /// `day`, `week` or `month`.
@@ -90,9 +89,7 @@ impl FromStr for Window {
             "day" => Ok(Window::Day),
             "week" => Ok(Window::Week),
             "month" => Ok(Window::Month),
-            other => Err(format!(
-                "unknown window {other:?}: expected day, week or month"
-            )),
+            other => Err(format!("unknown window {other:?}: expected day, week or month")),
         }
     }
 }
@@ -137,35 +134,15 @@ pub fn score(paper: &Paper, window: Window, end: NaiveDate) -> Option<(f64, Why)
     let half_life_days = window.half_life_days();
     let weight = 0.5f64.powf(age_days as f64 / half_life_days);
     let score = f64::from(upvotes + local_votes) * weight;
-    Some((
-        score,
-        Why {
-            upvotes,
-            local_votes,
-            age_days,
-            half_life_days,
-            weight,
-        },
-    ))
+    Some((score, Why { upvotes, local_votes, age_days, half_life_days, weight }))
 }
 
 /// Every paper of `window` ending on `end`, ranked by score.
-pub fn ranking(
-    store: &dyn PaperStore,
-    window: Window,
-    end: NaiveDate,
-) -> Result<Vec<Trending>, StoreError> {
+pub fn ranking(store: &dyn PaperStore, window: Window, end: NaiveDate) -> Result<Vec<Trending>, StoreError> {
     let papers = store.papers_between(window.start(end), end, WINDOW_CAP)?;
     let mut ranked: Vec<Trending> = papers
         .into_iter()
-        .filter_map(|paper| {
-            score(&paper, window, end).map(|(score, why)| Trending {
-                rank: 0,
-                score,
-                why,
-                paper,
-            })
-        })
+        .filter_map(|paper| score(&paper, window, end).map(|(score, why)| Trending { rank: 0, score, why, paper }))
         .collect();
     ranked.sort_by(|a, b| {
         b.score
@@ -180,12 +157,7 @@ pub fn ranking(
 }
 
 /// The top `limit` papers of `window` ending on `end`.
-pub fn top(
-    store: &dyn PaperStore,
-    window: Window,
-    end: NaiveDate,
-    limit: usize,
-) -> Result<Vec<Trending>, StoreError> {
+pub fn top(store: &dyn PaperStore, window: Window, end: NaiveDate, limit: usize) -> Result<Vec<Trending>, StoreError> {
     let mut ranked = ranking(store, window, end)?;
     ranked.truncate(limit);
     Ok(ranked)

@@ -81,23 +81,14 @@ impl PaperSummary {
     }
 }
 
-fn number(
-    params: &HashMap<String, String>,
-    name: &str,
-    default: usize,
-    max: usize,
-) -> Result<usize, WebError> {
+fn number(params: &HashMap<String, String>, name: &str, default: usize, max: usize) -> Result<usize, WebError> {
     match param(params, name) {
         None => Ok(default),
         Some(v) => v
             .parse::<usize>()
             .ok()
             .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                WebError::BadRequest(format!(
-                    "{name}: {v:?} is not a whole number from 0 to {max}"
-                ))
-            }),
+            .ok_or_else(|| WebError::BadRequest(format!("{name}: {v:?} is not a whole number from 0 to {max}"))),
     }
 }
 
@@ -108,19 +99,12 @@ fn paging(params: &HashMap<String, String>, max_offset: usize) -> Result<(usize,
 }
 
 fn parse_id(id: &str) -> Result<PaperId, WebError> {
-    id.parse().map_err(|e: paperboy_core::IdError| {
-        WebError::NotFound(format!("{id:?} is not a paper id: {e}"))
-    })
+    id.parse().map_err(|e: paperboy_core::IdError| WebError::NotFound(format!("{id:?} is not a paper id: {e}")))
 }
 
 /// `GET /api/v1/papers?date=YYYY-MM-DD`: a day's papers, most upvoted first (the latest day by default).
-pub async fn papers(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult {
-    let day = param(&params, "date")
-        .map(|d| parse_day(d, "date"))
-        .transpose()?;
+pub async fn papers(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let day = param(&params, "date").map(|d| parse_day(d, "date")).transpose()?;
     let (limit, offset) = paging(&params, 100_000)?;
     state
         .blocking(move |s| {
@@ -141,10 +125,7 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Api
     let pid = parse_id(&id)?;
     state
         .blocking(move |s| {
-            let paper = s
-                .store()
-                .paper(&pid)?
-                .ok_or_else(|| WebError::NotFound(format!("no paper {pid}")))?;
+            let paper = s.store().paper(&pid)?.ok_or_else(|| WebError::NotFound(format!("no paper {pid}")))?;
             let url = format!("{}/paper/{}", s.config().base_url, paper.id);
             Ok(Json(json!({"paper": paper, "url": url})))
         })
@@ -152,11 +133,7 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Api
 }
 
 /// `GET /api/v1/papers/{id}/similar`: the nearest papers in meaning.
-pub async fn similar(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult {
+pub async fn similar(State(state): State<AppState>, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
     let pid = parse_id(&id)?;
     let limit = number(&params, "limit", 10, MAX_LIMIT)?.max(1);
     state
@@ -167,32 +144,20 @@ pub async fn similar(
             let service = search_ready(s)?;
             let hits = service.similar(&pid, limit)?;
             let base = &s.config().base_url;
-            let list: Vec<Value> =
-                hits.iter()
-                    .filter_map(|h| {
-                        s.paper(&h.id).ok().flatten().map(
-                            |p| json!({"score": h.score, "paper": PaperSummary::new(&p, base)}),
-                        )
-                    })
-                    .collect();
+            let list: Vec<Value> = hits
+                .iter()
+                .filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| json!({"score": h.score, "paper": PaperSummary::new(&p, base)})))
+                .collect();
             Ok(Json(json!({"id": pid, "hits": list})))
         })
         .await
 }
 
 /// `GET /api/v1/search?q=…&mode=…`.
-pub async fn search(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult {
-    let q = param(&params, "q")
-        .ok_or_else(|| WebError::BadRequest("q: a search query is required".into()))?
-        .to_owned();
+pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let q = param(&params, "q").ok_or_else(|| WebError::BadRequest("q: a search query is required".into()))?.to_owned();
     let query = SearchQuery::parse(&q)?;
-    let mode: Mode = param(&params, "mode")
-        .unwrap_or("hybrid")
-        .parse()
-        .map_err(|e: paperboy_engine::search::SearchError| WebError::BadRequest(e.to_string()))?;
+    let mode: Mode = param(&params, "mode").unwrap_or("hybrid").parse().map_err(|e: paperboy_engine::search::SearchError| WebError::BadRequest(e.to_string()))?;
     let (limit, offset) = paging(&params, MAX_SEARCH_DEPTH - 1)?;
     let filters = filters_from(&params)?;
     state
@@ -214,17 +179,9 @@ pub async fn search(
 }
 
 /// `GET /api/v1/trending?window=day|week|month`: ranked papers with their scores explained.
-pub async fn trending(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult {
-    let window: Window = param(&params, "window")
-        .unwrap_or("week")
-        .parse()
-        .map_err(|e: String| WebError::BadRequest(format!("window: {e}")))?;
-    let end = param(&params, "date")
-        .map(|d| parse_day(d, "date"))
-        .transpose()?;
+pub async fn trending(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+    let window: Window = param(&params, "window").unwrap_or("week").parse().map_err(|e: String| WebError::BadRequest(format!("window: {e}")))?;
+    let end = param(&params, "date").map(|d| parse_day(d, "date")).transpose()?;
     let (limit, offset) = paging(&params, 100_000)?;
     state
         .blocking(move |s| {
@@ -272,28 +229,14 @@ pub struct InterestsRequest {
 /// `POST /api/v1/subscriptions`: the form's double opt-in for programs. Answers 202 with the
 /// same body whether or not the address is known; a confirmation email is queued (at most one
 /// per 10 minutes per address).
-pub async fn subscribe(
-    State(state): State<AppState>,
-    body: axum::body::Bytes,
-) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
-    let req: SubscriptionRequest = serde_json::from_slice(&body)
-        .map_err(|e| WebError::BadRequest(format!("request body: {e}")))?;
-    let email = paperboy_core::EmailAddress::parse(&req.email)
-        .map_err(|e| WebError::BadRequest(format!("email: {e}")))?;
-    let frequency: paperboy_engine::subscriptions::Frequency = req
-        .frequency
-        .as_deref()
-        .unwrap_or("daily")
-        .parse()
-        .map_err(|e: String| WebError::BadRequest(format!("frequency: {e}")))?;
+pub async fn subscribe(State(state): State<AppState>, body: axum::body::Bytes) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    let req: SubscriptionRequest = serde_json::from_slice(&body).map_err(|e| WebError::BadRequest(format!("request body: {e}")))?;
+    let email = paperboy_core::EmailAddress::parse(&req.email).map_err(|e| WebError::BadRequest(format!("email: {e}")))?;
+    let frequency: paperboy_engine::subscriptions::Frequency =
+        req.frequency.as_deref().unwrap_or("daily").parse().map_err(|e: String| WebError::BadRequest(format!("frequency: {e}")))?;
     let i = req.interests.unwrap_or_default();
-    let interests = paperboy_engine::subscriptions::Interests::from_fields(
-        &i.text,
-        &i.categories.join(","),
-        &i.include.join(","),
-        &i.exclude.join(","),
-    )
-    .map_err(|e| WebError::BadRequest(format!("interests: {e}")))?;
+    let interests = paperboy_engine::subscriptions::Interests::from_fields(&i.text, &i.categories.join(","), &i.include.join(","), &i.exclude.join(","))
+        .map_err(|e| WebError::BadRequest(format!("interests: {e}")))?;
     state
         .blocking(move |s| {
             crate::pages::request_subscription(s, &email, frequency, &interests)?;

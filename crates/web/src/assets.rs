@@ -53,14 +53,7 @@ fn mime(path: &str) -> &'static str {
 /// `GET /assets/{*path}`.
 pub async fn serve(Path(path): Path<String>) -> Response {
     match ASSETS.iter().find(|(p, _)| *p == path) {
-        Some((p, bytes)) => (
-            [
-                (header::CONTENT_TYPE, mime(p)),
-                (header::CACHE_CONTROL, "public, max-age=86400"),
-            ],
-            *bytes,
-        )
-            .into_response(),
+        Some((p, bytes)) => ([(header::CONTENT_TYPE, mime(p)), (header::CACHE_CONTROL, "public, max-age=86400")], *bytes).into_response(),
         None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
     }
 }

@@ -32,9 +32,7 @@ fn format_of(params: &HashMap<String, String>) -> Result<Format, WebError> {
     match params.get("format").map(String::as_str) {
         None | Some("") | Some("rss") => Ok(Format::Rss),
         Some("atom") => Ok(Format::Atom),
-        Some(other) => Err(WebError::BadRequest(format!(
-            "format: {other:?} is not rss or atom"
-        ))),
+        Some(other) => Err(WebError::BadRequest(format!("format: {other:?} is not rss or atom"))),
     }
 }
 
@@ -54,22 +52,13 @@ fn response(feed: Feed, format: Format, base: &str) -> Response {
         Format::Rss => (rss(&feed, base), "application/rss+xml; charset=utf-8"),
         Format::Atom => (atom(&feed, base), "application/atom+xml; charset=utf-8"),
     };
-    (
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "max-age=300"),
-        ],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "max-age=300")], body).into_response()
 }
 
 type W = Writer<Cursor<Vec<u8>>>;
 
 fn text(w: &mut W, name: &str, value: &str) {
-    w.create_element(name)
-        .write_text_content(BytesText::new(value))
-        .expect("writing to memory");
+    w.create_element(name).write_text_content(BytesText::new(value)).expect("writing to memory");
 }
 
 fn start(w: &mut W, el: BytesStart<'_>) {
@@ -77,42 +66,31 @@ fn start(w: &mut W, el: BytesStart<'_>) {
 }
 
 fn end(w: &mut W, name: &str) {
-    w.write_event(Event::End(BytesEnd::new(name)))
-        .expect("writing to memory");
+    w.write_event(Event::End(BytesEnd::new(name))).expect("writing to memory");
 }
 
 fn new_writer() -> W {
     let mut w = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 1);
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))
-        .expect("writing to memory");
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None))).expect("writing to memory");
     w
 }
 
 fn day_time(d: Option<NaiveDate>) -> chrono::DateTime<Utc> {
-    d.and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map_or_else(Utc::now, |t| t.and_utc())
+    d.and_then(|d| d.and_hms_opt(0, 0, 0)).map_or_else(Utc::now, |t| t.and_utc())
 }
 
 fn rss(feed: &Feed, base: &str) -> Vec<u8> {
     let mut w = new_writer();
-    start(
-        &mut w,
-        BytesStart::new("rss").with_attributes([
-            ("version", "2.0"),
-            ("xmlns:atom", "http://www.w3.org/2005/Atom"),
-        ]),
-    );
+    start(&mut w, BytesStart::new("rss").with_attributes([("version", "2.0"), ("xmlns:atom", "http://www.w3.org/2005/Atom")]));
     start(&mut w, BytesStart::new("channel"));
     text(&mut w, "title", &feed.title);
     text(&mut w, "link", &feed.page);
     text(&mut w, "description", &feed.description);
-    w.write_event(Event::Empty(BytesStart::new("atom:link").with_attributes(
-        [
-            ("href", feed.self_url.as_str()),
-            ("rel", "self"),
-            ("type", "application/rss+xml"),
-        ],
-    )))
+    w.write_event(Event::Empty(BytesStart::new("atom:link").with_attributes([
+        ("href", feed.self_url.as_str()),
+        ("rel", "self"),
+        ("type", "application/rss+xml"),
+    ])))
     .expect("writing to memory");
     text(&mut w, "lastBuildDate", &Utc::now().to_rfc2822());
     for p in &feed.papers {
@@ -120,10 +98,7 @@ fn rss(feed: &Feed, base: &str) -> Vec<u8> {
         start(&mut w, BytesStart::new("item"));
         text(&mut w, "title", &p.title);
         text(&mut w, "link", &url);
-        w.create_element("guid")
-            .with_attribute(("isPermaLink", "true"))
-            .write_text_content(BytesText::new(&url))
-            .expect("writing to memory");
+        w.create_element("guid").with_attribute(("isPermaLink", "true")).write_text_content(BytesText::new(&url)).expect("writing to memory");
         text(&mut w, "pubDate", &day_time(p.day()).to_rfc2822());
         text(&mut w, "description", &item_text(p));
         for c in &p.categories {
@@ -138,22 +113,13 @@ fn rss(feed: &Feed, base: &str) -> Vec<u8> {
 
 fn atom(feed: &Feed, base: &str) -> Vec<u8> {
     let mut w = new_writer();
-    start(
-        &mut w,
-        BytesStart::new("feed").with_attributes([("xmlns", "http://www.w3.org/2005/Atom")]),
-    );
+    start(&mut w, BytesStart::new("feed").with_attributes([("xmlns", "http://www.w3.org/2005/Atom")]));
     text(&mut w, "title", &feed.title);
     text(&mut w, "subtitle", &feed.description);
     text(&mut w, "id", &feed.self_url);
-    let link = |rel: &'static str, href: &str| {
-        BytesStart::new("link")
-            .with_attributes([("rel", rel), ("href", href)])
-            .into_owned()
-    };
-    w.write_event(Event::Empty(link("self", &feed.self_url)))
-        .expect("writing to memory");
-    w.write_event(Event::Empty(link("alternate", &feed.page)))
-        .expect("writing to memory");
+    let link = |rel: &'static str, href: &str| BytesStart::new("link").with_attributes([("rel", rel), ("href", href)]).into_owned();
+    w.write_event(Event::Empty(link("self", &feed.self_url))).expect("writing to memory");
+    w.write_event(Event::Empty(link("alternate", &feed.page))).expect("writing to memory");
     let updated = feed.papers.iter().filter_map(Paper::day).max();
     text(&mut w, "updated", &day_time(updated).to_rfc3339());
     start(&mut w, BytesStart::new("author"));
@@ -164,8 +130,7 @@ fn atom(feed: &Feed, base: &str) -> Vec<u8> {
         start(&mut w, BytesStart::new("entry"));
         text(&mut w, "title", &p.title);
         text(&mut w, "id", &url);
-        w.write_event(Event::Empty(link("alternate", &url)))
-            .expect("writing to memory");
+        w.write_event(Event::Empty(link("alternate", &url))).expect("writing to memory");
         text(&mut w, "updated", &day_time(p.day()).to_rfc3339());
         for a in p.authors.iter().take(20) {
             start(&mut w, BytesStart::new("author"));
@@ -173,10 +138,7 @@ fn atom(feed: &Feed, base: &str) -> Vec<u8> {
             end(&mut w, "author");
         }
         for c in &p.categories {
-            w.write_event(Event::Empty(
-                BytesStart::new("category").with_attributes([("term", c.as_str())]),
-            ))
-            .expect("writing to memory");
+            w.write_event(Event::Empty(BytesStart::new("category").with_attributes([("term", c.as_str())]))).expect("writing to memory");
         }
         text(&mut w, "summary", &item_text(p));
         end(&mut w, "entry");
@@ -187,11 +149,7 @@ fn atom(feed: &Feed, base: &str) -> Vec<u8> {
 
 fn item_text(p: &Paper) -> String {
     let authors = author_line(p);
-    let votes = p
-        .signals
-        .hf_upvotes
-        .map(|v| format!(" ({v} upvotes)"))
-        .unwrap_or_default();
+    let votes = p.signals.hf_upvotes.map(|v| format!(" ({v} upvotes)")).unwrap_or_default();
     if authors.is_empty() {
         format!("{}{votes}", p.abstract_text)
     } else {
@@ -200,20 +158,14 @@ fn item_text(p: &Paper) -> String {
 }
 
 /// `/feeds/daily.xml`: the latest day's papers, most upvoted first.
-pub async fn daily(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, PageError> {
+pub async fn daily(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
     let format = format_of(&params)?;
     state
         .blocking(move |s| {
             let store = s.store();
             let base = s.config().base_url.clone();
             let (papers, title) = match store.latest_day()? {
-                Some(d) => (
-                    store.papers_on(d)?,
-                    format!("paperboy: papers of {}", long_day(d)),
-                ),
+                Some(d) => (store.papers_on(d)?, format!("paperboy: papers of {}", long_day(d))),
                 None => (vec![], "paperboy: daily papers".to_owned()),
             };
             let feed = Feed {
@@ -229,15 +181,9 @@ pub async fn daily(
 }
 
 /// `/feeds/trending.xml?window=day|week|month`.
-pub async fn trending(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, PageError> {
+pub async fn trending(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
     let format = format_of(&params)?;
-    let window: Window = params
-        .get("window")
-        .map_or(Ok(Window::Week), |w| w.parse())
-        .map_err(|e: String| WebError::BadRequest(format!("window: {e}")))?;
+    let window: Window = params.get("window").map_or(Ok(Window::Week), |w| w.parse()).map_err(|e: String| WebError::BadRequest(format!("window: {e}")))?;
     state
         .blocking(move |s| {
             let base = s.config().base_url.clone();
@@ -259,11 +205,7 @@ pub async fn trending(
 }
 
 /// `/feeds/category/{category}.xml`: a category's newest papers.
-pub async fn category(
-    State(state): State<AppState>,
-    Path(file): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, PageError> {
+pub async fn category(State(state): State<AppState>, Path(file): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
     let mut format = format_of(&params)?;
     let name = match (file.strip_suffix(".xml"), file.strip_suffix(".atom")) {
         (Some(n), _) => n,
@@ -271,26 +213,15 @@ pub async fn category(
             format = Format::Atom;
             n
         }
-        _ => {
-            return Err(WebError::NotFound(format!(
-                "{file:?}: category feeds are /feeds/category/CATEGORY.xml"
-            ))
-            .into())
-        }
+        _ => return Err(WebError::NotFound(format!("{file:?}: category feeds are /feeds/category/CATEGORY.xml")).into()),
     };
-    let cat: Category = name
-        .parse()
-        .map_err(|_| WebError::NotFound(format!("{name:?} is not an arXiv category")))?;
+    let cat: Category = name.parse().map_err(|_| WebError::NotFound(format!("{name:?} is not an arXiv category")))?;
     state
         .blocking(move |s| {
             let base = s.config().base_url.clone();
             let papers = s.store().papers_in_category(cat.as_str(), 0, ITEMS)?;
             let feed = Feed {
-                title: format!(
-                    "paperboy: {}",
-                    cat.name()
-                        .map_or_else(|| cat.to_string(), |n| format!("{n} ({cat})"))
-                ),
+                title: format!("paperboy: {}", cat.name().map_or_else(|| cat.to_string(), |n| format!("{n} ({cat})"))),
                 page: format!("{base}/category/{cat}"),
                 self_url: format!("{base}/feeds/category/{cat}.xml"),
                 description: format!("The newest papers in {cat}."),
@@ -302,23 +233,11 @@ pub async fn category(
 }
 
 /// `/feeds/search.xml?q=…`: a saved search, best matches first.
-pub async fn search(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, PageError> {
+pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
     let format = format_of(&params)?;
-    let q = params
-        .get("q")
-        .map(|q| q.trim())
-        .filter(|q| !q.is_empty())
-        .ok_or_else(|| WebError::BadRequest("q: a search query is required".into()))?
-        .to_owned();
+    let q = params.get("q").map(|q| q.trim()).filter(|q| !q.is_empty()).ok_or_else(|| WebError::BadRequest("q: a search query is required".into()))?.to_owned();
     let query = SearchQuery::parse(&q)?;
-    let mode: Mode = params
-        .get("mode")
-        .map_or("hybrid", String::as_str)
-        .parse()
-        .map_err(|e: paperboy_engine::search::SearchError| WebError::BadRequest(e.to_string()))?;
+    let mode: Mode = params.get("mode").map_or("hybrid", String::as_str).parse().map_err(|e: paperboy_engine::search::SearchError| WebError::BadRequest(e.to_string()))?;
     state
         .blocking(move |s| {
             let base = s.config().base_url.clone();
@@ -326,10 +245,7 @@ pub async fn search(
             let store = s.store();
             let hits = service.search(&*store, &query, mode, &Filters::default(), ITEMS)?;
             drop(store);
-            let papers = hits
-                .iter()
-                .filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| (*p).clone()))
-                .collect();
+            let papers = hits.iter().filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| (*p).clone())).collect();
             let feed = Feed {
                 title: format!("paperboy: “{q}”"),
                 page: format!("{base}/search?q={}&mode={mode}", url_encode(&q)),

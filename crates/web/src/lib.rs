@@ -37,24 +37,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/subscriptions", post(api::subscribe))
         .route("/feeds/search.xml", get(feeds::search))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::rate_limit,
-        ));
+        .route_layer(middleware::from_fn_with_state(state.clone(), security::rate_limit));
     Router::new()
         .route("/", get(pages::home))
         .route("/papers/{date}", get(pages::day))
         .route("/category/{category}", get(pages::category))
         .route("/paper/{*id}", get(pages::paper))
         .route("/confirm", get(pages::confirm).post(pages::confirm_post))
-        .route(
-            "/unsubscribe/{key}",
-            get(pages::unsubscribe_page).post(pages::unsubscribe),
-        )
-        .route(
-            "/preferences/{key}",
-            get(pages::preferences_page).post(pages::preferences),
-        )
+        .route("/unsubscribe/{key}", get(pages::unsubscribe_page).post(pages::unsubscribe))
+        .route("/preferences/{key}", get(pages::preferences_page).post(pages::preferences))
         .route("/api/v1/papers", get(api::papers))
         .route("/api/v1/papers/{id}", get(api::paper))
         .route("/api/v1/papers/{id}/similar", get(api::similar))
@@ -75,9 +66,7 @@ pub fn router(state: AppState) -> Router {
 /// Serves `state` on `listener` until Ctrl-C or SIGTERM; requests in flight are finished.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

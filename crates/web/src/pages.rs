@@ -15,10 +15,7 @@ use paperboy_engine::subscriptions::{Frequency, Interests, SubscribeOutcome};
 use paperboy_engine::trending::{self, Window};
 use paperboy_engine::PaperStore;
 
-use crate::render::{
-    long_day, page, page_with, pager, paper_href, paper_item, paper_list, param, safe_url,
-    search_ready, url_encode, WebError,
-};
+use crate::render::{long_day, param, safe_url, page, page_with, pager, paper_href, paper_item, paper_list, search_ready, url_encode, WebError};
 use crate::security::check_csrf;
 use crate::state::AppState;
 
@@ -82,30 +79,21 @@ fn page_number(params: &HashMap<String, String>) -> Result<usize, WebError> {
             .parse::<usize>()
             .ok()
             .filter(|&n| (1..=10_000).contains(&n))
-            .ok_or_else(|| {
-                WebError::BadRequest(format!("page {p:?} is not a page number (1 to 10000)"))
-            }),
+            .ok_or_else(|| WebError::BadRequest(format!("page {p:?} is not a page number (1 to 10000)"))),
     }
 }
 
 fn period(params: &HashMap<String, String>) -> Result<Window, WebError> {
-    param(params, "period").map_or(Ok(Window::Day), |p| {
-        p.parse()
-            .map_err(|e: String| WebError::BadRequest(format!("period: {e}")))
-    })
+    param(params, "period").map_or(Ok(Window::Day), |p| p.parse().map_err(|e: String| WebError::BadRequest(format!("period: {e}"))))
 }
 
 /// Parses a `YYYY-MM-DD` day named `what`.
 pub fn parse_day(s: &str, what: &str) -> Result<NaiveDate, WebError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| WebError::BadRequest(format!("{what}: {s:?} is not a date (YYYY-MM-DD)")))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| WebError::BadRequest(format!("{what}: {s:?} is not a date (YYYY-MM-DD)")))
 }
 
 /// `/`: the latest day's papers.
-pub async fn home(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> PageResult {
+pub async fn home(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> PageResult {
     state
         .blocking(move |s| {
             let latest = s.store().latest_day()?;
@@ -124,24 +112,12 @@ pub async fn home(
 }
 
 /// `/papers/YYYY-MM-DD`.
-pub async fn day(
-    State(state): State<AppState>,
-    Path(date): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-) -> PageResult {
-    let day = parse_day(&date, "day")
-        .map_err(|_| WebError::NotFound(format!("{date:?} is not a day (YYYY-MM-DD)")))?;
-    state
-        .blocking(move |s| day_page(s, day, &params, false))
-        .await
+pub async fn day(State(state): State<AppState>, Path(date): Path<String>, Query(params): Query<HashMap<String, String>>) -> PageResult {
+    let day = parse_day(&date, "day").map_err(|_| WebError::NotFound(format!("{date:?} is not a day (YYYY-MM-DD)")))?;
+    state.blocking(move |s| day_page(s, day, &params, false)).await
 }
 
-fn day_page(
-    s: &AppState,
-    day: NaiveDate,
-    params: &HashMap<String, String>,
-    home: bool,
-) -> PageResult {
+fn day_page(s: &AppState, day: NaiveDate, params: &HashMap<String, String>, home: bool) -> PageResult {
     let window = period(params)?;
     let page_no = page_number(params)?;
     let (before, after, latest) = {
@@ -149,11 +125,7 @@ fn day_page(
         let (b, a) = store.neighbour_days(day)?;
         (b, a, store.latest_day()?)
     };
-    let base = if home {
-        "/".to_owned()
-    } else {
-        format!("/papers/{day}")
-    };
+    let base = if home { "/".to_owned() } else { format!("/papers/{day}") };
     let with = |w: Window, page: usize| {
         let mut q = vec![];
         if w != Window::Day {
@@ -162,11 +134,7 @@ fn day_page(
         if page > 1 {
             q.push(format!("page={page}"));
         }
-        if q.is_empty() {
-            base.clone()
-        } else {
-            format!("{base}?{}", q.join("&"))
-        }
+        if q.is_empty() { base.clone() } else { format!("{base}?{}", q.join("&")) }
     };
     let ranked = s.trending(window, day)?;
     let start = (page_no - 1) * PER_PAGE;
@@ -176,17 +144,10 @@ fn day_page(
         Window::Day => (before, after),
         w => (
             day.checked_sub_days(Days::new(w.days())),
-            day.checked_add_days(Days::new(w.days()))
-                .filter(|d| latest.is_some_and(|l| *d <= l)),
+            day.checked_add_days(Days::new(w.days())).filter(|d| latest.is_some_and(|l| *d <= l)),
         ),
     };
-    let day_href = |d: NaiveDate| {
-        if window == Window::Day {
-            format!("/papers/{d}")
-        } else {
-            format!("/papers/{d}?period={window}")
-        }
-    };
+    let day_href = |d: NaiveDate| if window == Window::Day { format!("/papers/{d}") } else { format!("/papers/{d}?period={window}") };
     let heading = match window {
         Window::Day => format!("Papers of {}", long_day(day)),
         w => format!("Trending in the {w} to {}", long_day(day)),
@@ -221,36 +182,20 @@ fn day_page(
         }
         p { a href=(format!("/papers/{day}?period=week")) { "The whole week →" } }
     };
-    Ok(Html(
-        page_with(s, &heading, main, Some(aside)).into_string(),
-    ))
+    Ok(Html(page_with(s, &heading, main, Some(aside)).into_string()))
 }
 
 /// `/category/{category}`: a category's papers, newest first.
-pub async fn category(
-    State(state): State<AppState>,
-    Path(category): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
-) -> PageResult {
-    let cat: Category = category
-        .parse()
-        .map_err(|_| WebError::NotFound(format!("{category:?} is not an arXiv category")))?;
+pub async fn category(State(state): State<AppState>, Path(category): Path<String>, Query(params): Query<HashMap<String, String>>) -> PageResult {
+    let cat: Category = category.parse().map_err(|_| WebError::NotFound(format!("{category:?} is not an arXiv category")))?;
     let page_no = page_number(&params)?;
     state
         .blocking(move |s| {
-            let mut papers = s.store().papers_in_category(
-                cat.as_str(),
-                (page_no - 1) * PER_PAGE,
-                PER_PAGE + 1,
-            )?;
+            let mut papers = s.store().papers_in_category(cat.as_str(), (page_no - 1) * PER_PAGE, PER_PAGE + 1)?;
             let has_next = papers.len() > PER_PAGE;
             papers.truncate(PER_PAGE);
             let name = cat.name().unwrap_or("");
-            let title = if name.is_empty() {
-                cat.to_string()
-            } else {
-                format!("{name} ({cat})")
-            };
+            let title = if name.is_empty() { cat.to_string() } else { format!("{name} ({cat})") };
             let main = html! {
                 h1 { (title) }
                 p { a href=(format!("/feeds/category/{cat}.xml")) { "RSS feed of this category" } }
@@ -264,9 +209,7 @@ pub async fn category(
 
 /// `/paper/{id}`.
 pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
-    let pid: PaperId = id
-        .parse()
-        .map_err(|_| WebError::NotFound(format!("{id:?} is not a paper id")))?;
+    let pid: PaperId = id.parse().map_err(|_| WebError::NotFound(format!("{id:?} is not a paper id")))?;
     state
         .blocking(move |s| {
             let (paper, latest) = {
@@ -276,41 +219,28 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Pag
             let paper = paper.ok_or_else(|| WebError::NotFound(format!("no paper {pid} here")))?;
             let similar = similar_papers(s, &paper.id, 6)?;
             let why = why_trending(s, &paper, latest)?;
-            Ok(Html(
-                page(s, &paper.title, paper_view(&paper, &similar, why)).into_string(),
-            ))
+            Ok(Html(page(s, &paper.title, paper_view(&paper, &similar, why)).into_string()))
         })
         .await
 }
 
 /// The nearest papers in meaning, with their records (none while search is starting).
 pub fn similar_papers(s: &AppState, id: &PaperId, n: usize) -> Result<Vec<Paper>, WebError> {
-    let Some(service) = s.search() else {
-        return Ok(vec![]);
-    };
+    let Some(service) = s.search() else { return Ok(vec![]) };
     let hits = match service.similar(id, n) {
         Ok(h) => h,
         Err(paperboy_engine::search::SearchError::UnknownPaper(_)) => return Ok(vec![]),
         Err(e) => return Err(e.into()),
     };
-    Ok(hits
-        .iter()
-        .filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| (*p).clone()))
-        .collect())
+    Ok(hits.iter().filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| (*p).clone())).collect())
 }
 
 fn why_trending(s: &AppState, p: &Paper, latest: Option<NaiveDate>) -> Result<Markup, WebError> {
-    let Some(day) = p.day() else {
-        return Ok(html! {});
-    };
+    let Some(day) = p.day() else { return Ok(html! {}) };
     // The current week if the paper is in it, else the week that ended on its own day.
-    let end = latest
-        .filter(|l| trending::score(p, Window::Week, *l).is_some())
-        .unwrap_or(day);
+    let end = latest.filter(|l| trending::score(p, Window::Week, *l).is_some()).unwrap_or(day);
     let ranked = s.trending(Window::Week, end)?;
-    let Some(t) = ranked.iter().find(|t| t.paper.id == p.id) else {
-        return Ok(html! {});
-    };
+    let Some(t) = ranked.iter().find(|t| t.paper.id == p.id) else { return Ok(html! {}) };
     Ok(html! {
         section.why aria-labelledby="why-title" {
             h2 #why-title { "Why trending" }
@@ -371,15 +301,9 @@ fn paper_view(p: &Paper, similar: &[Paper], why: Markup) -> Markup {
 }
 
 /// `/search`.
-pub async fn search(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> PageResult {
+pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> PageResult {
     let q = param(&params, "q").unwrap_or("").to_owned();
-    let mode: Mode = param(&params, "mode")
-        .unwrap_or("hybrid")
-        .parse()
-        .map_err(|e: SearchQueryError| WebError::BadRequest(e.to_string()))?;
+    let mode: Mode = param(&params, "mode").unwrap_or("hybrid").parse().map_err(|e: SearchQueryError| WebError::BadRequest(e.to_string()))?;
     let page_no = page_number(&params)?;
     let filters = filters_from(&params)?;
     state
@@ -449,24 +373,12 @@ fn explain(h: &Hit) -> Markup {
 
 /// Date and category filters from query parameters.
 pub fn filters_from(params: &HashMap<String, String>) -> Result<Filters, WebError> {
-    let since = param(params, "since")
-        .map(|d| parse_day(d, "since"))
-        .transpose()?;
-    let until = param(params, "until")
-        .map(|d| parse_day(d, "until"))
-        .transpose()?;
+    let since = param(params, "since").map(|d| parse_day(d, "since")).transpose()?;
+    let until = param(params, "until").map(|d| parse_day(d, "until")).transpose()?;
     let category = param(params, "category")
-        .map(|c| {
-            c.parse::<Category>().map_err(|_| {
-                WebError::BadRequest(format!("category: {c:?} is not an arXiv category"))
-            })
-        })
+        .map(|c| c.parse::<Category>().map_err(|_| WebError::BadRequest(format!("category: {c:?} is not an arXiv category"))))
         .transpose()?;
-    Ok(Filters {
-        since,
-        until,
-        category,
-    })
+    Ok(Filters { since, until, category })
 }
 
 fn search_href(q: &str, mode: Mode, f: &Filters, page: usize) -> String {
@@ -536,35 +448,21 @@ pub struct SubscribeForm {
 }
 
 /// `POST /subscribe`: always "check your inbox" for a well-formed address, known or not.
-pub async fn subscribe(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<SubscribeForm>,
-) -> Result<Response, PageError> {
-    check_csrf(
-        &state.config().secret,
-        form.csrf.as_deref().unwrap_or(""),
-        &headers,
-    )?;
+pub async fn subscribe(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<SubscribeForm>) -> Result<Response, PageError> {
+    check_csrf(&state.config().secret, form.csrf.as_deref().unwrap_or(""), &headers)?;
     let email = form.email.as_deref().unwrap_or("");
     let email = match EmailAddress::parse(email) {
         Ok(e) => e,
-        Err(e) => {
-            return Ok(subscribe_problem(
-                &state,
-                &format!("That address does not work: {}.", e.reason),
-            ))
-        }
+        Err(e) => return Ok(subscribe_problem(&state, &format!("That address does not work: {}.", e.reason))),
     };
     let frequency: Frequency = match form.frequency.as_deref().unwrap_or("daily").parse() {
         Ok(f) => f,
         Err(e) => return Ok(subscribe_problem(&state, &e)),
     };
-    let interests =
-        match Interests::from_fields(form.interests.as_deref().unwrap_or(""), "", "", "") {
-            Ok(i) => i,
-            Err(e) => return Ok(subscribe_problem(&state, &e)),
-        };
+    let interests = match Interests::from_fields(form.interests.as_deref().unwrap_or(""), "", "", "") {
+        Ok(i) => i,
+        Err(e) => return Ok(subscribe_problem(&state, &e)),
+    };
     state
         .blocking(move |s| {
             request_subscription(s, &email, frequency, &interests)?;
@@ -582,28 +480,12 @@ pub async fn subscribe(
 }
 
 /// Records a subscription request and queues the confirmation email when one is due.
-pub fn request_subscription(
-    s: &AppState,
-    email: &EmailAddress,
-    frequency: Frequency,
-    interests: &Interests,
-) -> Result<(), WebError> {
+pub fn request_subscription(s: &AppState, email: &EmailAddress, frequency: Frequency, interests: &Interests) -> Result<(), WebError> {
     let now = Utc::now();
     let mut store = s.store();
-    if let SubscribeOutcome::SendConfirmation { subscriber, token } =
-        store.subscribe(email, frequency, interests, now)?
-    {
-        let cfg = paperboy_digest::MailConfig {
-            base_url: s.config().base_url.clone(),
-            from: String::new(),
-        };
-        let message = paperboy_digest::confirmation_message(
-            subscriber,
-            email.as_str(),
-            &token,
-            &now.to_rfc3339(),
-            &cfg,
-        );
+    if let SubscribeOutcome::SendConfirmation { subscriber, token } = store.subscribe(email, frequency, interests, now)? {
+        let cfg = paperboy_digest::MailConfig { base_url: s.config().base_url.clone(), from: String::new() };
+        let message = paperboy_digest::confirmation_message(subscriber, email.as_str(), &token, &now.to_rfc3339(), &cfg);
         store.enqueue_confirmation(subscriber, &message, now)?;
         tracing::info!(subscriber, "confirmation queued");
     }
@@ -618,18 +500,11 @@ fn subscribe_problem(state: &AppState, message: &str) -> Response {
             p { "Correct it in the form below and send it again." }
         }
     };
-    (
-        StatusCode::BAD_REQUEST,
-        Html(page(state, "Not subscribed yet", main).into_string()),
-    )
-        .into_response()
+    (StatusCode::BAD_REQUEST, Html(page(state, "Not subscribed yet", main).into_string())).into_response()
 }
 
 /// `GET /confirm?token=…`: a button that confirms (a link scanner's GET confirms nothing).
-pub async fn confirm(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> PageResult {
+pub async fn confirm(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> PageResult {
     let token = param(&params, "token").unwrap_or("").to_owned();
     let main = html! {
         h1 { "Confirm your subscription" }
@@ -639,9 +514,7 @@ pub async fn confirm(
             button type="submit" { "Yes, send me the digest" }
         }
     };
-    Ok(Html(
-        page(&state, "Confirm your subscription", main).into_string(),
-    ))
+    Ok(Html(page(&state, "Confirm your subscription", main).into_string()))
 }
 
 /// The confirmation form's fields.
@@ -652,16 +525,8 @@ pub struct ConfirmForm {
 }
 
 /// `POST /confirm`: confirms the address if the token is current.
-pub async fn confirm_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<ConfirmForm>,
-) -> PageResult {
-    check_csrf(
-        &state.config().secret,
-        form.csrf.as_deref().unwrap_or(""),
-        &headers,
-    )?;
+pub async fn confirm_post(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<ConfirmForm>) -> PageResult {
+    check_csrf(&state.config().secret, form.csrf.as_deref().unwrap_or(""), &headers)?;
     let token = form.token.unwrap_or_default();
     state
         .blocking(move |s| {
@@ -690,10 +555,7 @@ fn unknown_link() -> WebError {
 }
 
 /// `GET /unsubscribe/{key}`: asks before unsubscribing (a link scanner's GET changes nothing).
-pub async fn unsubscribe_page(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-) -> PageResult {
+pub async fn unsubscribe_page(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
     state
         .blocking(move |s| {
             let sub = s.store().subscriber_by_key(&key)?.ok_or_else(unknown_link)?;
@@ -729,29 +591,16 @@ pub async fn unsubscribe(State(state): State<AppState>, Path(key): Path<String>)
 }
 
 /// `GET /preferences/{key}`: frequency and interests.
-pub async fn preferences_page(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-) -> PageResult {
+pub async fn preferences_page(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
     state
         .blocking(move |s| {
-            let sub = s
-                .store()
-                .subscriber_by_key(&key)?
-                .ok_or_else(unknown_link)?;
-            Ok(Html(
-                page(s, "Your digest", preferences_form(s, &key, &sub, None)).into_string(),
-            ))
+            let sub = s.store().subscriber_by_key(&key)?.ok_or_else(unknown_link)?;
+            Ok(Html(page(s, "Your digest", preferences_form(s, &key, &sub, None)).into_string()))
         })
         .await
 }
 
-fn preferences_form(
-    s: &AppState,
-    key: &str,
-    sub: &paperboy_engine::subscriptions::Subscriber,
-    notice: Option<Markup>,
-) -> Markup {
+fn preferences_form(s: &AppState, key: &str, sub: &paperboy_engine::subscriptions::Subscriber, notice: Option<Markup>) -> Markup {
     let i = &sub.interests;
     let cats: Vec<String> = i.categories.iter().map(|c| c.to_string()).collect();
     html! {
@@ -801,17 +650,8 @@ pub struct PreferencesForm {
 }
 
 /// `POST /preferences/{key}`.
-pub async fn preferences(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<PreferencesForm>,
-) -> Result<Response, PageError> {
-    check_csrf(
-        &state.config().secret,
-        form.csrf.as_deref().unwrap_or(""),
-        &headers,
-    )?;
+pub async fn preferences(State(state): State<AppState>, Path(key): Path<String>, headers: HeaderMap, Form(form): Form<PreferencesForm>) -> Result<Response, PageError> {
+    check_csrf(&state.config().secret, form.csrf.as_deref().unwrap_or(""), &headers)?;
     let frequency: Result<Frequency, String> = form.frequency.as_deref().unwrap_or("daily").parse();
     let interests = Interests::from_fields(
         form.interests.as_deref().unwrap_or(""),
@@ -824,40 +664,14 @@ pub async fn preferences(
             let (frequency, interests) = match (frequency, interests) {
                 (Ok(f), Ok(i)) => (f, i),
                 (Err(e), _) | (_, Err(e)) => {
-                    let sub = s
-                        .store()
-                        .subscriber_by_key(&key)?
-                        .ok_or_else(unknown_link)?;
-                    let notice =
-                        html! { section.notice.problem role="alert" { p { "Not saved: " (e) } } };
-                    return Ok((
-                        StatusCode::BAD_REQUEST,
-                        Html(
-                            page(
-                                s,
-                                "Your digest",
-                                preferences_form(s, &key, &sub, Some(notice)),
-                            )
-                            .into_string(),
-                        ),
-                    )
-                        .into_response());
+                    let sub = s.store().subscriber_by_key(&key)?.ok_or_else(unknown_link)?;
+                    let notice = html! { section.notice.problem role="alert" { p { "Not saved: " (e) } } };
+                    return Ok((StatusCode::BAD_REQUEST, Html(page(s, "Your digest", preferences_form(s, &key, &sub, Some(notice))).into_string())).into_response());
                 }
             };
-            let sub = s
-                .store()
-                .update_preferences(&key, frequency, &interests)?
-                .ok_or_else(unknown_link)?;
+            let sub = s.store().update_preferences(&key, frequency, &interests)?.ok_or_else(unknown_link)?;
             let notice = html! { section.notice role="status" { p { "Saved." } } };
-            Ok(Html(
-                page(
-                    s,
-                    "Your digest",
-                    preferences_form(s, &key, &sub, Some(notice)),
-                )
-                .into_string(),
-            )
-            .into_response())
+            Ok(Html(page(s, "Your digest", preferences_form(s, &key, &sub, Some(notice))).into_string()).into_response())
         })
         .await
 }
@@ -869,9 +683,5 @@ pub async fn not_found(State(state): State<AppState>) -> Response {
         p { "There is no page at this address." }
         p { a href="/" { "The daily papers" } " · " a href="/search" { "Search" } }
     };
-    (
-        StatusCode::NOT_FOUND,
-        Html(page(&state, "Not found", main).into_string()),
-    )
-        .into_response()
+    (StatusCode::NOT_FOUND, Html(page(&state, "Not found", main).into_string())).into_response()
 }

@@ -78,9 +78,7 @@ impl From<SearchError> for WebError {
     fn from(e: SearchError) -> Self {
         match e {
             SearchError::InvalidQuery(_) => WebError::BadRequest(e.to_string()),
-            SearchError::UnknownPaper(id) => {
-                WebError::NotFound(format!("no vectors for paper {id} (not embedded yet?)"))
-            }
+            SearchError::UnknownPaper(id) => WebError::NotFound(format!("no vectors for paper {id} (not embedded yet?)")),
             other => {
                 tracing::error!("search: {other}");
                 WebError::Internal("the search failed; the error is in the server log".into())
@@ -90,12 +88,8 @@ impl From<SearchError> for WebError {
 }
 
 /// The search service or a 503 while it is still opening.
-pub fn search_ready(
-    state: &AppState,
-) -> Result<std::sync::Arc<paperboy_engine::search::SearchService>, WebError> {
-    state.search().ok_or_else(|| {
-        WebError::Unavailable("search is starting up; try again in a few seconds".into())
-    })
+pub fn search_ready(state: &AppState) -> Result<std::sync::Arc<paperboy_engine::search::SearchService>, WebError> {
+    state.search().ok_or_else(|| WebError::Unavailable("search is starting up; try again in a few seconds".into()))
 }
 
 /// A whole page: head, site header, `main`, the subscribe form and the footer.
@@ -280,9 +274,7 @@ pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

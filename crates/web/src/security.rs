@@ -24,27 +24,15 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 /// Adds the security headers to every response and refuses over-long request targets.
 pub async fn headers(req: Request, next: Next) -> Response {
     if req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()) > crate::MAX_URI_BYTES {
-        let e = WebError::TooLong(format!(
-            "the request target is longer than {} bytes",
-            crate::MAX_URI_BYTES
-        ));
+        let e = WebError::TooLong(format!("the request target is longer than {} bytes", crate::MAX_URI_BYTES));
         return error_response(req.uri().path(), e);
     }
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     res
 }
 
@@ -59,10 +47,7 @@ pub struct RateLimits {
 
 impl Default for RateLimits {
     fn default() -> Self {
-        RateLimits {
-            search_per_minute: 300,
-            subscribe_per_hour: 20,
-        }
+        RateLimits { search_per_minute: 300, subscribe_per_hour: 20 }
     }
 }
 
@@ -80,35 +65,22 @@ impl Limiter {
                 RateLimiter::keyed(quota(n).allow_burst(burst))
             })
         };
-        Limiter {
-            search: keyed(Quota::per_minute, limits.search_per_minute),
-            subscribe: keyed(Quota::per_hour, limits.subscribe_per_hour),
-        }
+        Limiter { search: keyed(Quota::per_minute, limits.search_per_minute), subscribe: keyed(Quota::per_hour, limits.subscribe_per_hour) }
     }
 }
 
 /// Applies the per-client limits; a client over its limit gets 429 with `Retry-After`.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     let limiter = state.limiter();
-    let which = if matches!(req.uri().path(), "/subscribe" | "/api/v1/subscriptions") {
-        &limiter.subscribe
-    } else {
-        &limiter.search
-    };
+    let which = if matches!(req.uri().path(), "/subscribe" | "/api/v1/subscriptions") { &limiter.subscribe } else { &limiter.search };
     if let Some(l) = which {
         // Clients seen long ago are forgotten once many are remembered.
         if l.len() > 100_000 {
             l.retain_recent();
         }
         if let Err(not_until) = l.check_key(&ip) {
-            let wait = not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                + 1;
+            let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1;
             return error_response(req.uri().path(), WebError::TooMany(wait));
         }
     }
@@ -119,9 +91,7 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
 const CSRF_TTL_SECS: u64 = 24 * 3600;
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn mac(secret: &[u8; 32], stamp: u64) -> Hmac<Sha256> {
@@ -134,26 +104,14 @@ fn mac(secret: &[u8; 32], stamp: u64) -> Hmac<Sha256> {
 /// A CSRF token for a form rendered now: `time.hmac` (stateless; checked by [`check_csrf`]).
 pub fn csrf_token(secret: &[u8; 32]) -> String {
     let stamp = now_secs();
-    let tag: String = mac(secret, stamp)
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let tag: String = mac(secret, stamp).finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
     format!("{stamp}.{tag}")
 }
 
 /// Checks a posted form's CSRF token and that the request does not come from another site.
 pub fn check_csrf(secret: &[u8; 32], token: &str, headers: &HeaderMap) -> Result<(), WebError> {
-    let refuse = |why: &str| {
-        Err(WebError::Forbidden(format!(
-            "{why}; reload the page and send the form again"
-        )))
-    };
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v == "cross-site")
-    {
+    let refuse = |why: &str| Err(WebError::Forbidden(format!("{why}; reload the page and send the form again")));
+    if headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site") {
         return refuse("the form was sent from another site");
     }
     if let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST)) {
@@ -163,12 +121,8 @@ pub fn check_csrf(secret: &[u8; 32], token: &str, headers: &HeaderMap) -> Result
             return refuse("the form was sent from another site");
         }
     }
-    let Some((stamp, tag)) = token.split_once('.') else {
-        return refuse("the form's security token is missing");
-    };
-    let (Ok(stamp), Some(tag)) = (stamp.parse::<u64>(), decode_hex(tag)) else {
-        return refuse("the form's security token is malformed");
-    };
+    let Some((stamp, tag)) = token.split_once('.') else { return refuse("the form's security token is missing") };
+    let (Ok(stamp), Some(tag)) = (stamp.parse::<u64>(), decode_hex(tag)) else { return refuse("the form's security token is malformed") };
     let now = now_secs();
     if stamp > now + 300 || now.saturating_sub(stamp) > CSRF_TTL_SECS {
         return refuse("the form has expired");
@@ -183,10 +137,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 || s.len() > 128 {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]
@@ -206,28 +157,14 @@ mod tests {
         let shifted = format!("{}.{tag}", stamp.parse::<u64>().unwrap() + 1);
         assert!(check_csrf(&secret, &shifted, &h).is_err());
         let old = now_secs() - CSRF_TTL_SECS - 10;
-        let tag: String = mac(&secret, old)
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert!(
-            check_csrf(&secret, &format!("{old}.{tag}"), &h).is_err(),
-            "expired"
-        );
+        let tag: String = mac(&secret, old).finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert!(check_csrf(&secret, &format!("{old}.{tag}"), &h).is_err(), "expired");
         let mut cross = HeaderMap::new();
-        cross.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
-        );
+        cross.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
         cross.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
         assert!(check_csrf(&secret, &token, &cross).is_err());
         let mut same = HeaderMap::new();
-        same.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://127.0.0.1:8080"),
-        );
+        same.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
         same.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
         assert!(check_csrf(&secret, &token, &same).is_ok());
     }

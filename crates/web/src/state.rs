@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::NaiveDate;
-use paperboy_core::{Paper, PaperId};
 use paperboy_engine::search::SearchService;
 use paperboy_engine::trending::{self, Trending, Window};
+use paperboy_core::{Paper, PaperId};
 use paperboy_engine::{PaperStore, SqliteStore};
 
 use crate::security::{Limiter, RateLimits};
@@ -33,11 +33,7 @@ impl WebConfig {
     pub fn new(base_url: impl Into<String>) -> Self {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).expect("the operating system's random source works");
-        WebConfig {
-            base_url: base_url.into().trim_end_matches('/').to_owned(),
-            rate_limits: RateLimits::default(),
-            secret,
-        }
+        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret }
     }
 }
 
@@ -64,11 +60,7 @@ struct Inner {
 impl AppState {
     /// State over these store connections (all to one database; one is enough, more let
     /// requests read in parallel) and a search service, if one is ready.
-    pub fn new(
-        stores: Vec<SqliteStore>,
-        search: Option<Arc<SearchService>>,
-        config: WebConfig,
-    ) -> Self {
+    pub fn new(stores: Vec<SqliteStore>, search: Option<Arc<SearchService>>, config: WebConfig) -> Self {
         assert!(!stores.is_empty(), "at least one store connection");
         let limiter = Limiter::new(&config.rate_limits);
         AppState(Arc::new(Inner {
@@ -80,9 +72,7 @@ impl AppState {
             trending: Mutex::new(HashMap::new()),
             papers: Mutex::new(HashMap::new()),
             categories: Mutex::new(None),
-            workers: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()) + 1,
-            ),
+            workers: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) + 1),
         }))
     }
 
@@ -95,9 +85,7 @@ impl AppState {
                 return guard;
             }
         }
-        self.0.pool[i]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.pool[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The search service, once it is open.
@@ -120,18 +108,8 @@ impl AppState {
     }
 
     /// The trending ranking of `window` ending on `end` (cached until [`AppState::papers_changed`]).
-    pub fn trending(
-        &self,
-        window: Window,
-        end: NaiveDate,
-    ) -> Result<Arc<Vec<Trending>>, paperboy_engine::StoreError> {
-        if let Some(r) = self
-            .0
-            .trending
-            .lock()
-            .expect("trending lock")
-            .get(&(window, end))
-        {
+    pub fn trending(&self, window: Window, end: NaiveDate) -> Result<Arc<Vec<Trending>>, paperboy_engine::StoreError> {
+        if let Some(r) = self.0.trending.lock().expect("trending lock").get(&(window, end)) {
             return Ok(r.clone());
         }
         let ranked = Arc::new(trending::ranking(&*self.store(), window, end)?);
@@ -166,9 +144,7 @@ impl AppState {
         if let Some(p) = self.0.papers.lock().expect("paper cache lock").get(id) {
             return Ok(Some(p.clone()));
         }
-        let Some(paper) = self.store().paper(id)? else {
-            return Ok(None);
-        };
+        let Some(paper) = self.store().paper(id)? else { return Ok(None) };
         let paper = Arc::new(paper);
         let mut cache = self.0.papers.lock().expect("paper cache lock");
         if cache.len() >= PAPER_CACHE {
@@ -179,26 +155,16 @@ impl AppState {
     }
 
     /// Runs `f` on a blocking thread (store and search work is synchronous).
-    pub async fn blocking<T, E>(
-        &self,
-        f: impl FnOnce(&AppState) -> Result<T, E> + Send + 'static,
-    ) -> Result<T, E>
+    pub async fn blocking<T, E>(&self, f: impl FnOnce(&AppState) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
         T: Send + 'static,
         E: Send + 'static + From<crate::render::WebError>,
     {
         let state = self.clone();
-        let _permit = self
-            .0
-            .workers
-            .acquire()
-            .await
-            .map_err(|_| crate::render::WebError::Unavailable("shutting down".into()))?;
+        let _permit = self.0.workers.acquire().await.map_err(|_| crate::render::WebError::Unavailable("shutting down".into()))?;
         match tokio::task::spawn_blocking(move || f(&state)).await {
             Ok(r) => r,
-            Err(e) => {
-                Err(crate::render::WebError::Internal(format!("a request task failed: {e}")).into())
-            }
+            Err(e) => Err(crate::render::WebError::Internal(format!("a request task failed: {e}")).into()),
         }
     }
 }

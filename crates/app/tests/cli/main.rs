@@ -4,9 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
 }
 
 /// Runs paperboy on `data_dir` with no config file and no inherited PAPERBOY_ settings.
@@ -18,21 +16,12 @@ fn paperboy(data_dir: &Path, args: &[&str]) -> Output {
         }
     }
     cmd.env("XDG_CONFIG_HOME", data_dir.join("no-config"));
-    cmd.arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .output()
-        .expect("run paperboy")
+    cmd.arg("--data-dir").arg(data_dir).args(args).output().expect("run paperboy")
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn stderr(out: &Output) -> String {
@@ -43,27 +32,10 @@ fn stderr(out: &Output) -> String {
 fn ingest_prints_counts_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let page = fixture("oai-pmh/ListRecords_data_2.xml");
-    let first = json(&paperboy(
-        dir.path(),
-        &["--json", "ingest", "oai-pmh", page.to_str().unwrap()],
-    ));
-    assert_eq!(
-        (
-            first["new"].as_u64(),
-            first["updated"].as_u64(),
-            first["unchanged"].as_u64(),
-            first["rejected"].as_u64()
-        ),
-        (Some(265), Some(0), Some(0), Some(0))
-    );
-    let again = json(&paperboy(
-        dir.path(),
-        &["--json", "ingest", "oai-pmh", page.to_str().unwrap()],
-    ));
-    assert_eq!(
-        (again["new"].as_u64(), again["unchanged"].as_u64()),
-        (Some(0), Some(265))
-    );
+    let first = json(&paperboy(dir.path(), &["--json", "ingest", "oai-pmh", page.to_str().unwrap()]));
+    assert_eq!((first["new"].as_u64(), first["updated"].as_u64(), first["unchanged"].as_u64(), first["rejected"].as_u64()), (Some(265), Some(0), Some(0), Some(0)));
+    let again = json(&paperboy(dir.path(), &["--json", "ingest", "oai-pmh", page.to_str().unwrap()]));
+    assert_eq!((again["new"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(265)));
     let stats = json(&paperboy(dir.path(), &["--json", "stats"]));
     assert_eq!(stats["papers"], 265);
     for (format, path) in [
@@ -73,10 +45,7 @@ fn ingest_prints_counts_and_is_idempotent() {
         ("listing", "listing/head.txt"),
         ("beir", "beir/scifact-head40/corpus.jsonl"),
     ] {
-        let out = json(&paperboy(
-            dir.path(),
-            &["--json", "ingest", format, fixture(path).to_str().unwrap()],
-        ));
+        let out = json(&paperboy(dir.path(), &["--json", "ingest", format, fixture(path).to_str().unwrap()]));
         assert!(out["new"].as_u64().unwrap() > 0, "{format}: {out}");
     }
 }
@@ -90,10 +59,7 @@ fn demo_fills_an_empty_data_directory() {
     let stats = json(&paperboy(dir.path(), &["--json", "stats"]));
     assert!(stats["papers"].as_u64().unwrap() > 5000);
     assert_eq!(stats["latest_day"], "2026-08-21");
-    let day = json(&paperboy(
-        dir.path(),
-        &["--json", "papers", "--date", "2026-08-21"],
-    ));
+    let day = json(&paperboy(dir.path(), &["--json", "papers", "--date", "2026-08-21"]));
     let papers = day["papers"].as_array().unwrap();
     assert!(papers.len() > 10);
     assert!(papers[0]["upvotes"].as_u64() >= papers[1]["upvotes"].as_u64());
@@ -113,81 +79,33 @@ fn errors_name_what_and_where_and_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let missing = paperboy(dir.path(), &["ingest", "listing", "/no/such/file.txt"]);
     assert!(!missing.status.success());
-    assert!(
-        stderr(&missing).contains("/no/such/file.txt does not exist"),
-        "{}",
-        stderr(&missing)
-    );
+    assert!(stderr(&missing).contains("/no/such/file.txt does not exist"), "{}", stderr(&missing));
 
     let broken = dir.path().join("broken.xml");
     std::fs::write(&broken, "<OAI-PMH><ListRecords><record>").unwrap();
     let out = paperboy(dir.path(), &["ingest", "oai-pmh", broken.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("broken.xml") && stderr(&out).contains("malformed XML"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("broken.xml") && stderr(&out).contains("malformed XML"), "{}", stderr(&out));
 
     let unknown = paperboy(dir.path(), &["paper", "2401.01234"]);
     assert!(!unknown.status.success());
-    assert!(
-        stderr(&unknown).contains("no paper 2401.01234"),
-        "{}",
-        stderr(&unknown)
-    );
+    assert!(stderr(&unknown).contains("no paper 2401.01234"), "{}", stderr(&unknown));
     let invalid = paperboy(dir.path(), &["paper", "<script>"]);
-    assert!(
-        stderr(&invalid).contains("invalid paper id"),
-        "{}",
-        stderr(&invalid)
-    );
+    assert!(stderr(&invalid).contains("invalid paper id"), "{}", stderr(&invalid));
 
     let bad_config = dir.path().join("bad.toml");
     std::fs::write(&bad_config, "data_dir = 3\n").unwrap();
-    let out = paperboy(
-        dir.path(),
-        &["--config", bad_config.to_str().unwrap(), "stats"],
-    );
+    let out = paperboy(dir.path(), &["--config", bad_config.to_str().unwrap(), "stats"]);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("invalid config file") && stderr(&out).contains("bad.toml"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("invalid config file") && stderr(&out).contains("bad.toml"), "{}", stderr(&out));
 
     // A snapshot with a bad line: the good lines land, the bad one is reported with its line.
     let mixed = dir.path().join("mixed.jsonl");
     let good = std::fs::read_to_string(fixture("snapshot/head200.jsonl")).unwrap();
-    std::fs::write(
-        &mixed,
-        format!(
-            "{}\n{{oops\n{}\n",
-            good.lines().next().unwrap(),
-            good.lines().nth(1).unwrap()
-        ),
-    )
-    .unwrap();
-    let report = json(&paperboy(
-        dir.path(),
-        &[
-            "--json",
-            "ingest",
-            "arxiv-snapshot",
-            mixed.to_str().unwrap(),
-        ],
-    ));
-    assert_eq!(
-        (report["new"].as_u64(), report["rejected"].as_u64()),
-        (Some(2), Some(1))
-    );
-    assert!(
-        report["first_errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("mixed.jsonl:2"),
-        "{report}"
-    );
+    std::fs::write(&mixed, format!("{}\n{{oops\n{}\n", good.lines().next().unwrap(), good.lines().nth(1).unwrap())).unwrap();
+    let report = json(&paperboy(dir.path(), &["--json", "ingest", "arxiv-snapshot", mixed.to_str().unwrap()]));
+    assert_eq!((report["new"].as_u64(), report["rejected"].as_u64()), (Some(2), Some(1)));
+    assert!(report["first_errors"][0].as_str().unwrap().contains("mixed.jsonl:2"), "{report}");
 }
 
 #[test]
@@ -206,178 +124,76 @@ fn harvest_reads_settings_from_the_config_file_and_env() {
                 "oai-pmh/ListRecords_data_0.xml"
             };
             urls.push(url);
-            request
-                .respond(tiny_http::Response::from_data(
-                    std::fs::read(fixture(page)).unwrap(),
-                ))
-                .unwrap();
+            request.respond(tiny_http::Response::from_data(std::fs::read(fixture(page)).unwrap())).unwrap();
         }
         urls
     });
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("paperboy.toml");
-    std::fs::write(
-        &config,
-        "[harvest]\nmetadata_prefix = \"oai_dc\"\ndelay_secs = 0\nset = \"math\"\n",
-    )
-    .unwrap();
+    std::fs::write(&config, "[harvest]\nmetadata_prefix = \"oai_dc\"\ndelay_secs = 0\nset = \"math\"\n").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_paperboy"))
-        .args([
-            "--json",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-        ])
+        .args(["--json", "--data-dir", dir.path().to_str().unwrap(), "--config", config.to_str().unwrap()])
         .args(["harvest", "--from", "2023-03-07"])
-        .env(
-            "PAPERBOY_HARVEST_URL",
-            format!("http://127.0.0.1:{port}/oai2"),
-        )
+        .env("PAPERBOY_HARVEST_URL", format!("http://127.0.0.1:{port}/oai2"))
         .output()
         .unwrap();
     let summary = json(&out);
-    assert_eq!(
-        (summary["new"].as_u64(), summary["pages"].as_u64()),
-        (Some(2265), Some(3)),
-        "{summary}"
-    );
+    assert_eq!((summary["new"].as_u64(), summary["pages"].as_u64()), (Some(2265), Some(3)), "{summary}");
     assert_eq!(summary["last_datestamp"], "2023-03-07");
     let urls = handle.join().unwrap();
-    assert_eq!(
-        urls[0],
-        "/oai2?verb=ListRecords&metadataPrefix=oai_dc&from=2023-03-07&set=math"
-    );
+    assert_eq!(urls[0], "/oai2?verb=ListRecords&metadataPrefix=oai_dc&from=2023-03-07&set=math");
 }
 
 #[test]
 fn search_similar_and_eval_with_the_real_model() {
     let dir = tempfile::tempdir().unwrap();
     let listing = fixture("listing/head.txt");
-    json(&paperboy(
-        dir.path(),
-        &["--json", "ingest", "listing", listing.to_str().unwrap()],
-    ));
+    json(&paperboy(dir.path(), &["--json", "ingest", "listing", listing.to_str().unwrap()]));
 
     // BM25 finds the paper by its words; semantic search finds it by meaning.
-    let bm25 = json(&paperboy(
-        dir.path(),
-        &[
-            "--json",
-            "search",
-            "sum pooling metric learning",
-            "--mode",
-            "bm25",
-            "--limit",
-            "3",
-        ],
-    ));
-    assert_eq!(
-        bm25["hits"][0]["title"], "Generalized Sum Pooling for Metric Learning",
-        "{bm25}"
-    );
-    let semantic = json(&paperboy(
-        dir.path(),
-        &[
-            "--json",
-            "search",
-            "adapting a segmentation network to a new domain without source data",
-            "--mode",
-            "semantic",
-            "--limit",
-            "3",
-        ],
-    ));
-    assert_eq!(
-        semantic["hits"][0]["title"], "Source-Free Domain Adaptation for Image Segmentation",
-        "{semantic}"
-    );
-    let hybrid = json(&paperboy(
-        dir.path(),
-        &[
-            "--json",
-            "search",
-            "entropy minimization for unlabeled samples",
-        ],
-    ));
+    let bm25 = json(&paperboy(dir.path(), &["--json", "search", "sum pooling metric learning", "--mode", "bm25", "--limit", "3"]));
+    assert_eq!(bm25["hits"][0]["title"], "Generalized Sum Pooling for Metric Learning", "{bm25}");
+    let semantic = json(&paperboy(dir.path(), &["--json", "search", "adapting a segmentation network to a new domain without source data", "--mode", "semantic", "--limit", "3"]));
+    assert_eq!(semantic["hits"][0]["title"], "Source-Free Domain Adaptation for Image Segmentation", "{semantic}");
+    let hybrid = json(&paperboy(dir.path(), &["--json", "search", "entropy minimization for unlabeled samples"]));
     let hits = hybrid["hits"].as_array().unwrap();
     assert!(!hits.is_empty() && hits.len() <= 10);
     for h in hits {
-        assert!(
-            h["id"].is_string() && h["title"].is_string() && h["score"].is_number(),
-            "{h}"
-        );
+        assert!(h["id"].is_string() && h["title"].is_string() && h["score"].is_number(), "{h}");
     }
-    assert!(
-        hits.iter()
-            .any(|h| h["explain"]["bm25_rank"].is_number()
-                && h["explain"]["vector_rank"].is_number()),
-        "{hybrid}"
-    );
+    assert!(hits.iter().any(|h| h["explain"]["bm25_rank"].is_number() && h["explain"]["vector_rank"].is_number()), "{hybrid}");
 
     let id = bm25["hits"][0]["id"].as_str().unwrap();
-    let similar = json(&paperboy(
-        dir.path(),
-        &["--json", "similar", id, "--limit", "5"],
-    ));
+    let similar = json(&paperboy(dir.path(), &["--json", "similar", id, "--limit", "5"]));
     let similar = similar["hits"].as_array().unwrap();
     assert_eq!(similar.len(), 5);
     assert!(similar.iter().all(|h| h["id"] != id));
 
     // Bad queries and modes are clear errors.
     let empty = paperboy(dir.path(), &["search", "   "]);
-    assert!(
-        !empty.status.success() && stderr(&empty).contains("the query is empty"),
-        "{}",
-        stderr(&empty)
-    );
+    assert!(!empty.status.success() && stderr(&empty).contains("the query is empty"), "{}", stderr(&empty));
     let long = "x".repeat(5000);
     let huge = paperboy(dir.path(), &["search", &long]);
-    assert!(
-        !huge.status.success() && stderr(&huge).contains("longer than"),
-        "{}",
-        stderr(&huge)
-    );
+    assert!(!huge.status.success() && stderr(&huge).contains("longer than"), "{}", stderr(&huge));
     let mode = paperboy(dir.path(), &["search", "x", "--mode", "fuzzy"]);
     assert!(stderr(&mode).contains("unknown mode"), "{}", stderr(&mode));
 
     // eval on a tiny BEIR set: three queries whose relevant document is known.
     let beir = dir.path().join("tiny");
     std::fs::create_dir_all(&beir).unwrap();
-    std::fs::copy(
-        fixture("beir/scifact-head40/corpus.jsonl"),
-        beir.join("corpus.jsonl"),
-    )
-    .unwrap();
+    std::fs::copy(fixture("beir/scifact-head40/corpus.jsonl"), beir.join("corpus.jsonl")).unwrap();
     let corpus = std::fs::read_to_string(beir.join("corpus.jsonl")).unwrap();
-    let docs: Vec<serde_json::Value> = corpus
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let docs: Vec<serde_json::Value> = corpus.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let mut queries = String::new();
     let mut qrels = String::from("query-id\tcorpus-id\tscore\n");
     for (i, d) in docs.iter().take(3).enumerate() {
-        queries.push_str(&format!(
-            "{}\n",
-            serde_json::json!({"_id": format!("q{i}"), "text": d["title"]})
-        ));
+        queries.push_str(&format!("{}\n", serde_json::json!({"_id": format!("q{i}"), "text": d["title"]})));
         qrels.push_str(&format!("q{i}\t{}\t1\n", d["_id"].as_str().unwrap()));
     }
     std::fs::write(beir.join("queries.jsonl"), queries).unwrap();
     std::fs::write(beir.join("qrels.tsv"), qrels).unwrap();
     let args = |mode: &'static str| {
-        vec![
-            "--json",
-            "eval",
-            "--corpus",
-            "CORPUS",
-            "--queries",
-            "QUERIES",
-            "--qrels",
-            "QRELS",
-            "--mode",
-            mode,
-        ]
+        vec!["--json", "eval", "--corpus", "CORPUS", "--queries", "QUERIES", "--qrels", "QRELS", "--mode", mode]
     };
     for mode in ["bm25", "semantic", "hybrid"] {
         let a: Vec<String> = args(mode)
@@ -406,145 +222,36 @@ fn digest_commands_compose_preview_and_deliver() {
     json(&paperboy(dir.path(), &["--json", "demo"]));
     let csv = dir.path().join("list.csv");
     std::fs::write(&csv, "email,frequency,interests\nada@example.org,daily,video generation\nbob@example.org,weekly,\nnot an address,daily,x\n").unwrap();
-    let imported = json(&paperboy(
-        dir.path(),
-        &[
-            "--json",
-            "subscribers",
-            "import",
-            csv.to_str().unwrap(),
-            "--confirmed",
-        ],
-    ));
-    assert_eq!(
-        (imported["imported"].as_u64(), imported["rejected"].as_u64()),
-        (Some(2), Some(1))
-    );
-    assert!(
-        imported["errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("list.csv:4"),
-        "{imported}"
-    );
+    let imported = json(&paperboy(dir.path(), &["--json", "subscribers", "import", csv.to_str().unwrap(), "--confirmed"]));
+    assert_eq!((imported["imported"].as_u64(), imported["rejected"].as_u64()), (Some(2), Some(1)));
+    assert!(imported["errors"][0].as_str().unwrap().contains("list.csv:4"), "{imported}");
     let listed = json(&paperboy(dir.path(), &["--json", "subscribers", "list"]));
     assert_eq!(listed["subscribers"].as_array().unwrap().len(), 2);
 
     let out = dir.path().join("preview");
-    let preview = json(&paperboy(
-        dir.path(),
-        &[
-            "--json",
-            "digest",
-            "preview",
-            "--email",
-            "ada@example.org",
-            "--date",
-            "2026-08-21",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    ));
-    assert!(preview["subject"]
-        .as_str()
-        .unwrap()
-        .starts_with("paperboy: "));
-    assert!(std::fs::read_to_string(out.join("digest.html"))
-        .unwrap()
-        .contains("For your interests"));
-    assert!(std::fs::read_to_string(out.join("digest.txt"))
-        .unwrap()
-        .contains("/unsubscribe/"));
+    let preview = json(&paperboy(dir.path(), &["--json", "digest", "preview", "--email", "ada@example.org", "--date", "2026-08-21", "--out", out.to_str().unwrap()]));
+    assert!(preview["subject"].as_str().unwrap().starts_with("paperboy: "));
+    assert!(std::fs::read_to_string(out.join("digest.html")).unwrap().contains("For your interests"));
+    assert!(std::fs::read_to_string(out.join("digest.txt")).unwrap().contains("/unsubscribe/"));
 
     // A dry run records and sends nothing.
-    let dry = json(&paperboy(
-        dir.path(),
-        &[
-            "--json",
-            "digest",
-            "run",
-            "--date",
-            "2026-08-21",
-            "--dry-run",
-        ],
-    ));
-    assert_eq!(
-        (dry["composed"].as_u64(), dry["sent"].as_u64()),
-        (Some(1), Some(0)),
-        "Friday: only the daily subscriber is due"
-    );
+    let dry = json(&paperboy(dir.path(), &["--json", "digest", "run", "--date", "2026-08-21", "--dry-run"]));
+    assert_eq!((dry["composed"].as_u64(), dry["sent"].as_u64()), (Some(1), Some(0)), "Friday: only the daily subscriber is due");
     // Without an SMTP server configured, a real run says so.
     let no_smtp = paperboy(dir.path(), &["digest", "run", "--date", "2026-08-21"]);
     assert!(!no_smtp.status.success());
-    assert!(
-        stderr(&no_smtp).contains("no SMTP server"),
-        "{}",
-        stderr(&no_smtp)
-    );
+    assert!(stderr(&no_smtp).contains("no SMTP server"), "{}", stderr(&no_smtp));
 
     let sink = SmtpSink::start_local(&[]);
-    let run = json(&paperboy(
-        dir.path(),
-        &[
-            "--json",
-            "--smtp-url",
-            &sink.url,
-            "digest",
-            "run",
-            "--date",
-            "2026-08-21",
-        ],
-    ));
-    assert_eq!(
-        (
-            run["composed"].as_u64(),
-            run["sent"].as_u64(),
-            run["failed"].as_u64()
-        ),
-        (Some(1), Some(1), Some(0))
-    );
-    let again = json(&paperboy(
-        dir.path(),
-        &[
-            "--json",
-            "--smtp-url",
-            &sink.url,
-            "digest",
-            "run",
-            "--date",
-            "2026-08-21",
-        ],
-    ));
-    assert_eq!(
-        (again["composed"].as_u64(), again["sent"].as_u64()),
-        (Some(0), Some(0)),
-        "never two digests for one day"
-    );
-    let sunday = json(&paperboy(
-        dir.path(),
-        &[
-            "--json",
-            "--smtp-url",
-            &sink.url,
-            "digest",
-            "run",
-            "--date",
-            "2026-08-23",
-        ],
-    ));
+    let run = json(&paperboy(dir.path(), &["--json", "--smtp-url", &sink.url, "digest", "run", "--date", "2026-08-21"]));
+    assert_eq!((run["composed"].as_u64(), run["sent"].as_u64(), run["failed"].as_u64()), (Some(1), Some(1), Some(0)));
+    let again = json(&paperboy(dir.path(), &["--json", "--smtp-url", &sink.url, "digest", "run", "--date", "2026-08-21"]));
+    assert_eq!((again["composed"].as_u64(), again["sent"].as_u64()), (Some(0), Some(0)), "never two digests for one day");
+    let sunday = json(&paperboy(dir.path(), &["--json", "--smtp-url", &sink.url, "digest", "run", "--date", "2026-08-23"]));
     // Sunday: the weekly digest; the daily one has nothing new (no papers that day), so no email.
-    assert_eq!(
-        (
-            sunday["composed"].as_u64(),
-            sunday["empty"].as_u64(),
-            sunday["sent"].as_u64()
-        ),
-        (Some(1), Some(1), Some(1))
-    );
+    assert_eq!((sunday["composed"].as_u64(), sunday["empty"].as_u64(), sunday["sent"].as_u64()), (Some(1), Some(1), Some(1)));
     let got = sink.received();
     assert_eq!(got.len(), 2);
     assert!(got[1].to == ["bob@example.org"]);
-    assert!(got.iter().all(
-        |m| m.header("List-Unsubscribe-Post").as_deref() == Some("List-Unsubscribe=One-Click")
-    ));
+    assert!(got.iter().all(|m| m.header("List-Unsubscribe-Post").as_deref() == Some("List-Unsubscribe=One-Click")));
 }

@@ -11,10 +11,7 @@ use paperboy_engine::subscriptions::{Frequency, Interests, Subscriber};
 use paperboy_engine::{demo, SqliteStore};
 
 fn cfg() -> MailConfig {
-    MailConfig {
-        base_url: "http://paperboy.test".into(),
-        from: "paperboy <digest@paperboy.test>".into(),
-    }
+    MailConfig { base_url: "http://paperboy.test".into(), from: "paperboy <digest@paperboy.test>".into() }
 }
 
 fn store_with(subscribers: &[(&str, Frequency, &str)]) -> (tempfile::TempDir, SqliteStore) {
@@ -24,24 +21,13 @@ fn store_with(subscribers: &[(&str, Frequency, &str)]) -> (tempfile::TempDir, Sq
     let now = Utc.with_ymd_and_hms(2026, 8, 1, 0, 0, 0).unwrap();
     for (email, freq, interests) in subscribers {
         let interests = Interests::from_fields(interests, "", "", "").unwrap();
-        assert!(store
-            .import_subscriber(
-                &EmailAddress::parse(email).unwrap(),
-                *freq,
-                &interests,
-                true,
-                now
-            )
-            .unwrap());
+        assert!(store.import_subscriber(&EmailAddress::parse(email).unwrap(), *freq, &interests, true, now).unwrap());
     }
     (dir, store)
 }
 
 fn sub(store: &SqliteStore, email: &str) -> Subscriber {
-    store
-        .subscriber_by_email(&EmailAddress::parse(email).unwrap())
-        .unwrap()
-        .unwrap()
+    store.subscriber_by_email(&EmailAddress::parse(email).unwrap()).unwrap().unwrap()
 }
 
 fn day(s: &str) -> NaiveDate {
@@ -60,50 +46,19 @@ fn never_the_same_paper_twice_never_two_digests_a_period_nothing_new_no_email() 
     // The next day: a digest without any paper of the first.
     let ada = sub(&store, "ada@example.org");
     assert_eq!(ada.last_digest_day, Some(day("2026-08-20")));
-    let d2 = compose(
-        &store,
-        None,
-        &ada,
-        &Period {
-            frequency: Frequency::Daily,
-            day: day("2026-08-21"),
-        },
-    )
-    .unwrap()
-    .expect("new papers");
-    let first_day: Vec<PaperId> = paperboy_engine::trending::ranking(
-        &store,
-        paperboy_engine::trending::Window::Day,
-        day("2026-08-20"),
-    )
-    .unwrap()
-    .into_iter()
-    .map(|t| t.paper.id)
-    .collect();
+    let d2 = compose(&store, None, &ada, &Period { frequency: Frequency::Daily, day: day("2026-08-21") }).unwrap().expect("new papers");
+    let first_day: Vec<PaperId> = paperboy_engine::trending::ranking(&store, paperboy_engine::trending::Window::Day, day("2026-08-20")).unwrap().into_iter().map(|t| t.paper.id).collect();
     let sent_before = store.already_sent(ada.id, &first_day).unwrap();
     assert!(!sent_before.is_empty());
-    assert!(
-        d2.papers().all(|p| !sent_before.contains(&p.id)),
-        "a paper came twice"
-    );
+    assert!(d2.papers().all(|p| !sent_before.contains(&p.id)), "a paper came twice");
     // Record it; whatever the same day could still offer leaves out everything sent so far.
     let (r2, _) = compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
     assert_eq!(r2.composed, 1);
     let ada = sub(&store, "ada@example.org");
-    let p = Period {
-        frequency: Frequency::Daily,
-        day: day("2026-08-21"),
-    };
-    let all: Vec<PaperId> = d2
-        .papers()
-        .map(|p| p.id.clone())
-        .chain(first_day.iter().cloned())
-        .collect();
+    let p = Period { frequency: Frequency::Daily, day: day("2026-08-21") };
+    let all: Vec<PaperId> = d2.papers().map(|p| p.id.clone()).chain(first_day.iter().cloned()).collect();
     let sent = store.already_sent(ada.id, &all).unwrap();
-    assert!(
-        d2.papers().all(|p| sent.contains(&p.id)),
-        "the ledger holds the second digest's papers"
-    );
+    assert!(d2.papers().all(|p| sent.contains(&p.id)), "the ledger holds the second digest's papers");
     if let Some(d3) = compose(&store, None, &ada, &p).unwrap() {
         assert!(d3.papers().all(|p| !sent.contains(&p.id)));
     }
@@ -118,15 +73,10 @@ fn weekly_digests_come_on_sundays_and_dry_runs_record_nothing() {
     let now = Utc::now();
     let (sat, _) = compose_all(&mut store, None, &cfg(), day("2026-08-15"), false, now).unwrap();
     assert_eq!((sat.composed, sat.skipped), (0, 1), "Saturday: not due");
-    let (dry, previews) =
-        compose_all(&mut store, None, &cfg(), day("2026-08-16"), true, now).unwrap();
+    let (dry, previews) = compose_all(&mut store, None, &cfg(), day("2026-08-16"), true, now).unwrap();
     assert_eq!(dry.composed, 1);
     assert!(previews[0].1.len() > 0);
-    assert_eq!(
-        store.outbox_counts().unwrap().queued,
-        0,
-        "a dry run records nothing"
-    );
+    assert_eq!(store.outbox_counts().unwrap().queued, 0, "a dry run records nothing");
     let (sun, _) = compose_all(&mut store, None, &cfg(), day("2026-08-16"), false, now).unwrap();
     assert_eq!(sun.composed, 1);
 }
@@ -145,42 +95,15 @@ fn delivered_mime_has_rfc8058_headers_a_stable_message_id_and_both_parts() {
     let m = &got[0];
     assert_eq!(m.to, ["ada@example.org"]);
     let key = sub(&store, "ada@example.org").manage_key;
-    assert_eq!(
-        m.header("List-Unsubscribe").unwrap(),
-        format!("<http://paperboy.test/unsubscribe/{key}>")
-    );
-    assert_eq!(
-        m.header("List-Unsubscribe-Post").unwrap(),
-        "List-Unsubscribe=One-Click"
-    );
-    assert!(
-        m.header("Subject")
-            .unwrap()
-            .starts_with("paperboy: 5 papers for Friday, 21 August 2026"),
-        "{:?}",
-        m.header("Subject")
-    );
-    assert!(m
-        .header("Content-Type")
-        .unwrap()
-        .starts_with("multipart/alternative"));
-    assert!(
-        m.data.contains("Content-Type: text/plain") && m.data.contains("Content-Type: text/html")
-    );
+    assert_eq!(m.header("List-Unsubscribe").unwrap(), format!("<http://paperboy.test/unsubscribe/{key}>"));
+    assert_eq!(m.header("List-Unsubscribe-Post").unwrap(), "List-Unsubscribe=One-Click");
+    assert!(m.header("Subject").unwrap().starts_with("paperboy: 5 papers for Friday, 21 August 2026"), "{:?}", m.header("Subject"));
+    assert!(m.header("Content-Type").unwrap().starts_with("multipart/alternative"));
+    assert!(m.data.contains("Content-Type: text/plain") && m.data.contains("Content-Type: text/html"));
     let body = m.body_text();
-    assert!(
-        body.contains("http://paperboy.test/paper/2608.19880"),
-        "links to the paper pages"
-    );
+    assert!(body.contains("http://paperboy.test/paper/2608.19880"), "links to the paper pages");
     let id = m.header("Message-ID").unwrap();
-    assert_eq!(
-        id,
-        paperboy_digest::render::message_id(
-            sub(&store, "ada@example.org").id,
-            "daily:2026-08-21",
-            "http://paperboy.test"
-        )
-    );
+    assert_eq!(id, paperboy_digest::render::message_id(sub(&store, "ada@example.org").id, "daily:2026-08-21", "http://paperboy.test"));
     assert_eq!(store.delivery_of(&id).unwrap(), Some((Delivery::Sent, 1)));
 }
 
@@ -188,10 +111,7 @@ fn delivered_mime_has_rfc8058_headers_a_stable_message_id_and_both_parts() {
 fn a_restart_in_the_middle_sends_nothing_twice_and_loses_nothing() {
     let sink = SmtpSink::start_local(&[]);
     let people: Vec<String> = (0..12).map(|i| format!("reader{i}@example.org")).collect();
-    let subs: Vec<(&str, Frequency, &str)> = people
-        .iter()
-        .map(|e| (e.as_str(), Frequency::Daily, ""))
-        .collect();
+    let subs: Vec<(&str, Frequency, &str)> = people.iter().map(|e| (e.as_str(), Frequency::Daily, "")).collect();
     let (dir, mut store) = store_with(&subs);
     let now = Utc::now();
     compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
@@ -210,21 +130,14 @@ fn a_restart_in_the_middle_sends_nothing_twice_and_loses_nothing() {
     assert_eq!(report.sent, 7, "the 6 never sent + the interrupted one");
     let got = sink.received();
     for p in &people {
-        assert_eq!(
-            got.iter().filter(|m| m.to == [p.clone()]).count(),
-            1,
-            "{p} got exactly one digest"
-        );
+        assert_eq!(got.iter().filter(|m| m.to == [p.clone()]).count(), 1, "{p} got exactly one digest");
     }
     assert_eq!(store.outbox_counts().unwrap().sent, 12);
 }
 
 #[test]
 fn smtp_down_for_a_while_then_up_everything_arrives() {
-    let (_dir, mut store) = store_with(&[
-        ("a@example.org", Frequency::Daily, ""),
-        ("b@example.org", Frequency::Daily, ""),
-    ]);
+    let (_dir, mut store) = store_with(&[("a@example.org", Frequency::Daily, ""), ("b@example.org", Frequency::Daily, "")]);
     // A port with nothing listening yet.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -235,12 +148,7 @@ fn smtp_down_for_a_while_then_up_everything_arrives() {
     let down = deliver_due(&mut store, &mailer, t0, 100).unwrap();
     assert_eq!((down.sent, down.retrying), (0, 2));
     // Not due again before the backoff.
-    assert_eq!(
-        deliver_due(&mut store, &mailer, t0 + Duration::seconds(30), 100)
-            .unwrap()
-            .retrying,
-        0
-    );
+    assert_eq!(deliver_due(&mut store, &mailer, t0 + Duration::seconds(30), 100).unwrap().retrying, 0);
     let down2 = deliver_due(&mut store, &mailer, t0 + Duration::minutes(2), 100).unwrap();
     assert_eq!(down2.retrying, 2, "second attempt, still down");
     // The server comes up on that port.
@@ -253,11 +161,7 @@ fn smtp_down_for_a_while_then_up_everything_arrives() {
 #[test]
 fn a_5xx_for_one_address_does_not_hold_up_the_others() {
     let sink = SmtpSink::start_local(&["gone@example.org"]);
-    let (_dir, mut store) = store_with(&[
-        ("a@example.org", Frequency::Daily, ""),
-        ("gone@example.org", Frequency::Daily, ""),
-        ("c@example.org", Frequency::Daily, ""),
-    ]);
+    let (_dir, mut store) = store_with(&[("a@example.org", Frequency::Daily, ""), ("gone@example.org", Frequency::Daily, ""), ("c@example.org", Frequency::Daily, "")]);
     let now = Utc::now();
     compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
     let mailer = SmtpMailer::new(&sink.url, &cfg().from).unwrap();
@@ -267,91 +171,41 @@ fn a_5xx_for_one_address_does_not_hold_up_the_others() {
     got.sort();
     assert_eq!(got, ["a@example.org", "c@example.org"]);
     // Bounced: never retried.
-    assert_eq!(
-        deliver_due(&mut store, &mailer, now + Duration::days(1), 100).unwrap(),
-        Default::default()
-    );
+    assert_eq!(deliver_due(&mut store, &mailer, now + Duration::days(1), 100).unwrap(), Default::default());
     // Three bounces and the address gets no more digests.
     for d in ["2026-08-20", "2026-08-19"] {
         compose_all(&mut store, None, &cfg(), day(d), false, now).unwrap();
         deliver_due(&mut store, &mailer, now, 100).unwrap();
     }
-    assert_eq!(
-        format!("{:?}", sub(&store, "gone@example.org").status),
-        "Bouncing"
-    );
-    assert_eq!(
-        format!("{:?}", sub(&store, "a@example.org").status),
-        "Confirmed"
-    );
+    assert_eq!(format!("{:?}", sub(&store, "gone@example.org").status), "Bouncing");
+    assert_eq!(format!("{:?}", sub(&store, "a@example.org").status), "Confirmed");
 }
 
 #[test]
 fn the_daily_jobs_index_embed_rank_and_compose_what_arrived() {
     use std::sync::Arc;
-    let (dir, mut store) = store_with(&[(
-        "ada@example.org",
-        Frequency::Daily,
-        "lunar regolith excavation",
-    )]);
+    let (dir, mut store) = store_with(&[("ada@example.org", Frequency::Daily, "lunar regolith excavation")]);
     let mut cache = SqliteStore::open(&dir.path().join("paperboy.db")).unwrap();
     let model = Arc::new(paperboy_embed::MiniLm::load().unwrap());
-    let search = paperboy_engine::search::SearchService::open_with(
-        &store,
-        &mut cache,
-        Some(&dir.path().join("index")),
-        model,
-        false,
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    let search = paperboy_engine::search::SearchService::open_with(&store, &mut cache, Some(&dir.path().join("index")), model, false, &mut |_, _, _| {}).unwrap();
     let before = search.embedded();
     // A harvest brings two papers of a new day.
     let mut new = Vec::new();
-    for (id, title, votes) in [
-        (
-            "2608.99001",
-            "Autonomous lunar regolith excavation with learned excavators",
-            12,
-        ),
-        ("2608.99002", "A survey of sparse attention", 3),
-    ] {
-        let mut p =
-            paperboy_core::Paper::new(id.parse().unwrap(), title, paperboy_core::Source::OaiPmh);
+    for (id, title, votes) in [("2608.99001", "Autonomous lunar regolith excavation with learned excavators", 12), ("2608.99002", "A survey of sparse attention", 3)] {
+        let mut p = paperboy_core::Paper::new(id.parse().unwrap(), title, paperboy_core::Source::OaiPmh);
         p.abstract_text = format!("{title}. We study it in depth.");
         p.listed_on = Some(day("2026-08-24"));
         p.signals.hf_upvotes = Some(votes);
         new.push(p);
     }
     paperboy_engine::PaperStore::upsert_papers(&mut store, new).unwrap();
-    let report = paperboy_digest::daily(
-        &mut store,
-        &mut cache,
-        &search,
-        &cfg(),
-        day("2026-08-24"),
-        Utc::now(),
-    )
-    .unwrap();
+    let report = paperboy_digest::daily(&mut store, &mut cache, &search, &cfg(), day("2026-08-24"), Utc::now()).unwrap();
     assert_eq!((report.indexed, report.embedded), (2, 2));
-    assert_eq!(
-        search.embedded(),
-        before + 2,
-        "semantic search covers the new papers"
-    );
+    assert_eq!(search.embedded(), before + 2, "semantic search covers the new papers");
     assert!(report.trending >= 2);
     assert_eq!(report.composed.composed, 1);
     let sink = SmtpSink::start_local(&[]);
-    deliver_due(
-        &mut store,
-        &SmtpMailer::new(&sink.url, &cfg().from).unwrap(),
-        Utc::now(),
-        10,
-    )
-    .unwrap();
+    deliver_due(&mut store, &SmtpMailer::new(&sink.url, &cfg().from).unwrap(), Utc::now(), 10).unwrap();
     let body = sink.received()[0].body_text();
-    assert!(
-        body.contains("Autonomous lunar regolith excavation"),
-        "the new paper reached the digest"
-    );
+    assert!(body.contains("Autonomous lunar regolith excavation"), "the new paper reached the digest");
 }

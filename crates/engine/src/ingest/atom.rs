@@ -52,73 +52,42 @@ pub enum AtomError {
 
 /// Parses one export-API response; `location` names it in errors.
 pub fn parse_feed(bytes: &[u8], location: &str) -> Result<AtomFeed, AtomError> {
-    let root = parse_document(bytes).map_err(|source| AtomError::Xml {
-        location: location.to_owned(),
-        source,
-    })?;
+    let root = parse_document(bytes).map_err(|source| AtomError::Xml { location: location.to_owned(), source })?;
     if root.name != "feed" {
-        return Err(AtomError::NotAtom {
-            location: location.to_owned(),
-            root: root.name,
-        });
+        return Err(AtomError::NotAtom { location: location.to_owned(), root: root.name });
     }
     let mut feed = AtomFeed {
-        total_results: root
-            .child_text("totalResults")
-            .and_then(|s| s.trim().parse().ok()),
-        start_index: root
-            .child_text("startIndex")
-            .and_then(|s| s.trim().parse().ok()),
+        total_results: root.child_text("totalResults").and_then(|s| s.trim().parse().ok()),
+        start_index: root.child_text("startIndex").and_then(|s| s.trim().parse().ok()),
         ..Default::default()
     };
     for (index, entry) in root.children_named("entry").enumerate() {
         let id_text = entry.child_text("id").unwrap_or("").trim();
         if id_text.contains("/api/errors") {
-            let message = entry
-                .child_text("summary")
-                .map(fold_whitespace)
-                .unwrap_or_else(|| id_text.to_owned());
-            return Err(AtomError::Api {
-                location: location.to_owned(),
-                message,
-            });
+            let message = entry.child_text("summary").map(fold_whitespace).unwrap_or_else(|| id_text.to_owned());
+            return Err(AtomError::Api { location: location.to_owned(), message });
         }
         let at = format!("{location} entry {} ({id_text})", index + 1);
-        feed.records
-            .push(parse_entry(entry).map_err(|reason| RecordError::new(at, reason)));
+        feed.records.push(parse_entry(entry).map_err(|reason| RecordError::new(at, reason)));
     }
     Ok(feed)
 }
 
 fn parse_entry(entry: &super::xml::Element) -> Result<Paper, String> {
-    let versioned =
-        ArxivId::parse_loose(entry.child_text("id").unwrap_or("")).map_err(|e| e.to_string())?;
-    let title = entry
-        .child_text("title")
-        .and_then(non_blank)
-        .ok_or("missing <title>")?;
+    let versioned = ArxivId::parse_loose(entry.child_text("id").unwrap_or("")).map_err(|e| e.to_string())?;
+    let title = entry.child_text("title").and_then(non_blank).ok_or("missing <title>")?;
     let mut paper = Paper::new(PaperId::Arxiv(versioned.id), title, Source::Atom);
-    paper.abstract_text = entry
-        .child_text("summary")
-        .map(fold_whitespace)
-        .unwrap_or_default();
+    paper.abstract_text = entry.child_text("summary").map(fold_whitespace).unwrap_or_default();
     paper.authors = entry
         .children_named("author")
         .filter_map(|a| {
             let name = non_blank(a.child_text("name")?)?;
-            Some(Author {
-                name,
-                affiliation: a.child_text("affiliation").and_then(non_blank),
-            })
+            Some(Author { name, affiliation: a.child_text("affiliation").and_then(non_blank) })
         })
         .collect();
     let primary = entry.child("primary_category").and_then(|c| c.attr("term"));
     let mut categories: Vec<Category> = Vec::new();
-    for term in primary.into_iter().chain(
-        entry
-            .children_named("category")
-            .filter_map(|c| c.attr("term")),
-    ) {
+    for term in primary.into_iter().chain(entry.children_named("category").filter_map(|c| c.attr("term"))) {
         // The API also lists ACM/MSC classes as categories ("68T05", "I.2.6"): keep arXiv codes only.
         if let Ok(c) = term.parse::<Category>() {
             if !categories.contains(&c) {
@@ -132,15 +101,9 @@ fn parse_entry(entry: &super::xml::Element) -> Result<Paper, String> {
     paper.doi = entry.child_text("doi").and_then(non_blank);
     let published = entry.child_text("published").and_then(parse_date);
     let updated = entry.child_text("updated").and_then(parse_date);
-    paper.versions.push(Version {
-        version: 1,
-        date: published,
-    });
+    paper.versions.push(Version { version: 1, date: published });
     if let Some(v) = versioned.version.filter(|&v| v > 1) {
-        paper.versions.push(Version {
-            version: v,
-            date: updated,
-        });
+        paper.versions.push(Version { version: v, date: updated });
     }
     paper.submitted = published;
     paper.updated = updated.or(published);

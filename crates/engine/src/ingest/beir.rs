@@ -28,21 +28,8 @@ pub fn beir_id(dataset: &str, doc_id: &str) -> Result<PaperId, String> {
 
 /// The dataset name for a corpus path: the folder it is in, lower-cased, other characters as `-`.
 pub fn dataset_name(path: &std::path::Path) -> String {
-    let folder = path
-        .parent()
-        .and_then(|p| p.file_name())
-        .and_then(|n| n.to_str())
-        .unwrap_or("corpus");
-    folder
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect()
+    let folder = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("corpus");
+    folder.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect()
 }
 
 /// Parses one corpus line.
@@ -64,20 +51,14 @@ pub fn parse_line(line: &str, dataset: &str) -> Result<Paper, String> {
 }
 
 /// Streams a corpus file; `name` prefixes error positions.
-pub fn read_corpus<R: BufRead>(
-    input: R,
-    name: &str,
-    dataset: &str,
-) -> impl Iterator<Item = Result<Paper, RecordError>> {
+pub fn read_corpus<R: BufRead>(input: R, name: &str, dataset: &str) -> impl Iterator<Item = Result<Paper, RecordError>> {
     let name = name.to_owned();
     let dataset = dataset.to_owned();
     input.lines().enumerate().filter_map(move |(i, line)| {
         let at = || format!("{name}:{}", i + 1);
         match line {
             Ok(l) if l.trim().is_empty() => None,
-            Ok(l) => {
-                Some(parse_line(&l, &dataset).map_err(|reason| RecordError::new(at(), reason)))
-            }
+            Ok(l) => Some(parse_line(&l, &dataset).map_err(|reason| RecordError::new(at(), reason))),
             Err(e) => Some(Err(RecordError::new(at(), format!("unreadable line: {e}")))),
         }
     })

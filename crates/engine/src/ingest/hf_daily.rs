@@ -76,12 +76,7 @@ fn day_from_name(name: &str) -> Option<NaiveDate> {
 pub fn parse_day(bytes: &[u8], name: &str) -> Vec<Result<Paper, RecordError>> {
     let entries: Vec<serde_json::Value> = match serde_json::from_slice(bytes) {
         Ok(serde_json::Value::Array(items)) => items,
-        Ok(_) => {
-            return vec![Err(RecordError::new(
-                name,
-                "expected a JSON array of daily-paper entries",
-            ))]
-        }
+        Ok(_) => return vec![Err(RecordError::new(name, "expected a JSON array of daily-paper entries"))],
         Err(e) => return vec![Err(RecordError::new(name, format!("invalid JSON: {e}")))],
     };
     let file_day = day_from_name(name);
@@ -90,8 +85,7 @@ pub fn parse_day(bytes: &[u8], name: &str) -> Vec<Result<Paper, RecordError>> {
         .enumerate()
         .map(|(i, value)| {
             let at = || format!("{name} entry {}", i + 1);
-            let entry: Entry =
-                serde_json::from_value(value).map_err(|e| RecordError::new(at(), e.to_string()))?;
+            let entry: Entry = serde_json::from_value(value).map_err(|e| RecordError::new(at(), e.to_string()))?;
             to_paper(entry, file_day).map_err(|reason| RecordError::new(at(), reason))
         })
         .collect()
@@ -100,19 +94,9 @@ pub fn parse_day(bytes: &[u8], name: &str) -> Vec<Result<Paper, RecordError>> {
 fn to_paper(entry: Entry, file_day: Option<NaiveDate>) -> Result<Paper, String> {
     let p = entry.paper;
     let id = ArxivId::parse_loose(&p.id).map_err(|e| e.to_string())?;
-    let title = p
-        .title
-        .as_deref()
-        .or(entry.title.as_deref())
-        .and_then(non_blank)
-        .ok_or("missing title")?;
+    let title = p.title.as_deref().or(entry.title.as_deref()).and_then(non_blank).ok_or("missing title")?;
     let mut paper = Paper::new(PaperId::Arxiv(id.id), title, Source::HfDaily);
-    paper.abstract_text = p
-        .summary
-        .as_deref()
-        .or(entry.summary.as_deref())
-        .map(fold_whitespace)
-        .unwrap_or_default();
+    paper.abstract_text = p.summary.as_deref().or(entry.summary.as_deref()).map(fold_whitespace).unwrap_or_default();
     paper.authors = p
         .authors
         .unwrap_or_default()
@@ -121,45 +105,23 @@ fn to_paper(entry: Entry, file_day: Option<NaiveDate>) -> Result<Paper, String> 
         .collect();
     paper.submitted = p.published_at.as_deref().and_then(parse_date);
     if let Some(date) = paper.submitted {
-        paper.versions.push(Version {
-            version: 1,
-            date: Some(date),
-        });
+        paper.versions.push(Version { version: 1, date: Some(date) });
     }
     paper.signals.hf_upvotes = count(p.upvotes);
     paper.signals.hf_comments = count(entry.num_comments);
     paper.signals.github_stars = count(p.github_stars);
     paper.links.code = p.github_repo.as_deref().and_then(non_blank);
     paper.links.project = p.project_page.as_deref().and_then(non_blank);
-    paper.keywords = p
-        .ai_keywords
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|k| non_blank(k))
-        .collect();
+    paper.keywords = p.ai_keywords.unwrap_or_default().iter().filter_map(|k| non_blank(k)).collect();
     paper.listed_on = file_day
-        .or_else(|| {
-            p.submitted_on_daily_at
-                .as_deref()
-                .and_then(parse_date)
-                .map(|d| d.date_naive())
-        })
-        .or_else(|| {
-            entry
-                .published_at
-                .as_deref()
-                .and_then(parse_date)
-                .map(|d| d.date_naive())
-        });
+        .or_else(|| p.submitted_on_daily_at.as_deref().and_then(parse_date).map(|d| d.date_naive()))
+        .or_else(|| entry.published_at.as_deref().and_then(parse_date).map(|d| d.date_naive()));
     Ok(paper)
 }
 
 /// Reads a day file, a folder of day files (`*.json`, in name order) or a `.tar.gz` of them,
 /// calling `each` with every record.
-pub fn read_path(
-    path: &Path,
-    each: &mut dyn FnMut(Result<Paper, RecordError>),
-) -> std::io::Result<()> {
+pub fn read_path(path: &Path, each: &mut dyn FnMut(Result<Paper, RecordError>)) -> std::io::Result<()> {
     let shown = path.display().to_string();
     if path.is_dir() {
         let mut files: Vec<_> = std::fs::read_dir(path)?
@@ -169,9 +131,7 @@ pub fn read_path(
         files.sort();
         for file in files {
             let bytes = std::fs::read(&file)?;
-            parse_day(&bytes, &file.display().to_string())
-                .into_iter()
-                .for_each(&mut *each);
+            parse_day(&bytes, &file.display().to_string()).into_iter().for_each(&mut *each);
         }
     } else if shown.ends_with(".tar.gz") || shown.ends_with(".tgz") {
         read_tar_gz(BufReader::new(File::open(path)?), &shown, each)?;
@@ -183,11 +143,7 @@ pub fn read_path(
 }
 
 /// Reads a gzip-compressed tar of day files from any reader; `name` prefixes error positions.
-pub fn read_tar_gz(
-    input: impl Read,
-    name: &str,
-    each: &mut dyn FnMut(Result<Paper, RecordError>),
-) -> std::io::Result<()> {
+pub fn read_tar_gz(input: impl Read, name: &str, each: &mut dyn FnMut(Result<Paper, RecordError>)) -> std::io::Result<()> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(input));
     for entry in archive.entries()? {
         let mut entry = entry?;
@@ -197,9 +153,7 @@ pub fn read_tar_gz(
         }
         let mut bytes = Vec::with_capacity(entry.size() as usize);
         entry.read_to_end(&mut bytes)?;
-        parse_day(&bytes, &format!("{name}:{file}"))
-            .into_iter()
-            .for_each(&mut *each);
+        parse_day(&bytes, &format!("{name}:{file}")).into_iter().for_each(&mut *each);
     }
     Ok(())
 }

@@ -17,21 +17,13 @@ fn is_banner(line: &str) -> bool {
 
 /// The id a listing gives a paper with this title.
 pub fn listing_id(title: &str) -> PaperId {
-    PaperId::external(
-        "listing",
-        &stable_digest(&fold_whitespace(title).to_lowercase()),
-    )
-    .expect("valid tag")
+    PaperId::external("listing", &stable_digest(&fold_whitespace(title).to_lowercase())).expect("valid tag")
 }
 
 /// Parses a whole listing; `name` prefixes error positions (`file:line`).
 pub fn parse_listing(text: &str, name: &str) -> Vec<Result<Paper, RecordError>> {
     let mut out = Vec::new();
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, fold_whitespace(l)))
-        .filter(|(_, l)| !l.is_empty());
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, fold_whitespace(l))).filter(|(_, l)| !l.is_empty());
     let mut in_banner = true;
     let mut pending_title: Option<(usize, String)> = None;
     for (line_no, mut line) in lines.by_ref() {
@@ -64,10 +56,7 @@ pub fn parse_listing(text: &str, name: &str) -> Vec<Result<Paper, RecordError>> 
         }
     }
     if let Some((line_no, _)) = pending_title {
-        out.push(Err(RecordError::new(
-            format!("{name}:{line_no}"),
-            "a title without an abstract line after it",
-        )));
+        out.push(Err(RecordError::new(format!("{name}:{line_no}"), "a title without an abstract line after it")));
     }
     out
 }

@@ -36,10 +36,7 @@ pub struct RecordError {
 impl RecordError {
     /// A record error at `location`.
     pub fn new(location: impl Into<String>, reason: impl Into<String>) -> Self {
-        RecordError {
-            location: location.into(),
-            reason: reason.into(),
-        }
+        RecordError { location: location.into(), reason: reason.into() }
     }
 }
 
@@ -136,10 +133,7 @@ impl<'s> IngestRun<'s> {
     }
 
     /// Takes every record of an iterator.
-    pub fn accept_all(
-        &mut self,
-        records: impl IntoIterator<Item = Result<Paper, RecordError>>,
-    ) -> Result<(), StoreError> {
+    pub fn accept_all(&mut self, records: impl IntoIterator<Item = Result<Paper, RecordError>>) -> Result<(), StoreError> {
         for r in records {
             self.accept(r)?;
         }
@@ -237,9 +231,7 @@ pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
 }
 
 #[cfg(test)]
@@ -248,20 +240,11 @@ mod tests {
 
     #[test]
     fn authors_split_like_arxiv_writes_them() {
-        let names: Vec<_> =
-            split_authors("C. Bal\\'azs, E. L. Berger,\n  P. M. Nadolsky and C.-P. Yuan")
-                .into_iter()
-                .map(|a| a.name)
-                .collect();
-        assert_eq!(
-            names,
-            [
-                "C. Bal\\'azs",
-                "E. L. Berger",
-                "P. M. Nadolsky",
-                "C.-P. Yuan"
-            ]
-        );
+        let names: Vec<_> = split_authors("C. Bal\\'azs, E. L. Berger,\n  P. M. Nadolsky and C.-P. Yuan")
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(names, ["C. Bal\\'azs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"]);
         let with_aff = split_authors("A. One (Univ. X, Lab Y), B. Two");
         assert_eq!(with_aff[0].name, "A. One");
         assert_eq!(with_aff[0].affiliation.as_deref(), Some("Univ. X, Lab Y"));
@@ -272,23 +255,9 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(
-            parse_date("Mon, 2 Apr 2007 19:18:42 GMT")
-                .unwrap()
-                .to_rfc3339(),
-            "2007-04-02T19:18:42+00:00"
-        );
-        assert_eq!(
-            parse_date("2023-03-07").unwrap().to_rfc3339(),
-            "2023-03-07T00:00:00+00:00"
-        );
-        assert_eq!(
-            parse_date("2025-02-28T05:23:10.000Z")
-                .unwrap()
-                .date_naive()
-                .to_string(),
-            "2025-02-28"
-        );
+        assert_eq!(parse_date("Mon, 2 Apr 2007 19:18:42 GMT").unwrap().to_rfc3339(), "2007-04-02T19:18:42+00:00");
+        assert_eq!(parse_date("2023-03-07").unwrap().to_rfc3339(), "2023-03-07T00:00:00+00:00");
+        assert_eq!(parse_date("2025-02-28T05:23:10.000Z").unwrap().date_naive().to_string(), "2025-02-28");
         assert!(parse_date("yesterday").is_none());
     }
 }
@@ -296,10 +265,7 @@ mod tests {
 /// Parses on one thread while the caller stores on this one: the two halves of an ingest take
 /// about the same time, so a second core nearly doubles throughput. The channel holds a few
 /// batches at most, so memory stays flat however long the input is.
-fn pipelined<I>(
-    records: I,
-    mut store: impl FnMut(Result<Paper, RecordError>) -> Result<(), StoreError>,
-) -> Result<(), StoreError>
+fn pipelined<I>(records: I, mut store: impl FnMut(Result<Paper, RecordError>) -> Result<(), StoreError>) -> Result<(), StoreError>
 where
     I: Iterator<Item = Result<Paper, RecordError>> + Send,
 {
@@ -310,11 +276,7 @@ where
             let mut batch = Vec::with_capacity(BATCH);
             for record in records {
                 batch.push(record);
-                if batch.len() == BATCH
-                    && tx
-                        .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                        .is_err()
-                {
+                if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
                     return; // the storing side stopped
                 }
             }
@@ -363,10 +325,7 @@ pub fn ingest_path(
 ) -> Result<IngestReport, IngestError> {
     use std::io::BufReader;
     let shown = path.display().to_string();
-    let io = |source: std::io::Error| IngestError::Io {
-        path: shown.clone(),
-        source,
-    };
+    let io = |source: std::io::Error| IngestError::Io { path: shown.clone(), source };
     let mut run = IngestRun::new(store, source, shown.clone());
     let mut tick = |run: &IngestRun| {
         if run.seen() % 1000 == 0 {
@@ -384,10 +343,7 @@ pub fn ingest_path(
         }
         Source::ArxivSnapshot => {
             let file = std::fs::File::open(path).map_err(io)?;
-            let records = snapshot::SnapshotReader::new(
-                BufReader::with_capacity(1 << 20, file),
-                shown.clone(),
-            );
+            let records = snapshot::SnapshotReader::new(BufReader::with_capacity(1 << 20, file), shown.clone());
             pipelined(records, |record| {
                 run.accept(record)?;
                 tick(&run);
@@ -412,24 +368,18 @@ pub fn ingest_path(
             let bytes = std::fs::read(path).map_err(io)?;
             let text = String::from_utf8_lossy(&bytes);
             if matches!(text, std::borrow::Cow::Owned(_)) {
-                run.reject(RecordError::new(
-                    &shown,
-                    "not valid UTF-8; unreadable bytes were replaced with U+FFFD",
-                ));
+                run.reject(RecordError::new(&shown, "not valid UTF-8; unreadable bytes were replaced with U+FFFD"));
             }
             run.accept_all(listing::parse_listing(&text, &shown))?;
         }
         Source::Beir => {
             let file = std::fs::File::open(path).map_err(io)?;
             let dataset = beir::dataset_name(path);
-            pipelined(
-                beir::read_corpus(BufReader::new(file), &shown, &dataset),
-                |record| {
-                    run.accept(record)?;
-                    tick(&run);
-                    Ok(())
-                },
-            )?;
+            pipelined(beir::read_corpus(BufReader::new(file), &shown, &dataset), |record| {
+                run.accept(record)?;
+                tick(&run);
+                Ok(())
+            })?;
         }
     }
     progress(run.seen());

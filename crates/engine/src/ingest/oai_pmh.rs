@@ -60,38 +60,23 @@ pub enum OaiError {
 ///
 /// `noRecordsMatch` is not an error: it means there is nothing new, and gives an empty page.
 pub fn parse_page(bytes: &[u8], location: &str) -> Result<OaiPage, OaiError> {
-    let root = parse_document(bytes).map_err(|source| OaiError::Xml {
-        location: location.to_owned(),
-        source,
-    })?;
+    let root = parse_document(bytes).map_err(|source| OaiError::Xml { location: location.to_owned(), source })?;
     if root.name != "OAI-PMH" {
-        return Err(OaiError::NotOai {
-            location: location.to_owned(),
-            root: root.name,
-        });
+        return Err(OaiError::NotOai { location: location.to_owned(), root: root.name });
     }
     if let Some(error) = root.child("error") {
         let code = error.attr("code").unwrap_or("unknown").to_owned();
         if code == "noRecordsMatch" {
             return Ok(OaiPage::default());
         }
-        return Err(OaiError::Protocol {
-            location: location.to_owned(),
-            code,
-            message: fold_whitespace(&error.text),
-        });
+        return Err(OaiError::Protocol { location: location.to_owned(), code, message: fold_whitespace(&error.text) });
     }
     let mut page = OaiPage::default();
-    let list = root
-        .child("ListRecords")
-        .or_else(|| root.child("GetRecord"));
+    let list = root.child("ListRecords").or_else(|| root.child("GetRecord"));
     let Some(list) = list else { return Ok(page) };
     for (index, record) in list.children_named("record").enumerate() {
         let header = record.child("header");
-        let identifier = header
-            .and_then(|h| h.child_text("identifier"))
-            .unwrap_or("")
-            .trim();
+        let identifier = header.and_then(|h| h.child_text("identifier")).unwrap_or("").trim();
         let location = format!("{location} record {} ({identifier})", index + 1);
         if let Some(stamp) = header.and_then(|h| h.child_text("datestamp")) {
             if let Ok(d) = NaiveDate::parse_from_str(stamp.trim(), "%Y-%m-%d") {
@@ -102,9 +87,7 @@ pub fn parse_page(bytes: &[u8], location: &str) -> Result<OaiPage, OaiError> {
             page.deleted += 1;
             continue;
         }
-        page.records.push(
-            parse_record(record, identifier).map_err(|reason| RecordError::new(location, reason)),
-        );
+        page.records.push(parse_record(record, identifier).map_err(|reason| RecordError::new(location, reason)));
     }
     if let Some(token) = list.child("resumptionToken") {
         page.resumption_token = non_blank(&token.text);
@@ -125,21 +108,15 @@ fn parse_record(record: &Element, identifier: &str) -> Result<Paper, String> {
 }
 
 fn arxiv_id(text: &str) -> Result<PaperId, String> {
-    ArxivId::parse_loose(text)
-        .map(|v| PaperId::Arxiv(v.id))
-        .map_err(|e| e.to_string())
+    ArxivId::parse_loose(text).map(|v| PaperId::Arxiv(v.id)).map_err(|e| e.to_string())
 }
 
 fn title_of(el: &Element) -> Result<String, String> {
-    el.child_text("title")
-        .and_then(non_blank)
-        .ok_or_else(|| "missing <title>".to_owned())
+    el.child_text("title").and_then(non_blank).ok_or_else(|| "missing <title>".to_owned())
 }
 
 fn categories_from_codes(list: &str) -> Result<Vec<Category>, String> {
-    list.split_whitespace()
-        .map(|c| c.parse::<Category>().map_err(|e| e.to_string()))
-        .collect()
+    list.split_whitespace().map(|c| c.parse::<Category>().map_err(|e| e.to_string())).collect()
 }
 
 fn opt_text(el: &Element, name: &str) -> Option<String> {
@@ -163,10 +140,7 @@ fn parse_oai_dc(dc: &Element, header_id: &str) -> Result<Paper, String> {
             None => Author::new(name),
         })
         .collect();
-    paper.categories = dc
-        .children_named("subject")
-        .filter_map(|s| Category::from_oai_subject(&s.text))
-        .collect();
+    paper.categories = dc.children_named("subject").filter_map(|s| Category::from_oai_subject(&s.text)).collect();
     for d in dc.children_named("description") {
         let text = fold_whitespace(&d.text);
         match text.strip_prefix("Comment:") {
@@ -175,10 +149,7 @@ fn parse_oai_dc(dc: &Element, header_id: &str) -> Result<Paper, String> {
             None => {}
         }
     }
-    let dates: Vec<_> = dc
-        .children_named("date")
-        .filter_map(|d| parse_date(&d.text))
-        .collect();
+    let dates: Vec<_> = dc.children_named("date").filter_map(|d| parse_date(&d.text)).collect();
     paper.submitted = dates.iter().min().copied();
     paper.updated = dates.iter().max().copied();
     for ident in dc.children_named("identifier").map(|i| i.text.trim()) {
@@ -194,10 +165,7 @@ fn parse_oai_dc(dc: &Element, header_id: &str) -> Result<Paper, String> {
 /// The fields the `arXiv` and `arXivRaw` formats write alike.
 fn fill_arxiv_fields(paper: &mut Paper, el: &Element) -> Result<(), String> {
     paper.categories = categories_from_codes(el.child_text("categories").unwrap_or(""))?;
-    paper.abstract_text = el
-        .child_text("abstract")
-        .map(fold_whitespace)
-        .unwrap_or_default();
+    paper.abstract_text = el.child_text("abstract").map(fold_whitespace).unwrap_or_default();
     paper.comments = opt_text(el, "comments");
     paper.journal_ref = opt_text(el, "journal-ref");
     paper.doi = opt_text(el, "doi");
@@ -213,41 +181,19 @@ fn parse_arxiv(el: &Element) -> Result<Paper, String> {
         paper.authors = authors
             .children_named("author")
             .filter_map(|a| {
-                let keyname = a
-                    .child_text("keyname")
-                    .map(fold_whitespace)
-                    .unwrap_or_default();
-                let forenames = a
-                    .child_text("forenames")
-                    .map(fold_whitespace)
-                    .unwrap_or_default();
-                let suffix = a
-                    .child_text("suffix")
-                    .map(fold_whitespace)
-                    .unwrap_or_default();
-                let name = [forenames, keyname, suffix]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                (!name.is_empty()).then(|| Author {
-                    name,
-                    affiliation: opt_text(a, "affiliation"),
-                })
+                let keyname = a.child_text("keyname").map(fold_whitespace).unwrap_or_default();
+                let forenames = a.child_text("forenames").map(fold_whitespace).unwrap_or_default();
+                let suffix = a.child_text("suffix").map(fold_whitespace).unwrap_or_default();
+                let name = [forenames, keyname, suffix].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+                (!name.is_empty()).then(|| Author { name, affiliation: opt_text(a, "affiliation") })
             })
             .collect();
     }
     fill_arxiv_fields(&mut paper, el)?;
     paper.submitted = el.child_text("created").and_then(parse_date);
-    paper.updated = el
-        .child_text("updated")
-        .and_then(parse_date)
-        .or(paper.submitted);
+    paper.updated = el.child_text("updated").and_then(parse_date).or(paper.submitted);
     if let Some(created) = paper.submitted {
-        paper.versions = vec![Version {
-            version: 1,
-            date: Some(created),
-        }];
+        paper.versions = vec![Version { version: 1, date: Some(created) }];
     }
     Ok(paper)
 }
@@ -263,10 +209,7 @@ fn parse_arxiv_raw(el: &Element) -> Result<Paper, String> {
             .attr("version")
             .and_then(|s| s.trim_start_matches('v').parse::<u32>().ok())
             .ok_or("a <version> without a vN attribute")?;
-        paper.versions.push(Version {
-            version: number,
-            date: v.child_text("date").and_then(parse_date),
-        });
+        paper.versions.push(Version { version: number, date: v.child_text("date").and_then(parse_date) });
     }
     paper.versions.sort_by_key(|v| v.version);
     paper.fill_dates_from_versions();

@@ -57,13 +57,7 @@ pub struct SnapshotReader<R> {
 impl<R: BufRead> SnapshotReader<R> {
     /// Reads `input`; `location` (the file name) prefixes error positions.
     pub fn new(input: R, location: impl Into<String>) -> Self {
-        SnapshotReader {
-            input,
-            location: location.into(),
-            line: 0,
-            buf: Vec::with_capacity(4096),
-            done: false,
-        }
+        SnapshotReader { input, location: location.into(), line: 0, buf: Vec::with_capacity(4096), done: false }
     }
 }
 
@@ -88,10 +82,7 @@ impl<R: BufRead> Iterator for SnapshotReader<R> {
                 }
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(RecordError::new(
-                        at(),
-                        format!("read error, stopped here: {e}"),
-                    )));
+                    return Some(Err(RecordError::new(at(), format!("read error, stopped here: {e}"))));
                 }
             }
         }
@@ -103,17 +94,9 @@ impl<R: BufRead> Iterator for SnapshotReader<R> {
 pub fn parse_line(line: &str) -> Result<Paper, String> {
     let r: Record = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
     let id = ArxivId::parse_loose(&r.id).map_err(|e| e.to_string())?;
-    let title = r
-        .title
-        .as_deref()
-        .and_then(non_blank)
-        .ok_or("missing title")?;
+    let title = r.title.as_deref().and_then(non_blank).ok_or("missing title")?;
     let mut paper = Paper::new(PaperId::Arxiv(id.id), title, Source::ArxivSnapshot);
-    paper.abstract_text = r
-        .abstract_text
-        .as_deref()
-        .map(fold_whitespace)
-        .unwrap_or_default();
+    paper.abstract_text = r.abstract_text.as_deref().map(fold_whitespace).unwrap_or_default();
     paper.authors = match r.authors_parsed {
         Some(parsed) if !parsed.is_empty() => parsed
             .into_iter()
@@ -123,11 +106,7 @@ pub fn parse_line(line: &str) -> Result<Paper, String> {
                 let last = it.next().unwrap_or_default();
                 let first = it.next().unwrap_or_default();
                 let suffix = it.next().unwrap_or_default();
-                let name = [first, last, suffix]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let name = [first, last, suffix].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
                 (!name.is_empty()).then(|| Author::new(name))
             })
             .collect(),
@@ -145,23 +124,12 @@ pub fn parse_line(line: &str) -> Result<Paper, String> {
     paper.doi = r.doi.as_deref().and_then(non_blank);
     paper.license = r.license.as_deref().and_then(non_blank);
     for v in r.versions {
-        let number = v
-            .version
-            .trim_start_matches('v')
-            .parse::<u32>()
-            .map_err(|_| format!("bad version {:?}", v.version))?;
-        paper.versions.push(Version {
-            version: number,
-            date: v.created.as_deref().and_then(parse_date),
-        });
+        let number = v.version.trim_start_matches('v').parse::<u32>().map_err(|_| format!("bad version {:?}", v.version))?;
+        paper.versions.push(Version { version: number, date: v.created.as_deref().and_then(parse_date) });
     }
     paper.versions.sort_by_key(|v| v.version);
     paper.fill_dates_from_versions();
-    if let Some(d) = r
-        .update_date
-        .as_deref()
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-    {
+    if let Some(d) = r.update_date.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) {
         let d = d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
         paper.updated = Some(paper.updated.map_or(d, |u| u.max(d)));
     }

@@ -39,10 +39,7 @@ impl Element {
 
     /// An attribute by local name.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// Depth-first search for the first descendant (or self) with this local name.
@@ -78,27 +75,16 @@ pub fn parse_document(input: &[u8]) -> Result<Element, XmlError> {
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = vec![Element::default()];
     let mut buf = Vec::new();
-    let fail = |reader: &Reader<&[u8]>, message: String| XmlError {
-        position: reader.buffer_position(),
-        message,
-    };
+    let fail = |reader: &Reader<&[u8]>, message: String| XmlError { position: reader.buffer_position(), message };
     loop {
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| fail(&reader, e.to_string()))?;
+        let event = reader.read_event_into(&mut buf).map_err(|e| fail(&reader, e.to_string()))?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
-                let mut el = Element {
-                    name: local(e.name().as_ref()),
-                    ..Default::default()
-                };
+                let mut el = Element { name: local(e.name().as_ref()), ..Default::default() };
                 for attr in e.attributes() {
                     let attr = attr.map_err(|err| fail(&reader, err.to_string()))?;
-                    let value = attr
-                        .unescape_value()
-                        .map_err(|err| fail(&reader, err.to_string()))?;
-                    el.attrs
-                        .push((local(attr.key.as_ref()), value.into_owned()));
+                    let value = attr.unescape_value().map_err(|err| fail(&reader, err.to_string()))?;
+                    el.attrs.push((local(attr.key.as_ref()), value.into_owned()));
                 }
                 if matches!(event, Event::Empty(_)) {
                     stack.last_mut().expect("root").children.push(el);
@@ -108,29 +94,18 @@ pub fn parse_document(input: &[u8]) -> Result<Element, XmlError> {
             }
             Event::End(_) => {
                 let el = stack.pop().expect("reader checks nesting");
-                stack
-                    .last_mut()
-                    .ok_or_else(|| fail(&reader, "unbalanced end tag".into()))?
-                    .children
-                    .push(el);
+                stack.last_mut().ok_or_else(|| fail(&reader, "unbalanced end tag".into()))?.children.push(el);
             }
             Event::Text(t) => {
-                let text = t
-                    .xml_content()
-                    .map_err(|err| fail(&reader, err.to_string()))?;
+                let text = t.xml_content().map_err(|err| fail(&reader, err.to_string()))?;
                 stack.last_mut().expect("root").text.push_str(&text);
             }
             Event::CData(t) => {
-                let text = t
-                    .xml_content()
-                    .map_err(|err| fail(&reader, err.to_string()))?;
+                let text = t.xml_content().map_err(|err| fail(&reader, err.to_string()))?;
                 stack.last_mut().expect("root").text.push_str(&text);
             }
             Event::GeneralRef(r) => {
-                let resolved = match r
-                    .resolve_char_ref()
-                    .map_err(|err| fail(&reader, err.to_string()))?
-                {
+                let resolved = match r.resolve_char_ref().map_err(|err| fail(&reader, err.to_string()))? {
                     Some(c) => c.to_string(),
                     None => {
                         let name = r.decode().map_err(|err| fail(&reader, err.to_string()))?;
@@ -147,22 +122,13 @@ pub fn parse_document(input: &[u8]) -> Result<Element, XmlError> {
         buf.clear();
     }
     if stack.len() != 1 {
-        return Err(XmlError {
-            position: reader.buffer_position(),
-            message: "document ends inside an element".into(),
-        });
+        return Err(XmlError { position: reader.buffer_position(), message: "document ends inside an element".into() });
     }
     let mut root = stack.pop().expect("root");
     match root.children.len() {
         1 => Ok(root.children.pop().expect("one child")),
-        0 => Err(XmlError {
-            position: 0,
-            message: "no root element".into(),
-        }),
-        _ => Err(XmlError {
-            position: 0,
-            message: "more than one root element".into(),
-        }),
+        0 => Err(XmlError { position: 0, message: "no root element".into() }),
+        _ => Err(XmlError { position: 0, message: "more than one root element".into() }),
     }
 }
 
@@ -172,10 +138,7 @@ mod tests {
 
     #[test]
     fn text_entities_and_namespaces() {
-        let root = parse_document(
-            br#"<a:x xmlns:a="u"><b k="1&amp;2">T &amp; &#233;<![CDATA[<c>]]></b><e/></a:x>"#,
-        )
-        .unwrap();
+        let root = parse_document(br#"<a:x xmlns:a="u"><b k="1&amp;2">T &amp; &#233;<![CDATA[<c>]]></b><e/></a:x>"#).unwrap();
         assert_eq!(root.name, "x");
         let b = root.child("b").unwrap();
         assert_eq!(b.text, "T & \u{e9}<c>");

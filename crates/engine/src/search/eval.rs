@@ -43,12 +43,7 @@ pub fn ndcg_at(ranked: &[String], rels: &HashMap<String, u32>, k: usize) -> f64 
         .sum();
     let mut ideal: Vec<u32> = rels.values().copied().filter(|&g| g > 0).collect();
     ideal.sort_unstable_by(|a, b| b.cmp(a));
-    let idcg: f64 = ideal
-        .iter()
-        .take(k)
-        .enumerate()
-        .map(|(i, &g)| g as f64 / ((i + 2) as f64).log2())
-        .sum();
+    let idcg: f64 = ideal.iter().take(k).enumerate().map(|(i, &g)| g as f64 / ((i + 2) as f64).log2()).sum();
     if idcg == 0.0 {
         0.0
     } else {
@@ -62,11 +57,7 @@ pub fn recall_at(ranked: &[String], rels: &HashMap<String, u32>, k: usize) -> f6
     if relevant == 0 {
         return 0.0;
     }
-    let found = ranked
-        .iter()
-        .take(k)
-        .filter(|d| rels.get(*d).is_some_and(|&g| g > 0))
-        .count();
+    let found = ranked.iter().take(k).filter(|d| rels.get(*d).is_some_and(|&g| g > 0)).count();
     found as f64 / relevant as f64
 }
 
@@ -82,17 +73,10 @@ pub fn mrr_at(ranked: &[String], rels: &HashMap<String, u32>, k: usize) -> f64 {
 /// Averages the measures over every judged query; `runs` maps query id → ranked document ids.
 pub fn evaluate(runs: &HashMap<String, Vec<String>>, qrels: &Qrels) -> Metrics {
     let empty = Vec::new();
-    let judged: Vec<(&String, &HashMap<String, u32>)> = qrels
-        .iter()
-        .filter(|(_, rels)| rels.values().any(|&g| g > 0))
-        .collect();
+    let judged: Vec<(&String, &HashMap<String, u32>)> =
+        qrels.iter().filter(|(_, rels)| rels.values().any(|&g| g > 0)).collect();
     let n = judged.len().max(1) as f64;
-    let mut m = Metrics {
-        ndcg_10: 0.0,
-        recall_100: 0.0,
-        mrr_10: 0.0,
-        queries: judged.len(),
-    };
+    let mut m = Metrics { ndcg_10: 0.0, recall_100: 0.0, mrr_10: 0.0, queries: judged.len() };
     for (qid, rels) in judged {
         let ranked = runs.get(qid).unwrap_or(&empty);
         m.ndcg_10 += ndcg_at(ranked, rels, 10) / n;
@@ -116,11 +100,7 @@ pub struct EvalInputError {
 
 /// Reads BEIR qrels (`query-id<TAB>corpus-id<TAB>score`, with an optional header line).
 pub fn read_qrels(path: &Path) -> Result<Qrels, EvalInputError> {
-    let err = |line, reason: String| EvalInputError {
-        path: path.display().to_string(),
-        line,
-        reason,
-    };
+    let err = |line, reason: String| EvalInputError { path: path.display().to_string(), line, reason };
     let file = std::fs::File::open(path).map_err(|e| err(0, e.to_string()))?;
     let mut qrels = Qrels::new();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -130,29 +110,17 @@ pub fn read_qrels(path: &Path) -> Result<Qrels, EvalInputError> {
             continue;
         }
         if f.len() < 3 {
-            return Err(err(
-                i + 1,
-                "expected query-id, corpus-id and score separated by tabs".into(),
-            ));
+            return Err(err(i + 1, "expected query-id, corpus-id and score separated by tabs".into()));
         }
-        let score: i64 = f[2]
-            .parse()
-            .map_err(|_| err(i + 1, format!("score {:?} is not an integer", f[2])))?;
-        qrels
-            .entry(f[0].to_owned())
-            .or_default()
-            .insert(f[1].to_owned(), score.max(0) as u32);
+        let score: i64 = f[2].parse().map_err(|_| err(i + 1, format!("score {:?} is not an integer", f[2])))?;
+        qrels.entry(f[0].to_owned()).or_default().insert(f[1].to_owned(), score.max(0) as u32);
     }
     Ok(qrels)
 }
 
 /// Reads BEIR queries (`{"_id", "text"}` per line).
 pub fn read_queries(path: &Path) -> Result<Vec<(String, String)>, EvalInputError> {
-    let err = |line, reason: String| EvalInputError {
-        path: path.display().to_string(),
-        line,
-        reason,
-    };
+    let err = |line, reason: String| EvalInputError { path: path.display().to_string(), line, reason };
     let file = std::fs::File::open(path).map_err(|e| err(0, e.to_string()))?;
     let mut out = Vec::new();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -160,16 +128,13 @@ pub fn read_queries(path: &Path) -> Result<Vec<(String, String)>, EvalInputError
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| err(i + 1, format!("invalid JSON: {e}")))?;
+        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| err(i + 1, format!("invalid JSON: {e}")))?;
         let id = match &v["_id"] {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),
             _ => return Err(err(i + 1, "missing _id".into())),
         };
-        let text = v["text"]
-            .as_str()
-            .ok_or_else(|| err(i + 1, "missing text".into()))?;
+        let text = v["text"].as_str().ok_or_else(|| err(i + 1, "missing text".into()))?;
         out.push((id, text.to_owned()));
     }
     Ok(out)
@@ -195,11 +160,7 @@ mod tests {
     fn hand_worked_example() {
         let r = rels(&[("d2", 2), ("d4", 1), ("d9", 1), ("d1", 0)]);
         let run = ranked(&["d1", "d2", "d3", "d4"]);
-        assert!(
-            (ndcg_at(&run, &r, 10) - 0.540587).abs() < 1e-5,
-            "{}",
-            ndcg_at(&run, &r, 10)
-        );
+        assert!((ndcg_at(&run, &r, 10) - 0.540587).abs() < 1e-5, "{}", ndcg_at(&run, &r, 10));
         assert!((recall_at(&run, &r, 100) - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(mrr_at(&run, &r, 10), 0.5);
         // Cut-offs: only d1 within the top 1.

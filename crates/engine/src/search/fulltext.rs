@@ -15,16 +15,11 @@ use chrono::NaiveDate;
 use paperboy_core::text::fold_whitespace;
 use paperboy_core::{ArxivId, Paper, PaperId};
 use tantivy::collector::TopDocs;
-use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
-};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST,
-    INDEXED, STORED, STRING,
+    Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer,
-};
+use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer};
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::highlight::{self, Analysed, PaperText, QueryTerms, TextCache};
@@ -51,34 +46,20 @@ const TITLE_BOOST: f32 = 0.5;
 const ENGLISH: &str = "en_stem_stop";
 
 fn register_tokenizers(index: &Index) {
-    let mut builder = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .dynamic();
+    let mut builder = TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser).dynamic();
     if let Some(stop) = StopWordFilter::new(Language::English) {
         builder = builder.filter_dynamic(stop);
     }
-    index.tokenizers().register(
-        ENGLISH,
-        builder
-            .filter_dynamic(super::stem::CachedEnglishStemmer)
-            .build(),
-    );
+    index.tokenizers().register(ENGLISH, builder.filter_dynamic(super::stem::CachedEnglishStemmer).build());
 }
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let stemmed = TextOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(ENGLISH)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        )
+        .set_indexing_options(TextFieldIndexing::default().set_tokenizer(ENGLISH).set_index_option(IndexRecordOption::WithFreqsAndPositions))
         .set_stored();
     let names = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer("default")
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        TextFieldIndexing::default().set_tokenizer("default").set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED | FAST),
@@ -87,14 +68,9 @@ fn schema() -> (Schema, Fields) {
         abstract_text: b.add_text_field("abstract", stemmed.clone()),
         // Title and abstract as one text, as BEIR scores documents; the title field on top of it
         // gives title words their boost.
-        text: b.add_text_field(
-            "text",
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(ENGLISH)
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            ),
-        ),
+        text: b.add_text_field("text", TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default().set_tokenizer(ENGLISH).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )),
         authors: b.add_text_field("authors", names),
         categories: b.add_text_field("categories", STRING),
         day: b.add_i64_field("day", INDEXED | FAST),
@@ -104,22 +80,12 @@ fn schema() -> (Schema, Fields) {
 
 /// A title folded for exact matching: lower case, letters and digits only, single spaces.
 pub fn exact_title_key(title: &str) -> String {
-    let lowered: String = title
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() {
-                c.to_lowercase().next().unwrap_or(c)
-            } else {
-                ' '
-            }
-        })
-        .collect();
+    let lowered: String = title.chars().map(|c| if c.is_alphanumeric() { c.to_lowercase().next().unwrap_or(c) } else { ' ' }).collect();
     fold_whitespace(&lowered)
 }
 
 fn day_number(d: NaiveDate) -> i64 {
-    d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
-        .num_days()
+    d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
 }
 
 /// One full-text hit.
@@ -149,11 +115,7 @@ pub struct TextHitRef<'a> {
 
 impl<'a> From<&'a mut TextHit> for TextHitRef<'a> {
     fn from(h: &'a mut TextHit) -> Self {
-        TextHitRef {
-            id: &h.id,
-            snippet_html: &mut h.snippet_html,
-            matched_terms: &mut h.matched_terms,
-        }
+        TextHitRef { id: &h.id, snippet_html: &mut h.snippet_html, matched_terms: &mut h.matched_terms }
     }
 }
 
@@ -183,10 +145,8 @@ impl FullTextIndex {
             // (the caller's sync then rebuilds it from the store).
             Err(tantivy::TantivyError::SchemaError(reason)) => {
                 tracing::warn!(%reason, dir = %dir.display(), "full-text index has another schema; rebuilding it");
-                std::fs::remove_dir_all(dir)
-                    .map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
+                std::fs::remove_dir_all(dir).map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
+                std::fs::create_dir_all(dir).map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
                 Index::create_in_dir(dir, schema)?
             }
             Err(e) => return Err(e.into()),
@@ -203,28 +163,13 @@ impl FullTextIndex {
     fn with_index(index: Index, fields: Fields) -> Result<Self, SearchError> {
         register_tokenizers(&index);
         let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        Ok(FullTextIndex {
-            index,
-            reader,
-            writer,
-            fields,
-            ids: Default::default(),
-            texts: TextCache::default(),
-        })
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(FullTextIndex { index, reader, writer, fields, ids: Default::default(), texts: TextCache::default() })
     }
 
     /// The store `seq` up to which the last commit indexed (0 for a new index).
     pub fn indexed_seq(&self) -> Result<i64, SearchError> {
-        Ok(self
-            .index
-            .load_metas()?
-            .payload
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0))
+        Ok(self.index.load_metas()?.payload.and_then(|p| p.parse().ok()).unwrap_or(0))
     }
 
     /// Adds or replaces a paper (visible after [`FullTextIndex::commit`]).
@@ -258,17 +203,8 @@ impl FullTextIndex {
         prepared.set_payload(&seq.to_string());
         prepared.commit()?;
         self.reader.reload()?;
-        let live: std::collections::HashSet<tantivy::index::SegmentId> = self
-            .reader
-            .searcher()
-            .segment_readers()
-            .iter()
-            .map(|r| r.segment_id())
-            .collect();
-        self.ids
-            .lock()
-            .expect("id cache lock")
-            .retain(|id, _| live.contains(id));
+        let live: std::collections::HashSet<tantivy::index::SegmentId> = self.reader.searcher().segment_readers().iter().map(|r| r.segment_id()).collect();
+        self.ids.lock().expect("id cache lock").retain(|id, _| live.contains(id));
         self.texts.clear();
         Ok(())
     }
@@ -309,18 +245,8 @@ impl FullTextIndex {
         for (field, boost) in [(f.text, 1.0), (f.title, TITLE_BOOST), (f.authors, 1.0)] {
             let mut analyser = self.index.tokenizer_for_field(field)?;
             analyser.token_stream(query).process(&mut |t| {
-                let leaf: Box<dyn Query> = Box::new(TermQuery::new(
-                    Term::from_field_text(field, &t.text),
-                    IndexRecordOption::WithFreqs,
-                ));
-                clauses.push((
-                    Occur::Should,
-                    if boost == 1.0 {
-                        leaf
-                    } else {
-                        Box::new(BoostQuery::new(leaf, boost))
-                    },
-                ));
+                let leaf: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_text(field, &t.text), IndexRecordOption::WithFreqs));
+                clauses.push((Occur::Should, if boost == 1.0 { leaf } else { Box::new(BoostQuery::new(leaf, boost)) }));
             });
         }
         Ok(Box::new(BooleanQuery::new(clauses)))
@@ -328,18 +254,11 @@ impl FullTextIndex {
 
     /// Searches; `query` may use phrases (`"…"`), `title:`, `author:`, `cat:`, `AND`/`OR`/`-`.
     /// Hits come without snippets; see [`FullTextIndex::highlight`].
-    pub fn search(
-        &self,
-        query: &str,
-        filters: &Filters,
-        limit: usize,
-    ) -> Result<Vec<TextHit>, SearchError> {
+    pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<TextHit>, SearchError> {
         let f = self.fields;
         let searcher = self.reader.searcher();
         let user_query = if uses_query_syntax(query) {
-            self.parser()
-                .parse_query_lenient(&rewrite_field_aliases(query))
-                .0
+            self.parser().parse_query_lenient(&rewrite_field_aliases(query)).0
         } else {
             self.plain_query(query)?
         };
@@ -358,33 +277,19 @@ impl FullTextIndex {
         let mut exact: Vec<(f32, tantivy::DocAddress)> = Vec::new();
         let mut exact_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Ok(v) = ArxivId::parse_loose(query.trim()) {
-            exact_clauses.push((
-                Occur::Should,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.id, v.id.as_str()),
-                    IndexRecordOption::Basic,
-                )),
-            ));
+            exact_clauses.push((Occur::Should, Box::new(TermQuery::new(Term::from_field_text(f.id, v.id.as_str()), IndexRecordOption::Basic))));
         }
         let key = exact_title_key(query);
         if key.split(' ').count() >= 3 {
-            exact_clauses.push((
-                Occur::Should,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.title_exact, &key),
-                    IndexRecordOption::Basic,
-                )),
-            ));
+            exact_clauses.push((Occur::Should, Box::new(TermQuery::new(Term::from_field_text(f.title_exact, &key), IndexRecordOption::Basic))));
         }
         if !exact_clauses.is_empty() {
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-                vec![(Occur::Must, Box::new(BooleanQuery::new(exact_clauses)))];
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(BooleanQuery::new(exact_clauses)))];
             add_filters(&mut clauses, f, filters);
             exact = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(5))?;
         }
         let best = top.first().map(|(s, _)| *s).unwrap_or(0.0);
-        let mut ordered: Vec<(f32, tantivy::DocAddress, bool)> =
-            exact.iter().map(|(_, a)| (best + 1.0, *a, true)).collect();
+        let mut ordered: Vec<(f32, tantivy::DocAddress, bool)> = exact.iter().map(|(_, a)| (best + 1.0, *a, true)).collect();
         for (score, address) in top {
             if !ordered.iter().any(|(_, a, _)| *a == address) {
                 ordered.push((score, address, false));
@@ -399,53 +304,27 @@ impl FullTextIndex {
         for (score, address, is_exact) in ordered {
             let table = match tables.entry(address.segment_ord) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(self.segment_ids(searcher.segment_reader(address.segment_ord))?)
-                }
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(self.segment_ids(searcher.segment_reader(address.segment_ord))?),
             };
-            let id = table
-                .get(address.doc_id as usize)
-                .cloned()
-                .flatten()
-                .ok_or_else(|| SearchError::Corrupt(format!("document {address:?} has no id")))?;
-            hits.push(TextHit {
-                id,
-                score,
-                snippet_html: String::new(),
-                matched_terms: Vec::new(),
-                exact: is_exact,
-            });
+            let id = table.get(address.doc_id as usize).cloned().flatten().ok_or_else(|| SearchError::Corrupt(format!("document {address:?} has no id")))?;
+            hits.push(TextHit { id, score, snippet_html: String::new(), matched_terms: Vec::new(), exact: is_exact });
         }
         Ok(hits)
     }
 
     /// The paper id of every document of a segment (cached per segment).
-    fn segment_ids(
-        &self,
-        segment: &tantivy::SegmentReader,
-    ) -> Result<std::sync::Arc<Vec<Option<PaperId>>>, SearchError> {
-        if let Some(t) = self
-            .ids
-            .lock()
-            .expect("id cache lock")
-            .get(&segment.segment_id())
-        {
+    fn segment_ids(&self, segment: &tantivy::SegmentReader) -> Result<std::sync::Arc<Vec<Option<PaperId>>>, SearchError> {
+        if let Some(t) = self.ids.lock().expect("id cache lock").get(&segment.segment_id()) {
             return Ok(t.clone());
         }
-        let column = segment.fast_fields().str("id")?.ok_or_else(|| {
-            SearchError::Corrupt(
-                "the index has no id column; rebuild it with `paperboy reindex`".into(),
-            )
-        })?;
+        let column = segment.fast_fields().str("id")?.ok_or_else(|| SearchError::Corrupt("the index has no id column; rebuild it with `paperboy reindex`".into()))?;
         let mut text = String::new();
         let mut table = Vec::with_capacity(segment.max_doc() as usize);
         for doc in 0..segment.max_doc() {
             let id = match column.term_ords(doc).next() {
                 Some(ord) => {
                     text.clear();
-                    column
-                        .ord_to_str(ord, &mut text)
-                        .map_err(|e| SearchError::Corrupt(format!("id column: {e}")))?;
+                    column.ord_to_str(ord, &mut text).map_err(|e| SearchError::Corrupt(format!("id column: {e}")))?;
                     text.parse::<PaperId>().ok()
                 }
                 None => None,
@@ -453,10 +332,7 @@ impl FullTextIndex {
             table.push(id);
         }
         let table = std::sync::Arc::new(table);
-        self.ids
-            .lock()
-            .expect("id cache lock")
-            .insert(segment.segment_id(), table.clone());
+        self.ids.lock().expect("id cache lock").insert(segment.segment_id(), table.clone());
         Ok(table)
     }
 
@@ -469,14 +345,9 @@ impl FullTextIndex {
         }
         let f = self.fields;
         let searcher = self.reader.searcher();
-        let rewritten = if uses_query_syntax(query) {
-            rewrite_field_aliases(query)
-        } else {
-            escape_query_syntax(query)
-        };
+        let rewritten = if uses_query_syntax(query) { rewrite_field_aliases(query) } else { escape_query_syntax(query) };
         // The query searched the combined `text` field; highlight its words in the abstract and title.
-        let (parsed, _errors) = QueryParser::for_index(&self.index, vec![f.title, f.abstract_text])
-            .parse_query_lenient(&rewritten);
+        let (parsed, _errors) = QueryParser::for_index(&self.index, vec![f.title, f.abstract_text]).parse_query_lenient(&rewritten);
         let (mut in_title, mut in_abstract) = (QueryTerms::default(), QueryTerms::default());
         let mut failure = None;
         parsed.query_terms(&mut |term, _| {
@@ -493,26 +364,15 @@ impl FullTextIndex {
                     return;
                 }
             };
-            if term.field() == f.title {
-                &mut in_title
-            } else {
-                &mut in_abstract
-            }
-            .add(stem, weight);
+            if term.field() == f.title { &mut in_title } else { &mut in_abstract }.add(stem, weight);
         });
         if let Some(e) = failure {
             return Err(e.into());
         }
         for hit in hits.iter_mut() {
-            let Some(text) = self.paper_text(&searcher, hit.id)? else {
-                continue;
-            };
+            let Some(text) = self.paper_text(&searcher, hit.id)? else { continue };
             let title = highlight::highlight_all(&text.title, &in_title);
-            let snippet = highlight::highlight_best(
-                &text.abstract_text,
-                &in_abstract,
-                highlight::SNIPPET_CHARS,
-            );
+            let snippet = highlight::highlight_best(&text.abstract_text, &in_abstract, highlight::SNIPPET_CHARS);
             hit.matched_terms.clear();
             for word in title.words.into_iter().chain(snippet.words) {
                 if !hit.matched_terms.contains(&word) {
@@ -525,32 +385,15 @@ impl FullTextIndex {
     }
 
     /// The analysed title and abstract of a paper, from the cache or its stored document.
-    fn paper_text(
-        &self,
-        searcher: &tantivy::Searcher,
-        id: &PaperId,
-    ) -> Result<Option<Arc<PaperText>>, SearchError> {
+    fn paper_text(&self, searcher: &tantivy::Searcher, id: &PaperId) -> Result<Option<Arc<PaperText>>, SearchError> {
         if let Some(t) = self.texts.get(id) {
             return Ok(Some(t));
         }
         let f = self.fields;
-        let by_id = TermQuery::new(
-            Term::from_field_text(f.id, &id.to_string()),
-            IndexRecordOption::Basic,
-        );
-        let Some((_, address)) = searcher
-            .search(&by_id, &TopDocs::with_limit(1))?
-            .into_iter()
-            .next()
-        else {
-            return Ok(None);
-        };
+        let by_id = TermQuery::new(Term::from_field_text(f.id, &id.to_string()), IndexRecordOption::Basic);
+        let Some((_, address)) = searcher.search(&by_id, &TopDocs::with_limit(1))?.into_iter().next() else { return Ok(None) };
         let d: TantivyDocument = searcher.doc(address)?;
-        let field = |field| {
-            d.get_first(field)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-        };
+        let field = |field| d.get_first(field).and_then(|v| v.as_str()).unwrap_or_default();
         let mut analyser = self.index.tokenizer_for_field(f.abstract_text)?;
         let text = Arc::new(PaperText {
             title: Analysed::new(&mut analyser, field(f.title)),
@@ -561,12 +404,7 @@ impl FullTextIndex {
     }
 
     /// Searches and highlights every hit: [`FullTextIndex::search`] then [`FullTextIndex::highlight`].
-    pub fn search_highlighted(
-        &self,
-        query: &str,
-        filters: &Filters,
-        limit: usize,
-    ) -> Result<Vec<TextHit>, SearchError> {
+    pub fn search_highlighted(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<TextHit>, SearchError> {
         let mut hits = self.search(query, filters, limit)?;
         let mut refs: Vec<TextHitRef<'_>> = hits.iter_mut().map(TextHitRef::from).collect();
         self.highlight(query, &mut refs)?;
@@ -576,10 +414,7 @@ impl FullTextIndex {
     /// Every indexed id (for checks and tests).
     pub fn all_ids(&self) -> Result<Vec<String>, SearchError> {
         let searcher = self.reader.searcher();
-        let docs = searcher.search(
-            &AllQuery,
-            &TopDocs::with_limit(searcher.num_docs().max(1) as usize),
-        )?;
+        let docs = searcher.search(&AllQuery, &TopDocs::with_limit(searcher.num_docs().max(1) as usize))?;
         let mut ids = Vec::with_capacity(docs.len());
         for (_, address) in docs {
             let d: TantivyDocument = searcher.doc(address)?;
@@ -594,22 +429,12 @@ impl FullTextIndex {
 
 fn add_filters(clauses: &mut Vec<(Occur, Box<dyn Query>)>, f: Fields, filters: &Filters) {
     if filters.since.is_some() || filters.until.is_some() {
-        let lower = filters.since.map_or(Bound::Unbounded, |d| {
-            Bound::Included(Term::from_field_i64(f.day, day_number(d)))
-        });
-        let upper = filters.until.map_or(Bound::Unbounded, |d| {
-            Bound::Included(Term::from_field_i64(f.day, day_number(d)))
-        });
+        let lower = filters.since.map_or(Bound::Unbounded, |d| Bound::Included(Term::from_field_i64(f.day, day_number(d))));
+        let upper = filters.until.map_or(Bound::Unbounded, |d| Bound::Included(Term::from_field_i64(f.day, day_number(d))));
         clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
     }
     if let Some(cat) = &filters.category {
-        clauses.push((
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(f.categories, cat.as_str()),
-                IndexRecordOption::Basic,
-            )),
-        ));
+        clauses.push((Occur::Must, Box::new(TermQuery::new(Term::from_field_text(f.categories, cat.as_str()), IndexRecordOption::Basic))));
     }
 }
 
@@ -621,13 +446,9 @@ fn rewrite_field_aliases(query: &str) -> String {
     let mut rest = query;
     while let Some(c) = rest.chars().next() {
         if at_word_start {
-            let field = [
-                ("author:", "authors:"),
-                ("cat:", "categories:"),
-                ("title:", "title:"),
-            ]
-            .into_iter()
-            .find_map(|(alias, name)| rest.strip_prefix(alias).map(|r| (name, r)));
+            let field = [("author:", "authors:"), ("cat:", "categories:"), ("title:", "title:")]
+                .into_iter()
+                .find_map(|(alias, name)| rest.strip_prefix(alias).map(|r| (name, r)));
             if let Some((name, r)) = field {
                 if !(out.ends_with('+') || out.ends_with('-')) {
                     out.push('+');
@@ -650,20 +471,9 @@ fn uses_query_syntax(query: &str) -> bool {
     query.contains('"')
         || query.split_whitespace().any(|w| {
             let w = w.trim_start_matches(['(', '+', '-']);
-            [
-                "title:",
-                "author:",
-                "cat:",
-                "abstract:",
-                "authors:",
-                "categories:",
-            ]
-            .iter()
-            .any(|f| w.starts_with(f))
+            ["title:", "author:", "cat:", "abstract:", "authors:", "categories:"].iter().any(|f| w.starts_with(f))
         })
-        || query
-            .split_whitespace()
-            .any(|w| (w.starts_with('+') || w.starts_with('-')) && w.len() > 1)
+        || query.split_whitespace().any(|w| (w.starts_with('+') || w.starts_with('-')) && w.len() > 1)
 }
 
 /// Plain text as a query: every character the query language gives a meaning to is escaped,
@@ -719,10 +529,7 @@ mod tests {
     #[test]
     fn plain_text_is_escaped_and_syntax_is_kept() {
         assert!(!uses_query_syntax("IL-6: a (new) marker? NOT likely"));
-        assert_eq!(
-            escape_query_syntax("IL-6: (new) NOT"),
-            "IL\\-6\\: \\(new\\) not"
-        );
+        assert_eq!(escape_query_syntax("IL-6: (new) NOT"), "IL\\-6\\: \\(new\\) not");
         assert!(uses_query_syntax("\"exact phrase\" here"));
         assert!(uses_query_syntax("author:hinton nets"));
         assert!(uses_query_syntax("transformers -vision"));
@@ -732,57 +539,25 @@ mod tests {
     fn plain_queries_score_as_the_parser_scores_them_and_split_joined_words() {
         let mut index = FullTextIndex::in_memory().unwrap();
         let papers = [
-            (
-                "IL-6 signalling in the ageing heart",
-                "Interleukin IL-6 and IL 6 receptors; the heart ages.",
-                "Ana Heart",
-            ),
-            (
-                "Deep learning for protein folding",
-                "Deep networks learn protein structure from sequences.",
-                "Lee Deep",
-            ),
-            (
-                "A survey of graph neural networks",
-                "Graphs, networks and learning on them: a survey.",
-                "Kim Graph",
-            ),
-            (
-                "Learning to rank with deep deep models",
-                "Ranking, learning and retrieval with deep models.",
-                "Ana Rank",
-            ),
+            ("IL-6 signalling in the ageing heart", "Interleukin IL-6 and IL 6 receptors; the heart ages.", "Ana Heart"),
+            ("Deep learning for protein folding", "Deep networks learn protein structure from sequences.", "Lee Deep"),
+            ("A survey of graph neural networks", "Graphs, networks and learning on them: a survey.", "Kim Graph"),
+            ("Learning to rank with deep deep models", "Ranking, learning and retrieval with deep models.", "Ana Rank"),
         ];
         for (i, (title, abstract_text, author)) in papers.iter().enumerate() {
-            let mut p = Paper::new(
-                format!("listing:{i}").parse().unwrap(),
-                *title,
-                paperboy_core::Source::Listing,
-            );
+            let mut p = Paper::new(format!("listing:{i}").parse().unwrap(), *title, paperboy_core::Source::Listing);
             p.abstract_text = abstract_text.to_string();
             p.authors = vec![paperboy_core::Author::new(*author)];
             index.upsert(&p).unwrap();
         }
         index.commit(1).unwrap();
         let searcher = index.reader.searcher();
-        for q in [
-            "deep learning",
-            "heart ageing",
-            "deep deep survey",
-            "Ana networks",
-            "the of a",
-            "(new) marker?",
-        ] {
+        for q in ["deep learning", "heart ageing", "deep deep survey", "Ana networks", "the of a", "(new) marker?"] {
             let (parsed, _) = index.parser().parse_query_lenient(&escape_query_syntax(q));
             let by_parser = searcher.search(&*parsed, &TopDocs::with_limit(10)).unwrap();
-            let flat = searcher
-                .search(&*index.plain_query(q).unwrap(), &TopDocs::with_limit(10))
-                .unwrap();
+            let flat = searcher.search(&*index.plain_query(q).unwrap(), &TopDocs::with_limit(10)).unwrap();
             assert_eq!(flat.len(), by_parser.len(), "{q}");
-            assert!(
-                !flat.is_empty() || ["the of a", "(new) marker?"].contains(&q),
-                "{q} should match papers"
-            );
+            assert!(!flat.is_empty() || ["the of a", "(new) marker?"].contains(&q), "{q} should match papers");
             for ((a, da), (b, db)) in flat.iter().zip(&by_parser) {
                 assert_eq!(da, db, "{q}");
                 assert!((a - b).abs() < 1e-5, "{q}: {a} vs {b}");
@@ -790,14 +565,7 @@ mod tests {
         }
         // A joined word is its parts: "IL-6" finds the paper that writes "IL 6" too, first the one
         // with both forms, and "learning-to-rank" the papers with any of its words.
-        let ids = |q: &str| -> Vec<String> {
-            index
-                .search(q, &Filters::default(), 10)
-                .unwrap()
-                .into_iter()
-                .map(|h| h.id.to_string())
-                .collect()
-        };
+        let ids = |q: &str| -> Vec<String> { index.search(q, &Filters::default(), 10).unwrap().into_iter().map(|h| h.id.to_string()).collect() };
         assert_eq!(ids("IL-6")[0], "listing:0");
         assert_eq!(ids("learning-to-rank")[0], "listing:3");
         assert!(ids("learning-to-rank").len() >= 3);
@@ -805,9 +573,6 @@ mod tests {
 
     #[test]
     fn exact_keys() {
-        assert_eq!(
-            exact_title_key("  Attention Is All You Need! "),
-            "attention is all you need"
-        );
+        assert_eq!(exact_title_key("  Attention Is All You Need! "), "attention is all you need");
     }
 }

@@ -49,16 +49,9 @@ impl Analysed {
     pub fn new(analyser: &mut TextAnalyzer, text: &str) -> Self {
         let mut words = Vec::new();
         analyser.token_stream(text).process(&mut |t| {
-            words.push(Word {
-                start: t.offset_from as u32,
-                end: t.offset_to as u32,
-                stem: stem_hash(&t.text),
-            });
+            words.push(Word { start: t.offset_from as u32, end: t.offset_to as u32, stem: stem_hash(&t.text) });
         });
-        Analysed {
-            text: text.into(),
-            words: words.into_boxed_slice(),
-        }
+        Analysed { text: text.into(), words: words.into_boxed_slice() }
     }
 
     /// The text.
@@ -68,10 +61,7 @@ impl Analysed {
 
     /// The words that are query terms: (word, term) index pairs.
     fn matches<'a>(&'a self, terms: &'a QueryTerms) -> impl Iterator<Item = (usize, usize)> + 'a {
-        self.words
-            .iter()
-            .enumerate()
-            .filter_map(|(i, w)| terms.position(w.stem).map(|k| (i, k)))
+        self.words.iter().enumerate().filter_map(|(i, w)| terms.position(w.stem).map(|k| (i, k)))
     }
 }
 
@@ -153,12 +143,7 @@ pub fn highlight_best(a: &Analysed, terms: &QueryTerms, max: usize) -> Highlight
     }
     let (_, first, last) = best.expect("at least one match");
     let hits: Vec<usize> = matched[first..last].iter().map(|(i, _)| *i).collect();
-    let (start, end) = window(
-        a,
-        matched[first].0,
-        a.words[matched[last - 1].0].end as usize,
-        max,
-    );
+    let (start, end) = window(a, matched[first].0, a.words[matched[last - 1].0].end as usize, max);
     render(a, start, end, &hits)
 }
 
@@ -171,28 +156,15 @@ fn window(a: &Analysed, anchor: usize, last_end: usize, max: usize) -> (usize, u
         return (0, floor_char_boundary(text, max));
     }
     let mut first = anchor;
-    while first > 0
-        && anchor - first < 2
-        && last_end.saturating_sub(a.words[first - 1].start as usize) <= max
-    {
+    while first > 0 && anchor - first < 2 && last_end.saturating_sub(a.words[first - 1].start as usize) <= max {
         first -= 1;
     }
-    let start = if first == 0 {
-        0
-    } else {
-        a.words[first].start as usize
-    };
+    let start = if first == 0 { 0 } else { a.words[first].start as usize };
     if text.len() - start <= max {
         return (start, text.len());
     }
     // Runs on to the end of the last word that fits.
-    let end = a
-        .words
-        .iter()
-        .map(|w| w.end as usize)
-        .filter(|&e| e > start && e - start <= max)
-        .max()
-        .unwrap_or(start + max);
+    let end = a.words.iter().map(|w| w.end as usize).filter(|&e| e > start && e - start <= max).max().unwrap_or(start + max);
     (start, floor_char_boundary(text, end))
 }
 
@@ -245,11 +217,7 @@ pub struct TextCache {
 impl TextCache {
     /// The cached texts of `id`.
     pub fn get(&self, id: &PaperId) -> Option<Arc<PaperText>> {
-        self.papers
-            .lock()
-            .expect("text cache lock")
-            .get(id)
-            .cloned()
+        self.papers.lock().expect("text cache lock").get(id).cloned()
     }
 
     /// Keeps the texts of `id`.
@@ -273,9 +241,7 @@ mod tests {
     use tantivy::tokenizer::{LowerCaser, SimpleTokenizer};
 
     fn analyser() -> TextAnalyzer {
-        TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(LowerCaser)
-            .build()
+        TextAnalyzer::builder(SimpleTokenizer::default()).filter(LowerCaser).build()
     }
 
     fn terms(words: &[(&str, f32)]) -> QueryTerms {
@@ -288,23 +254,11 @@ mod tests {
 
     #[test]
     fn the_window_with_most_distinct_weight_wins_and_text_is_escaped() {
-        let text = format!(
-            "alpha <x> & alpha {} beta gamma & <end>",
-            "filler ".repeat(40)
-        );
+        let text = format!("alpha <x> & alpha {} beta gamma & <end>", "filler ".repeat(40));
         let a = Analysed::new(&mut analyser(), &text);
-        let h = highlight_best(
-            &a,
-            &terms(&[("alpha", 0.5), ("beta", 0.3), ("gamma", 0.3)]),
-            60,
-        );
+        let h = highlight_best(&a, &terms(&[("alpha", 0.5), ("beta", 0.3), ("gamma", 0.3)]), 60);
         // Two alphas weigh 0.5 (distinct terms count once); beta + gamma weigh 0.6.
-        assert!(
-            h.html
-                .contains("<b>beta</b> <b>gamma</b> &amp; &lt;end&gt;"),
-            "{}",
-            h.html
-        );
+        assert!(h.html.contains("<b>beta</b> <b>gamma</b> &amp; &lt;end&gt;"), "{}", h.html);
         assert!(h.html.starts_with('…'), "{}", h.html);
         assert!(!h.html.contains("alpha"), "{}", h.html);
         assert_eq!(h.words, ["beta", "gamma"]);
@@ -314,16 +268,10 @@ mod tests {
     fn short_texts_are_whole_and_no_match_is_empty() {
         let a = Analysed::new(&mut analyser(), "Deep <b>Nets</b> for Proteins");
         let h = highlight_all(&a, &terms(&[("proteins", 1.0), ("nets", 1.0)]));
-        assert_eq!(
-            h.html,
-            "Deep &lt;b&gt;<b>Nets</b>&lt;/b&gt; for <b>Proteins</b>"
-        );
+        assert_eq!(h.html, "Deep &lt;b&gt;<b>Nets</b>&lt;/b&gt; for <b>Proteins</b>");
         assert_eq!(h.words, ["nets", "proteins"]);
         let none = highlight_best(&a, &terms(&[("absent", 1.0)]), 240);
-        assert_eq!(
-            (none.html.as_str(), none.words.len()),
-            ("Deep &lt;b&gt;Nets&lt;/b&gt; for Proteins", 0)
-        );
+        assert_eq!((none.html.as_str(), none.words.len()), ("Deep &lt;b&gt;Nets&lt;/b&gt; for Proteins", 0));
     }
 
     #[test]

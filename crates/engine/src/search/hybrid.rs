@@ -14,10 +14,7 @@ pub const DEFAULT_K: f32 = 60.0;
 pub fn reciprocal_rank_fusion(bm25: &[Hit], vector: &[Hit], k: f32, limit: usize) -> Vec<Hit> {
     let mut fused: HashMap<&PaperId, Hit> = HashMap::new();
     for (rank, h) in bm25.iter().enumerate() {
-        let e = fused.entry(&h.id).or_insert_with(|| Hit {
-            score: 0.0,
-            ..h.clone()
-        });
+        let e = fused.entry(&h.id).or_insert_with(|| Hit { score: 0.0, ..h.clone() });
         e.score += 1.0 / (k + rank as f32 + 1.0);
         e.explain.bm25_rank = Some(rank + 1);
     }
@@ -37,12 +34,7 @@ pub fn reciprocal_rank_fusion(bm25: &[Hit], vector: &[Hit], k: f32, limit: usize
             .exact
             .cmp(&a.explain.exact)
             .then(b.score.total_cmp(&a.score))
-            .then_with(|| {
-                a.explain
-                    .bm25_rank
-                    .unwrap_or(usize::MAX)
-                    .cmp(&b.explain.bm25_rank.unwrap_or(usize::MAX))
-            })
+            .then_with(|| a.explain.bm25_rank.unwrap_or(usize::MAX).cmp(&b.explain.bm25_rank.unwrap_or(usize::MAX)))
             .then_with(|| a.id.cmp(&b.id))
     });
     hits.truncate(limit);
@@ -54,12 +46,7 @@ mod tests {
     use super::*;
 
     fn hit(id: &str) -> Hit {
-        Hit {
-            id: format!("listing:{id}").parse().unwrap(),
-            score: 1.0,
-            snippet_html: String::new(),
-            explain: Explanation::default(),
-        }
+        Hit { id: format!("listing:{id}").parse().unwrap(), score: 1.0, snippet_html: String::new(), explain: Explanation::default() }
     }
 
     #[test]
@@ -72,14 +59,8 @@ mod tests {
         assert_eq!(ids, ["listing:a", "listing:c", "listing:b", "listing:d"]);
         let a = &fused[0];
         assert!((a.score - (1.0 / 61.0 + 1.0 / 63.0)).abs() < 1e-6);
-        assert_eq!(
-            (a.explain.bm25_rank, a.explain.vector_rank),
-            (Some(1), Some(3))
-        );
-        assert_eq!(
-            (fused[3].explain.bm25_rank, fused[3].explain.vector_rank),
-            (None, Some(2))
-        );
+        assert_eq!((a.explain.bm25_rank, a.explain.vector_rank), (Some(1), Some(3)));
+        assert_eq!((fused[3].explain.bm25_rank, fused[3].explain.vector_rank), (None, Some(2)));
     }
 
     #[test]
@@ -88,9 +69,6 @@ mod tests {
         exact.explain.exact = true;
         let fused = reciprocal_rank_fusion(&[hit("a"), exact], &[hit("a")], 60.0, 10);
         assert_eq!(fused[0].id.to_string(), "listing:z");
-        assert_eq!(
-            reciprocal_rank_fusion(&[hit("a"), hit("b")], &[], 60.0, 1).len(),
-            1
-        );
+        assert_eq!(reciprocal_rank_fusion(&[hit("a"), hit("b")], &[], 60.0, 1).len(), 1);
     }
 }

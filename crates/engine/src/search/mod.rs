@@ -68,9 +68,7 @@ impl SearchQuery {
             return Err(SearchError::InvalidQuery("the query is empty".into()));
         }
         if trimmed.chars().count() > MAX_QUERY_CHARS {
-            return Err(SearchError::InvalidQuery(format!(
-                "the query is longer than {MAX_QUERY_CHARS} characters"
-            )));
+            return Err(SearchError::InvalidQuery(format!("the query is longer than {MAX_QUERY_CHARS} characters")));
         }
         Ok(SearchQuery(trimmed.to_owned()))
     }
@@ -119,9 +117,7 @@ impl FromStr for Mode {
             "bm25" => Ok(Mode::Bm25),
             "semantic" => Ok(Mode::Semantic),
             "hybrid" => Ok(Mode::Hybrid),
-            other => Err(SearchError::InvalidQuery(format!(
-                "unknown mode {other:?}: use bm25, semantic or hybrid"
-            ))),
+            other => Err(SearchError::InvalidQuery(format!("unknown mode {other:?}: use bm25, semantic or hybrid"))),
         }
     }
 }

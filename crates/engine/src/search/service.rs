@@ -54,13 +54,7 @@ struct Vectors {
 
 impl Vectors {
     /// `graph_dir`: where the HNSW graph is saved and reused from (none: built in memory).
-    fn load(
-        store: &dyn PaperStore,
-        cache: &dyn PaperStore,
-        embedder: &dyn Embedder,
-        graph_dir: Option<&Path>,
-        progress: Progress,
-    ) -> Result<Self, SearchError> {
+    fn load(store: &dyn PaperStore, cache: &dyn PaperStore, embedder: &dyn Embedder, graph_dir: Option<&Path>, progress: Progress) -> Result<Self, SearchError> {
         let (set, titles) = load_vectors(store, cache, embedder)?;
         let set = Arc::new(set);
         let index: Arc<dyn VectorIndex> = if set.len() >= HNSW_THRESHOLD {
@@ -68,8 +62,7 @@ impl Vectors {
             let start = std::time::Instant::now();
             let index = match graph_dir {
                 Some(dir) => {
-                    let (index, inserted) = HnswIndex::open_or_build(set.clone(), dir)
-                        .map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
+                    let (index, inserted) = HnswIndex::open_or_build(set.clone(), dir).map_err(|e| SearchError::Io(dir.display().to_string(), e))?;
                     tracing::info!(
                         "vector index: {} vectors, {inserted} inserted, the rest read from {} ({:.1} s)",
                         set.len(),
@@ -78,8 +71,7 @@ impl Vectors {
                     );
                     index
                 }
-                None => HnswIndex::build(set)
-                    .map_err(|e| SearchError::Io("the vector index".into(), e))?,
+                None => HnswIndex::build(set).map_err(|e| SearchError::Io("the vector index".into(), e))?,
             };
             Arc::new(index)
         } else {
@@ -126,13 +118,7 @@ impl SearchService {
         }
         // The HNSW graph is saved beside the full-text index (`index/hnsw` for `index/fulltext`).
         let graph_dir = index_dir.map(|dir| dir.with_file_name("hnsw"));
-        let vectors = Vectors::load(
-            store,
-            cache,
-            embedder.as_ref(),
-            graph_dir.as_deref(),
-            progress,
-        )?;
+        let vectors = Vectors::load(store, cache, embedder.as_ref(), graph_dir.as_deref(), progress)?;
         Ok(SearchService {
             fulltext: RwLock::new(fulltext),
             vectors: RwLock::new(Arc::new(vectors)),
@@ -144,19 +130,8 @@ impl SearchService {
 
     /// Reloads the vectors from the cache (after papers were embedded in the background);
     /// searches running meanwhile finish on the old ones.
-    pub fn refresh_vectors(
-        &self,
-        store: &dyn PaperStore,
-        cache: &dyn PaperStore,
-        progress: Progress,
-    ) -> Result<usize, SearchError> {
-        let fresh = Vectors::load(
-            store,
-            cache,
-            self.embedder.as_ref(),
-            self.graph_dir.as_deref(),
-            progress,
-        )?;
+    pub fn refresh_vectors(&self, store: &dyn PaperStore, cache: &dyn PaperStore, progress: Progress) -> Result<usize, SearchError> {
+        let fresh = Vectors::load(store, cache, self.embedder.as_ref(), self.graph_dir.as_deref(), progress)?;
         let n = fresh.index.set().len();
         *self.vectors.write().expect("vectors lock") = Arc::new(fresh);
         Ok(n)
@@ -171,12 +146,7 @@ impl SearchService {
 
     /// Embeds the papers of `store` without a cached vector (with this service's model) and,
     /// if there were any, reloads the vectors; returns how many were embedded.
-    pub fn embed_new(
-        &self,
-        store: &dyn PaperStore,
-        cache: &mut dyn PaperStore,
-        progress: Progress,
-    ) -> Result<u64, SearchError> {
+    pub fn embed_new(&self, store: &dyn PaperStore, cache: &mut dyn PaperStore, progress: Progress) -> Result<u64, SearchError> {
         let n = embed_missing(store, cache, self.embedder.as_ref(), progress)?;
         if n > 0 {
             self.refresh_vectors(store, &*cache, &mut |_, _, _| {})?;
@@ -205,52 +175,29 @@ impl SearchService {
 
     /// Ranks without snippets or matched terms (for digests: cheaper, same order as
     /// [`SearchService::search`]).
-    pub fn rank(
-        &self,
-        query: &SearchQuery,
-        mode: Mode,
-        filters: &Filters,
-        limit: usize,
-    ) -> Result<Vec<Hit>, SearchError> {
+    pub fn rank(&self, query: &SearchQuery, mode: Mode, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let depth = limit.max(CANDIDATES);
         Ok(match mode {
             Mode::Bm25 => self.bm25(query, filters, limit)?,
             Mode::Semantic => self.semantic(query, filters, limit)?,
             Mode::Hybrid => {
                 // Both rankings at once: a query's latency is the slower of the two, not their sum.
-                let (bm25, semantic) = rayon::join(
-                    || self.bm25(query, filters, depth),
-                    || self.semantic(query, filters, depth),
-                );
+                let (bm25, semantic) = rayon::join(|| self.bm25(query, filters, depth), || self.semantic(query, filters, depth));
                 reciprocal_rank_fusion(&bm25?, &semantic?, DEFAULT_K, limit)
             }
         })
     }
 
     /// Searches in `mode`; the result is at most `limit` hits, best first, with snippets.
-    pub fn search(
-        &self,
-        store: &dyn PaperStore,
-        query: &SearchQuery,
-        mode: Mode,
-        filters: &Filters,
-        limit: usize,
-    ) -> Result<Vec<Hit>, SearchError> {
+    pub fn search(&self, store: &dyn PaperStore, query: &SearchQuery, mode: Mode, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let mut hits = self.rank(query, mode, filters, limit)?;
         // Snippets and matched terms only for the hits shown, not for every candidate.
         if mode != Mode::Semantic {
             let mut refs: Vec<TextHitRef<'_>> = hits
                 .iter_mut()
-                .map(|h| TextHitRef {
-                    id: &h.id,
-                    snippet_html: &mut h.snippet_html,
-                    matched_terms: &mut h.explain.matched_terms,
-                })
+                .map(|h| TextHitRef { id: &h.id, snippet_html: &mut h.snippet_html, matched_terms: &mut h.explain.matched_terms })
                 .collect();
-            self.fulltext
-                .read()
-                .expect("index lock")
-                .highlight(query.as_str(), &mut refs)?;
+            self.fulltext.read().expect("index lock").highlight(query.as_str(), &mut refs)?;
         }
         // Hits found by meaning alone get the start of their abstract as a snippet.
         for h in hits.iter_mut().filter(|h| h.snippet_html.is_empty()) {
@@ -262,12 +209,7 @@ impl SearchService {
         Ok(hits)
     }
 
-    fn bm25(
-        &self,
-        query: &SearchQuery,
-        filters: &Filters,
-        limit: usize,
-    ) -> Result<Vec<Hit>, SearchError> {
+    fn bm25(&self, query: &SearchQuery, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
         Ok(self
             .fulltext
             .read()
@@ -279,30 +221,15 @@ impl SearchService {
                 id: t.id,
                 score: t.score,
                 snippet_html: t.snippet_html,
-                explain: Explanation {
-                    bm25_rank: Some(rank + 1),
-                    vector_rank: None,
-                    matched_terms: t.matched_terms,
-                    exact: t.exact,
-                },
+                explain: Explanation { bm25_rank: Some(rank + 1), vector_rank: None, matched_terms: t.matched_terms, exact: t.exact },
             })
             .collect())
     }
 
-    fn semantic(
-        &self,
-        query: &SearchQuery,
-        filters: &Filters,
-        limit: usize,
-    ) -> Result<Vec<Hit>, SearchError> {
+    fn semantic(&self, query: &SearchQuery, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let q = self.query_vector(query.as_str())?;
         let vectors = self.current_vectors();
-        Ok(vector_hits(
-            vectors.index.set(),
-            vectors
-                .index
-                .search(q.as_slice(), limit, filters, &|_| true),
-        ))
+        Ok(vector_hits(vectors.index.set(), vectors.index.search(q.as_slice(), limit, filters, &|_| true)))
     }
 
     /// Forgets the cached query vectors (benchmarks measure the embedding too).
@@ -328,17 +255,10 @@ impl SearchService {
     pub fn similar(&self, id: &PaperId, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let vectors = self.current_vectors();
         let set = vectors.index.set();
-        let slot = set
-            .slot_of(id)
-            .ok_or_else(|| SearchError::UnknownPaper(id.to_string()))?;
+        let slot = set.slot_of(id).ok_or_else(|| SearchError::UnknownPaper(id.to_string()))?;
         let own_title = &vectors.titles[slot];
         let keep = |i: usize| i != slot && &vectors.titles[i] != own_title;
-        Ok(vector_hits(
-            set,
-            vectors
-                .index
-                .search(&set.vector(slot), limit, &Filters::default(), &keep),
-        ))
+        Ok(vector_hits(set, vectors.index.search(&set.vector(slot), limit, &Filters::default(), &keep)))
     }
 }
 
@@ -351,27 +271,18 @@ fn vector_hits(set: &VectorSet, found: Vec<(usize, f32)>) -> Vec<Hit> {
             id: set.meta[slot].id.clone(),
             score,
             snippet_html: String::new(),
-            explain: Explanation {
-                vector_rank: Some(rank + 1),
-                ..Default::default()
-            },
+            explain: Explanation { vector_rank: Some(rank + 1), ..Default::default() },
         })
         .collect()
 }
 
 /// Brings the full-text index up to the store's latest change; commits record how far it got.
-pub fn sync_fulltext(
-    store: &dyn PaperStore,
-    index: &mut FullTextIndex,
-    progress: Progress,
-) -> Result<u64, SearchError> {
+pub fn sync_fulltext(store: &dyn PaperStore, index: &mut FullTextIndex, progress: Progress) -> Result<u64, SearchError> {
     let mut seq = index.indexed_seq()?;
     let mut done = 0u64;
     loop {
         let batch = store.papers_changed_since(seq, SYNC_CHUNK)?;
-        let Some(&(last, _)) = batch.last() else {
-            break;
-        };
+        let Some(&(last, _)) = batch.last() else { break };
         for (_, p) in &batch {
             index.upsert(p)?;
         }
@@ -384,11 +295,7 @@ pub fn sync_fulltext(
 }
 
 /// Rebuilds the full-text index from nothing.
-pub fn rebuild_fulltext(
-    store: &dyn PaperStore,
-    index: &mut FullTextIndex,
-    progress: Progress,
-) -> Result<u64, SearchError> {
+pub fn rebuild_fulltext(store: &dyn PaperStore, index: &mut FullTextIndex, progress: Progress) -> Result<u64, SearchError> {
     index.clear()?;
     index.commit(0)?;
     sync_fulltext(store, index, progress)
@@ -406,9 +313,7 @@ pub(crate) fn walk_with_cached_vectors(
     let mut seq = 0;
     loop {
         let batch = store.papers_changed_since(seq, SYNC_CHUNK)?;
-        let Some(&(last, _)) = batch.last() else {
-            break;
-        };
+        let Some(&(last, _)) = batch.last() else { break };
         let hashes: Vec<String> = batch.iter().map(|(_, p)| text_hash(p)).collect();
         let cached = cache.cached_embeddings(model, &hashes)?;
         for ((_, p), h) in batch.iter().zip(hashes) {
@@ -421,12 +326,7 @@ pub(crate) fn walk_with_cached_vectors(
 }
 
 /// Embeds every paper whose text has no cached vector for this model; returns how many.
-pub fn embed_missing(
-    store: &dyn PaperStore,
-    cache: &mut dyn PaperStore,
-    embedder: &dyn Embedder,
-    progress: Progress,
-) -> Result<u64, SearchError> {
+pub fn embed_missing(store: &dyn PaperStore, cache: &mut dyn PaperStore, embedder: &dyn Embedder, progress: Progress) -> Result<u64, SearchError> {
     let model = embedder.model_id().to_string();
     let mut missing: Vec<(String, String)> = Vec::new();
     let mut queued = std::collections::HashSet::new();
@@ -440,11 +340,7 @@ pub fn embed_missing(
     for chunk in missing.chunks(EMBED_CHUNK) {
         let texts: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
         let vectors = embedder.embed(&texts)?;
-        let rows: Vec<(String, Vec<f32>)> = chunk
-            .iter()
-            .zip(vectors)
-            .map(|((h, _), v)| (h.clone(), v.into_vec()))
-            .collect();
+        let rows: Vec<(String, Vec<f32>)> = chunk.iter().zip(vectors).map(|((h, _), v)| (h.clone(), v.into_vec())).collect();
         cache.cache_embeddings(&model, &rows)?;
         done += rows.len() as u64;
         progress("embedding", done, total);
@@ -453,34 +349,16 @@ pub fn embed_missing(
 }
 
 /// Reads every paper's vector from the cache into a [`VectorSet`], with each slot's exact title.
-pub fn load_vectors(
-    store: &dyn PaperStore,
-    cache: &dyn PaperStore,
-    embedder: &dyn Embedder,
-) -> Result<(VectorSet, Vec<String>), SearchError> {
+pub fn load_vectors(store: &dyn PaperStore, cache: &dyn PaperStore, embedder: &dyn Embedder) -> Result<(VectorSet, Vec<String>), SearchError> {
     let mut set = VectorSet::new(embedder.dim());
     let mut titles = Vec::new();
-    walk_with_cached_vectors(
-        store,
-        cache,
-        &embedder.model_id().to_string(),
-        |p, hash, v| {
-            if let Some(v) = v.filter(|v| v.len() == set.dim) {
-                // The slot's key: its paper and text (so its vector), for reusing a saved graph.
-                let key = u64::from_str_radix(&stable_digest(&format!("{}\n{hash}", p.id)), 16)
-                    .unwrap_or_default();
-                set.push_keyed(
-                    SlotMeta {
-                        id: p.id.clone(),
-                        day: p.day(),
-                        categories: p.categories.clone(),
-                    },
-                    v,
-                    key,
-                );
-                titles.push(exact_title_key(&p.title));
-            }
-        },
-    )?;
+    walk_with_cached_vectors(store, cache, &embedder.model_id().to_string(), |p, hash, v| {
+        if let Some(v) = v.filter(|v| v.len() == set.dim) {
+            // The slot's key: its paper and text (so its vector), for reusing a saved graph.
+            let key = u64::from_str_radix(&stable_digest(&format!("{}\n{hash}", p.id)), 16).unwrap_or_default();
+            set.push_keyed(SlotMeta { id: p.id.clone(), day: p.day(), categories: p.categories.clone() }, v, key);
+            titles.push(exact_title_key(&p.title));
+        }
+    })?;
     Ok((set, titles))
 }

@@ -37,9 +37,7 @@ impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
     type TokenStream<'a> = CachedStemmerStream<T::TokenStream<'a>>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        CachedStemmerStream {
-            tail: self.inner.token_stream(text),
-        }
+        CachedStemmerStream { tail: self.inner.token_stream(text) }
     }
 }
 
@@ -101,16 +99,8 @@ mod tests {
     #[test]
     fn same_stems_as_tantivys_stemmer_twice_over() {
         let text = "Running runners ran; generalization generalizes generously, agents' agentic abilities — caching cached caches";
-        let plain = TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(LowerCaser)
-            .filter(Stemmer::new(Language::English))
-            .build();
-        let cached = || {
-            TextAnalyzer::builder(SimpleTokenizer::default())
-                .filter(LowerCaser)
-                .filter(CachedEnglishStemmer)
-                .build()
-        };
+        let plain = TextAnalyzer::builder(SimpleTokenizer::default()).filter(LowerCaser).filter(Stemmer::new(Language::English)).build();
+        let cached = || TextAnalyzer::builder(SimpleTokenizer::default()).filter(LowerCaser).filter(CachedEnglishStemmer).build();
         let expected = tokens(plain, text);
         assert_eq!(tokens(cached(), text), expected, "cold cache");
         assert_eq!(tokens(cached(), text), expected, "warm cache");

@@ -31,9 +31,7 @@ impl SlotMeta {
     fn passes(&self, f: &Filters) -> bool {
         f.since.is_none_or(|s| self.day.is_some_and(|d| d >= s))
             && f.until.is_none_or(|u| self.day.is_some_and(|d| d <= u))
-            && f.category
-                .as_ref()
-                .is_none_or(|c| self.categories.contains(c))
+            && f.category.as_ref().is_none_or(|c| self.categories.contains(c))
     }
 }
 
@@ -55,13 +53,7 @@ pub struct VectorSet {
 impl VectorSet {
     /// An empty set of `dim`-long vectors.
     pub fn new(dim: usize) -> Self {
-        VectorSet {
-            dim,
-            data: Vec::new(),
-            meta: Vec::new(),
-            slots: HashMap::new(),
-            keys: Vec::new(),
-        }
+        VectorSet { dim, data: Vec::new(), meta: Vec::new(), slots: HashMap::new(), keys: Vec::new() }
     }
 
     /// Appends a vector (must be `dim` long and unit length).
@@ -81,11 +73,7 @@ impl VectorSet {
 
     /// A digest of the first `n` slots' keys (hexadecimal).
     fn fingerprint(&self, n: usize) -> String {
-        let h = self.keys[..n]
-            .iter()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, &k| {
-                (h ^ k).wrapping_mul(0x100_0000_01b3).rotate_left(5)
-            });
+        let h = self.keys[..n].iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &k| (h ^ k).wrapping_mul(0x100_0000_01b3).rotate_left(5));
         format!("{h:016x}")
     }
 
@@ -119,13 +107,7 @@ impl VectorSet {
 pub trait VectorIndex: Send + Sync {
     /// The `k` slots most similar to `query` that pass `filters` and `keep`, best first, with
     /// their cosine similarity.
-    fn search(
-        &self,
-        query: &[f32],
-        k: usize,
-        filters: &Filters,
-        keep: &dyn Fn(usize) -> bool,
-    ) -> Vec<(usize, f32)>;
+    fn search(&self, query: &[f32], k: usize, filters: &Filters, keep: &dyn Fn(usize) -> bool) -> Vec<(usize, f32)>;
     /// The vectors searched.
     fn set(&self) -> &VectorSet;
 }
@@ -152,13 +134,7 @@ fn top_k(mut scored: Vec<(usize, f32)>, k: usize) -> Vec<(usize, f32)> {
 }
 
 impl VectorIndex for ExactIndex {
-    fn search(
-        &self,
-        query: &[f32],
-        k: usize,
-        filters: &Filters,
-        keep: &dyn Fn(usize) -> bool,
-    ) -> Vec<(usize, f32)> {
+    fn search(&self, query: &[f32], k: usize, filters: &Filters, keep: &dyn Fn(usize) -> bool) -> Vec<(usize, f32)> {
         let set = &self.set;
         let scored: Vec<(usize, f32)> = (0..set.len())
             .filter(|&i| keep(i) && set.meta[i].passes(filters))
@@ -244,12 +220,7 @@ impl HnswIndex {
         let dim = set.dim;
         index.change_metric::<usearch::f16>(Box::new(move |a, b| {
             // SAFETY: usearch passes pointers to two vectors of the index's `dim` f16 values.
-            let (a, b) = unsafe {
-                (
-                    std::slice::from_raw_parts(a.cast::<half::f16>(), dim),
-                    std::slice::from_raw_parts(b.cast::<half::f16>(), dim),
-                )
-            };
+            let (a, b) = unsafe { (std::slice::from_raw_parts(a.cast::<half::f16>(), dim), std::slice::from_raw_parts(b.cast::<half::f16>(), dim)) };
             (1.0 - dot_f16_pair(a, b)).max(0.0)
         }));
         HnswIndex { set, index }
@@ -259,26 +230,14 @@ impl HnswIndex {
     fn insert_from(&mut self, from: usize) -> std::io::Result<()> {
         let (set, index) = (&self.set, &self.index);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        index
-            .reserve_capacity_and_threads(set.len().max(1), threads)
-            .map_err(library_error)?;
+        index.reserve_capacity_and_threads(set.len().max(1), threads).map_err(library_error)?;
         let slots: Vec<usize> = (from..set.len()).collect();
         std::thread::scope(|scope| {
             let workers: Vec<_> = slots
                 .chunks(slots.len().div_ceil(threads).max(1))
-                .map(|chunk| {
-                    scope.spawn(move || {
-                        chunk
-                            .iter()
-                            .try_for_each(|&i| index.add(i as u64, as_usearch(set.stored(i))))
-                    })
-                })
+                .map(|chunk| scope.spawn(move || chunk.iter().try_for_each(|&i| index.add(i as u64, as_usearch(set.stored(i))))))
                 .collect();
-            workers.into_iter().try_for_each(|w| {
-                w.join()
-                    .expect("an insert thread panicked")
-                    .map_err(library_error)
-            })
+            workers.into_iter().try_for_each(|w| w.join().expect("an insert thread panicked").map_err(library_error))
         })
     }
 
@@ -317,19 +276,11 @@ impl HnswIndex {
         if !usable {
             return None;
         }
-        let loaded = Index::new(&Self::options(set.dim))
-            .and_then(|index| index.load(&file.to_string_lossy()).map(|()| index));
+        let loaded = Index::new(&Self::options(set.dim)).and_then(|index| index.load(&file.to_string_lossy()).map(|()| index));
         match loaded {
-            Ok(index) if index.size() == saved.points && index.dimensions() == set.dim => {
-                Some((index, saved.points))
-            }
+            Ok(index) if index.size() == saved.points && index.dimensions() == set.dim => Some((index, saved.points)),
             Ok(index) => {
-                tracing::warn!(
-                    "the vector index in {} holds {} points, not {}",
-                    dir.display(),
-                    index.size(),
-                    saved.points
-                );
+                tracing::warn!("the vector index in {} holds {} points, not {}", dir.display(), index.size(), saved.points);
                 None
             }
             Err(e) => {
@@ -351,9 +302,7 @@ impl HnswIndex {
         }
         let file = dir.join(format!("{GRAPH}.usearch"));
         let fresh = dir.join(format!("{GRAPH}.usearch.{}.tmp", std::process::id()));
-        self.index
-            .save(&fresh.to_string_lossy())
-            .map_err(library_error)?;
+        self.index.save(&fresh.to_string_lossy()).map_err(library_error)?;
         std::fs::rename(&fresh, &file)?;
         // Files of the HNSW library used before (hnsw_rs) are of no more use.
         for old in ["hnsw.graph", "hnsw.data"] {
@@ -368,22 +317,13 @@ impl HnswIndex {
             expansion_add: HNSW_EXPANSION_ADD,
         };
         let tmp = dir.join(format!("{GRAPH}.json.tmp"));
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec(&saved).map_err(std::io::Error::other)?,
-        )?;
+        std::fs::write(&tmp, serde_json::to_vec(&saved).map_err(std::io::Error::other)?)?;
         std::fs::rename(tmp, description)
     }
 }
 
 impl VectorIndex for HnswIndex {
-    fn search(
-        &self,
-        query: &[f32],
-        k: usize,
-        filters: &Filters,
-        keep: &dyn Fn(usize) -> bool,
-    ) -> Vec<(usize, f32)> {
+    fn search(&self, query: &[f32], k: usize, filters: &Filters, keep: &dyn Fn(usize) -> bool) -> Vec<(usize, f32)> {
         if self.set.is_empty() || k == 0 {
             return Vec::new();
         }
@@ -391,12 +331,7 @@ impl VectorIndex for HnswIndex {
         // than `k` are found, the exact scan makes sure nothing that matches is missed.
         let passes = |key: u64| keep(key as usize) && self.set.meta[key as usize].passes(filters);
         let found: Vec<(usize, f32)> = match self.index.filtered_search(query, k, passes) {
-            Ok(m) => m
-                .keys
-                .iter()
-                .zip(&m.distances)
-                .map(|(&key, &d)| (key as usize, 1.0 - d))
-                .collect(),
+            Ok(m) => m.keys.iter().zip(&m.distances).map(|(&key, &d)| (key as usize, 1.0 - d)).collect(),
             Err(e) => {
                 tracing::warn!("vector index search failed ({e}); scanning every vector");
                 Vec::new()

@@ -77,25 +77,12 @@ pub trait PaperStore: Send {
     /// The most recent day that has papers.
     fn latest_day(&self) -> Result<Option<NaiveDate>, StoreError>;
     /// Papers whose day is in `from..=to`, most upvoted first, then by id; at most `limit`.
-    fn papers_between(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        limit: usize,
-    ) -> Result<Vec<Paper>, StoreError>;
+    fn papers_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Result<Vec<Paper>, StoreError>;
     /// The nearest days with papers before and after `day`.
-    fn neighbour_days(
-        &self,
-        day: NaiveDate,
-    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError>;
+    fn neighbour_days(&self, day: NaiveDate) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError>;
     /// Papers whose primary category is `category`, newest day first, then by id; `limit` of
     /// them after skipping `offset`.
-    fn papers_in_category(
-        &self,
-        category: &str,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<Paper>, StoreError>;
+    fn papers_in_category(&self, category: &str, offset: usize, limit: usize) -> Result<Vec<Paper>, StoreError>;
     /// Primary categories with how many papers each, most papers first.
     fn category_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Counts over the store.
@@ -107,21 +94,11 @@ pub trait PaperStore: Send {
     /// The last datestamp harvested completely for a harvest key (base URL, prefix and set).
     fn harvest_checkpoint(&self, key: &str) -> Result<Option<NaiveDate>, StoreError>;
     /// Remembers the last datestamp harvested completely.
-    fn set_harvest_checkpoint(&mut self, key: &str, datestamp: NaiveDate)
-        -> Result<(), StoreError>;
+    fn set_harvest_checkpoint(&mut self, key: &str, datestamp: NaiveDate) -> Result<(), StoreError>;
     /// Papers inserted or changed after `seq`, in change order, at most `limit`, each with its seq.
-    fn papers_changed_since(&self, seq: i64, limit: usize)
-        -> Result<Vec<(i64, Paper)>, StoreError>;
+    fn papers_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper)>, StoreError>;
     /// Cached embeddings of `model` for these text hashes (those missing are left out).
-    fn cached_embeddings(
-        &self,
-        model: &str,
-        text_hashes: &[String],
-    ) -> Result<HashMap<String, Vec<f32>>, StoreError>;
+    fn cached_embeddings(&self, model: &str, text_hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError>;
     /// Caches embeddings of `model` by text hash.
-    fn cache_embeddings(
-        &mut self,
-        model: &str,
-        vectors: &[(String, Vec<f32>)],
-    ) -> Result<(), StoreError>;
+    fn cache_embeddings(&mut self, model: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), StoreError>;
 }

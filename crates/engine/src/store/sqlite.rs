@@ -130,15 +130,10 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
-            return Err(StoreError::TooNew {
-                found: version,
-                known,
-            });
+            return Err(StoreError::TooNew { found: version, known });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.transaction()?;
@@ -151,26 +146,19 @@ impl SqliteStore {
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 }
 
 fn decode(id: &str, data: &str) -> Result<Paper, StoreError> {
-    serde_json::from_str(data).map_err(|e| StoreError::Corrupt {
-        id: id.to_owned(),
-        reason: e.to_string(),
-    })
+    serde_json::from_str(data).map_err(|e| StoreError::Corrupt { id: id.to_owned(), reason: e.to_string() })
 }
 
 fn id_and_data(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String)> {
     Ok((r.get(0)?, r.get(1)?))
 }
 
-fn decode_rows(
-    rows: impl Iterator<Item = rusqlite::Result<(String, String)>>,
-) -> Result<Vec<Paper>, StoreError> {
+fn decode_rows(rows: impl Iterator<Item = rusqlite::Result<(String, String)>>) -> Result<Vec<Paper>, StoreError> {
     rows.map(|row| {
         let (id, data) = row?;
         decode(&id, &data)
@@ -188,10 +176,7 @@ impl PaperStore for SqliteStore {
         let tx = self.conn.transaction()?;
         let mut counts = UpsertCounts::default();
         {
-            let mut next_seq: i64 =
-                tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM papers", [], |r| {
-                    r.get(0)
-                })?;
+            let mut next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM papers", [], |r| r.get(0))?;
             let mut select = tx.prepare_cached("SELECT data FROM papers WHERE id = ?1")?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO papers (id, seq, day, primary_category, hf_upvotes, data, first_seen, changed_at)
@@ -225,15 +210,7 @@ impl PaperStore for SqliteStore {
                 let category = paper.primary_category().map(|c| c.to_string());
                 let upvotes = paper.signals.hf_upvotes;
                 let stmt = if is_new { &mut insert } else { &mut update };
-                stmt.execute(params![
-                    id,
-                    next_seq,
-                    day,
-                    category,
-                    upvotes,
-                    encode(&paper),
-                    now
-                ])?;
+                stmt.execute(params![id, next_seq, day, category, upvotes, encode(&paper), now])?;
                 next_seq += 1;
                 if is_new {
                     counts.new += 1;
@@ -248,59 +225,37 @@ impl PaperStore for SqliteStore {
 
     fn paper(&self, id: &PaperId) -> Result<Option<Paper>, StoreError> {
         let id = id.to_string();
-        let data: Option<String> = self
-            .conn
-            .prepare_cached("SELECT data FROM papers WHERE id = ?1")?
-            .query_row([&id], |r| r.get(0))
-            .optional()?;
+        let data: Option<String> =
+            self.conn.prepare_cached("SELECT data FROM papers WHERE id = ?1")?.query_row([&id], |r| r.get(0)).optional()?;
         data.map(|d| decode(&id, &d)).transpose()
     }
 
     fn papers_on(&self, day: NaiveDate) -> Result<Vec<Paper>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, data FROM papers WHERE day = ?1 ORDER BY coalesce(hf_upvotes, 0) DESC, id",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, data FROM papers WHERE day = ?1 ORDER BY coalesce(hf_upvotes, 0) DESC, id")?;
         let rows = stmt.query_map([day.to_string()], id_and_data)?;
         decode_rows(rows)
     }
 
-    fn papers_between(
-        &self,
-        from: NaiveDate,
-        to: NaiveDate,
-        limit: usize,
-    ) -> Result<Vec<Paper>, StoreError> {
+    fn papers_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Result<Vec<Paper>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, data FROM papers WHERE day BETWEEN ?1 AND ?2 ORDER BY coalesce(hf_upvotes, 0) DESC, id LIMIT ?3",
         )?;
-        let rows = stmt.query_map(
-            params![from.to_string(), to.to_string(), limit as i64],
-            id_and_data,
-        )?;
+        let rows = stmt.query_map(params![from.to_string(), to.to_string(), limit as i64], id_and_data)?;
         decode_rows(rows)
     }
 
-    fn neighbour_days(
-        &self,
-        day: NaiveDate,
-    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError> {
+    fn neighbour_days(&self, day: NaiveDate) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError> {
         let (before, after): (Option<String>, Option<String>) = self.conn.query_row(
             "SELECT (SELECT max(day) FROM papers WHERE day < ?1), (SELECT min(day) FROM papers WHERE day > ?1)",
             [day.to_string()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        Ok((
-            before.and_then(|d| d.parse().ok()),
-            after.and_then(|d| d.parse().ok()),
-        ))
+        Ok((before.and_then(|d| d.parse().ok()), after.and_then(|d| d.parse().ok())))
     }
 
-    fn papers_in_category(
-        &self,
-        category: &str,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<Paper>, StoreError> {
+    fn papers_in_category(&self, category: &str, offset: usize, limit: usize) -> Result<Vec<Paper>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, data FROM papers WHERE primary_category = ?1 ORDER BY day DESC, id LIMIT ?2 OFFSET ?3",
         )?;
@@ -318,9 +273,7 @@ impl PaperStore for SqliteStore {
     }
 
     fn latest_day(&self) -> Result<Option<NaiveDate>, StoreError> {
-        let day: Option<String> = self
-            .conn
-            .query_row("SELECT max(day) FROM papers", [], |r| r.get(0))?;
+        let day: Option<String> = self.conn.query_row("SELECT max(day) FROM papers", [], |r| r.get(0))?;
         Ok(day.and_then(|d| d.parse().ok()))
     }
 
@@ -330,16 +283,8 @@ impl PaperStore for SqliteStore {
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let ingest_runs: u64 =
-            self.conn
-                .query_row("SELECT count(*) FROM ingest_runs", [], |r| r.get(0))?;
-        Ok(Stats {
-            papers,
-            arxiv_papers: papers - external,
-            days,
-            latest_day: self.latest_day()?,
-            ingest_runs,
-        })
+        let ingest_runs: u64 = self.conn.query_row("SELECT count(*) FROM ingest_runs", [], |r| r.get(0))?;
+        Ok(Stats { papers, arxiv_papers: papers - external, days, latest_day: self.latest_day()?, ingest_runs })
     }
 
     fn record_ingest_run(&mut self, report: &IngestReport) -> Result<(), StoreError> {
@@ -370,9 +315,7 @@ impl PaperStore for SqliteStore {
             let source: String = r.get(0)?;
             let time = |i: usize| -> rusqlite::Result<chrono::DateTime<Utc>> {
                 let s: String = r.get(i)?;
-                Ok(chrono::DateTime::parse_from_rfc3339(&s)
-                    .map(|d| d.with_timezone(&Utc))
-                    .unwrap_or_default())
+                Ok(chrono::DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)).unwrap_or_default())
             };
             let errors: String = r.get(8)?;
             Ok(IngestReport {
@@ -390,21 +333,9 @@ impl PaperStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn papers_changed_since(
-        &self,
-        seq: i64,
-        limit: usize,
-    ) -> Result<Vec<(i64, Paper)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, id, data FROM papers WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![seq, limit as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
+    fn papers_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT seq, id, data FROM papers WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![seq, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
         rows.map(|row| {
             let (seq, id, data) = row?;
             Ok((seq, decode(&id, &data)?))
@@ -412,39 +343,23 @@ impl PaperStore for SqliteStore {
         .collect()
     }
 
-    fn cached_embeddings(
-        &self,
-        model: &str,
-        text_hashes: &[String],
-    ) -> Result<HashMap<String, Vec<f32>>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT vector FROM embeddings WHERE model = ?1 AND text_hash = ?2")?;
+    fn cached_embeddings(&self, model: &str, text_hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT vector FROM embeddings WHERE model = ?1 AND text_hash = ?2")?;
         let mut out = HashMap::new();
         for h in text_hashes {
-            let blob: Option<Vec<u8>> =
-                stmt.query_row(params![model, h], |r| r.get(0)).optional()?;
+            let blob: Option<Vec<u8>> = stmt.query_row(params![model, h], |r| r.get(0)).optional()?;
             if let Some(blob) = blob {
-                let v = blob
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
+                let v = blob.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
                 out.insert(h.clone(), v);
             }
         }
         Ok(out)
     }
 
-    fn cache_embeddings(
-        &mut self,
-        model: &str,
-        vectors: &[(String, Vec<f32>)],
-    ) -> Result<(), StoreError> {
+    fn cache_embeddings(&mut self, model: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
-            let mut stmt = tx.prepare_cached(
-                "INSERT OR REPLACE INTO embeddings (model, text_hash, vector) VALUES (?1, ?2, ?3)",
-            )?;
+            let mut stmt = tx.prepare_cached("INSERT OR REPLACE INTO embeddings (model, text_hash, vector) VALUES (?1, ?2, ?3)")?;
             for (h, v) in vectors {
                 let blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
                 stmt.execute(params![model, h, blob])?;
@@ -457,20 +372,12 @@ impl PaperStore for SqliteStore {
     fn harvest_checkpoint(&self, key: &str) -> Result<Option<NaiveDate>, StoreError> {
         let stamp: Option<String> = self
             .conn
-            .query_row(
-                "SELECT datestamp FROM harvest_checkpoints WHERE key = ?1",
-                [key],
-                |r| r.get(0),
-            )
+            .query_row("SELECT datestamp FROM harvest_checkpoints WHERE key = ?1", [key], |r| r.get(0))
             .optional()?;
         Ok(stamp.and_then(|s| s.parse().ok()))
     }
 
-    fn set_harvest_checkpoint(
-        &mut self,
-        key: &str,
-        datestamp: NaiveDate,
-    ) -> Result<(), StoreError> {
+    fn set_harvest_checkpoint(&mut self, key: &str, datestamp: NaiveDate) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO harvest_checkpoints (key, datestamp, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(key) DO UPDATE SET datestamp = max(datestamp, excluded.datestamp), updated_at = excluded.updated_at",

@@ -36,35 +36,16 @@ fn harvests_the_complete_list_then_resumes_incrementally() {
     let mut opts = options(&server);
     opts.from = Some("2023-03-07".parse().unwrap());
     let mut pages_seen = Vec::new();
-    let summary = harvest(&mut store, &opts, &mut |_| {}, &mut |p| {
-        pages_seen.push(p.records)
-    })
-    .unwrap();
+    let summary = harvest(&mut store, &opts, &mut |_| {}, &mut |p| pages_seen.push(p.records)).unwrap();
     assert_eq!(summary.pages, 3);
     assert_eq!((summary.report.new, summary.report.rejected), (2265, 0));
     assert_eq!(pages_seen, [1000, 2000, 2265]);
     assert_eq!(store.stats().unwrap().papers, 2265);
     let requests = server.requests();
     assert_eq!(requests.len(), 3);
-    assert!(
-        requests[0]
-            .url
-            .contains("verb=ListRecords&metadataPrefix=oai_dc&from=2023-03-07"),
-        "{}",
-        requests[0].url
-    );
-    assert!(
-        requests[1]
-            .url
-            .ends_with("verb=ListRecords&resumptionToken=6511260%7C1001"),
-        "{}",
-        requests[1].url
-    );
-    assert!(requests.iter().all(|r| r
-        .user_agent
-        .as_deref()
-        .unwrap_or("")
-        .starts_with("paperboy/")));
+    assert!(requests[0].url.contains("verb=ListRecords&metadataPrefix=oai_dc&from=2023-03-07"), "{}", requests[0].url);
+    assert!(requests[1].url.ends_with("verb=ListRecords&resumptionToken=6511260%7C1001"), "{}", requests[1].url);
+    assert!(requests.iter().all(|r| r.user_agent.as_deref().unwrap_or("").starts_with("paperboy/")));
 
     // The next run starts from the checkpoint without being told, and changes nothing.
     opts.from = None;
@@ -77,8 +58,7 @@ fn harvests_the_complete_list_then_resumes_incrementally() {
 #[test]
 fn honours_retry_after_on_503_then_succeeds() {
     // The recorded exchange: arXiv answered 503 with Retry-After: 10, then the page.
-    let exchanges: serde_json::Value =
-        serde_json::from_slice(&read_fixture("oai-pmh/nock-503-then-listrecords.json")).unwrap();
+    let exchanges: serde_json::Value = serde_json::from_slice(&read_fixture("oai-pmh/nock-503-then-listrecords.json")).unwrap();
     let replies: Vec<Reply> = exchanges
         .as_array()
         .unwrap()
@@ -87,19 +67,10 @@ fn honours_retry_after_on_503_then_succeeds() {
             let raw = x["rawHeaders"].as_array().unwrap();
             let headers = raw
                 .chunks(2)
-                .map(|kv| {
-                    (
-                        kv[0].as_str().unwrap().to_owned(),
-                        kv[1].as_str().unwrap().to_owned(),
-                    )
-                })
+                .map(|kv| (kv[0].as_str().unwrap().to_owned(), kv[1].as_str().unwrap().to_owned()))
                 .filter(|(k, _)| k == "Retry-After" || k == "Content-Type")
                 .collect();
-            Reply {
-                status: x["status"].as_u64().unwrap() as u16,
-                headers,
-                body: x["response"].as_str().unwrap().as_bytes().to_vec(),
-            }
+            Reply { status: x["status"].as_u64().unwrap() as u16, headers, body: x["response"].as_str().unwrap().as_bytes().to_vec() }
         })
         .collect();
     assert_eq!(replies[0].status, 503);
@@ -109,11 +80,7 @@ fn honours_retry_after_on_503_then_succeeds() {
     opts.metadata_prefix = "arXiv".into();
     let mut waits = Vec::new();
     let summary = harvest(&mut store, &opts, &mut |d| waits.push(d), &mut |_| {}).unwrap();
-    assert_eq!(
-        waits,
-        [Duration::from_secs(10)],
-        "waited as Retry-After said"
-    );
+    assert_eq!(waits, [Duration::from_secs(10)], "waited as Retry-After said");
     assert_eq!(summary.retries, 1);
     assert_eq!(summary.report.new, 2);
     assert_eq!(server.requests().len(), 2);
@@ -132,15 +99,8 @@ fn gives_up_after_bounded_retries_with_bounded_waits() {
     opts.max_retry_wait = Duration::from_secs(30);
     let mut waits = Vec::new();
     let err = harvest(&mut store, &opts, &mut |d| waits.push(d), &mut |_| {}).unwrap_err();
-    assert!(
-        matches!(err, HarvestError::GaveUp { attempts: 3, .. }),
-        "{err}"
-    );
-    assert_eq!(
-        waits,
-        [Duration::from_secs(30); 2],
-        "a day-long Retry-After is capped"
-    );
+    assert!(matches!(err, HarvestError::GaveUp { attempts: 3, .. }), "{err}");
+    assert_eq!(waits, [Duration::from_secs(30); 2], "a day-long Retry-After is capped");
     assert_eq!(server.requests().len(), 3);
 }
 
@@ -158,32 +118,15 @@ fn bad_resumption_token_is_a_clear_error_and_keeps_what_was_read() {
     let err = harvest(&mut store, &opts, &mut |_| {}, &mut |_| {}).unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, HarvestError::BadResumptionToken { .. }));
-    assert!(
-        message.contains("6511260|1001") && message.contains("restart"),
-        "{message}"
-    );
-    assert_eq!(
-        store.stats().unwrap().papers,
-        1000,
-        "the first page is kept"
-    );
-    assert_eq!(
-        store.harvest_checkpoint(&opts.checkpoint_key()).unwrap(),
-        None,
-        "an incomplete list moves no checkpoint"
-    );
-    assert_eq!(
-        store.ingest_runs(1).unwrap()[0].new,
-        1000,
-        "the partial run is recorded"
-    );
+    assert!(message.contains("6511260|1001") && message.contains("restart"), "{message}");
+    assert_eq!(store.stats().unwrap().papers, 1000, "the first page is kept");
+    assert_eq!(store.harvest_checkpoint(&opts.checkpoint_key()).unwrap(), None, "an incomplete list moves no checkpoint");
+    assert_eq!(store.ingest_runs(1).unwrap()[0].new, 1000, "the partial run is recorded");
 }
 
 #[test]
 fn no_records_match_means_nothing_new() {
-    let server = ReplayServer::start(|_, _| {
-        Reply::ok(read_fixture("oai-pmh/ErrorResponseNoRecordsMatch.xml"))
-    });
+    let server = ReplayServer::start(|_, _| Reply::ok(read_fixture("oai-pmh/ErrorResponseNoRecordsMatch.xml")));
     let mut store = memory_store();
     let summary = harvest(&mut store, &options(&server), &mut |_| {}, &mut |_| {}).unwrap();
     assert_eq!((summary.pages, summary.report.new), (1, 0));
@@ -191,15 +134,8 @@ fn no_records_match_means_nothing_new() {
 
 #[test]
 fn http_errors_name_the_url() {
-    let server = ReplayServer::start(|_, _| Reply {
-        status: 404,
-        headers: vec![],
-        body: b"no".to_vec(),
-    });
+    let server = ReplayServer::start(|_, _| Reply { status: 404, headers: vec![], body: b"no".to_vec() });
     let mut store = memory_store();
     let err = harvest(&mut store, &options(&server), &mut |_| {}, &mut |_| {}).unwrap_err();
-    assert!(
-        err.to_string().contains("answered HTTP 404") && err.to_string().contains("127.0.0.1"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("answered HTTP 404") && err.to_string().contains("127.0.0.1"), "{err}");
 }

@@ -8,9 +8,7 @@ use paperboy_engine::SqliteStore;
 
 /// A file under the repository's `tests/fixtures`.
 pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
 }
 
 pub fn read_fixture(rel: &str) -> Vec<u8> {
@@ -31,11 +29,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok(body: Vec<u8>) -> Self {
-        Reply {
-            status: 200,
-            headers: vec![("Content-Type".into(), "text/xml; charset=utf-8".into())],
-            body,
-        }
+        Reply { status: 200, headers: vec![("Content-Type".into(), "text/xml; charset=utf-8".into())], body }
     }
 }
 
@@ -71,29 +65,18 @@ impl ReplayServer {
                     .map(|h| h.value.as_str().to_owned());
                 let n = {
                     let mut log = log.lock().unwrap();
-                    log.push(Seen {
-                        url: url.clone(),
-                        user_agent,
-                    });
+                    log.push(Seen { url: url.clone(), user_agent });
                     log.len() - 1
                 };
                 let reply = route(&url, n);
-                let mut response =
-                    tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
+                let mut response = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
                 for (k, v) in reply.headers {
-                    response.add_header(
-                        tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap(),
-                    );
+                    response.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
                 }
                 let _ = request.respond(response);
             }
         });
-        ReplayServer {
-            base_url: format!("http://127.0.0.1:{port}/oai2"),
-            seen,
-            server,
-            thread: Some(thread),
-        }
+        ReplayServer { base_url: format!("http://127.0.0.1:{port}/oai2"), seen, server, thread: Some(thread) }
     }
 
     pub fn requests(&self) -> Vec<Seen> {

@@ -33,38 +33,19 @@ fn incremental_index_equals_a_rebuild_and_resumes_after_a_crash() {
     let mut store = store_with(&[(Source::OaiPmh, "oai-pmh/ListRecords_data_2.xml")]);
     {
         let mut index = FullTextIndex::open(dir.path()).unwrap();
-        assert_eq!(
-            sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap(),
-            265
-        );
+        assert_eq!(sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap(), 265);
         // More papers arrive; the process dies before the index hears of them.
-        ingest_path(
-            &mut store,
-            Source::ArxivSnapshot,
-            &fixture("snapshot/head200.jsonl"),
-            &mut |_| {},
-        )
-        .unwrap();
+        ingest_path(&mut store, Source::ArxivSnapshot, &fixture("snapshot/head200.jsonl"), &mut |_| {}).unwrap();
         let mut uncommitted = index;
         let p = store.paper(&"0704.0001".parse().unwrap()).unwrap().unwrap();
         uncommitted.upsert(&p).unwrap(); // added but never committed
     }
     let mut index = FullTextIndex::open(dir.path()).unwrap();
-    assert_eq!(
-        index.len(),
-        265,
-        "the uncommitted write is gone, the commit is whole"
-    );
+    assert_eq!(index.len(), 265, "the uncommitted write is gone, the commit is whole");
     let resumed = sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
     assert_eq!(resumed, 200, "resumes from the last committed seq");
     // An update of a paper replaces its document.
-    ingest_path(
-        &mut store,
-        Source::HfDaily,
-        &fixture("hf-daily/2025-03-03.json"),
-        &mut |_| {},
-    )
-    .unwrap();
+    ingest_path(&mut store, Source::HfDaily, &fixture("hf-daily/2025-03-03.json"), &mut |_| {}).unwrap();
     sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
     let incremental = index.all_ids().unwrap();
 
@@ -73,119 +54,57 @@ fn incremental_index_equals_a_rebuild_and_resumes_after_a_crash() {
     assert_eq!(rebuilt.all_ids().unwrap(), incremental);
     assert_eq!(incremental.len() as u64, store.stats().unwrap().papers);
     let q = "DeepSolution engineering solution design";
-    assert_eq!(
-        ids(&index.search_highlighted(q, &Filters::default(), 5).unwrap()),
-        ids(&rebuilt
-            .search_highlighted(q, &Filters::default(), 5)
-            .unwrap())
-    );
+    assert_eq!(ids(&index.search_highlighted(q, &Filters::default(), 5).unwrap()), ids(&rebuilt.search_highlighted(q, &Filters::default(), 5).unwrap()));
 }
 
 #[test]
 fn query_syntax_filters_exact_matches_and_snippets() {
-    let store = store_with(&[
-        (Source::OaiPmh, "oai-pmh/ListRecords_data_0.xml"),
-        (Source::HfDaily, "hf-daily"),
-    ]);
+    let store = store_with(&[(Source::OaiPmh, "oai-pmh/ListRecords_data_0.xml"), (Source::HfDaily, "hf-daily")]);
     let mut index = FullTextIndex::in_memory().unwrap();
     sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
     let none = Filters::default();
 
     // Stemming: "series" and "converges" find the Kempner paper.
-    let hits = index
-        .search_highlighted("curious series Kempner", &none, 5)
-        .unwrap();
+    let hits = index.search_highlighted("curious series Kempner", &none, 5).unwrap();
     assert_eq!(hits[0].id.to_string(), "0806.4410");
-    assert!(
-        hits[0].snippet_html.contains("<b>Kempner</b>"),
-        "{}",
-        hits[0].snippet_html
-    );
-    assert!(
-        hits[0].matched_terms.contains(&"kempner".to_string()),
-        "{:?}",
-        hits[0].matched_terms
-    );
+    assert!(hits[0].snippet_html.contains("<b>Kempner</b>"), "{}", hits[0].snippet_html);
+    assert!(hits[0].matched_terms.contains(&"kempner".to_string()), "{:?}", hits[0].matched_terms);
 
     // Exact id and exact title are pinned first.
-    let by_id = index
-        .search_highlighted("arXiv:0806.4410v2", &none, 3)
-        .unwrap();
+    let by_id = index.search_highlighted("arXiv:0806.4410v2", &none, 3).unwrap();
     assert!(by_id[0].exact && by_id[0].id.to_string() == "0806.4410");
-    let by_title = index
-        .search_highlighted("Summing the curious series of Kempner and Irwin", &none, 3)
-        .unwrap();
+    let by_title = index.search_highlighted("Summing the curious series of Kempner and Irwin", &none, 3).unwrap();
     assert!(by_title[0].exact && by_title[0].id.to_string() == "0806.4410");
 
     // Fields: author: and cat:, and a phrase.
-    let by_author = index
-        .search_highlighted("author:Baillie", &none, 5)
-        .unwrap();
+    let by_author = index.search_highlighted("author:Baillie", &none, 5).unwrap();
     assert_eq!(by_author[0].id.to_string(), "0806.4410");
-    let in_cat = index
-        .search_highlighted("cat:math.NT series", &none, 20)
-        .unwrap();
+    let in_cat = index.search_highlighted("cat:math.NT series", &none, 20).unwrap();
     assert!(!in_cat.is_empty());
     for h in &in_cat {
         let p = store.paper(&h.id).unwrap().unwrap();
-        assert!(
-            p.categories.iter().any(|c| c.as_str() == "math.NT"),
-            "{}",
-            h.id
-        );
+        assert!(p.categories.iter().any(|c| c.as_str() == "math.NT"), "{}", h.id);
     }
-    let phrase = index
-        .search_highlighted("\"engineering solution design\"", &none, 5)
-        .unwrap();
+    let phrase = index.search_highlighted("\"engineering solution design\"", &none, 5).unwrap();
     assert_eq!(phrase[0].id.to_string(), "2502.20730");
 
     // Date and category filters.
-    let march = Filters {
-        since: Some("2025-03-01".parse().unwrap()),
-        until: Some("2025-03-31".parse().unwrap()),
-        category: None,
-    };
+    let march = Filters { since: Some("2025-03-01".parse().unwrap()), until: Some("2025-03-31".parse().unwrap()), category: None };
     let hits = index.search_highlighted("model", &march, 50).unwrap();
     assert!(!hits.is_empty());
     for h in &hits {
-        let day = store
-            .paper(&h.id)
-            .unwrap()
-            .unwrap()
-            .day()
-            .unwrap()
-            .to_string();
+        let day = store.paper(&h.id).unwrap().unwrap().day().unwrap().to_string();
         assert!(day.starts_with("2025-03"), "{} on {day}", h.id);
     }
-    let cs = Filters {
-        category: Some("cs.LG".parse().unwrap()),
-        ..Default::default()
-    };
+    let cs = Filters { category: Some("cs.LG".parse().unwrap()), ..Default::default() };
     for h in index.search_highlighted("learning", &cs, 20).unwrap() {
-        assert!(store
-            .paper(&h.id)
-            .unwrap()
-            .unwrap()
-            .categories
-            .iter()
-            .any(|c| c.as_str() == "cs.LG"));
+        assert!(store.paper(&h.id).unwrap().unwrap().categories.iter().any(|c| c.as_str() == "cs.LG"));
     }
 
     // Hostile input is searched as text, never breaks the parser, and snippets stay escaped.
-    for q in [
-        "<script>alert(1)</script>",
-        "title:(",
-        "\"unclosed",
-        "AND OR NOT",
-        "cat:",
-        "a:b:c",
-    ] {
+    for q in ["<script>alert(1)</script>", "title:(", "\"unclosed", "AND OR NOT", "cat:", "a:b:c"] {
         for h in index.search_highlighted(q, &none, 5).unwrap() {
-            assert!(
-                !h.snippet_html.contains("<script>"),
-                "{q}: {}",
-                h.snippet_html
-            );
+            assert!(!h.snippet_html.contains("<script>"), "{q}: {}", h.snippet_html);
         }
     }
 }
@@ -200,47 +119,22 @@ fn snippets_pick_the_best_fragment_and_follow_a_changed_abstract() {
     let mut paper = store.paper(&id).unwrap().unwrap();
 
     // The stored text, analysed once, is cached for the next searches.
-    let before = index
-        .search_highlighted("Kempner series", &none, 1)
-        .unwrap();
-    assert!(
-        before[0].snippet_html.contains("<b>Kempner</b>"),
-        "{}",
-        before[0].snippet_html
-    );
+    let before = index.search_highlighted("Kempner series", &none, 1).unwrap();
+    assert!(before[0].snippet_html.contains("<b>Kempner</b>"), "{}", before[0].snippet_html);
 
     // A long abstract whose only match for both words sits far from the start: the fragment
     // holds both, with an ellipsis for what is left out, and stays within 240 bytes of text.
-    paper.abstract_text = format!(
-        "{} The Kempner series & its <sums> converge slowly. {}",
-        "Filler words here. ".repeat(30),
-        "More filler. ".repeat(30)
-    );
+    paper.abstract_text = format!("{} The Kempner series & its <sums> converge slowly. {}", "Filler words here. ".repeat(30), "More filler. ".repeat(30));
     index.upsert(&paper).unwrap();
     index.commit(1_000_000).unwrap();
-    let after = index
-        .search_highlighted("Kempner series", &none, 1)
-        .unwrap();
+    let after = index.search_highlighted("Kempner series", &none, 1).unwrap();
     let html = &after[0].snippet_html;
     assert!(html.starts_with('…') && html.ends_with('…'), "{html}");
-    assert!(
-        html.contains("<b>Kempner</b> <b>series</b> &amp; its &lt;sums&gt;"),
-        "{html}"
-    );
-    let shown = html
-        .replace("<b>", "")
-        .replace("</b>", "")
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">");
+    assert!(html.contains("<b>Kempner</b> <b>series</b> &amp; its &lt;sums&gt;"), "{html}");
+    let shown = html.replace("<b>", "").replace("</b>", "").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
     assert!(shown.trim_matches('…').len() <= 240, "{html}");
     // Title words first ("Summing the curious series of Kempner and Irwin"), then the abstract's.
-    assert_eq!(
-        after[0].matched_terms,
-        ["series", "kempner"],
-        "{:?}",
-        after[0].matched_terms
-    );
+    assert_eq!(after[0].matched_terms, ["series", "kempner"], "{:?}", after[0].matched_terms);
 }
 
 /// A deterministic test embedder: hashed bag of lower-cased words. It is not the model (that
@@ -260,16 +154,8 @@ impl Embedder for BagOfWords {
             .iter()
             .map(|t| {
                 let mut v = vec![0.0f32; 64];
-                for w in t
-                    .split(|c: char| !c.is_alphanumeric())
-                    .filter(|w| w.len() > 3)
-                {
-                    let h = w
-                        .to_lowercase()
-                        .bytes()
-                        .fold(1469598103934665603u64, |h, b| {
-                            (h ^ b as u64).wrapping_mul(1099511628211)
-                        });
+                for w in t.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 3) {
+                    let h = w.to_lowercase().bytes().fold(1469598103934665603u64, |h, b| (h ^ b as u64).wrapping_mul(1099511628211));
                     v[(h % 64) as usize] += 1.0;
                 }
                 v[0] += 0.01;
@@ -281,10 +167,7 @@ impl Embedder for BagOfWords {
 
 #[test]
 fn hybrid_explains_itself_and_similar_never_returns_the_paper_itself() {
-    let mut store = store_with(&[
-        (Source::HfDaily, "hf-daily"),
-        (Source::Listing, "listing/head.txt"),
-    ]);
+    let mut store = store_with(&[(Source::HfDaily, "hf-daily"), (Source::Listing, "listing/head.txt")]);
     // A second record of one paper: the same title from a plain listing.
     let twin = store.papers_on("2025-03-03".parse().unwrap()).unwrap()[0].clone();
     let listing = format!("{}\n{}\n", twin.title, twin.abstract_text);
@@ -294,41 +177,22 @@ fn hybrid_explains_itself_and_similar_never_returns_the_paper_itself() {
 
     let mut cache = memory_store();
     let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
-    let service = SearchService::open(
-        &store,
-        &mut cache,
-        None,
-        embedder.clone(),
-        &mut |_, _, _| {},
-    )
-    .unwrap();
+    let service = SearchService::open(&store, &mut cache, None, embedder.clone(), &mut |_, _, _| {}).unwrap();
     assert_eq!(service.embedded() as u64, store.stats().unwrap().papers);
 
     let q = SearchQuery::parse("metric learning with sum pooling").unwrap();
-    let hybrid = service
-        .search(&store, &q, Mode::Hybrid, &Filters::default(), 10)
-        .unwrap();
+    let hybrid = service.search(&store, &q, Mode::Hybrid, &Filters::default(), 10).unwrap();
     assert!(!hybrid.is_empty());
     assert!(hybrid.windows(2).all(|w| w[0].score >= w[1].score));
-    assert!(hybrid
-        .iter()
-        .any(|h| h.explain.bm25_rank.is_some() && h.explain.vector_rank.is_some()));
-    assert!(hybrid
-        .iter()
-        .all(|h| h.explain.bm25_rank.is_some() || h.explain.vector_rank.is_some()));
+    assert!(hybrid.iter().any(|h| h.explain.bm25_rank.is_some() && h.explain.vector_rank.is_some()));
+    assert!(hybrid.iter().all(|h| h.explain.bm25_rank.is_some() || h.explain.vector_rank.is_some()));
     assert!(hybrid.iter().all(|h| !h.snippet_html.is_empty()));
     let top = &hybrid[0];
     assert!(!top.explain.matched_terms.is_empty(), "{top:?}");
-    let bm25 = service
-        .search(&store, &q, Mode::Bm25, &Filters::default(), 10)
-        .unwrap();
+    let bm25 = service.search(&store, &q, Mode::Bm25, &Filters::default(), 10).unwrap();
     assert!(bm25.iter().all(|h| h.explain.vector_rank.is_none()));
-    let semantic = service
-        .search(&store, &q, Mode::Semantic, &Filters::default(), 10)
-        .unwrap();
-    assert!(semantic
-        .iter()
-        .all(|h| h.explain.bm25_rank.is_none() && h.explain.vector_rank.is_some()));
+    let semantic = service.search(&store, &q, Mode::Semantic, &Filters::default(), 10).unwrap();
+    assert!(semantic.iter().all(|h| h.explain.bm25_rank.is_none() && h.explain.vector_rank.is_some()));
 
     let similar = service.similar(&twin.id, 10).unwrap();
     assert_eq!(similar.len(), 10);
@@ -337,34 +201,21 @@ fn hybrid_explains_itself_and_similar_never_returns_the_paper_itself() {
         let p = store.paper(&h.id).unwrap().unwrap();
         assert_ne!(p.title, twin.title, "never another record of itself");
     }
-    assert!(service
-        .similar(&"2401.99999".parse::<PaperId>().unwrap(), 5)
-        .is_err());
+    assert!(service.similar(&"2401.99999".parse::<PaperId>().unwrap(), 5).is_err());
 
     // Reopening embeds nothing: every vector comes from the cache.
     let before = cache.stats().unwrap();
-    let again = SearchService::open(&store, &mut cache, None, embedder, &mut |what, _, total| {
-        assert!(what != "embedding" || total == 0)
-    })
-    .unwrap();
+    let again = SearchService::open(&store, &mut cache, None, embedder, &mut |what, _, total| assert!(what != "embedding" || total == 0)).unwrap();
     assert_eq!(again.embedded(), service.embedded());
     assert_eq!(cache.stats().unwrap(), before);
 }
 
 /// Vectors shaped like real ones: normalised mixtures of two reference embeddings plus noise.
 fn realistic_vectors(n: usize) -> VectorSet {
-    let text =
-        std::fs::read_to_string(fixture("embeddings/all-MiniLM-L6-v2.reference.jsonl")).unwrap();
+    let text = std::fs::read_to_string(fixture("embeddings/all-MiniLM-L6-v2.reference.jsonl")).unwrap();
     let base: Vec<Vec<f32>> = text
         .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["embedding"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap() as f32)
-                .collect()
-        })
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
         .collect();
     let mut state = 0x2545F4914F6CDD1Du64;
     let mut rand = move || {
@@ -378,23 +229,10 @@ fn realistic_vectors(n: usize) -> VectorSet {
         let a = &base[(rand() * base.len() as f32) as usize % base.len()];
         let b = &base[(rand() * base.len() as f32) as usize % base.len()];
         let w = rand();
-        let v: Vec<f32> = a
-            .iter()
-            .zip(b)
-            .map(|(x, y)| w * x + (1.0 - w) * y + (rand() - 0.5) * 0.02)
-            .collect();
+        let v: Vec<f32> = a.iter().zip(b).map(|(x, y)| w * x + (1.0 - w) * y + (rand() - 0.5) * 0.02).collect();
         let e = Embedding::normalized(v);
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
-            + chrono::Days::new(i as u64 % 100);
-        set.push_keyed(
-            SlotMeta {
-                id: format!("listing:{i}").parse().unwrap(),
-                day: Some(day),
-                categories: vec![],
-            },
-            e.as_slice(),
-            i as u64 + 1,
-        );
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(i as u64 % 100);
+        set.push_keyed(SlotMeta { id: format!("listing:{i}").parse().unwrap(), day: Some(day), categories: vec![] }, e.as_slice(), i as u64 + 1);
     }
     set
 }
@@ -403,11 +241,7 @@ fn realistic_vectors(n: usize) -> VectorSet {
 fn prefix(set: &VectorSet, n: usize, change_first: bool) -> VectorSet {
     let mut out = VectorSet::new(set.dim);
     for i in 0..n {
-        let key = if change_first && i == 0 {
-            999_999
-        } else {
-            i as u64 + 1
-        };
+        let key = if change_first && i == 0 { 999_999 } else { i as u64 + 1 };
         out.push_keyed(set.meta[i].clone(), &set.vector(i), key);
     }
     out
@@ -423,43 +257,30 @@ fn the_hnsw_graph_is_saved_and_reused_and_only_new_slots_are_inserted() {
     assert_eq!(inserted, 1_500, "nothing saved yet: everything inserted");
     assert!(graph.join("graph.json").exists() && graph.join("graph.usearch").exists());
     let query = |index: &HnswIndex, q: usize| -> Vec<usize> {
-        index
-            .search(&all.vector(q), 10, &Filters::default(), &|_| true)
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect()
+        index.search(&all.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect()
     };
     // Reopened over the same slots: read, nothing inserted, the same answers.
-    let (reopened, inserted) =
-        HnswIndex::open_or_build(Arc::new(prefix(&all, 1_500, false)), &graph).unwrap();
+    let (reopened, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_500, false)), &graph).unwrap();
     assert_eq!(inserted, 0);
     for q in [0, 7, 700, 1_499] {
         assert_eq!(query(&reopened, q), query(&built, q));
     }
     // 300 papers more: only they are inserted, and they are found.
-    let (grown, inserted) =
-        HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, false)), &graph).unwrap();
+    let (grown, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, false)), &graph).unwrap();
     assert_eq!(inserted, 300);
     for q in [1_500, 1_650, 1_799] {
-        assert_eq!(
-            query(&grown, q)[0],
-            q,
-            "a new slot is its own nearest neighbour"
-        );
+        assert_eq!(query(&grown, q)[0], q, "a new slot is its own nearest neighbour");
     }
-    let (_, inserted) =
-        HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, false)), &graph).unwrap();
+    let (_, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, false)), &graph).unwrap();
     assert_eq!(inserted, 0, "the grown graph was saved");
     // A changed paper (its key differs) means the saved graph is not used.
-    let (_, inserted) =
-        HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph).unwrap();
+    let (_, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph).unwrap();
     assert_eq!(inserted, 1_800);
     // A damaged graph file costs a rebuild, not a panic or wrong answers.
     let file = graph.join("graph.usearch");
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 3]).unwrap();
-    let (rebuilt, inserted) =
-        HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph).unwrap();
+    let (rebuilt, inserted) = HnswIndex::open_or_build(Arc::new(prefix(&all, 1_800, true)), &graph).unwrap();
     assert_eq!(inserted, 1_800);
     assert_eq!(query(&rebuilt, 1_650)[0], 1_650);
 }
@@ -472,16 +293,8 @@ fn hnsw_recall_at_10_against_the_exact_scan() {
     let queries: Vec<usize> = (0..200).map(|i| i * 29 % set.len()).collect();
     let mut found = 0;
     for &q in &queries {
-        let truth: Vec<usize> = exact
-            .search(&set.vector(q), 10, &Filters::default(), &|_| true)
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect();
-        let got: Vec<usize> = approx
-            .search(&set.vector(q), 10, &Filters::default(), &|_| true)
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect();
+        let truth: Vec<usize> = exact.search(&set.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect();
+        let got: Vec<usize> = approx.search(&set.vector(q), 10, &Filters::default(), &|_| true).into_iter().map(|(i, _)| i).collect();
         found += got.iter().filter(|i| truth.contains(i)).count();
     }
     let recall = found as f64 / (queries.len() * 10) as f64;
@@ -491,41 +304,16 @@ fn hnsw_recall_at_10_against_the_exact_scan() {
     // Filters apply while walking the graph (a quarter of the slots: the last 25 days), and a
     // filter too selective for the graph (one day, 40 slots) falls back to the exact scan.
     let day = |d: u64| chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(d);
-    for (filters, least) in [
-        (
-            Filters {
-                since: Some(day(75)),
-                ..Filters::default()
-            },
-            0.95,
-        ),
-        (
-            Filters {
-                since: Some(day(40)),
-                until: Some(day(40)),
-                ..Filters::default()
-            },
-            1.0,
-        ),
-    ] {
+    for (filters, least) in [(Filters { since: Some(day(75)), ..Filters::default() }, 0.95), (Filters { since: Some(day(40)), until: Some(day(40)), ..Filters::default() }, 1.0)] {
         let mut found = 0;
         for &q in &queries[..50] {
-            let truth: Vec<usize> = exact
-                .search(&set.vector(q), 10, &filters, &|_| true)
-                .into_iter()
-                .map(|(i, _)| i)
-                .collect();
+            let truth: Vec<usize> = exact.search(&set.vector(q), 10, &filters, &|_| true).into_iter().map(|(i, _)| i).collect();
             let got = approx.search(&set.vector(q), 10, &filters, &|_| true);
-            let within = |d: Option<chrono::NaiveDate>| {
-                d >= filters.since && filters.until.is_none_or(|u| d <= Some(u))
-            };
+            let within = |d: Option<chrono::NaiveDate>| d >= filters.since && filters.until.is_none_or(|u| d <= Some(u));
             assert!(got.iter().all(|&(i, _)| within(set.meta[i].day)));
             found += got.iter().filter(|(i, _)| truth.contains(i)).count();
         }
         let recall = found as f64 / 500.0;
-        assert!(
-            recall >= least,
-            "filtered recall@10 {recall} with {filters:?}"
-        );
+        assert!(recall >= least, "filtered recall@10 {recall} with {filters:?}");
     }
 }

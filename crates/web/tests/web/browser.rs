@@ -35,11 +35,7 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn start_driver(chromedriver: &Path) -> (Driver, u16) {
@@ -53,10 +49,7 @@ fn start_driver(chromedriver: &Path) -> (Driver, u16) {
     let driver = Driver(child);
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not start listening on {port}"
-        );
+        assert!(Instant::now() < deadline, "chromedriver did not start listening on {port}");
         std::thread::sleep(Duration::from_millis(100));
     }
     (driver, port)
@@ -101,20 +94,12 @@ macro_rules! check {
 
 impl Session {
     async fn goto(&self, path: &str) -> Step {
-        self.client
-            .goto(&format!("{}{path}", self.base))
-            .await
-            .map_err(|e| format!("goto {path}: {e}"))
+        self.client.goto(&format!("{}{path}", self.base)).await.map_err(|e| format!("goto {path}: {e}"))
     }
 
     async fn texts(&self, css: &str) -> Result<Vec<String>, String> {
         let mut out = Vec::new();
-        for el in self
-            .client
-            .find_all(Locator::Css(css))
-            .await
-            .map_err(|e| format!("{css}: {e}"))?
-        {
+        for el in self.client.find_all(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))? {
             out.push(el.text().await.map_err(|e| format!("{css}: {e}"))?);
         }
         Ok(out)
@@ -143,13 +128,9 @@ impl Session {
             self.save(dir, name).await;
         }
         if let Err(e) = result {
-            let dir =
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-failures");
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-failures");
             self.save(&dir, name).await;
-            panic!(
-                "browser step {name:?} failed: {e} (screenshot in {})",
-                dir.join(format!("{name}.png")).display()
-            );
+            panic!("browser step {name:?} failed: {e} (screenshot in {})", dir.join(format!("{name}.png")).display());
         }
     }
 }
@@ -157,60 +138,23 @@ impl Session {
 async fn home_lists_papers(s: &Session) -> Step {
     s.goto("/").await?;
     let titles = s.texts("ol.papers li.paper h3").await?;
-    check!(
-        titles.len() >= 10,
-        "only {} papers on the home page",
-        titles.len()
-    );
-    check!(
-        titles[0].contains("EnvHarness"),
-        "the most upvoted paper of the day is not first: {:?}",
-        titles[0]
-    );
+    check!(titles.len() >= 10, "only {} papers on the home page", titles.len());
+    check!(titles[0].contains("EnvHarness"), "the most upvoted paper of the day is not first: {:?}", titles[0]);
     let trending = s.texts("aside ol.trending li").await?;
-    check!(
-        trending.len() == 10,
-        "trending this week lists {} papers",
-        trending.len()
-    );
+    check!(trending.len() == 10, "trending this week lists {} papers", trending.len());
     Ok(())
 }
 
 async fn search_finds_relevant_papers(s: &Session) -> Step {
     s.goto("/").await?;
-    let input = s
-        .client
-        .find(Locator::Css("#quick-q"))
-        .await
-        .map_err(|e| e.to_string())?;
-    input
-        .send_keys("protein structure prediction")
-        .await
-        .map_err(|e| e.to_string())?;
-    s.client
-        .find(Locator::Css("form.quick button"))
-        .await
-        .map_err(|e| e.to_string())?
-        .click()
-        .await
-        .map_err(|e| e.to_string())?;
+    let input = s.client.find(Locator::Css("#quick-q")).await.map_err(|e| e.to_string())?;
+    input.send_keys("protein structure prediction").await.map_err(|e| e.to_string())?;
+    s.client.find(Locator::Css("form.quick button")).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
     s.wait_for("p.count").await?;
     let results = s.texts("ol.papers li.paper").await?;
-    check!(
-        results.len() == 30,
-        "{} results on the first page",
-        results.len()
-    );
-    let relevant = results
-        .iter()
-        .take(5)
-        .filter(|r| r.to_lowercase().contains("protein"))
-        .count();
-    check!(
-        relevant >= 3,
-        "only {relevant} of the top 5 hits mention proteins: {:?}",
-        &results[..5]
-    );
+    check!(results.len() == 30, "{} results on the first page", results.len());
+    let relevant = results.iter().take(5).filter(|r| r.to_lowercase().contains("protein")).count();
+    check!(relevant >= 3, "only {relevant} of the top 5 hits mention proteins: {:?}", &results[..5]);
     let marked = s.texts("p.snippet b").await?;
     check!(!marked.is_empty(), "no highlighted terms in the snippets");
     Ok(())
@@ -220,15 +164,8 @@ async fn paper_page_renders_math_and_similar_papers(s: &Session) -> Step {
     s.goto(&format!("/paper/{MATH_PAPER}")).await?;
     s.wait_for("h1 .katex").await?;
     let title = s.texts("h1").await?.join(" ");
-    check!(
-        !title.contains("$H_8$"),
-        "the title's LaTeX was not rendered: {title}"
-    );
-    let math = s
-        .client
-        .find_all(Locator::Css(".abstract .katex"))
-        .await
-        .map_err(|e| e.to_string())?;
+    check!(!title.contains("$H_8$"), "the title's LaTeX was not rendered: {title}");
+    let math = s.client.find_all(Locator::Css(".abstract .katex")).await.map_err(|e| e.to_string())?;
     check!(!math.is_empty(), "no rendered math in the abstract");
     let similar = s.texts("section.similar li.paper h3").await?;
     check!(similar.len() >= 3, "{} similar papers", similar.len());
@@ -238,71 +175,29 @@ async fn paper_page_renders_math_and_similar_papers(s: &Session) -> Step {
 async fn dollars_that_are_money_stay_text(s: &Session) -> Step {
     s.goto(&format!("/paper/{MONEY_PAPER}")).await?;
     s.wait_for("h1").await?;
-    let rendered = s
-        .client
-        .find_all(Locator::Css(".abstract .katex"))
-        .await
-        .map_err(|e| e.to_string())?;
-    check!(
-        rendered.is_empty(),
-        "\"$250 … $7,800\" was rendered as math"
-    );
+    let rendered = s.client.find_all(Locator::Css(".abstract .katex")).await.map_err(|e| e.to_string())?;
+    check!(rendered.is_empty(), "\"$250 … $7,800\" was rendered as math");
     let text = s.texts(".abstract").await?.join(" ");
-    check!(
-        text.contains("$250 per robot and $7,800"),
-        "the amounts are not shown as written: {text}"
-    );
+    check!(text.contains("$250 per robot and $7,800"), "the amounts are not shown as written: {text}");
     Ok(())
 }
 
 async fn subscribe_says_check_your_inbox(s: &Session) -> Step {
     s.goto("/papers/2026-01-09").await?;
-    let email = s
-        .client
-        .find(Locator::Css("#sub-email"))
-        .await
-        .map_err(|e| e.to_string())?;
-    email
-        .send_keys("browser.reader@example.org")
-        .await
-        .map_err(|e| e.to_string())?;
-    s.client
-        .find(Locator::Css("section.subscribe button"))
-        .await
-        .map_err(|e| e.to_string())?
-        .click()
-        .await
-        .map_err(|e| e.to_string())?;
+    let email = s.client.find(Locator::Css("#sub-email")).await.map_err(|e| e.to_string())?;
+    email.send_keys("browser.reader@example.org").await.map_err(|e| e.to_string())?;
+    s.client.find(Locator::Css("section.subscribe button")).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
     s.wait_for("section.notice h1").await?;
     let heading = s.texts("section.notice h1").await?.join("");
-    check!(
-        heading == "Check your inbox",
-        "after subscribing the page says {heading:?}"
-    );
+    check!(heading == "Check your inbox", "after subscribing the page says {heading:?}");
     Ok(())
 }
 
 async fn dark_theme_switch(s: &Session) -> Step {
     s.goto("/paper/2601.05242").await?;
-    s.client
-        .find(Locator::Css(".theme-toggle"))
-        .await
-        .map_err(|e| e.to_string())?
-        .click()
-        .await
-        .map_err(|e| e.to_string())?;
-    let theme = s
-        .client
-        .execute(
-            "return document.documentElement.getAttribute('data-theme')",
-            vec![],
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    check!(
-        theme == json!("dark") || theme == json!("light"),
-        "the theme switch did nothing: {theme}"
-    );
+    s.client.find(Locator::Css(".theme-toggle")).await.map_err(|e| e.to_string())?.click().await.map_err(|e| e.to_string())?;
+    let theme = s.client.execute("return document.documentElement.getAttribute('data-theme')", vec![]).await.map_err(|e| e.to_string())?;
+    check!(theme == json!("dark") || theme == json!("light"), "the theme switch did nothing: {theme}");
     Ok(())
 }
 
@@ -310,16 +205,10 @@ async fn dark_theme_switch(s: &Session) -> Step {
 async fn pages_work_in_headless_chromium() {
     let required = std::env::var("PAPERBOY_BROWSER_TESTS").is_ok_and(|v| v == "1");
     let (Some(chromium), Some(chromedriver)) = (
-        find_program(
-            "PAPERBOY_CHROMIUM",
-            &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-        ),
+        find_program("PAPERBOY_CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]),
         find_program("PAPERBOY_CHROMEDRIVER", &["/usr/bin/chromedriver"]),
     ) else {
-        assert!(
-            !required,
-            "PAPERBOY_BROWSER_TESTS=1 but chromium or chromedriver is not installed"
-        );
+        assert!(!required, "PAPERBOY_BROWSER_TESTS=1 but chromium or chromedriver is not installed");
         eprintln!("SKIPPED: browser tests need chromium and chromedriver (apt-get install chromium chromium-driver)");
         return;
     };
@@ -327,26 +216,19 @@ async fn pages_work_in_headless_chromium() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let service =
-            paperboy_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let service = paperboy_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service).await.unwrap();
     });
     let (_driver, port) = start_driver(&chromedriver);
     let profile = tempfile::tempdir().unwrap();
     let client = connect(port, &chromium, profile.path()).await;
     let shots = std::env::var_os("PAPERBOY_SCREENSHOTS").map(PathBuf::from);
-    let s = Session {
-        client,
-        base: format!("http://{addr}"),
-        shots,
-    };
+    let s = Session { client, base: format!("http://{addr}"), shots };
     s.run("home", home_lists_papers(&s)).await;
     s.run("search", search_finds_relevant_papers(&s)).await;
-    s.run("paper", paper_page_renders_math_and_similar_papers(&s))
-        .await;
+    s.run("paper", paper_page_renders_math_and_similar_papers(&s)).await;
     s.run("money", dollars_that_are_money_stay_text(&s)).await;
-    s.run("subscribe", subscribe_says_check_your_inbox(&s))
-        .await;
+    s.run("subscribe", subscribe_says_check_your_inbox(&s)).await;
     s.run("paper-dark", dark_theme_switch(&s)).await;
     s.client.close().await.ok();
 }

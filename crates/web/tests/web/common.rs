@@ -31,9 +31,7 @@ pub struct TestApp {
 }
 
 pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
 }
 
 fn build(limits: RateLimits) -> TestApp {
@@ -41,131 +39,61 @@ fn build(limits: RateLimits) -> TestApp {
     let db = dir.path().join("paperboy.db");
     let mut store = SqliteStore::open(&db).expect("store");
     demo::load(&mut store).expect("demo corpus");
-    ingest::ingest_path(
-        &mut store,
-        Source::OaiPmh,
-        &fixture("oai-pmh/ListRecords_data_0.xml"),
-        &mut |_| {},
-    )
-    .expect("oai-pmh page");
-    let mut hostile = Paper::new(
-        HOSTILE_PAPER.parse::<PaperId>().unwrap(),
-        "<script>alert('title')</script> & $x<y$ \"quoted\"",
-        Source::Atom,
-    );
-    hostile.abstract_text =
-        "We show <img src=x onerror=alert(1)> that a & b < c holds for $\\alpha < \\beta$.".into();
+    ingest::ingest_path(&mut store, Source::OaiPmh, &fixture("oai-pmh/ListRecords_data_0.xml"), &mut |_| {}).expect("oai-pmh page");
+    let mut hostile = Paper::new(HOSTILE_PAPER.parse::<PaperId>().unwrap(), "<script>alert('title')</script> & $x<y$ \"quoted\"", Source::Atom);
+    hostile.abstract_text = "We show <img src=x onerror=alert(1)> that a & b < c holds for $\\alpha < \\beta$.".into();
     hostile.authors = vec![paperboy_core::Author::new("Eve <b>Bold</b>")];
     hostile.categories = vec!["cs.CR".parse().unwrap()];
     hostile.listed_on = Some("2026-08-21".parse().unwrap());
     hostile.links.code = Some("javascript:alert(1)".into());
-    let mut money = Paper::new(
-        MONEY_PAPER.parse::<PaperId>().unwrap(),
-        "Robots for every lab",
-        Source::Atom,
-    );
+    let mut money = Paper::new(MONEY_PAPER.parse::<PaperId>().unwrap(), "Robots for every lab", Source::Atom);
     money.abstract_text = "A kit that costs $250 per robot and $7,800 for a lab of thirty.".into();
     money.listed_on = Some("2026-08-20".parse().unwrap());
-    store
-        .upsert_papers(vec![hostile, money])
-        .expect("hostile and money papers");
+    store.upsert_papers(vec![hostile, money]).expect("hostile and money papers");
     // The math paper gets a vector (the OAI-PMH page is not in the shipped demo vectors).
     let model: Arc<dyn Embedder> = Arc::new(MiniLm::load().expect("model"));
-    let math = store
-        .paper(&MATH_PAPER.parse().unwrap())
-        .unwrap()
-        .expect("math paper ingested");
-    let v = model
-        .embed(&[&paper_text(&math.title, &math.abstract_text)])
-        .unwrap()
-        .pop()
-        .unwrap();
-    store
-        .cache_embeddings(
-            &model.model_id().to_string(),
-            &[(text_hash(&math), v.into_vec())],
-        )
-        .unwrap();
+    let math = store.paper(&MATH_PAPER.parse().unwrap()).unwrap().expect("math paper ingested");
+    let v = model.embed(&[&paper_text(&math.title, &math.abstract_text)]).unwrap().pop().unwrap();
+    store.cache_embeddings(&model.model_id().to_string(), &[(text_hash(&math), v.into_vec())]).unwrap();
     let mut cache = SqliteStore::open(&db).unwrap();
-    let service = SearchService::open_with(
-        &store,
-        &mut cache,
-        Some(&dir.path().join("index")),
-        model,
-        false,
-        &mut |_, _, _| {},
-    )
-    .expect("search");
+    let service = SearchService::open_with(&store, &mut cache, Some(&dir.path().join("index")), model, false, &mut |_, _, _| {}).expect("search");
     let stores = (0..3).map(|_| SqliteStore::open(&db).unwrap()).collect();
     let mut config = WebConfig::new("http://paperboy.test");
     config.rate_limits = limits;
-    TestApp {
-        state: AppState::new(stores, Some(Arc::new(service)), config),
-        _dir: dir,
-    }
+    TestApp { state: AppState::new(stores, Some(Arc::new(service)), config), _dir: dir }
 }
 
 /// The shared application (built once per test binary).
 pub fn app() -> &'static TestApp {
     static APP: OnceLock<TestApp> = OnceLock::new();
-    APP.get_or_init(|| {
-        build(RateLimits {
-            search_per_minute: 0,
-            subscribe_per_hour: 0,
-        })
-    })
+    APP.get_or_init(|| build(RateLimits { search_per_minute: 0, subscribe_per_hour: 0 }))
 }
 
 /// A second application with tight rate limits.
 pub fn limited_app() -> &'static TestApp {
     static APP: OnceLock<TestApp> = OnceLock::new();
-    APP.get_or_init(|| {
-        build(RateLimits {
-            search_per_minute: 5,
-            subscribe_per_hour: 5,
-        })
-    })
+    APP.get_or_init(|| build(RateLimits { search_per_minute: 5, subscribe_per_hour: 5 }))
 }
 
 /// Sends one request through the router.
 pub async fn send(app: &TestApp, req: Request<Body>) -> Response {
-    paperboy_web::router(app.state.clone())
-        .oneshot(req)
-        .await
-        .expect("infallible")
+    paperboy_web::router(app.state.clone()).oneshot(req).await.expect("infallible")
 }
 
 pub async fn get(app: &TestApp, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
     let res = send(app, Request::get(uri).body(Body::empty()).unwrap()).await;
     let (parts, body) = res.into_parts();
     let bytes = body.collect().await.expect("body").to_bytes();
-    (
-        parts.status,
-        parts.headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+    (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 pub async fn get_json(app: &TestApp, uri: &str) -> (StatusCode, serde_json::Value) {
     let (status, headers, body) = get(app, uri).await;
-    assert!(
-        headers
-            .get("content-type")
-            .is_some_and(|v| v.to_str().unwrap().starts_with("application/json")),
-        "{uri}: not JSON"
-    );
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{uri}: {e}: {body}")),
-    )
+    assert!(headers.get("content-type").is_some_and(|v| v.to_str().unwrap().starts_with("application/json")), "{uri}: not JSON");
+    (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("{uri}: {e}: {body}")))
 }
 
-pub async fn post_form(
-    app: &TestApp,
-    uri: &str,
-    form: &str,
-    headers: &[(&str, &str)],
-) -> (StatusCode, String) {
+pub async fn post_form(app: &TestApp, uri: &str, form: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
     let mut req = Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -178,10 +106,7 @@ pub async fn post_form(
 
 /// The CSRF token in a rendered page's subscribe form.
 pub fn csrf_of(html: &str) -> String {
-    let at = html
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with a CSRF token")
-        + "name=\"csrf\" value=\"".len();
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().unwrap().to_owned()
 }
 

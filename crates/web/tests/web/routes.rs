@@ -10,17 +10,11 @@ use crate::common::*;
 async fn home_shows_the_latest_day_with_week_and_month_switches() {
     let (status, headers, html) = get(app(), "/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .contains("script-src 'self'"));
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
     assert!(html.contains("Papers of Friday, 21 August 2026"), "{html}");
     assert!(html.contains("EnvHarness: Awakening Static Worlds for Agent Learning"));
     assert!(html.contains("Trending this week"));
-    assert!(
-        html.contains("href=\"/papers/2026-08-20\""),
-        "a link to the previous day"
-    );
+    assert!(html.contains("href=\"/papers/2026-08-20\""), "a link to the previous day");
     assert!(html.contains("Get trending papers in your email inbox once a day"));
     let (_, _, week) = get(app(), "/?period=week").await;
     assert!(week.contains("Trending in the week to Friday, 21 August 2026"));
@@ -34,12 +28,8 @@ async fn home_shows_the_latest_day_with_week_and_month_switches() {
 async fn day_pages_and_unknown_days() {
     let (status, _, html) = get(app(), "/papers/2026-01-09").await;
     assert_eq!(status, StatusCode::OK);
-    let first = html
-        .find("GDPO: Group reward-Decoupled")
-        .expect("GDPO listed");
-    let second = html
-        .find("2601.05241")
-        .expect("the second paper of the day");
+    let first = html.find("GDPO: Group reward-Decoupled").expect("GDPO listed");
+    let second = html.find("2601.05241").expect("the second paper of the day");
     assert!(first < second, "most upvoted first");
     let (status, _, html) = get(app(), "/papers/2019-01-01").await;
     assert_eq!(status, StatusCode::OK);
@@ -53,38 +43,16 @@ async fn day_pages_and_unknown_days() {
 async fn paper_page_has_everything_and_unknown_ids_are_404() {
     let (status, _, html) = get(app(), "/paper/2601.05242").await;
     assert_eq!(status, StatusCode::OK);
-    for want in [
-        "GDPO: Group reward-Decoupled",
-        "https://arxiv.org/abs/2601.05242",
-        "https://arxiv.org/pdf/2601.05242",
-        "Why trending",
-        "#1 of",
-        "Similar papers",
-        "Shih-Yang Liu",
-    ] {
+    for want in ["GDPO: Group reward-Decoupled", "https://arxiv.org/abs/2601.05242", "https://arxiv.org/pdf/2601.05242", "Why trending", "#1 of", "Similar papers", "Shih-Yang Liu"] {
         assert!(html.contains(want), "{want} missing");
     }
     let similar = &html[html.find("similar-title").unwrap()..];
-    assert!(
-        similar.matches("class=\"paper\"").count() >= 3,
-        "similar papers listed"
-    );
-    assert!(
-        !similar.contains("href=\"/paper/2601.05242\""),
-        "never the paper itself"
-    );
+    assert!(similar.matches("class=\"paper\"").count() >= 3, "similar papers listed");
+    assert!(!similar.contains("href=\"/paper/2601.05242\""), "never the paper itself");
     let (_, _, math) = get(app(), &format!("/paper/{MATH_PAPER}")).await;
-    assert!(
-        math.contains("$H_8$"),
-        "LaTeX is left for KaTeX in the browser"
-    );
+    assert!(math.contains("$H_8$"), "LaTeX is left for KaTeX in the browser");
     assert!(math.contains("href=\"/category/math.QA\""));
-    for (uri, status) in [
-        ("/paper/2601.00000", 404),
-        ("/paper/not-an-id", 404),
-        ("/paper/hep-th/9901001", 404),
-        ("/nowhere", 404),
-    ] {
+    for (uri, status) in [("/paper/2601.00000", 404), ("/paper/not-an-id", 404), ("/paper/hep-th/9901001", 404), ("/nowhere", 404)] {
         let (s, _, html) = get(app(), uri).await;
         assert_eq!(s.as_u16(), status, "{uri}");
         assert!(html.contains("Not found"), "{uri}: a proper page");
@@ -100,10 +68,7 @@ async fn everything_rendered_is_escaped() {
     assert!(!html.contains("<b>Bold</b>"), "author escaped");
     assert!(html.contains("&lt;script&gt;alert('title')&lt;/script&gt; &amp; $x&lt;y$"));
     assert!(html.contains("a &amp; b &lt; c"));
-    assert!(
-        !html.contains("javascript:"),
-        "only http(s) links are rendered"
-    );
+    assert!(!html.contains("javascript:"), "only http(s) links are rendered");
     // The day page lists it, escaped too.
     let (_, _, day) = get(app(), "/").await;
     assert!(!day.contains("<script>alert"));
@@ -124,31 +89,17 @@ async fn search_page_modes_filters_pagination_and_no_results() {
     let (status, _, html) = get(app(), "/search?q=protein+structure+prediction").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Results 1–30"), "{html}");
-    assert!(
-        html.contains("<b>protein</b>") || html.contains("<b>Protein</b>"),
-        "highlighted snippet"
-    );
+    assert!(html.contains("<b>protein</b>") || html.contains("<b>Protein</b>"), "highlighted snippet");
     assert!(html.contains("rel=\"next\""), "pagination");
     let (_, _, page2) = get(app(), "/search?q=protein+structure+prediction&page=2").await;
     assert!(page2.contains("Results 31–"));
-    let (_, _, sem) = get(
-        app(),
-        "/search?q=robots+that+learn+to+grasp+objects&mode=semantic",
-    )
-    .await;
+    let (_, _, sem) = get(app(), "/search?q=robots+that+learn+to+grasp+objects&mode=semantic").await;
     assert!(sem.contains("meaning #1"));
     let (_, _, none) = get(app(), "/search?q=zzqxjv+wvkpfh&mode=bm25").await;
     assert!(none.contains("No results for “zzqxjv wvkpfh”"));
     assert!(none.contains("Search by meaning too"));
-    let (_, _, filtered) = get(
-        app(),
-        "/search?q=Hopf+algebras&mode=bm25&category=math.QA&since=2000-01-01",
-    )
-    .await;
-    assert!(
-        filtered.contains(MATH_PAPER),
-        "category filter keeps the math paper"
-    );
+    let (_, _, filtered) = get(app(), "/search?q=Hopf+algebras&mode=bm25&category=math.QA&since=2000-01-01").await;
+    assert!(filtered.contains(MATH_PAPER), "category filter keeps the math paper");
     let (status, _, _) = get(app(), &format!("/search?q={}", "a".repeat(1001))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _, _) = get(app(), "/search?q=x&since=yesterday").await;
@@ -173,53 +124,24 @@ async fn json_api_routes_and_error_shape() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["papers"].as_array().unwrap().len(), 2);
     assert_eq!(v["papers"][0]["id"], "2601.05242");
-    assert_eq!(
-        v["papers"][0]["url"],
-        "http://paperboy.test/paper/2601.05242"
-    );
+    assert_eq!(v["papers"][0]["url"], "http://paperboy.test/paper/2601.05242");
     assert!(v["total"].as_u64().unwrap() > 2);
     let (_, v) = get_json(app(), "/api/v1/papers").await;
     assert_eq!(v["date"], "2026-08-21");
     let (status, v) = get_json(app(), "/api/v1/papers/2601.05242").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        v["paper"]["title"].as_str().unwrap().split(':').next(),
-        Some("GDPO")
-    );
+    assert_eq!(v["paper"]["title"].as_str().unwrap().split(':').next(), Some("GDPO"));
     let (_, v) = get_json(app(), "/api/v1/papers/2601.05242/similar?limit=5").await;
     let hits = v["hits"].as_array().unwrap();
     assert_eq!(hits.len(), 5);
     assert!(hits.iter().all(|h| h["paper"]["id"] != "2601.05242"));
-    let (_, v) = get_json(
-        app(),
-        "/api/v1/search?q=protein+folding&mode=hybrid&limit=3",
-    )
-    .await;
+    let (_, v) = get_json(app(), "/api/v1/search?q=protein+folding&mode=hybrid&limit=3").await;
     assert_eq!(v["hits"].as_array().unwrap().len(), 3);
-    assert!(
-        v["hits"][0]["explain"]["vector_rank"].is_number()
-            || v["hits"][0]["explain"]["bm25_rank"].is_number()
-    );
-    let (_, v2) = get_json(
-        app(),
-        "/api/v1/search?q=protein+folding&mode=hybrid&limit=2&offset=1",
-    )
-    .await;
-    assert_eq!(
-        v2["hits"][0]["id"], v["hits"][1]["id"],
-        "offset pages through the same ranking"
-    );
-    let (_, v) = get_json(
-        app(),
-        "/api/v1/trending?window=week&date=2026-01-11&limit=3",
-    )
-    .await;
-    let ids: Vec<&str> = v["papers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["paper"]["id"].as_str().unwrap())
-        .collect();
+    assert!(v["hits"][0]["explain"]["vector_rank"].is_number() || v["hits"][0]["explain"]["bm25_rank"].is_number());
+    let (_, v2) = get_json(app(), "/api/v1/search?q=protein+folding&mode=hybrid&limit=2&offset=1").await;
+    assert_eq!(v2["hits"][0]["id"], v["hits"][1]["id"], "offset pages through the same ranking");
+    let (_, v) = get_json(app(), "/api/v1/trending?window=week&date=2026-01-11&limit=3").await;
+    let ids: Vec<&str> = v["papers"].as_array().unwrap().iter().map(|p| p["paper"]["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["2601.05242", "2601.02151", "2601.03252"]);
     assert_eq!(v["papers"][0]["why"]["upvotes"], 58);
     for (uri, status, code) in [
@@ -239,10 +161,7 @@ async fn json_api_routes_and_error_shape() {
         assert!(!v["error"]["message"].as_str().unwrap().is_empty());
     }
     let (s, v) = get_json(app(), &format!("/api/v1/search?q={}", "b".repeat(5000))).await;
-    assert_eq!(
-        (s.as_u16(), v["error"]["code"].as_str()),
-        (414, Some("too_long"))
-    );
+    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (414, Some("too_long")));
     let (s, v) = get_json(app(), "/healthz").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["search"]["ready"], true);
@@ -266,16 +185,8 @@ async fn openapi_document_matches_the_routes() {
     routed.sort();
     assert_eq!(documented, routed);
     // Every documented operation answers (with its example parameters where needed).
-    for path in documented
-        .iter()
-        .filter(|p| doc["paths"][p.as_str()].get("get").is_some())
-    {
-        let uri = path.replace("{id}", "2601.05242")
-            + if path.ends_with("/search") {
-                "?q=agents"
-            } else {
-                ""
-            };
+    for path in documented.iter().filter(|p| doc["paths"][p.as_str()].get("get").is_some()) {
+        let uri = path.replace("{id}", "2601.05242") + if path.ends_with("/search") { "?q=agents" } else { "" };
         let (status, _, _) = get(app(), &uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
     }
@@ -285,10 +196,7 @@ fn items(xml: &str, item: &[u8]) -> usize {
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut n = 0;
     loop {
-        match reader
-            .read_event()
-            .unwrap_or_else(|e| panic!("feed is not XML: {e}"))
-        {
+        match reader.read_event().unwrap_or_else(|e| panic!("feed is not XML: {e}")) {
             Event::Start(e) if e.name().as_ref() == item => n += 1,
             Event::Eof => return n,
             _ => {}
@@ -300,17 +208,11 @@ fn items(xml: &str, item: &[u8]) -> usize {
 async fn feeds_in_rss_and_atom() {
     let (status, headers, rss) = get(app(), "/feeds/daily.xml").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("application/rss+xml"));
+    assert!(headers["content-type"].to_str().unwrap().starts_with("application/rss+xml"));
     assert!(items(&rss, b"item") >= 10);
     assert!(rss.contains("<link>http://paperboy.test/paper/2608.19880</link>"));
     let (_, headers, atom) = get(app(), "/feeds/daily.xml?format=atom").await;
-    assert!(headers["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("application/atom+xml"));
+    assert!(headers["content-type"].to_str().unwrap().starts_with("application/atom+xml"));
     assert!(items(&atom, b"entry") >= 10);
     let (_, _, trending) = get(app(), "/feeds/trending.xml?window=month").await;
     assert_eq!(items(&trending, b"item"), 30);
@@ -330,49 +232,23 @@ async fn feeds_in_rss_and_atom() {
 async fn subscribe_needs_a_csrf_token_and_a_real_address() {
     let (_, _, home) = get(app(), "/").await;
     let token = csrf_of(&home);
-    let (status, html) = post_form(
-        app(),
-        "/subscribe",
-        "email=reader%40example.org&frequency=daily",
-        &[],
-    )
-    .await;
+    let (status, html) = post_form(app(), "/subscribe", "email=reader%40example.org&frequency=daily", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no token");
     assert!(html.contains("security token"));
-    let form = format!(
-        "csrf={}&email=reader%40example.org&frequency=weekly&interests=graph+neural+networks",
-        enc(&token)
-    );
-    let (status, _) = post_form(
-        app(),
-        "/subscribe",
-        &form,
-        &[
-            ("origin", "https://evil.example"),
-            ("host", "paperboy.test"),
-        ],
-    )
-    .await;
+    let form = format!("csrf={}&email=reader%40example.org&frequency=weekly&interests=graph+neural+networks", enc(&token));
+    let (status, _) = post_form(app(), "/subscribe", &form, &[("origin", "https://evil.example"), ("host", "paperboy.test")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "cross-site post");
     let (status, html) = post_form(app(), "/subscribe", &form, &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Check your inbox"));
-    let sub = app()
-        .state
-        .store()
-        .subscriber_by_email(&EmailAddress::parse("reader@example.org").unwrap())
-        .unwrap()
-        .expect("stored");
+    let sub = app().state.store().subscriber_by_email(&EmailAddress::parse("reader@example.org").unwrap()).unwrap().expect("stored");
     assert_eq!(sub.frequency.as_str(), "weekly");
     assert_eq!(sub.interests.text, "graph neural networks");
     // The same answer again for a known address.
     let (status, again) = post_form(app(), "/subscribe", &form, &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(again.contains("Check your inbox"));
-    let bad = format!(
-        "csrf={}&email=reader%40example.org%0D%0ABcc%3A+x%40example.org",
-        enc(&token)
-    );
+    let bad = format!("csrf={}&email=reader%40example.org%0D%0ABcc%3A+x%40example.org", enc(&token));
     let (status, html) = post_form(app(), "/subscribe", &bad, &[]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("That address does not work"));
@@ -394,14 +270,7 @@ async fn rate_limits_answer_429_with_retry_after() {
         assert_eq!(status, StatusCode::OK);
     }
     let headers = limited.expect("the sixth search in a burst is refused");
-    assert!(
-        headers["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            >= 1
-    );
+    assert!(headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
     let (_, v) = get_json(app, "/api/v1/search?q=agents&mode=bm25").await;
     assert_eq!(v["error"]["code"], "rate_limited");
     // Pages that cost little are not limited.
@@ -415,43 +284,21 @@ async fn subscribe_api_takes_json_and_answers_the_same_for_known_addresses() {
     use axum::http::Request;
     use http_body_util::BodyExt;
     async fn post(body: &str) -> (StatusCode, serde_json::Value) {
-        let req = Request::post("/api/v1/subscriptions")
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_owned()))
-            .unwrap();
+        let req = Request::post("/api/v1/subscriptions").header("content-type", "application/json").body(Body::from(body.to_owned())).unwrap();
         let res = send(app(), req).await;
         let status = res.status();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes))),
-        )
+        (status, serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes))))
     }
     let body = r#"{"email":"api@example.org","frequency":"weekly","interests":{"text":"sparse attention","categories":["cs.LG"],"include":["attention"],"exclude":["survey"]}}"#;
     let (status, first) = post(body).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let (status, again) = post(body).await;
-    assert_eq!(
-        (status, &again),
-        (StatusCode::ACCEPTED, &first),
-        "the same answer for a known address"
-    );
-    let sub = app()
-        .state
-        .store()
-        .subscriber_by_email(&EmailAddress::parse("api@example.org").unwrap())
-        .unwrap()
-        .unwrap();
+    assert_eq!((status, &again), (StatusCode::ACCEPTED, &first), "the same answer for a known address");
+    let sub = app().state.store().subscriber_by_email(&EmailAddress::parse("api@example.org").unwrap()).unwrap().unwrap();
     assert_eq!(sub.interests.categories[0].as_str(), "cs.LG");
     assert_eq!(sub.interests.exclude, ["survey"]);
-    for bad in [
-        r#"{"email":"nope"}"#,
-        r#"{"email":"a@example.org","frequency":"hourly"}"#,
-        r#"{"email":"a@example.org","interests":{"categories":["xx"]}}"#,
-        "not json",
-        r#"{"email":"a@example.org","admin":true}"#,
-    ] {
+    for bad in [r#"{"email":"nope"}"#, r#"{"email":"a@example.org","frequency":"hourly"}"#, r#"{"email":"a@example.org","interests":{"categories":["xx"]}}"#, "not json", r#"{"email":"a@example.org","admin":true}"#] {
         let (status, v) = post(bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(v["error"]["code"], "bad_request");
