@@ -24,17 +24,12 @@ const DIM_ROWS: usize = 6;
 const PREFETCH: usize = 8;
 
 /// Asks for the cache lines of a token's query, key and value of one head (`at` starts at its
-/// query).
+/// query; each part is two lines).
 #[inline(always)]
 fn prefetch(at: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
     for part in 0..3 {
         for line in [0, 16] {
-            // SAFETY: prefetching is a hint; the addresses are in `at` (its row has all three parts).
-            unsafe {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(at.as_ptr().add(part * HIDDEN + line) as *const i8);
-            }
+            crate::math::prefetch(at, part * HIDDEN + line);
         }
     }
 }
@@ -69,13 +64,9 @@ struct Scratch {
 /// outputs go side by side into `context` (`rows × HIDDEN`). `spans` are the texts' token rows.
 pub(crate) fn attention(qkv: &[f32], spans: &[(usize, usize)], context: &mut [f32]) {
     assert!(qkv.len() == 3 * context.len());
-    assert!(spans
-        .iter()
-        .all(|&(start, len)| (start + len) * HIDDEN <= context.len()));
-    let tasks: Vec<(usize, usize, usize)> = spans
-        .iter()
-        .flat_map(|&(start, len)| (0..HEADS).map(move |h| (start, len, h)))
-        .collect();
+    assert!(spans.iter().all(|&(start, len)| (start + len) * HIDDEN <= context.len()));
+    let tasks: Vec<(usize, usize, usize)> =
+        spans.iter().flat_map(|&(start, len)| (0..HEADS).map(move |h| (start, len, h))).collect();
     let context_at = Shared(context.as_mut_ptr());
     let stride = 3 * HIDDEN;
     let run = |s: &mut Scratch, &(start, len, h): &(usize, usize, usize)| {
@@ -106,16 +97,9 @@ fn head(s: &mut Scratch, rows: &[f32], len: usize, h: usize, out: Shared) {
 }
 
 #[inline(always)]
-fn head_kernel<const FUSED: bool>(
-    s: &mut Scratch,
-    rows: &[f32],
-    len: usize,
-    h: usize,
-    out: Shared,
-) {
+fn head_kernel<const FUSED: bool>(s: &mut Scratch, rows: &[f32], len: usize, h: usize, out: Shared) {
     let stride = 3 * HIDDEN;
-    let token =
-        |t: usize, part: usize| &rows[t * stride + part * HIDDEN + h * HEAD_DIM..][..HEAD_DIM];
+    let token = |t: usize, part: usize| &rows[t * stride + part * HIDDEN + h * HEAD_DIM..][..HEAD_DIM];
     let scale = 1.0 / (HEAD_DIM as f32).sqrt();
     let key_groups = len.div_ceil(KEY_ROWS);
     s.keys.clear();
@@ -147,11 +131,8 @@ fn head_kernel<const FUSED: bool>(
         // Scores key by key, and their maximum per query (the padding keys past `len` are
         // left out of it and of the softmax).
         let mut max = [f32::NEG_INFINITY; PANEL];
-        for (g, (keys, scores)) in s
-            .keys
-            .chunks_exact(HEAD_DIM * KEY_ROWS)
-            .zip(s.scores.chunks_exact_mut(KEY_ROWS * PANEL))
-            .enumerate()
+        for (g, (keys, scores)) in
+            s.keys.chunks_exact(HEAD_DIM * KEY_ROWS).zip(s.scores.chunks_exact_mut(KEY_ROWS * PANEL)).enumerate()
         {
             let tile = tile::<KEY_ROWS, FUSED>(keys, &s.queries);
             for (r, (row, scores)) in tile.iter().zip(scores.chunks_exact_mut(PANEL)).enumerate() {
@@ -178,12 +159,7 @@ fn head_kernel<const FUSED: bool>(
             if values.len() == len * DIM_ROWS {
                 store(&tile::<DIM_ROWS, FUSED>(values, scores), &inv, width, out);
             } else {
-                store(
-                    &tile::<{ HEAD_DIM % DIM_ROWS }, FUSED>(values, scores),
-                    &inv,
-                    width,
-                    out,
-                );
+                store(&tile::<{ HEAD_DIM % DIM_ROWS }, FUSED>(values, scores), &inv, width, out);
             }
         }
     }
@@ -218,9 +194,7 @@ mod tests {
                 for i in start..start + len {
                     let scores: Vec<f64> = (start..start + len)
                         .map(|j| {
-                            (0..HEAD_DIM)
-                                .map(|d| at(i, 0, h, d) * at(j, 1, h, d))
-                                .sum::<f64>()
+                            (0..HEAD_DIM).map(|d| at(i, 0, h, d) * at(j, 1, h, d)).sum::<f64>()
                                 / (HEAD_DIM as f64).sqrt()
                         })
                         .collect();
@@ -228,11 +202,8 @@ mod tests {
                     let weights: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
                     let sum: f64 = weights.iter().sum();
                     for d in 0..HEAD_DIM {
-                        out[i * HIDDEN + h * HEAD_DIM + d] = (start..start + len)
-                            .zip(&weights)
-                            .map(|(j, w)| w * at(j, 2, h, d))
-                            .sum::<f64>()
-                            / sum;
+                        out[i * HIDDEN + h * HEAD_DIM + d] =
+                            (start..start + len).zip(&weights).map(|(j, w)| w * at(j, 2, h, d)).sum::<f64>() / sum;
                     }
                 }
             }
@@ -256,9 +227,8 @@ mod tests {
             let rows: usize = lengths.iter().sum();
             for spread in [0.5f32, 6.0] {
                 // A cheap deterministic spread in [-spread, spread).
-                let qkv: Vec<f32> = (0..rows * 3 * HIDDEN)
-                    .map(|i| ((i * 7_919 % 1_201) as f32 / 600.0 - 1.0) * spread)
-                    .collect();
+                let qkv: Vec<f32> =
+                    (0..rows * 3 * HIDDEN).map(|i| ((i * 7_919 % 1_201) as f32 / 600.0 - 1.0) * spread).collect();
                 let mut context = vec![f32::NAN; rows * HIDDEN];
                 attention(&qkv, &spans, &mut context);
                 for (i, (&got, want)) in context.iter().zip(textbook(&qkv, &spans)).enumerate() {

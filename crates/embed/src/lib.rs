@@ -65,10 +65,7 @@ impl Embedding {
     /// Checks the dimension and normalises.
     pub fn parse(v: Vec<f32>, dim: usize) -> Result<Self, EmbedError> {
         if v.len() != dim {
-            return Err(EmbedError::Dimension {
-                expected: dim,
-                got: v.len(),
-            });
+            return Err(EmbedError::Dimension { expected: dim, got: v.len() });
         }
         Ok(Embedding::normalized(v))
     }
@@ -106,8 +103,7 @@ unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
     dot_lanes::<true>(a, b)
 }
 
-/// `FUSED`: multiply-add in one instruction (only where FMA is compiled in: elsewhere
-/// `mul_add` is a slow library call).
+/// `FUSED`: see [`math::fma`].
 #[inline(always)]
 fn dot_lanes<const FUSED: bool>(a: &[f32], b: &[f32]) -> f32 {
     const LANES: usize = 16;
@@ -116,11 +112,7 @@ fn dot_lanes<const FUSED: bool>(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; LANES];
     for (x, y) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
         for i in 0..LANES {
-            acc[i] = if FUSED {
-                x[i].mul_add(y[i], acc[i])
-            } else {
-                acc[i] + x[i] * y[i]
-            };
+            acc[i] = math::fma::<FUSED>(x[i], y[i], acc[i]);
         }
     }
     let tail = n - n % LANES;
@@ -199,28 +191,15 @@ unsafe fn dot_mixed_x86<A: Element, B: Element>(a: &[A], b: &[B]) -> f32 {
     while i + 16 <= n {
         // SAFETY: i + 16 <= n, so both 16-element reads are in bounds of `a` and `b`.
         unsafe {
-            acc0 = _mm256_fmadd_ps(
-                A::load8(a.as_ptr().add(i)),
-                B::load8(b.as_ptr().add(i)),
-                acc0,
-            );
-            acc1 = _mm256_fmadd_ps(
-                A::load8(a.as_ptr().add(i + 8)),
-                B::load8(b.as_ptr().add(i + 8)),
-                acc1,
-            );
+            acc0 = _mm256_fmadd_ps(A::load8(a.as_ptr().add(i)), B::load8(b.as_ptr().add(i)), acc0);
+            acc1 = _mm256_fmadd_ps(A::load8(a.as_ptr().add(i + 8)), B::load8(b.as_ptr().add(i + 8)), acc1);
         }
         i += 16;
     }
     let mut lanes = [0f32; 8];
     // SAFETY: `lanes` holds eight floats.
     unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), _mm256_add_ps(acc0, acc1)) };
-    lanes.iter().sum::<f32>()
-        + a[i..n]
-            .iter()
-            .zip(&b[i..n])
-            .map(|(x, y)| x.widen() * y.widen())
-            .sum::<f32>()
+    lanes.iter().sum::<f32>() + a[i..n].iter().zip(&b[i..n]).map(|(x, y)| x.widen() * y.widen()).sum::<f32>()
 }
 
 /// Turns texts into embeddings.
@@ -249,36 +228,15 @@ mod dot_tests {
         for n in [0, 1, 7, 16, 17, 33, 384, 385] {
             let a: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0).collect();
             let b: Vec<f32> = (0..n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0).collect();
-            let plain: f64 = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| f64::from(*x) * f64::from(*y))
-                .sum();
-            assert!(
-                (f64::from(super::dot(&a, &b)) - plain).abs() < 1e-4,
-                "n = {n}"
-            );
+            let plain: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+            assert!((f64::from(super::dot(&a, &b)) - plain).abs() < 1e-4, "n = {n}");
             // Against the same sum over the f16-rounded values.
             let halves: Vec<half::f16> = b.iter().map(|&x| half::f16::from_f32(x)).collect();
-            let plain_f16: f64 = a
-                .iter()
-                .zip(&halves)
-                .map(|(x, y)| f64::from(*x) * f64::from(y.to_f32()))
-                .sum();
-            assert!(
-                (f64::from(super::dot_f16(&a, &halves)) - plain_f16).abs() < 1e-4,
-                "f16, n = {n}"
-            );
+            let plain_f16: f64 = a.iter().zip(&halves).map(|(x, y)| f64::from(*x) * f64::from(y.to_f32())).sum();
+            assert!((f64::from(super::dot_f16(&a, &halves)) - plain_f16).abs() < 1e-4, "f16, n = {n}");
             let a_halves: Vec<half::f16> = a.iter().map(|&x| half::f16::from_f32(x)).collect();
-            let plain_pair: f64 = a_halves
-                .iter()
-                .zip(&halves)
-                .map(|(x, y)| f64::from(x.to_f32()) * f64::from(y.to_f32()))
-                .sum();
-            assert!(
-                (f64::from(super::dot_f16_pair(&a_halves, &halves)) - plain_pair).abs() < 1e-4,
-                "f16 pair, n = {n}"
-            );
+            let plain_pair: f64 = a_halves.iter().zip(&halves).map(|(x, y)| f64::from(x.to_f32()) * f64::from(y.to_f32())).sum();
+            assert!((f64::from(super::dot_f16_pair(&a_halves, &halves)) - plain_pair).abs() < 1e-4, "f16 pair, n = {n}");
         }
     }
 }

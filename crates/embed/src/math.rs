@@ -1,8 +1,9 @@
 //! Element-wise functions of the encoder, branch-free so that loops of them vectorise.
 
-/// `a · b + c`, in one rounding where `FUSED` (code compiled with FMA), else in two.
+/// `a · b + c`, in one rounding where `FUSED` (code compiled with FMA), else in two (a fused
+/// multiply-add without FMA would be a slow library call).
 #[inline(always)]
-fn fma<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+pub(crate) fn fma<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FUSED {
         a.mul_add(b, c)
     } else {
@@ -10,15 +11,21 @@ fn fma<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
+/// Asks for the cache line holding `xs[at]` (a hint: nothing happens off x86-64).
+#[inline(always)]
+pub(crate) fn prefetch(xs: &[f32], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(x) = xs.get(at) {
+        // SAFETY: prefetching reads nothing; the address is that of an element of `xs`.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(std::ptr::from_ref(x).cast()) };
+    }
+}
+
 /// GELU, the exact (erf-based) form BERT uses.
 #[inline(always)]
 pub(crate) fn gelu<const FUSED: bool>(x: f32) -> f32 {
     let half = 0.5 * x;
-    fma::<FUSED>(
-        half,
-        erf::<FUSED>(x * std::f32::consts::FRAC_1_SQRT_2),
-        half,
-    )
+    fma::<FUSED>(half, erf::<FUSED>(x * std::f32::consts::FRAC_1_SQRT_2), half)
 }
 
 /// erf as a ratio of an odd polynomial of degree 13 and an even one of degree 8 over
@@ -35,13 +42,7 @@ fn erf<const FUSED: bool>(x: f32) -> f32 {
         -2.954_600_1e-3,
         -1.609_603_3e-2,
     ];
-    const Q: [f32; 5] = [
-        -1.456_607_2e-5,
-        -2.133_740_6e-4,
-        -1.682_827e-3,
-        -7.373_329_2e-3,
-        -1.426_473_9e-2,
-    ];
+    const Q: [f32; 5] = [-1.456_607_2e-5, -2.133_740_6e-4, -1.682_827e-3, -7.373_329_2e-3, -1.426_473_9e-2];
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
     let p = P[1..].iter().fold(P[0], |p, &c| fma::<FUSED>(p, x2, c));
@@ -54,14 +55,7 @@ fn erf<const FUSED: bool>(x: f32) -> f32 {
 pub(crate) fn exp<const FUSED: bool>(x: f32) -> f32 {
     /// 1.5 · 2^23: adding it rounds to an integer, which lands in the low mantissa bits.
     const ROUND: f32 = 12_582_912.0;
-    const P: [f32; 6] = [
-        1.987_569_1e-4,
-        1.398_199_9e-3,
-        8.333_452e-3,
-        4.166_579_6e-2,
-        0.166_666_65,
-        0.5,
-    ];
+    const P: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5];
     let x = x.clamp(-87.0, 88.0);
     let t = fma::<FUSED>(x, std::f32::consts::LOG2_E, ROUND);
     let n = t - ROUND;
@@ -83,25 +77,15 @@ mod tests {
             for i in -20_000..=20_000 {
                 let x = i as f32 / 1_000.0;
                 let (got, want) = (exp::<FUSED>(x), x.exp());
-                assert!(
-                    (got - want).abs() <= 2e-7 * want,
-                    "exp({x}) = {got}, want {want}"
-                );
+                assert!((got - want).abs() <= 2e-7 * want, "exp({x}) = {got}, want {want}");
                 let want = libm_erf(f64::from(x));
                 let got = erf::<FUSED>(x);
-                assert!(
-                    (f64::from(got) - want).abs() < 5e-7,
-                    "erf({x}) = {got}, want {want}"
-                );
-                let want =
-                    0.5 * f64::from(x) * (1.0 + libm_erf(f64::from(x) / std::f64::consts::SQRT_2));
+                assert!((f64::from(got) - want).abs() < 5e-7, "erf({x}) = {got}, want {want}");
+                let want = 0.5 * f64::from(x) * (1.0 + libm_erf(f64::from(x) / std::f64::consts::SQRT_2));
                 let got = gelu::<FUSED>(x);
                 // erf's error, scaled by x/2.
                 let tolerance = 5e-7 * (1.0 + f64::from(x).abs());
-                assert!(
-                    (f64::from(got) - want).abs() < tolerance,
-                    "gelu({x}) = {got}, want {want}"
-                );
+                assert!((f64::from(got) - want).abs() < tolerance, "gelu({x}) = {got}, want {want}");
             }
         }
         check::<false>();

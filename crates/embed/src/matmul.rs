@@ -34,53 +34,20 @@ pub(crate) struct Packed {
 }
 
 impl Packed {
-    /// An empty packed matrix to refill with [`Packed::pack`].
-    pub(crate) fn new() -> Self {
-        Packed {
-            k: 0,
-            n: 0,
-            data: Vec::new(),
-        }
-    }
-
     /// Packs the `k × n` matrix whose element `(i, j)` is `m[i * row_stride + j * col_stride]`.
-    pub(crate) fn from_strided(
-        m: &[f32],
-        k: usize,
-        n: usize,
-        row_stride: usize,
-        col_stride: usize,
-    ) -> Self {
-        let mut p = Packed::new();
-        p.pack(m, k, n, row_stride, col_stride);
-        p
-    }
-
-    /// Refills with a new matrix, reusing the allocation.
-    pub(crate) fn pack(
-        &mut self,
-        m: &[f32],
-        k: usize,
-        n: usize,
-        row_stride: usize,
-        col_stride: usize,
-    ) {
+    pub(crate) fn from_strided(m: &[f32], k: usize, n: usize, row_stride: usize, col_stride: usize) -> Self {
         let panels = n.div_ceil(PANEL);
-        self.k = k;
-        self.n = n;
-        self.data.clear();
-        self.data.resize(panels * k * PANEL, 0.0);
-        for p in 0..panels {
-            let panel = &mut self.data[p * k * PANEL..][..k * PANEL];
+        let mut data = vec![0.0; panels * k * PANEL];
+        for (p, panel) in data.chunks_exact_mut(k * PANEL).enumerate() {
             let cols = PANEL.min(n - p * PANEL);
-            for i in 0..k {
-                let row = &mut panel[i * PANEL..][..cols];
+            for (i, row) in panel.chunks_exact_mut(PANEL).enumerate() {
                 let base = i * row_stride + p * PANEL * col_stride;
-                for (c, v) in row.iter_mut().enumerate() {
+                for (c, v) in row[..cols].iter_mut().enumerate() {
                     *v = m[base + c * col_stride];
                 }
             }
         }
+        Packed { k, n, data }
     }
 
     /// Columns (before padding).
@@ -117,14 +84,8 @@ pub(crate) fn matmul_add(
 ) {
     let width = b.n.div_ceil(PANEL) * PANEL;
     assert!(ldc >= width && lda >= b.k, "matrix strides too small");
-    assert!(
-        epilogue.bias.is_none_or(|bias| bias.len() >= width),
-        "bias too short"
-    );
-    assert!(
-        m == 0 || (a.len() >= (m - 1) * lda + b.k && c.len() >= (m - 1) * ldc + width),
-        "matrix out of bounds"
-    );
+    assert!(epilogue.bias.is_none_or(|bias| bias.len() >= width), "bias too short");
+    assert!(m == 0 || (a.len() >= (m - 1) * lda + b.k && c.len() >= (m - 1) * ldc + width), "matrix out of bounds");
     let block_rows = (BLOCK_BYTES / (4 * b.k.clamp(1, DEPTH))).max(ROWS) / ROWS * ROWS;
     let used = (m * ldc).min(c.len());
     let c = &mut c[..used];
@@ -133,27 +94,14 @@ pub(crate) fn matmul_add(
     let block_rows = if parallel {
         // As many blocks on every thread (a thread left with one block fewer waits a whole
         // block at the end), at least two each, none larger than the cache allows.
-        let blocks = m
-            .div_ceil(block_rows)
-            .max(2 * threads)
-            .next_multiple_of(threads);
+        let blocks = m.div_ceil(block_rows).max(2 * threads).next_multiple_of(threads);
         m.div_ceil(blocks).next_multiple_of(ROWS)
     } else {
         block_rows
     };
     let run = |(i, c): (usize, &mut [f32])| {
         let rows = block_rows.min(m - i * block_rows);
-        block(
-            Block {
-                a: &a[i * block_rows * lda..],
-                lda,
-                rows,
-                b,
-                ldc,
-                epilogue,
-            },
-            c,
-        );
+        block(Block { a: &a[i * block_rows * lda..], lda, rows, b, ldc, epilogue }, c);
     };
     if parallel {
         c.par_chunks_mut(block_rows * ldc).enumerate().for_each(run);
@@ -196,14 +144,7 @@ thread_local! {
 
 #[inline(always)]
 fn block_kernel<const FUSED: bool>(x: Block, c: &mut [f32]) {
-    let Block {
-        a,
-        lda,
-        rows,
-        b,
-        ldc,
-        epilogue,
-    } = x;
+    let Block { a, lda, rows, b, ldc, epilogue } = x;
     let k = b.k;
     let groups = rows.div_ceil(ROWS);
     // Taken out of the thread-local rather than used inside `with`: a closure would not be
@@ -252,14 +193,10 @@ fn micro<const FUSED: bool>(
     bias: Option<&[f32]>,
     gelu: bool,
 ) {
-    #[cfg(target_arch = "x86_64")]
+    // The block's output rows, read at the end (a row's 16 values may straddle two lines).
     for r in 0..rows {
-        // SAFETY: prefetching is a hint; the addresses are in `c`.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(c.as_ptr().add(r * ldc) as *const i8);
-            _mm_prefetch::<_MM_HINT_T0>(c.as_ptr().add(r * ldc + PANEL - 1) as *const i8);
-        }
+        crate::math::prefetch(c, r * ldc);
+        crate::math::prefetch(c, r * ldc + PANEL - 1);
     }
     let acc = tile::<ROWS, FUSED>(a, panel);
     let mut acc = acc;
@@ -283,22 +220,14 @@ fn micro<const FUSED: bool>(
 
 /// `a · panel` for `R` interleaved rows `a` (`k × R`) and a panel (`k × 16`), `k` being the
 /// shorter of the two: an `R × 16` block that stays in registers while `k` is walked
-/// (`2·R` AVX2 accumulators, so `R` ≤ 6). `FUSED`: multiply-adds in one rounding, for code
-/// compiled with FMA.
+/// (`2·R` AVX2 accumulators, so `R` ≤ 6). `FUSED`: see [`crate::math::fma`].
 #[inline(always)]
-pub(crate) fn tile<const R: usize, const FUSED: bool>(
-    a: &[f32],
-    panel: &[f32],
-) -> [[f32; PANEL]; R] {
+pub(crate) fn tile<const R: usize, const FUSED: bool>(a: &[f32], panel: &[f32]) -> [[f32; PANEL]; R] {
     let mut acc = [[0f32; PANEL]; R];
     for (x, b) in a.chunks_exact(R).zip(panel.chunks_exact(PANEL)) {
         for r in 0..R {
             for j in 0..PANEL {
-                acc[r][j] = if FUSED {
-                    x[r].mul_add(b[j], acc[r][j])
-                } else {
-                    acc[r][j] + x[r] * b[j]
-                };
+                acc[r][j] = crate::math::fma::<FUSED>(x[r], b[j], acc[r][j]);
             }
         }
     }
@@ -313,71 +242,29 @@ mod tests {
     /// and every epilogue (added to `c`, started from a bias, with GELU) equal the plain sum.
     #[test]
     fn agrees_with_the_textbook_product() {
-        let shapes = [
-            (1usize, 1usize, 1usize),
-            (7, 5, 16),
-            (13, 33, 40),
-            (100, 64, 48),
-            (257, 384, 32),
-            (70, 1700, 16),
-        ];
+        let shapes =
+            [(1usize, 1usize, 1usize), (7, 5, 16), (13, 33, 40), (100, 64, 48), (257, 384, 32), (70, 1700, 16)];
         for &(m, k, n) in &shapes {
             let (lda, ldc) = (k + 3, n.div_ceil(PANEL) * PANEL + 5);
-            let a: Vec<f32> = (0..m * lda)
-                .map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0 / (k as f32).sqrt())
-                .collect();
-            let w: Vec<f32> = (0..k * n)
-                .map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0)
-                .collect();
-            let bias: Vec<f32> = (0..n.div_ceil(PANEL) * PANEL)
-                .map(|j| (j % 4) as f32 - 1.5)
-                .collect();
+            let a: Vec<f32> = (0..m * lda).map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0 / (k as f32).sqrt()).collect();
+            let w: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0).collect();
+            let bias: Vec<f32> = (0..n.div_ceil(PANEL) * PANEL).map(|j| (j % 4) as f32 - 1.5).collect();
             // Pack the transpose as stored (n × k rows) to exercise the strides too.
             let wt: Vec<f32> = (0..n * k).map(|i| w[(i % k) * n + i / k]).collect();
-            for b in [
-                Packed::from_strided(&w, k, n, n, 1),
-                Packed::from_strided(&wt, k, n, 1, k),
-            ] {
-                for (bias, gelu) in [
-                    (None, false),
-                    (Some(&bias[..]), false),
-                    (Some(&bias[..]), true),
-                    (None, true),
-                ] {
+            for b in [Packed::from_strided(&w, k, n, n, 1), Packed::from_strided(&wt, k, n, 1, k)] {
+                for (bias, gelu) in [(None, false), (Some(&bias[..]), false), (Some(&bias[..]), true), (None, true)] {
                     let mut c: Vec<f32> = (0..m * ldc).map(|i| (i % 3) as f32).collect();
                     let before = c.clone();
-                    matmul_add(
-                        &a,
-                        lda,
-                        m,
-                        &b,
-                        &mut c,
-                        ldc,
-                        m % 2 == 1,
-                        Epilogue { bias, gelu },
-                    );
+                    matmul_add(&a, lda, m, &b, &mut c, ldc, m % 2 == 1, Epilogue { bias, gelu });
                     for i in 0..m {
                         for j in 0..n {
-                            let start =
-                                bias.map_or(f64::from(before[i * ldc + j]), |b| f64::from(b[j]));
+                            let start = bias.map_or(f64::from(before[i * ldc + j]), |b| f64::from(b[j]));
                             let sum = start
-                                + (0..k)
-                                    .map(|t| f64::from(a[i * lda + t]) * f64::from(w[t * n + j]))
-                                    .sum::<f64>();
-                            let want = if gelu {
-                                f64::from(crate::math::gelu::<false>(sum as f32))
-                            } else {
-                                sum
-                            };
+                                + (0..k).map(|t| f64::from(a[i * lda + t]) * f64::from(w[t * n + j])).sum::<f64>();
+                            let want = if gelu { f64::from(crate::math::gelu::<false>(sum as f32)) } else { sum };
                             let got = f64::from(c[i * ldc + j]);
-                            let what = format!(
-                                "({m},{k},{n}) bias {} gelu {gelu} at ({i},{j})",
-                                bias.is_some()
-                            );
-                            assert!(
-                                (got - want).abs() < 1e-3 * (1.0 + want.abs()),
-                                "{what}: {got} vs {want}"
-                            );
+                            let what = format!("({m},{k},{n}) bias {} gelu {gelu} at ({i},{j})", bias.is_some());
+                            assert!((got - want).abs() < 1e-3 * (1.0 + want.abs()), "{what}: {got} vs {want}");
                         }
                     }
                 }
@@ -397,17 +284,9 @@ mod probe {
     #[test]
     #[ignore = "a measurement, not a check"]
     fn linear_layer_throughput() {
-        let shapes = [
-            (2048usize, 384usize, 1152usize),
-            (2048, 384, 384),
-            (2048, 384, 1536),
-            (2048, 1536, 384),
-        ];
+        let shapes = [(2048usize, 384usize, 1152usize), (2048, 384, 384), (2048, 384, 1536), (2048, 1536, 384)];
         for threads in [1, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
                 let mut line = format!("threads {threads}:");
                 let mut total = (0.0, 0.0);
