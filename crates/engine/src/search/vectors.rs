@@ -311,15 +311,15 @@ impl HnswIndex {
             stranded.iter().try_for_each(|&slot| self.insert_again(slot))?;
             stranded = self.unreachable();
         }
+        let orphans = self.orphans.iter().copied().chain(lost).chain(stranded).collect();
+        self.set_orphans(orphans);
         tracing::info!(
-            "vector index: {} papers inserted in {:.1} s, checked and repaired in {:.1} s ({again} inserted again, {} the graph does not lead to)",
+            "vector index: {} papers inserted in {:.1} s, checked and repaired in {:.1} s ({again} inserted again; {} orphans, searched directly)",
             slots.len(),
             inserted.as_secs_f64(),
             (started.elapsed() - inserted).as_secs_f64(),
-            lost.len() + stranded.len()
+            self.orphans.len()
         );
-        let orphans = self.orphans.iter().copied().chain(lost).chain(stranded).collect();
-        self.set_orphans(orphans);
         Ok(())
     }
 
