@@ -99,8 +99,8 @@ pub fn compose_all(
             continue;
         }
         let window = period.window();
-        if !rankings.contains_key(&window) {
-            rankings.insert(window, paperboy_engine::trending::ranking(store, window, day)?);
+        if let std::collections::hash_map::Entry::Vacant(slot) = rankings.entry(window) {
+            slot.insert(paperboy_engine::trending::ranking(store, window, day)?);
         }
         let Some(digest) = compose::compose_ranked(store, search, &sub, &period, &rankings[&window])? else {
             report.empty += 1;

@@ -88,7 +88,7 @@ impl Interests {
         if text.chars().count() > MAX_INTEREST_CHARS {
             return Err(format!("interests are limited to {MAX_INTEREST_CHARS} characters"));
         }
-        let list = |s: &str| -> Vec<String> { s.split(',').filter_map(|w| non_blank(w)).take(50).collect() };
+        let list = |s: &str| -> Vec<String> { s.split(',').filter_map(non_blank).take(50).collect() };
         let lower = |v: Vec<String>| -> Vec<String> { v.into_iter().map(|w| w.to_lowercase()).collect() };
         let categories = list(categories)
             .iter()

@@ -41,15 +41,20 @@ impl WebConfig {
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
+/// A trending ranking, shared by the requests that show it.
+type Ranking = Arc<Vec<Trending>>;
+/// Papers per primary category, most first.
+type CategoryCounts = Arc<Vec<(String, u64)>>;
+
 struct Inner {
     pool: Vec<Mutex<SqliteStore>>,
     next: AtomicUsize,
     search: RwLock<Option<Arc<SearchService>>>,
     config: WebConfig,
     limiter: Limiter,
-    trending: Mutex<HashMap<(Window, NaiveDate), Arc<Vec<Trending>>>>,
+    trending: Mutex<HashMap<(Window, NaiveDate), Ranking>>,
     /// Papers per primary category, for the search form (dropped when papers change).
-    categories: Mutex<Option<Arc<Vec<(String, u64)>>>>,
+    categories: Mutex<Option<CategoryCounts>>,
     /// Recently shown papers (decoded once; dropped when papers change).
     papers: Mutex<HashMap<PaperId, Arc<Paper>>>,
     /// Synchronous work running at once: about one per core, taken first come, first served;
@@ -108,7 +113,7 @@ impl AppState {
     }
 
     /// The trending ranking of `window` ending on `end` (cached until [`AppState::papers_changed`]).
-    pub fn trending(&self, window: Window, end: NaiveDate) -> Result<Arc<Vec<Trending>>, paperboy_engine::StoreError> {
+    pub fn trending(&self, window: Window, end: NaiveDate) -> Result<Ranking, paperboy_engine::StoreError> {
         if let Some(r) = self.0.trending.lock().expect("trending lock").get(&(window, end)) {
             return Ok(r.clone());
         }
@@ -130,7 +135,7 @@ impl AppState {
 
     /// Papers per primary category, most first (counted once until papers change, not at
     /// every search page).
-    pub fn category_counts(&self) -> Result<Arc<Vec<(String, u64)>>, paperboy_engine::StoreError> {
+    pub fn category_counts(&self) -> Result<CategoryCounts, paperboy_engine::StoreError> {
         if let Some(c) = &*self.0.categories.lock().expect("category cache lock") {
             return Ok(c.clone());
         }

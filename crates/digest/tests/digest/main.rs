@@ -75,7 +75,7 @@ fn weekly_digests_come_on_sundays_and_dry_runs_record_nothing() {
     assert_eq!((sat.composed, sat.skipped), (0, 1), "Saturday: not due");
     let (dry, previews) = compose_all(&mut store, None, &cfg(), day("2026-08-16"), true, now).unwrap();
     assert_eq!(dry.composed, 1);
-    assert!(previews[0].1.len() > 0);
+    assert!(!previews[0].1.is_empty());
     assert_eq!(store.outbox_counts().unwrap().queued, 0, "a dry run records nothing");
     let (sun, _) = compose_all(&mut store, None, &cfg(), day("2026-08-16"), false, now).unwrap();
     assert_eq!(sun.composed, 1);

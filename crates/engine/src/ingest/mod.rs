@@ -328,7 +328,7 @@ pub fn ingest_path(
     let io = |source: std::io::Error| IngestError::Io { path: shown.clone(), source };
     let mut run = IngestRun::new(store, source, shown.clone());
     let mut tick = |run: &IngestRun| {
-        if run.seen() % 1000 == 0 {
+        if run.seen().is_multiple_of(1000) {
             progress(run.seen());
         }
     };
