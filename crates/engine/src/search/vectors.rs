@@ -391,23 +391,21 @@ impl HnswIndex {
     }
 
     /// Those of `slots` that a search for their own vector does not find first (ties with an
-    /// identical vector count as found; a failed search counts as not found).
+    /// identical vector count as found; a failed search counts as not found; the closure never
+    /// fails, so neither does the parallel run).
     fn unfound(&self, slots: &[usize], threads: usize) -> Vec<usize> {
         let lost = std::sync::Mutex::new(Vec::new());
         let found = |slot: usize| match self.index.search(as_usearch(self.set.stored(slot)), 1) {
             Ok(m) => m.keys.first() == Some(&(slot as u64)) || m.distances.first().is_some_and(|&d| d <= IDENTICAL),
             Err(_) => false,
         };
-        let checked = in_parallel(slots, threads, |&slot| {
+        let _ = in_parallel(slots, threads, |&slot| {
             if !found(slot) {
-                lost.lock().map_err(|_| std::io::Error::other("a check thread panicked"))?.push(slot);
+                lost.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(slot);
             }
             Ok(())
         });
-        let mut lost = lost.into_inner().unwrap_or_default();
-        if checked.is_err() {
-            return slots.to_vec();
-        }
+        let mut lost = lost.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         lost.sort_unstable();
         lost
     }
@@ -522,9 +520,14 @@ impl VectorIndex for HnswIndex {
         if self.orphans.is_empty() {
             return found;
         }
+        // Only an orphan that beats the graph's k-th hit can enter the answer (and only such a
+        // one needs checking against the graph's hits).
+        let kth = found.iter().map(|&(_, score)| score).fold(f32::INFINITY, f32::min);
+        let before = found.len();
         for (&slot, vector) in self.orphans.iter().zip(self.orphan_vectors.chunks_exact(self.set.dim)) {
-            if passes(slot) && !found.iter().any(|&(s, _)| s == slot) {
-                found.push((slot, dot_f16(query, vector)));
+            let score = dot_f16(query, vector);
+            if score > kth && passes(slot) && !found[..before].iter().any(|&(s, _)| s == slot) {
+                found.push((slot, score));
             }
         }
         top_k(found, k)
