@@ -13,6 +13,10 @@ pub struct Cli {
     /// Where the database and indexes live [default: the platform's data directory]
     #[arg(long, global = true, env = "PAPERBOY_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The database: postgres://user:password@host:port/db, or sqlite:PATH [default: paperboy.db
+    /// in the data directory]
+    #[arg(long, global = true, env = "PAPERBOY_DATABASE", value_name = "URL", hide_env_values = true)]
+    pub database: Option<String>,
     /// A TOML config file [default: paperboy.toml in the platform's config directory, if present]
     #[arg(long, global = true, env = "PAPERBOY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -60,6 +64,29 @@ impl From<Format> for Source {
     }
 }
 
+/// What a `serve` process does; several processes on one PostgreSQL database share the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Pages, JSON API and feeds, with its own search index kept in step with the database
+    Web,
+    /// The daily jobs (once per day across all workers) and email delivery
+    Worker,
+    /// Both (one process)
+    All,
+}
+
+impl Role {
+    /// Whether this process answers HTTP.
+    pub fn serves_http(self) -> bool {
+        self != Role::Worker
+    }
+
+    /// Whether this process runs the jobs and delivers email.
+    pub fn runs_jobs(self) -> bool {
+        self != Role::Web
+    }
+}
+
 /// The jobs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -77,6 +104,10 @@ pub enum Command {
         /// Searches per minute per client (0 = no limit)
         #[arg(long, value_name = "N")]
         search_rate: Option<u32>,
+        /// What this process does: web (pages, API, feeds, search), worker (daily jobs, email
+        /// delivery) or all
+        #[arg(long, value_enum, default_value_t = Role::All, env = "PAPERBOY_ROLE")]
+        role: Role,
     },
     /// Email digests: compose and deliver, or preview one
     Digest {

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use paperboy_core::{Paper, PaperId};
 use paperboy_engine::harvest::{harvest, HarvestOptions};
 use paperboy_engine::ingest::ingest_path;
-use paperboy_engine::{IngestReport, PaperStore, SqliteStore};
+use paperboy_engine::{IngestReport, Location, Store};
 use serde_json::json;
 
 use crate::cli::{Cli, Command, DigestAction, SubscribersAction};
@@ -21,14 +21,20 @@ use crate::{demo, search};
 pub fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     let data_dir = config.data_dir(cli.data_dir.clone())?;
-    let ctx = Ctx { json: cli.json, data_dir };
+    let database = match cli.database.clone().or_else(|| config.database.clone()) {
+        Some(url) => Location::parse(&url)?,
+        None => Location::Sqlite(data_dir.join("paperboy.db")),
+    };
+    let ctx = Ctx { json: cli.json, data_dir, database };
     let mail = crate::digest::Mail::from_settings(cli.smtp_url.clone(), &config.mail, None);
     match cli.command {
         Command::Digest { action: DigestAction::Run { date, dry_run } } => crate::digest::run(&ctx, &mail, date, dry_run),
         Command::Digest { action: DigestAction::Preview { email, date, out } } => crate::digest::preview(&ctx, &mail, &email, date, &out),
         Command::Subscribers { action: SubscribersAction::Import { file, confirmed } } => crate::digest::import(&ctx, &mail, &file, confirmed),
         Command::Subscribers { action: SubscribersAction::List } => crate::digest::list(&ctx),
-        Command::Serve { listen, base_url, no_demo, search_rate } => crate::serve::serve(&ctx, &config, mail, listen, base_url, no_demo, search_rate),
+        Command::Serve { listen, base_url, no_demo, search_rate, role } => {
+            crate::serve::serve(&ctx, &config, mail, crate::serve::Options { listen, base_url, no_demo, search_rate, role })
+        }
         Command::Ingest { format, path } => ingest(&ctx, format.into(), &path),
         Command::Harvest { url, set, from, until, metadata_prefix } => {
             let mut opts = harvest_options(&config, url, set, metadata_prefix);
@@ -71,19 +77,22 @@ pub fn harvest_options(config: &Config, url: Option<String>, set: Option<String>
 
 pub struct Ctx {
     pub json: bool,
+    /// Indexes, the CSRF secret and (by default) the SQLite database.
     pub data_dir: PathBuf,
+    /// The database.
+    pub database: Location,
 }
 
 impl Ctx {
-    pub fn db_path(&self) -> PathBuf {
-        self.data_dir.join("paperboy.db")
+    /// The database, for messages (a PostgreSQL URL without its password).
+    pub fn db_name(&self) -> String {
+        self.database.display()
     }
 
-    pub fn open_store(&self) -> Result<SqliteStore> {
+    pub fn open_store(&self) -> Result<Box<dyn Store>> {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create data directory {}", self.data_dir.display()))?;
-        let path = self.db_path();
-        SqliteStore::open(&path).with_context(|| format!("cannot open database {}", path.display()))
+        self.database.open().with_context(|| format!("cannot open database {}", self.db_name()))
     }
 
     /// A spinner on stderr for long jobs; hidden with --json or when stderr is not a terminal.
@@ -124,7 +133,7 @@ fn ingest(ctx: &Ctx, source: paperboy_core::Source, path: &Path) -> Result<()> {
     }
     let mut store = ctx.open_store()?;
     let bar = ctx.spinner(&format!("ingesting {}", path.display()));
-    let report = ingest_path(&mut store, source, path, &mut |seen| bar.set_position(seen))
+    let report = ingest_path(&mut *store, source, path, &mut |seen| bar.set_position(seen))
         .with_context(|| format!("ingesting {} as {}", path.display(), source.as_str()))?;
     bar.finish_and_clear();
     if ctx.json {
@@ -138,7 +147,7 @@ fn ingest(ctx: &Ctx, source: paperboy_core::Source, path: &Path) -> Result<()> {
 fn run_harvest(ctx: &Ctx, opts: &HarvestOptions) -> Result<()> {
     let mut store = ctx.open_store()?;
     let bar = ctx.spinner(&format!("harvesting {}", opts.base_url));
-    let summary = harvest(&mut store, opts, &mut |d| std::thread::sleep(d), &mut |p| {
+    let summary = harvest(&mut *store, opts, &mut |d| std::thread::sleep(d), &mut |p| {
         bar.set_position(p.records);
         if let Some(total) = p.complete_list_size {
             bar.set_message(format!("harvesting {} (page {}, list of {total})", opts.base_url, p.pages));
@@ -165,7 +174,7 @@ fn run_harvest(ctx: &Ctx, opts: &HarvestOptions) -> Result<()> {
 fn papers(ctx: &Ctx, date: Option<chrono::NaiveDate>) -> Result<()> {
     let store = ctx.open_store()?;
     let Some(day) = date.map_or_else(|| store.latest_day(), |d| Ok(Some(d)))? else {
-        bail!("the store at {} has no papers yet: run `paperboy demo` or `paperboy ingest`", ctx.db_path().display());
+        bail!("the store at {} has no papers yet: run `paperboy demo` or `paperboy ingest`", ctx.db_name());
     };
     let papers = store.papers_on(day)?;
     if ctx.json {
@@ -192,7 +201,7 @@ fn paper(ctx: &Ctx, id: &str) -> Result<()> {
     let id: PaperId = id.parse()?;
     let store = ctx.open_store()?;
     let Some(p) = store.paper(&id)? else {
-        bail!("no paper {id} in {}", ctx.db_path().display());
+        bail!("no paper {id} in {}", ctx.db_name());
     };
     if ctx.json {
         let mut value = serde_json::to_value(&p)?;
@@ -249,7 +258,7 @@ fn stats(ctx: &Ctx) -> Result<()> {
     if ctx.json {
         ctx.print_json(serde_json::to_value(&s)?);
     } else {
-        println!("database:    {}", ctx.db_path().display());
+        println!("database:    {}", ctx.db_name());
         println!("papers:      {} ({} on arXiv)", s.papers, s.arxiv_papers);
         println!("days:        {}{}", s.days, s.latest_day.map(|d| format!(" (latest {d})")).unwrap_or_default());
         println!("ingest runs: {}", s.ingest_runs);
@@ -273,7 +282,7 @@ fn runs(ctx: &Ctx, limit: usize) -> Result<()> {
 fn load_demo(ctx: &Ctx) -> Result<()> {
     let mut store = ctx.open_store()?;
     let bar = ctx.spinner("loading the demo corpus");
-    let reports = demo::load(&mut store)?;
+    let reports = demo::load(&mut *store)?;
     bar.finish_and_clear();
     if ctx.json {
         let total = |f: fn(&IngestReport) -> u64| reports.iter().map(f).sum::<u64>();
@@ -285,7 +294,7 @@ fn load_demo(ctx: &Ctx) -> Result<()> {
         for r in &reports {
             println!("{r}");
         }
-        println!("demo corpus loaded into {}", ctx.db_path().display());
+        println!("demo corpus loaded into {}", ctx.db_name());
     }
     Ok(())
 }

@@ -36,8 +36,10 @@ pub const ARXIV_OAI_URL: &str = "https://oaipmh.arxiv.org/oai";
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Where the database lives.
+    /// Where the database and indexes live.
     pub data_dir: Option<PathBuf>,
+    /// The database, when not the data directory's SQLite file: `postgres://…` or `sqlite:PATH`.
+    pub database: Option<String>,
     /// Harvest settings.
     #[serde(default)]
     pub harvest: HarvestConfig,

@@ -3,7 +3,6 @@
 
 use anyhow::{Context, Result};
 use paperboy_engine::demo::{VectorsHeader, MAGIC};
-use paperboy_engine::PaperStore;
 
 pub use paperboy_engine::demo::load;
 

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, Utc};
 use paperboy_core::EmailAddress;
 use paperboy_digest::{compose, compose_all, confirmation_message, deliver_due, digest_message, MailConfig, Period, SmtpMailer};
 use paperboy_engine::subscriptions::{Frequency, Interests, SubscribeOutcome};
-use paperboy_engine::{PaperStore, SqliteStore};
+use paperboy_engine::Store;
 use serde_json::json;
 
 use crate::commands::Ctx;
@@ -38,7 +38,7 @@ impl Mail {
     }
 }
 
-fn digest_day(store: &SqliteStore, date: Option<NaiveDate>) -> Result<NaiveDate> {
+fn digest_day(store: &dyn Store, date: Option<NaiveDate>) -> Result<NaiveDate> {
     match date {
         Some(d) => Ok(d),
         None => Ok(store.latest_day()?.unwrap_or_else(|| Utc::now().date_naive())),
@@ -48,13 +48,13 @@ fn digest_day(store: &SqliteStore, date: Option<NaiveDate>) -> Result<NaiveDate>
 /// `digest run`: compose every due digest, then deliver the outbox.
 pub fn run(ctx: &Ctx, mail: &Mail, date: Option<NaiveDate>, dry_run: bool) -> Result<()> {
     let mut store = ctx.open_store()?;
-    let day = digest_day(&store, date)?;
+    let day = digest_day(&*store, date)?;
     let mailer = if dry_run { None } else { Some(mail.mailer()?) };
-    let service = crate::search::open_service(ctx, &mut store, paperboy_engine::search::Mode::Hybrid)?;
+    let service = crate::search::open_service(ctx, &mut *store, paperboy_engine::search::Mode::Hybrid)?;
     let now = Utc::now();
-    let (composed, previews) = compose_all(&mut store, Some(&service), &mail.cfg, day, dry_run, now)?;
+    let (composed, previews) = compose_all(&mut *store, Some(&service), &mail.cfg, day, dry_run, now)?;
     let delivered = match &mailer {
-        Some(m) => deliver_due(&mut store, m, now, DELIVERY_BATCH)?,
+        Some(m) => deliver_due(&mut *store, m, now, DELIVERY_BATCH)?,
         None => Default::default(),
     };
     if ctx.json {
@@ -85,10 +85,10 @@ pub fn preview(ctx: &Ctx, mail: &Mail, email: &str, date: Option<NaiveDate>, out
     let email = EmailAddress::parse(email)?;
     let mut store = ctx.open_store()?;
     let sub = store.subscriber_by_email(&email)?.with_context(|| format!("no subscriber {email}; see `paperboy subscribers list`"))?;
-    let day = digest_day(&store, date)?;
-    let service = crate::search::open_service(ctx, &mut store, paperboy_engine::search::Mode::Hybrid)?;
+    let day = digest_day(&*store, date)?;
+    let service = crate::search::open_service(ctx, &mut *store, paperboy_engine::search::Mode::Hybrid)?;
     let period = Period { frequency: sub.frequency, day };
-    let Some(digest) = compose(&store, Some(&service), &sub, &period)? else {
+    let Some(digest) = compose(&*store, Some(&service), &sub, &period)? else {
         println!("nothing new for {email} on {day}: no email would be sent");
         return Ok(());
     };

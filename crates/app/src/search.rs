@@ -12,7 +12,7 @@ use paperboy_engine::search::eval::{evaluate, read_qrels, read_queries};
 use paperboy_engine::search::fulltext::FullTextIndex;
 use paperboy_engine::search::service::{embed_missing, rebuild_fulltext};
 use paperboy_engine::search::{Filters, Hit, Mode, SearchQuery, SearchService};
-use paperboy_engine::{PaperStore, SqliteStore};
+use paperboy_engine::{SqliteStore, Store};
 use serde_json::json;
 
 use crate::commands::Ctx;
@@ -31,20 +31,20 @@ fn load_model() -> Result<Arc<dyn Embedder>> {
 }
 
 /// Opens the search service over the data directory's store, catching up index and vectors.
-pub(crate) fn open_service(ctx: &Ctx, store: &mut SqliteStore, mode: Mode) -> Result<SearchService> {
+pub(crate) fn open_service(ctx: &Ctx, store: &mut dyn Store, mode: Mode) -> Result<SearchService> {
     let model = load_model()?;
     let bar = ctx.progress_bar();
     let dir = ctx.data_dir.join("index").join("fulltext");
     // The store is both the source of papers and the vector cache; open a second handle for
     // the cache so the two borrows stay apart (SQLite serialises the writes).
     let mut cache = ctx.open_store()?;
-    let service = SearchService::open_with(store, &mut cache, Some(&dir), model, mode != Mode::Bm25, &mut report_to(&bar))
+    let service = SearchService::open_with(store, &mut *cache, Some(&dir), model, mode != Mode::Bm25, &mut report_to(&bar))
     .context("opening the search index")?;
     bar.finish_and_clear();
     Ok(service)
 }
 
-fn print_hits(ctx: &Ctx, store: &SqliteStore, hits: &[Hit]) -> Result<()> {
+fn print_hits(ctx: &Ctx, store: &dyn Store, hits: &[Hit]) -> Result<()> {
     let mut rows = Vec::with_capacity(hits.len());
     for h in hits {
         let title = store.paper(&h.id)?.map(|p| p.title).unwrap_or_default();
@@ -79,20 +79,20 @@ pub fn search(ctx: &Ctx, query: &str, mode: &str, limit: usize, since: Option<ch
     let category = category.map(|c| c.parse::<Category>()).transpose()?;
     let filters = Filters { since, until: None, category };
     let mut store = ctx.open_store()?;
-    let service = open_service(ctx, &mut store, mode)?;
-    let hits = service.search(&store, &query, mode, &filters, limit.clamp(1, 1000))?;
-    print_hits(ctx, &store, &hits)
+    let service = open_service(ctx, &mut *store, mode)?;
+    let hits = service.search(&*store, &query, mode, &filters, limit.clamp(1, 1000))?;
+    print_hits(ctx, &*store, &hits)
 }
 
 pub fn similar(ctx: &Ctx, id: &str, limit: usize) -> Result<()> {
     let id: PaperId = id.parse()?;
     let mut store = ctx.open_store()?;
     if store.paper(&id)?.is_none() {
-        anyhow::bail!("no paper {id} in {}", ctx.db_path().display());
+        anyhow::bail!("no paper {id} in {}", ctx.db_name());
     }
-    let service = open_service(ctx, &mut store, Mode::Semantic)?;
+    let service = open_service(ctx, &mut *store, Mode::Semantic)?;
     let hits = service.similar(&id, limit.clamp(1, 1000))?;
-    print_hits(ctx, &store, &hits)
+    print_hits(ctx, &*store, &hits)
 }
 
 pub fn embed(ctx: &Ctx) -> Result<()> {
@@ -101,7 +101,7 @@ pub fn embed(ctx: &Ctx) -> Result<()> {
     let model = load_model()?;
     let bar = ctx.progress_bar();
     let start = std::time::Instant::now();
-    let n = embed_missing(&store, &mut cache, model.as_ref(), &mut report_to(&bar))?;
+    let n = embed_missing(&*store, &mut *cache, model.as_ref(), &mut report_to(&bar))?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     if ctx.json {
@@ -117,7 +117,7 @@ pub fn reindex(ctx: &Ctx) -> Result<()> {
     let dir = ctx.data_dir.join("index").join("fulltext");
     let mut index = FullTextIndex::open(&dir)?;
     let bar = ctx.progress_bar();
-    let n = rebuild_fulltext(&store, &mut index, &mut |_, done, _| bar.set_position(done))?;
+    let n = rebuild_fulltext(&*store, &mut index, &mut |_, done, _| bar.set_position(done))?;
     bar.finish_and_clear();
     if ctx.json {
         ctx.print_json(json!({"indexed": n}));
@@ -142,7 +142,7 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
     let dataset = beir::dataset_name(corpus);
     let mut cache = ctx.open_store()?;
     let bar = ctx.progress_bar();
-    let service = SearchService::open_with(&papers, &mut cache, None, load_model()?, mode != Mode::Bm25, &mut report_to(&bar))?;
+    let service = SearchService::open_with(&papers, &mut *cache, None, load_model()?, mode != Mode::Bm25, &mut report_to(&bar))?;
     bar.finish_and_clear();
     let prefix = format!("beir:{dataset}:");
     let mut runs: HashMap<String, Vec<String>> = HashMap::new();
@@ -168,12 +168,12 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
 pub fn synth(ctx: &Ctx, papers: usize) -> Result<()> {
     let mut store = ctx.open_store()?;
     if store.latest_day()?.is_none() {
-        paperboy_engine::demo::load(&mut store)?;
+        paperboy_engine::demo::load(&mut *store)?;
     }
     let last_day = store.latest_day()?.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let bar = ctx.progress_bar();
     let start = std::time::Instant::now();
-    let seeds = paperboy_engine::synth::generate(&mut store, paperboy_embed::MINILM_ID, papers, last_day, &mut report_to(&bar))?;
+    let seeds = paperboy_engine::synth::generate(&mut *store, paperboy_embed::MINILM_ID, papers, last_day, &mut report_to(&bar))?;
     bar.finish_and_clear();
     anyhow::ensure!(seeds >= 3, "too few papers with vectors to make a synthetic corpus from ({seeds})");
     println!("{papers} synthetic papers from {seeds} real ones in {:.1} s", start.elapsed().as_secs_f64());
@@ -191,7 +191,7 @@ fn memory_status(key: &str) -> String {
 pub fn bench(ctx: &Ctx, n: usize) -> Result<()> {
     let mut store = ctx.open_store()?;
     let open_start = std::time::Instant::now();
-    let service = open_service(ctx, &mut store, Mode::Hybrid)?;
+    let service = open_service(ctx, &mut *store, Mode::Hybrid)?;
     let open_secs = open_start.elapsed().as_secs_f64();
     // What serving holds: measured before the benchmark reads its queries.
     let serving_rss = memory_status("VmRSS");
@@ -225,7 +225,7 @@ pub fn bench(ctx: &Ctx, n: usize) -> Result<()> {
             let mut slowest: Vec<(f64, &str)> = Vec::new();
             for q in &queries {
                 let start = std::time::Instant::now();
-                service.search(&store, q, mode, &Filters::default(), 10)?;
+                service.search(&*store, q, mode, &Filters::default(), 10)?;
                 let ms = start.elapsed().as_secs_f64() * 1000.0;
                 times.push(ms);
                 slowest.push((ms, q.as_str()));

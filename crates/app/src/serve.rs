@@ -1,22 +1,28 @@
-//! `paperboy serve`: the web service. Pages answer at once; the search index opens in the
-//! background (keyword search first, with the cached vectors), then papers without vectors are
-//! embedded in the background with progress in the log, and semantic search picks them up.
+//! `paperboy serve`: the web service and the jobs. Pages answer at once; the search index opens
+//! in the background (keyword search first, with the cached vectors), then papers without
+//! vectors are embedded in the background with progress in the log, and semantic search picks
+//! them up.
+//!
+//! Roles: a `web` process answers HTTP and keeps its own search index in step with the
+//! database (it follows the store's change sequence every [`FOLLOW`]); a `worker` runs the daily
+//! jobs and delivers email; `all` (the default) is both. Several processes can share one
+//! PostgreSQL database: the daily jobs take a lease per day, so one worker runs them, and
+//! outbox rows are claimed, so each message goes out through one worker.
 
 use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use paperboy_embed::{Embedder, MiniLm};
-use paperboy_engine::search::SearchService;
-use paperboy_engine::PaperStore;
-use paperboy_web::{AppState, RateLimits, WebConfig};
-
 use chrono::{NaiveDate, Timelike, Utc};
 use paperboy_digest::{deliver_due, Mailer};
+use paperboy_embed::{Embedder, MiniLm};
 use paperboy_engine::harvest::{harvest, HarvestOptions};
-use paperboy_engine::SqliteStore;
+use paperboy_engine::search::SearchService;
+use paperboy_engine::Store;
+use paperboy_web::{AppState, RateLimits, WebConfig};
 
+use crate::cli::Role;
 use crate::commands::{harvest_options, Ctx};
 use crate::config::Config;
 use crate::demo;
@@ -29,78 +35,112 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// How often the scheduler looks at the clock and the outbox.
 const TICK: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often a process with a search index looks for papers other processes wrote.
+const FOLLOW: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long the daily jobs' lease lasts while they run: a worker that dies holding it blocks
+/// the others for at most this long.
+const DAILY_LEASE: chrono::Duration = chrono::Duration::hours(2);
 
-pub fn serve(ctx: &Ctx, config: &Config, mut mail: Mail, listen: Option<String>, base_url: Option<String>, no_demo: bool, search_rate: Option<u32>) -> Result<()> {
+/// What `serve` was asked for on the command line.
+pub struct Options {
+    pub listen: Option<String>,
+    pub base_url: Option<String>,
+    pub no_demo: bool,
+    pub search_rate: Option<u32>,
+    pub role: Role,
+}
+
+pub fn serve(ctx: &Ctx, config: &Config, mut mail: Mail, opts: Options) -> Result<()> {
     let cfg = &config.serve;
-    let listen = listen.or_else(|| cfg.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let listen = opts.listen.or_else(|| cfg.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
     let mut store = ctx.open_store()?;
-    if store.stats()?.papers == 0 && !no_demo {
+    tracing::info!(database = %ctx.db_name(), backend = store.backend(), role = ?opts.role, "store open");
+    if store.stats()?.papers == 0 && !opts.no_demo {
         tracing::info!("the store is empty: loading the demo corpus");
-        for r in demo::load(&mut store)? {
+        for r in demo::load(&mut *store)? {
             tracing::info!("{r}");
         }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind(&listen))
-        .with_context(|| format!("cannot listen on {listen} (in use? try --listen 127.0.0.1:8081)"))?;
-    let local = listener.local_addr()?;
-    let base_url = base_url
+    let listener = match opts.role.serves_http() {
+        true => Some(
+            runtime
+                .block_on(tokio::net::TcpListener::bind(&listen))
+                .with_context(|| format!("cannot listen on {listen} (in use? try --listen 127.0.0.1:8081)"))?,
+        ),
+        false => None,
+    };
+    let local = listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let base_url = opts
+        .base_url
         .or_else(|| cfg.base_url.clone())
         .or_else(|| config.mail.base_url.clone())
-        .unwrap_or_else(|| format!("http://{local}"));
+        .unwrap_or_else(|| format!("http://{}", local.map_or_else(|| listen.clone(), |a| a.to_string())));
     mail.cfg.base_url = base_url.trim_end_matches('/').to_owned();
     let jobs = DailyJobs {
         mail,
         send_hour: config.mail.send_hour.unwrap_or(6).min(23),
         harvest: config.mail.harvest.unwrap_or(false).then(|| harvest_options(config, None, None, None)),
-        db: ctx.db_path(),
+        holder: lease_holder(),
     };
     let mut config = WebConfig::new(base_url);
     config.secret = load_secret(&ctx.data_dir.join("secret"))?;
     let defaults = RateLimits::default();
     config.rate_limits = RateLimits {
-        search_per_minute: search_rate.or(cfg.search_per_minute).unwrap_or(defaults.search_per_minute),
+        search_per_minute: opts.search_rate.or(cfg.search_per_minute).unwrap_or(defaults.search_per_minute),
         subscribe_per_hour: cfg.subscribe_per_hour.unwrap_or(defaults.subscribe_per_hour),
     };
-    let stores = (0..CONNECTIONS).map(|_| ctx.open_store()).collect::<Result<Vec<_>>>()?;
+    let connections = if opts.role.serves_http() { CONNECTIONS } else { 1 };
+    let stores = (0..connections).map(|_| ctx.open_store()).collect::<Result<Vec<_>>>()?;
     let state = AppState::new(stores, None, config);
-    let background = {
-        let state = state.clone();
-        let data_dir = ctx.data_dir.clone();
-        std::thread::Builder::new().name("search-setup".into()).spawn(move || {
-            if let Err(e) = open_search(&state, &data_dir) {
-                tracing::error!("search is unavailable: {e:#}");
-            }
-        })?
-    };
     {
         let state = state.clone();
-        std::thread::Builder::new().name("scheduler".into()).spawn(move || jobs.run(&state))?;
+        let (data_dir, follow) = (ctx.data_dir.clone(), (ctx.open_store()?, ctx.open_store()?));
+        std::thread::Builder::new().name("search".into()).spawn(move || {
+            if let Err(e) = open_search(&state, &data_dir, follow) {
+                tracing::error!("search is unavailable: {e:#}");
+            }
+        })?;
     }
-    eprintln!("paperboy is serving http://{local}/ (data in {}); Ctrl-C stops it", ctx.data_dir.display());
-    runtime.block_on(paperboy_web::serve(listener, state)).context("serving")?;
-    drop(background);
+    if opts.role.runs_jobs() {
+        let state = state.clone();
+        let stores = (ctx.open_store()?, ctx.open_store()?);
+        std::thread::Builder::new().name("scheduler".into()).spawn(move || jobs.run(&state, stores))?;
+    }
+    match (listener, local) {
+        (Some(listener), Some(local)) => {
+            eprintln!("paperboy is serving http://{local}/ (database {}); Ctrl-C stops it", ctx.db_name());
+            runtime.block_on(paperboy_web::serve(listener, state)).context("serving")?;
+        }
+        _ => {
+            eprintln!("paperboy is working (database {}); Ctrl-C stops it", ctx.db_name());
+            runtime.block_on(paperboy_web::shutdown_signal());
+        }
+    }
     Ok(())
 }
 
+/// Who holds a lease, for the operator reading the table: host, process and a random part.
+fn lease_holder() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "host".into());
+    format!("{host}:{}:{}", std::process::id(), &paperboy_engine::subscriptions::random_token()[..8])
+}
+
 /// Opens the search service (without embedding), puts it in place, then embeds what has no
-/// vector yet and refreshes the vectors.
-fn open_search(state: &AppState, data_dir: &Path) -> Result<()> {
+/// vector yet and refreshes the vectors; from then on follows the store's changes, which other
+/// processes may write, every [`FOLLOW`].
+fn open_search(state: &AppState, data_dir: &Path, (store, mut cache): (Box<dyn Store>, Box<dyn Store>)) -> Result<()> {
     let started = std::time::Instant::now();
     let model: Arc<dyn Embedder> = Arc::new(MiniLm::load().context("loading the embedding model")?);
-    let db = data_dir.join("paperboy.db");
-    let store = paperboy_engine::SqliteStore::open(&db)?;
-    let mut cache = paperboy_engine::SqliteStore::open(&db)?;
     let index_dir = data_dir.join("index").join("fulltext");
-    let service = SearchService::open_with(&store, &mut cache, Some(&index_dir), model.clone(), false, &mut |what, done, total| {
+    let service = SearchService::open_with(&*store, &mut *cache, Some(&index_dir), model.clone(), false, &mut |what, done, total| {
         tracing::debug!(what, done, total, "opening search");
     })?;
     let service = Arc::new(service);
     tracing::info!(indexed = service.indexed(), embedded = service.embedded(), secs = started.elapsed().as_secs_f32(), "search is ready");
     state.set_search(service.clone());
     let mut last_log = std::time::Instant::now();
-    let n = service.embed_new(&store, &mut cache, &mut |_, done, total| {
+    let n = service.embed_new(&*store, &mut *cache, &mut |_, done, total| {
         if last_log.elapsed().as_secs() >= 10 || done == total {
             tracing::info!("embedding new papers in the background: {done}/{total}");
             last_log = std::time::Instant::now();
@@ -109,7 +149,17 @@ fn open_search(state: &AppState, data_dir: &Path) -> Result<()> {
     if n > 0 {
         tracing::info!(embedded = n, vectors = service.embedded(), "semantic search now covers every paper");
     }
-    Ok(())
+    loop {
+        std::thread::sleep(FOLLOW);
+        match service.catch_up(&*store, &mut *cache) {
+            Ok((0, _)) => {}
+            Ok((indexed, embedded)) => {
+                state.papers_changed();
+                tracing::info!(indexed, embedded, "search caught up with the store");
+            }
+            Err(e) => tracing::warn!("following the store: {e}"),
+        }
+    }
 }
 
 /// The CSRF key: 32 random bytes kept in the data directory (so forms survive a restart).
@@ -131,16 +181,18 @@ fn load_secret(path: &Path) -> Result<[u8; 32]> {
 }
 
 /// The daily jobs at `send_hour` (UTC): harvest (if enabled), index, trending, digests,
-/// delivery, each logged with its counts; and a delivery pass every [`TICK`].
+/// delivery, each logged with its counts; and a delivery pass every [`TICK`]. With several
+/// workers, the one that takes the day's lease runs the daily jobs; all of them deliver.
 struct DailyJobs {
     mail: Mail,
     send_hour: u32,
     harvest: Option<HarvestOptions>,
-    db: std::path::PathBuf,
+    holder: String,
 }
 
 impl DailyJobs {
-    fn run(self, state: &AppState) {
+    /// Runs until the process stops; `cache` is a second connection for the embedding cache.
+    fn run(self, state: &AppState, (mut store, mut cache): (Box<dyn Store>, Box<dyn Store>)) {
         let mailer = match self.mail.smtp_url {
             Some(_) => match self.mail.mailer() {
                 Ok(m) => Some(m),
@@ -154,46 +206,62 @@ impl DailyJobs {
                 None
             }
         };
-        let mut store = match SqliteStore::open(&self.db) {
-            Ok(s) => s,
-            Err(e) => return tracing::error!("the scheduler cannot open the store: {e}"),
-        };
         let mut last_daily: Option<NaiveDate> = None;
         loop {
             let now = Utc::now();
             // Due once a day from `send_hour` on (again after a restart: digests already
             // composed for the day are skipped), once search is open.
             if now.hour() >= self.send_hour && last_daily != Some(now.date_naive()) && state.search().is_some() {
-                last_daily = Some(now.date_naive());
-                if let Err(e) = self.daily(state, &mut store) {
-                    tracing::error!("daily jobs stopped: {e:#}");
+                match self.daily_once(state, &mut *store, &mut *cache, now.date_naive()) {
+                    Ok(_) => last_daily = Some(now.date_naive()),
+                    Err(e) => tracing::error!("daily jobs stopped: {e:#}"),
                 }
             }
             if let Some(m) = &mailer {
-                deliver(&mut store, m);
+                deliver(&mut *store, m);
             }
             std::thread::sleep(TICK);
         }
     }
 
-    fn daily(&self, state: &AppState, store: &mut SqliteStore) -> Result<()> {
+    /// Runs the daily jobs for `today` unless another worker has run or is running them:
+    /// the lease is taken for [`DAILY_LEASE`] and, once the jobs are done, kept until the day
+    /// is over. Returns whether this worker ran them.
+    fn daily_once(&self, state: &AppState, store: &mut dyn Store, cache: &mut dyn Store, today: NaiveDate) -> Result<bool> {
+        let name = format!("daily:{today}");
+        let now = Utc::now();
+        if !store.try_lease(&name, &self.holder, now, now + DAILY_LEASE)? {
+            tracing::debug!(lease = %name, "another worker has the daily jobs");
+            return Ok(false);
+        }
+        let result = self.daily(state, store, cache);
+        match &result {
+            Ok(()) => {
+                let tomorrow = (today + chrono::Days::new(1)).and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
+                store.try_lease(&name, &self.holder, Utc::now(), tomorrow)?;
+            }
+            Err(_) => store.release_lease(&name, &self.holder)?,
+        }
+        result.map(|()| true)
+    }
+
+    fn daily(&self, state: &AppState, store: &mut dyn Store, cache: &mut dyn Store) -> Result<()> {
         if let Some(opts) = &self.harvest {
-            match harvest(store, opts, &mut |d| std::thread::sleep(d), &mut |_| {}) {
+            match harvest(&mut *store, opts, &mut |d| std::thread::sleep(d), &mut |_| {}) {
                 Ok(summary) => tracing::info!("daily harvest: {} ({} pages)", summary.report, summary.pages),
                 Err(e) => tracing::error!("daily harvest failed (the other jobs go on): {e}"),
             }
         }
         let Some(search) = state.search() else { anyhow::bail!("search is not open") };
-        let mut cache = SqliteStore::open(&self.db)?;
         let day = store.latest_day()?.unwrap_or_else(|| Utc::now().date_naive());
-        let report = paperboy_digest::daily(store, &mut cache, &search, &self.mail.cfg, day, Utc::now())?;
+        let report = paperboy_digest::daily(store, cache, &search, &self.mail.cfg, day, Utc::now())?;
         state.papers_changed();
         tracing::info!(indexed = report.indexed, embedded = report.embedded, composed = report.composed.composed, "daily jobs done");
         Ok(())
     }
 }
 
-fn deliver(store: &mut SqliteStore, mailer: &dyn Mailer) {
+fn deliver(store: &mut dyn Store, mailer: &dyn Mailer) {
     match deliver_due(store, mailer, Utc::now(), DELIVERY_BATCH) {
         Ok(r) if r.sent + r.failed + r.retrying > 0 => tracing::info!(sent = r.sent, failed = r.failed, retrying = r.retrying, "delivery"),
         Ok(_) => {}

@@ -7,7 +7,7 @@ use paperboy_core::Paper;
 use paperboy_engine::search::{Filters, Mode, SearchQuery, SearchService};
 use paperboy_engine::subscriptions::{Frequency, Subscriber};
 use paperboy_engine::trending::{self, Window};
-use paperboy_engine::{PaperStore, SqliteStore};
+use paperboy_engine::Store;
 
 use crate::DigestError;
 
@@ -90,7 +90,7 @@ fn mentions(p: &Paper, word: &str) -> bool {
 }
 
 /// Composes `subscriber`'s digest for `period`; `None` when there is nothing new to send.
-pub fn compose(store: &SqliteStore, search: Option<&SearchService>, subscriber: &Subscriber, period: &Period) -> Result<Option<Digest>, DigestError> {
+pub fn compose(store: &dyn Store, search: Option<&SearchService>, subscriber: &Subscriber, period: &Period) -> Result<Option<Digest>, DigestError> {
     let ranked = trending::ranking(store, period.window(), period.day)?;
     compose_ranked(store, search, subscriber, period, &ranked)
 }
@@ -98,7 +98,7 @@ pub fn compose(store: &SqliteStore, search: Option<&SearchService>, subscriber: 
 /// [`compose`] with the period's trending ranking already computed (it is the same for every
 /// subscriber of a run).
 pub fn compose_ranked(
-    store: &SqliteStore,
+    store: &dyn Store,
     search: Option<&SearchService>,
     subscriber: &Subscriber,
     period: &Period,

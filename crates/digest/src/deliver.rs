@@ -9,7 +9,8 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::SmtpTransport;
 use lettre::{Message, Transport};
 use paperboy_engine::outbox::{Delivery, Outcome, OutgoingMessage};
-use paperboy_engine::SqliteStore;
+use paperboy_engine::store::CLAIM_LEASE;
+use paperboy_engine::Store;
 use serde::Serialize;
 
 use crate::DigestError;
@@ -122,13 +123,17 @@ pub const STEP: usize = 48;
 pub const CONNECTIONS: usize = 4;
 
 /// Sends every message due at `now` (at most `limit`), one by one: a failure for one address
-/// never holds up the others.
-pub fn deliver_due(store: &mut SqliteStore, mailer: &dyn Mailer, now: DateTime<Utc>, limit: usize) -> Result<DeliveryReport, DigestError> {
+/// never holds up the others. Rows are claimed a step at a time, so several workers can deliver
+/// from one outbox at once, each message by one of them.
+pub fn deliver_due(store: &mut dyn Store, mailer: &dyn Mailer, now: DateTime<Utc>, limit: usize) -> Result<DeliveryReport, DigestError> {
     let mut report = DeliveryReport::default();
-    let rows = store.due_messages(now, limit)?;
-    for step in rows.chunks(STEP) {
-        let ids: Vec<i64> = step.iter().map(|r| r.id).collect();
-        store.mark_sending_many(&ids)?;
+    let mut left = limit;
+    while left > 0 {
+        let step = store.claim_due(now, STEP.min(left), CLAIM_LEASE)?;
+        if step.is_empty() {
+            break;
+        }
+        left -= step.len();
         let send = |row: &paperboy_engine::outbox::OutboxRow| {
             let outcome = match mailer.send(&row.message) {
                 Ok(()) => Outcome::Sent,

@@ -11,7 +11,7 @@ pub mod sink;
 use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_engine::search::{SearchError, SearchService};
 use paperboy_engine::subscriptions::Subscriber;
-use paperboy_engine::{SqliteStore, StoreError};
+use paperboy_engine::{EmbeddingCache, Store, StoreError};
 use serde::Serialize;
 
 pub use compose::{compose, Digest, Period};
@@ -67,12 +67,12 @@ pub struct DailyReport {
 
 /// The daily jobs after a harvest: index what is new, embed it (and refresh the vectors),
 /// rank the week, compose the day's digests (delivery follows from the outbox).
-pub fn daily(store: &mut SqliteStore, cache: &mut SqliteStore, search: &SearchService, cfg: &MailConfig, day: NaiveDate, now: DateTime<Utc>) -> Result<DailyReport, DigestError> {
-    let indexed = search.sync(store)?;
+pub fn daily(store: &mut dyn Store, cache: &mut dyn EmbeddingCache, search: &SearchService, cfg: &MailConfig, day: NaiveDate, now: DateTime<Utc>) -> Result<DailyReport, DigestError> {
+    let indexed = search.sync(&*store)?;
     tracing::info!(indexed, "daily: index");
-    let embedded = search.embed_new(store, cache, &mut |_, _, _| {})?;
+    let embedded = search.embed_new(&*store, cache, &mut |_, _, _| {})?;
     tracing::info!(embedded, "daily: embed");
-    let trending = paperboy_engine::trending::ranking(store, paperboy_engine::trending::Window::Week, day)?.len();
+    let trending = paperboy_engine::trending::ranking(&*store, paperboy_engine::trending::Window::Week, day)?.len();
     tracing::info!(%day, papers = trending, "daily: trending (week)");
     let (composed, _) = compose_all(store, Some(search), cfg, day, false, now)?;
     tracing::info!(%day, composed = composed.composed, empty = composed.empty, skipped = composed.skipped, "daily: digests");
@@ -82,7 +82,7 @@ pub fn daily(store: &mut SqliteStore, cache: &mut SqliteStore, search: &SearchSe
 /// Composes the digest of every confirmed subscriber due on `day` and records it (outbox row +
 /// ledger, one transaction each). With `dry_run`, nothing is recorded; the digests are returned.
 pub fn compose_all(
-    store: &mut SqliteStore,
+    store: &mut dyn Store,
     search: Option<&SearchService>,
     cfg: &MailConfig,
     day: NaiveDate,
@@ -100,9 +100,9 @@ pub fn compose_all(
         }
         let window = period.window();
         if let std::collections::hash_map::Entry::Vacant(slot) = rankings.entry(window) {
-            slot.insert(paperboy_engine::trending::ranking(store, window, day)?);
+            slot.insert(paperboy_engine::trending::ranking(&*store, window, day)?);
         }
-        let Some(digest) = compose::compose_ranked(store, search, &sub, &period, &rankings[&window])? else {
+        let Some(digest) = compose::compose_ranked(&*store, search, &sub, &period, &rankings[&window])? else {
             report.empty += 1;
             continue;
         };

@@ -6,7 +6,7 @@ use paperboy_core::Source;
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{hf_daily, listing};
-use crate::{IngestReport, IngestRun, PaperStore, StoreError};
+use crate::{EmbeddingCache, IngestReport, IngestRun, Store, StoreError};
 
 const HF_DAILY_TAR_GZ: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/hf-daily.tar.gz"));
 const LISTING: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/papers-listing.txt"));
@@ -38,7 +38,7 @@ pub struct VectorsHeader {
 }
 
 /// Loads the demo corpus into `store`, with its vectors. Loading it again changes nothing.
-pub fn load(store: &mut dyn PaperStore) -> Result<Vec<IngestReport>, DemoError> {
+pub fn load(store: &mut dyn Store) -> Result<Vec<IngestReport>, DemoError> {
     let mut run = IngestRun::new(store, Source::HfDaily, "demo:hf-daily.tar.gz");
     let mut failed = None;
     hf_daily::read_tar_gz(HF_DAILY_TAR_GZ, "demo:hf-daily.tar.gz", &mut |record| {
@@ -59,7 +59,7 @@ pub fn load(store: &mut dyn PaperStore) -> Result<Vec<IngestReport>, DemoError> 
 }
 
 /// Puts the shipped demo vectors into the store's embedding cache; returns how many.
-pub fn load_vectors(store: &mut dyn PaperStore) -> Result<usize, DemoError> {
+pub fn load_vectors(store: &mut dyn EmbeddingCache) -> Result<usize, DemoError> {
     let corrupt = |why: &str| DemoError::Corrupt(format!("data/demo/vectors.bin: {why}"));
     let body = VECTORS.strip_prefix(MAGIC).ok_or_else(|| corrupt("not a paperboy vectors file"))?;
     let newline = body.iter().position(|&b| b == b'\n').ok_or_else(|| corrupt("no header line"))?;

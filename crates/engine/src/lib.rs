@@ -13,4 +13,4 @@ pub mod synth;
 pub mod trending;
 
 pub use ingest::{IngestReport, IngestRun, RecordError};
-pub use store::{PaperStore, SqliteStore, StoreError};
+pub use store::{EmbeddingCache, Leases, Location, Outbox, PaperStore, PgStore, SqliteStore, Store, StoreError, SubscriberStore};

@@ -13,11 +13,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, Utc};
 use paperboy_core::text::non_blank;
 use paperboy_core::{Category, EmailAddress};
-use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::{SqliteStore, StoreError};
 
 /// How long a confirmation link works.
 pub const CONFIRM_TTL: Duration = Duration::hours(72);
@@ -122,7 +120,8 @@ pub enum Status {
 }
 
 impl Status {
-    fn as_str(self) -> &'static str {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
         match self {
             Status::Pending => "pending",
             Status::Confirmed => "confirmed",
@@ -131,13 +130,15 @@ impl Status {
         }
     }
 
-    fn parse(s: &str) -> Status {
-        match s {
+    /// A stored name; `None` for one this build does not know.
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "pending" => Status::Pending,
             "confirmed" => Status::Confirmed,
             "unsubscribed" => Status::Unsubscribed,
             "bouncing" => Status::Bouncing,
-            _ => Status::Pending,
-        }
+            _ => return None,
+        })
     }
 }
 
@@ -184,165 +185,12 @@ pub fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn token_hash(token: &str) -> String {
+/// What is stored of a token: its SHA-256, in hex.
+pub(crate) fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-const SUBSCRIBER_COLUMNS: &str = "id, email, frequency, interests, status, manage_key, created_at, last_digest_day";
-
-fn subscriber_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
-    let email: String = r.get(1)?;
-    let frequency: String = r.get(2)?;
-    let interests: String = r.get(3)?;
-    let status: String = r.get(4)?;
-    let created: String = r.get(6)?;
-    Ok(Subscriber {
-        id: r.get(0)?,
-        email: EmailAddress::parse(&email).map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into()))?,
-        frequency: frequency.parse().unwrap_or(Frequency::Daily),
-        interests: serde_json::from_str(&interests).unwrap_or_default(),
-        status: Status::parse(&status),
-        manage_key: r.get(5)?,
-        created_at: DateTime::parse_from_rfc3339(&created).map(|d| d.with_timezone(&Utc)).unwrap_or_default(),
-        last_digest_day: r.get::<_, Option<String>>(7)?.and_then(|d| d.parse().ok()),
-    })
-}
-
-impl SqliteStore {
-    /// Records a subscription request (see the module documentation for the rules).
-    pub fn subscribe(&mut self, email: &EmailAddress, frequency: Frequency, interests: &Interests, now: DateTime<Utc>) -> Result<SubscribeOutcome, StoreError> {
-        let tx = self.conn.transaction()?;
-        let existing: Option<(i64, String, Option<String>)> = tx
-            .query_row("SELECT id, status, confirm_sent_at FROM subscribers WHERE email_key = ?1", [email_key(email)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?;
-        let token = random_token();
-        let expires = (now + CONFIRM_TTL).to_rfc3339();
-        let interests_json = serde_json::to_string(interests).expect("interests serialise");
-        let outcome = match existing {
-            None => {
-                tx.execute(
-                    "INSERT INTO subscribers (email, email_key, frequency, interests, status, confirm_hash, confirm_expires_at,
-                         confirm_sent_at, manage_key, created_at)
-                     VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7, ?8, ?7)",
-                    params![email.as_str(), email_key(email), frequency.as_str(), interests_json, token_hash(&token), expires, now.to_rfc3339(), random_token()],
-                )?;
-                SubscribeOutcome::SendConfirmation { subscriber: tx.last_insert_rowid(), token }
-            }
-            Some((_, status, _)) if status == Status::Confirmed.as_str() => SubscribeOutcome::Nothing,
-            Some((_, _, Some(sent))) if DateTime::parse_from_rfc3339(&sent).is_ok_and(|s| now - s.with_timezone(&Utc) < RESEND_AFTER) => {
-                SubscribeOutcome::Nothing
-            }
-            Some((id, _, _)) => {
-                // Pending or unsubscribed: a fresh token replaces the old one; the wishes of
-                // the latest request count once the address is confirmed.
-                tx.execute(
-                    "UPDATE subscribers SET status = 'pending', frequency = ?2, interests = ?3, confirm_hash = ?4,
-                         confirm_expires_at = ?5, confirm_sent_at = ?6 WHERE id = ?1",
-                    params![id, frequency.as_str(), interests_json, token_hash(&token), expires, now.to_rfc3339()],
-                )?;
-                SubscribeOutcome::SendConfirmation { subscriber: id, token }
-            }
-        };
-        tx.commit()?;
-        Ok(outcome)
-    }
-
-    /// Confirms the address whose confirmation token this is, if the token is current; the
-    /// token then stops working.
-    pub fn confirm(&mut self, token: &str, now: DateTime<Utc>) -> Result<Option<Subscriber>, StoreError> {
-        let tx = self.conn.transaction()?;
-        let found: Option<(i64, String)> = tx
-            .query_row("SELECT id, confirm_expires_at FROM subscribers WHERE confirm_hash = ?1 AND status = 'pending'", [token_hash(token)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?;
-        let Some((id, expires)) = found else { return Ok(None) };
-        if DateTime::parse_from_rfc3339(&expires).map_or(true, |e| now > e.with_timezone(&Utc)) {
-            return Ok(None);
-        }
-        tx.execute(
-            "UPDATE subscribers SET status = 'confirmed', confirm_hash = NULL, confirmed_at = ?2 WHERE id = ?1",
-            params![id, now.to_rfc3339()],
-        )?;
-        let sub = tx.query_row(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?1"), [id], subscriber_row)?;
-        tx.commit()?;
-        Ok(Some(sub))
-    }
-
-    /// A subscriber by address.
-    pub fn subscriber_by_email(&self, email: &EmailAddress) -> Result<Option<Subscriber>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email_key = ?1"), [email_key(email)], subscriber_row)
-            .optional()?)
-    }
-
-    /// Subscribers, oldest first.
-    pub fn subscribers(&self, limit: usize) -> Result<Vec<Subscriber>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers ORDER BY id LIMIT ?1"))?;
-        let rows = stmt.query_map([limit as i64], subscriber_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-}
-
-impl SqliteStore {
-    /// The subscriber whose manage key (from an email's links) this is.
-    pub fn subscriber_by_key(&self, key: &str) -> Result<Option<Subscriber>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE manage_key = ?1"), [key], subscriber_row)
-            .optional()?)
-    }
-
-    /// Unsubscribes at once; returns the subscriber, or `None` for an unknown key.
-    pub fn unsubscribe(&mut self, key: &str, now: DateTime<Utc>) -> Result<Option<Subscriber>, StoreError> {
-        self.conn.execute(
-            "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?2, confirm_hash = NULL
-             WHERE manage_key = ?1 AND status != 'unsubscribed'",
-            params![key, now.to_rfc3339()],
-        )?;
-        self.subscriber_by_key(key)
-    }
-
-    /// Changes frequency and interests; returns the updated subscriber.
-    pub fn update_preferences(&mut self, key: &str, frequency: Frequency, interests: &Interests) -> Result<Option<Subscriber>, StoreError> {
-        self.conn.execute(
-            "UPDATE subscribers SET frequency = ?2, interests = ?3 WHERE manage_key = ?1",
-            params![key, frequency.as_str(), serde_json::to_string(interests).expect("interests serialise")],
-        )?;
-        self.subscriber_by_key(key)
-    }
-
-    /// Confirmed subscribers, by id.
-    pub fn confirmed_subscribers(&self) -> Result<Vec<Subscriber>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE status = 'confirmed' ORDER BY id"))?;
-        let rows = stmt.query_map([], subscriber_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Adds a subscriber as is (an operator's import): confirmed lists skip the opt-in.
-    /// Returns false if the address is already known (it is left as it is).
-    pub fn import_subscriber(&mut self, email: &EmailAddress, frequency: Frequency, interests: &Interests, confirmed: bool, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let n = self.conn.execute(
-            "INSERT OR IGNORE INTO subscribers (email, email_key, frequency, interests, status, manage_key, created_at, confirmed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?5 = 'confirmed' THEN ?7 END)",
-            params![
-                email.as_str(),
-                email_key(email),
-                frequency.as_str(),
-                serde_json::to_string(interests).expect("interests serialise"),
-                if confirmed { "confirmed" } else { "pending" },
-                random_token(),
-                now.to_rfc3339()
-            ],
-        )?;
-        Ok(n == 1)
-    }
-}
-
 /// Addresses are unique without regard to case.
-fn email_key(email: &EmailAddress) -> String {
+pub(crate) fn email_key(email: &EmailAddress) -> String {
     email.as_str().to_lowercase()
 }

@@ -15,7 +15,7 @@ use paperboy_embed::Embedding;
 
 use crate::search::service::{text_hash, walk_with_cached_vectors, Progress};
 use crate::search::SearchError;
-use crate::store::PaperStore;
+use crate::store::Store;
 
 /// Papers written per transaction.
 const BATCH: usize = 10_000;
@@ -43,7 +43,7 @@ impl Rng {
 /// Adds `n` synthetic papers (ids `synth:0` … `synth:{n-1}`) with their vectors under `model`,
 /// made from the papers of `store` that have a vector and an abstract. Returns how many real
 /// papers seeded them.
-pub fn generate(store: &mut dyn PaperStore, model: &str, n: usize, last_day: NaiveDate, progress: Progress) -> Result<usize, SearchError> {
+pub fn generate(store: &mut dyn Store, model: &str, n: usize, last_day: NaiveDate, progress: Progress) -> Result<usize, SearchError> {
     let mut seeds = Vec::new();
     walk_with_cached_vectors(&*store, &*store, model, |paper, _, vector| {
         let synthetic = matches!(&paper.id, PaperId::External { source, .. } if source == "synth");

@@ -11,7 +11,6 @@ use axum::Json;
 use paperboy_core::{Paper, PaperId};
 use paperboy_engine::search::{Mode, SearchQuery};
 use paperboy_engine::trending::Window;
-use paperboy_engine::PaperStore;
 use serde::Serialize;
 use serde_json::{json, Value};
 

@@ -11,7 +11,6 @@ use chrono::{NaiveDate, Utc};
 use paperboy_core::{Category, Paper};
 use paperboy_engine::search::{Filters, Mode, SearchQuery};
 use paperboy_engine::trending::Window;
-use paperboy_engine::PaperStore;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 

@@ -13,7 +13,6 @@ use paperboy_core::{Category, EmailAddress, Paper, PaperId};
 use paperboy_engine::search::{Filters, Hit, Mode, SearchQuery};
 use paperboy_engine::subscriptions::{Frequency, Interests, SubscribeOutcome};
 use paperboy_engine::trending::{self, Window};
-use paperboy_engine::PaperStore;
 
 use crate::render::{long_day, param, safe_url, page, page_with, pager, paper_href, paper_item, paper_list, search_ready, url_encode, WebError};
 use crate::security::check_csrf;

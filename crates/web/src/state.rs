@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::NaiveDate;
 use paperboy_engine::search::SearchService;
 use paperboy_engine::trending::{self, Trending, Window};
 use paperboy_core::{Paper, PaperId};
-use paperboy_engine::{PaperStore, SqliteStore};
+use paperboy_engine::Store;
 
 use crate::security::{Limiter, RateLimits};
 
@@ -37,6 +38,23 @@ impl WebConfig {
     }
 }
 
+/// One store connection of the pool, held until dropped.
+pub struct StoreGuard<'a>(MutexGuard<'a, Box<dyn Store>>);
+
+impl Deref for StoreGuard<'_> {
+    type Target = dyn Store;
+
+    fn deref(&self) -> &(dyn Store + 'static) {
+        &**self.0
+    }
+}
+
+impl DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut (dyn Store + 'static) {
+        &mut **self.0
+    }
+}
+
 /// Shared state; cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -47,7 +65,7 @@ type Ranking = Arc<Vec<Trending>>;
 type CategoryCounts = Arc<Vec<(String, u64)>>;
 
 struct Inner {
-    pool: Vec<Mutex<SqliteStore>>,
+    pool: Vec<Mutex<Box<dyn Store>>>,
     next: AtomicUsize,
     search: RwLock<Option<Arc<SearchService>>>,
     config: WebConfig,
@@ -65,7 +83,7 @@ struct Inner {
 impl AppState {
     /// State over these store connections (all to one database; one is enough, more let
     /// requests read in parallel) and a search service, if one is ready.
-    pub fn new(stores: Vec<SqliteStore>, search: Option<Arc<SearchService>>, config: WebConfig) -> Self {
+    pub fn new(stores: Vec<Box<dyn Store>>, search: Option<Arc<SearchService>>, config: WebConfig) -> Self {
         assert!(!stores.is_empty(), "at least one store connection");
         let limiter = Limiter::new(&config.rate_limits);
         AppState(Arc::new(Inner {
@@ -82,15 +100,15 @@ impl AppState {
     }
 
     /// A store connection (round robin; waits if that one is busy).
-    pub fn store(&self) -> MutexGuard<'_, SqliteStore> {
+    pub fn store(&self) -> StoreGuard<'_> {
         let i = self.0.next.fetch_add(1, Ordering::Relaxed) % self.0.pool.len();
         // Take a free connection if there is one, else wait for the turn's.
         for j in 0..self.0.pool.len() {
             if let Ok(guard) = self.0.pool[(i + j) % self.0.pool.len()].try_lock() {
-                return guard;
+                return StoreGuard(guard);
             }
         }
-        self.0.pool[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        StoreGuard(self.0.pool[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     /// The search service, once it is open.

@@ -8,7 +8,8 @@ use paperboy_digest::sink::SmtpSink;
 use paperboy_digest::{compose, compose_all, deliver_due, MailConfig, Period, SmtpMailer};
 use paperboy_engine::outbox::Delivery;
 use paperboy_engine::subscriptions::{Frequency, Interests, Subscriber};
-use paperboy_engine::{demo, SqliteStore};
+use paperboy_engine::store::CLAIM_LEASE;
+use paperboy_engine::{demo, Outbox, SqliteStore, SubscriberStore};
 
 fn cfg() -> MailConfig {
     MailConfig { base_url: "http://paperboy.test".into(), from: "paperboy <digest@paperboy.test>".into() }
@@ -119,15 +120,18 @@ fn a_restart_in_the_middle_sends_nothing_twice_and_loses_nothing() {
     // The first run stops after 5 messages (the process dies)...
     deliver_due(&mut store, &mailer, now, 5).unwrap();
     // ... and one more was handed over but not marked sent when it died.
-    let interrupted = store.due_messages(now, 1).unwrap().remove(0);
-    store.mark_sending(interrupted.id).unwrap();
+    let interrupted = store.claim_due(now, 1, CLAIM_LEASE).unwrap().remove(0);
     drop(store);
     // A new process composes again (nothing new) and delivers what is left.
     let mut store = SqliteStore::open(&dir.path().join("paperboy.db")).unwrap();
     let (again, _) = compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
     assert_eq!(again.composed, 0);
     let report = deliver_due(&mut store, &mailer, now, 100).unwrap();
-    assert_eq!(report.sent, 7, "the 6 never sent + the interrupted one");
+    assert_eq!(report.sent, 6, "the 6 never sent; the interrupted one is still claimed by the dead process");
+    // Once its claim has expired, the interrupted one goes out (with its Message-ID).
+    let report = deliver_due(&mut store, &mailer, now + CLAIM_LEASE, 100).unwrap();
+    assert_eq!(report.sent, 1);
+    assert_eq!(store.delivery_of(&interrupted.message.message_id).unwrap(), Some((Delivery::Sent, 2)));
     let got = sink.received();
     for p in &people {
         assert_eq!(got.iter().filter(|m| m.to == [p.clone()]).count(), 1, "{p} got exactly one digest");

@@ -13,7 +13,7 @@ use super::fulltext::{exact_title_key, html_escape, FullTextIndex, TextHitRef};
 use super::hybrid::{reciprocal_rank_fusion, DEFAULT_K};
 use super::vectors::{ExactIndex, HnswIndex, SlotMeta, VectorIndex, VectorSet};
 use super::{Explanation, Filters, Hit, Mode, SearchError, SearchQuery};
-use crate::store::PaperStore;
+use crate::store::{EmbeddingCache, PaperStore};
 
 /// How many candidates each side gives the fusion.
 const CANDIDATES: usize = 100;
@@ -54,7 +54,7 @@ struct Vectors {
 
 impl Vectors {
     /// `graph_dir`: where the HNSW graph is saved and reused from (none: built in memory).
-    fn load(store: &dyn PaperStore, cache: &dyn PaperStore, embedder: &dyn Embedder, graph_dir: Option<&Path>, progress: Progress) -> Result<Self, SearchError> {
+    fn load(store: &dyn PaperStore, cache: &dyn EmbeddingCache, embedder: &dyn Embedder, graph_dir: Option<&Path>, progress: Progress) -> Result<Self, SearchError> {
         let (set, titles) = load_vectors(store, cache, embedder)?;
         let set = Arc::new(set);
         let index: Arc<dyn VectorIndex> = if set.len() >= HNSW_THRESHOLD {
@@ -90,7 +90,7 @@ impl SearchService {
     /// vectors.
     pub fn open(
         store: &dyn PaperStore,
-        cache: &mut dyn PaperStore,
+        cache: &mut dyn EmbeddingCache,
         index_dir: Option<&Path>,
         embedder: Arc<dyn Embedder>,
         progress: Progress,
@@ -102,7 +102,7 @@ impl SearchService {
     /// not embedded now (keyword search needs no vectors) and are left out of vector search.
     pub fn open_with(
         store: &dyn PaperStore,
-        cache: &mut dyn PaperStore,
+        cache: &mut dyn EmbeddingCache,
         index_dir: Option<&Path>,
         embedder: Arc<dyn Embedder>,
         embed_new: bool,
@@ -130,7 +130,7 @@ impl SearchService {
 
     /// Reloads the vectors from the cache (after papers were embedded in the background);
     /// searches running meanwhile finish on the old ones.
-    pub fn refresh_vectors(&self, store: &dyn PaperStore, cache: &dyn PaperStore, progress: Progress) -> Result<usize, SearchError> {
+    pub fn refresh_vectors(&self, store: &dyn PaperStore, cache: &dyn EmbeddingCache, progress: Progress) -> Result<usize, SearchError> {
         let fresh = Vectors::load(store, cache, self.embedder.as_ref(), self.graph_dir.as_deref(), progress)?;
         let n = fresh.index.set().len();
         *self.vectors.write().expect("vectors lock") = Arc::new(fresh);
@@ -144,9 +144,25 @@ impl SearchService {
         sync_fulltext(store, &mut index, &mut |_, _, _| {})
     }
 
+    /// Keeps this service in step with the store, which other processes may write: when the
+    /// store has changes the full-text index has not seen, indexes them, embeds those without a
+    /// cached vector and reloads the vectors. Cheap when nothing changed (one look at the
+    /// store's change sequence, no lock that a search waits on). Returns (indexed, embedded).
+    pub fn catch_up(&self, store: &dyn PaperStore, cache: &mut dyn EmbeddingCache) -> Result<(u64, u64), SearchError> {
+        let seen = self.fulltext.read().expect("index lock").indexed_seq()?;
+        if store.last_seq()? <= seen {
+            return Ok((0, 0));
+        }
+        let indexed = self.sync(store)?;
+        let embedded = embed_missing(store, cache, self.embedder.as_ref(), &mut |_, _, _| {})?;
+        // Another process may have embedded the new papers already: reload either way.
+        self.refresh_vectors(store, &*cache, &mut |_, _, _| {})?;
+        Ok((indexed, embedded))
+    }
+
     /// Embeds the papers of `store` without a cached vector (with this service's model) and,
     /// if there were any, reloads the vectors; returns how many were embedded.
-    pub fn embed_new(&self, store: &dyn PaperStore, cache: &mut dyn PaperStore, progress: Progress) -> Result<u64, SearchError> {
+    pub fn embed_new(&self, store: &dyn PaperStore, cache: &mut dyn EmbeddingCache, progress: Progress) -> Result<u64, SearchError> {
         let n = embed_missing(store, cache, self.embedder.as_ref(), progress)?;
         if n > 0 {
             self.refresh_vectors(store, &*cache, &mut |_, _, _| {})?;
@@ -306,7 +322,7 @@ pub fn rebuild_fulltext(store: &dyn PaperStore, index: &mut FullTextIndex, progr
 /// vector under `model`, if any.
 pub(crate) fn walk_with_cached_vectors(
     store: &dyn PaperStore,
-    cache: &dyn PaperStore,
+    cache: &dyn EmbeddingCache,
     model: &str,
     mut each: impl FnMut(&Paper, String, Option<&Vec<f32>>),
 ) -> Result<(), SearchError> {
@@ -326,7 +342,7 @@ pub(crate) fn walk_with_cached_vectors(
 }
 
 /// Embeds every paper whose text has no cached vector for this model; returns how many.
-pub fn embed_missing(store: &dyn PaperStore, cache: &mut dyn PaperStore, embedder: &dyn Embedder, progress: Progress) -> Result<u64, SearchError> {
+pub fn embed_missing(store: &dyn PaperStore, cache: &mut dyn EmbeddingCache, embedder: &dyn Embedder, progress: Progress) -> Result<u64, SearchError> {
     let model = embedder.model_id().to_string();
     let mut missing: Vec<(String, String)> = Vec::new();
     let mut queued = std::collections::HashSet::new();
@@ -349,7 +365,7 @@ pub fn embed_missing(store: &dyn PaperStore, cache: &mut dyn PaperStore, embedde
 }
 
 /// Reads every paper's vector from the cache into a [`VectorSet`], with each slot's exact title.
-pub fn load_vectors(store: &dyn PaperStore, cache: &dyn PaperStore, embedder: &dyn Embedder) -> Result<(VectorSet, Vec<String>), SearchError> {
+pub fn load_vectors(store: &dyn PaperStore, cache: &dyn EmbeddingCache, embedder: &dyn Embedder) -> Result<(VectorSet, Vec<String>), SearchError> {
     let mut set = VectorSet::new(embedder.dim());
     let mut titles = Vec::new();
     walk_with_cached_vectors(store, cache, &embedder.model_id().to_string(), |p, hash, v| {

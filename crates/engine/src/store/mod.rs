@@ -1,42 +1,63 @@
-//! The store: paperboy's system of record. Papers, ingest runs and harvest checkpoints.
+//! The store: paperboy's system of record. Papers, ingest runs, harvest checkpoints, the
+//! embedding cache, digest subscribers, the outbox with its ledger, and the leases that let one
+//! node of many run a job.
 //!
-//! [`PaperStore`] is the seam; [`SqliteStore`] (WAL, versioned migrations) is the embedded
-//! default. Everything derived (search indexes, vectors) can be rebuilt from what is here.
+//! The store is one seam made of small traits, one per concern ([`PaperStore`],
+//! [`EmbeddingCache`], [`SubscriberStore`], [`Outbox`], [`Leases`]); [`Store`] is all of them.
+//! Two backends implement every trait: [`SqliteStore`] (one file, WAL; the embedded default)
+//! and [`PgStore`] (PostgreSQL, for several web and worker processes on one database). Both
+//! pass one conformance suite (`tests/engine/conformance.rs`). No SQL and no database type
+//! leaves `store/`: callers see these traits, the domain types and [`StoreError`].
+//!
+//! Everything derived (search indexes, vectors) can be rebuilt from what is here.
 
+mod postgres;
 mod sqlite;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
-use paperboy_core::{Paper, PaperId};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use paperboy_core::{EmailAddress, Paper, PaperId};
 use serde::Serialize;
 
-pub use sqlite::SqliteStore;
+pub use self::postgres::PgStore;
+pub use self::sqlite::SqliteStore;
 
 use crate::ingest::IngestReport;
+use crate::outbox::{Delivery, OutboxCounts, OutboxRow, OutgoingMessage, Outcome};
+use crate::subscriptions::{Frequency, Interests, SubscribeOutcome, Subscriber};
 
-/// What went wrong in the store.
+/// What went wrong in the store. The variants name what failed, not the backend.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database reported an error.
+    /// The database reported an error (the backend's own message).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
     /// A stored row could not be read back.
-    #[error("stored paper {id} is unreadable: {reason}")]
+    #[error("stored {record} is unreadable: {reason}")]
     Corrupt {
-        /// The paper.
-        id: String,
+        /// The row, e.g. `paper 2401.01234` or `subscriber 7`.
+        record: String,
         /// Why.
         reason: String,
     },
     /// The database is newer than this program.
     #[error("the database is at schema version {found}, newer than this paperboy knows ({known}); upgrade paperboy")]
     TooNew {
-        /// Schema version in the file.
+        /// Schema version in the database.
         found: i64,
         /// Newest version this build knows.
         known: i64,
     },
+    /// The database location is not one paperboy can open.
+    #[error("{0}")]
+    Location(String),
+}
+
+impl StoreError {
+    pub(crate) fn corrupt(record: impl Into<String>, reason: impl ToString) -> Self {
+        StoreError::Corrupt { record: record.into(), reason: reason.to_string() }
+    }
 }
 
 /// What an upsert did with a batch.
@@ -65,7 +86,12 @@ pub struct Stats {
     pub ingest_runs: u64,
 }
 
-/// The system of record.
+/// Papers, the ingest log and harvest checkpoints: what ingest writes and every page reads.
+///
+/// Every insert or change of a paper gives it a new, larger `seq`, and changes become visible
+/// in `seq` order (a writer allocates its numbers only once it holds the write lock), so a
+/// derived index that has seen everything up to `seq` misses nothing by asking for what came
+/// after it ([`PaperStore::papers_changed_since`]).
 pub trait PaperStore: Send {
     /// Inserts new papers and merges descriptions of known ones (see [`Paper::merge`]), in one
     /// transaction.
@@ -93,12 +119,208 @@ pub trait PaperStore: Send {
     fn ingest_runs(&self, limit: usize) -> Result<Vec<IngestReport>, StoreError>;
     /// The last datestamp harvested completely for a harvest key (base URL, prefix and set).
     fn harvest_checkpoint(&self, key: &str) -> Result<Option<NaiveDate>, StoreError>;
-    /// Remembers the last datestamp harvested completely.
+    /// Remembers the last datestamp harvested completely (a checkpoint never moves back).
     fn set_harvest_checkpoint(&mut self, key: &str, datestamp: NaiveDate) -> Result<(), StoreError>;
     /// Papers inserted or changed after `seq`, in change order, at most `limit`, each with its seq.
     fn papers_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper)>, StoreError>;
+    /// The largest `seq` given so far (0 for an empty store).
+    fn last_seq(&self) -> Result<i64, StoreError>;
+}
+
+/// The embedding cache: one vector per model id and text hash, so a changed model means new
+/// rows, never mixed vectors.
+pub trait EmbeddingCache: Send {
     /// Cached embeddings of `model` for these text hashes (those missing are left out).
     fn cached_embeddings(&self, model: &str, text_hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError>;
-    /// Caches embeddings of `model` by text hash.
+    /// Caches embeddings of `model` by text hash (a vector cached again replaces the old one).
     fn cache_embeddings(&mut self, model: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), StoreError>;
+}
+
+/// Digest subscribers with double opt-in; the rules are in [`crate::subscriptions`].
+pub trait SubscriberStore: Send {
+    /// Records a subscription request.
+    fn subscribe(&mut self, email: &EmailAddress, frequency: Frequency, interests: &Interests, now: DateTime<Utc>) -> Result<SubscribeOutcome, StoreError>;
+    /// Confirms the address whose confirmation token this is, if the token is current; the
+    /// token then stops working.
+    fn confirm(&mut self, token: &str, now: DateTime<Utc>) -> Result<Option<Subscriber>, StoreError>;
+    /// A subscriber by address (without regard to case).
+    fn subscriber_by_email(&self, email: &EmailAddress) -> Result<Option<Subscriber>, StoreError>;
+    /// The subscriber whose manage key (from an email's links) this is.
+    fn subscriber_by_key(&self, key: &str) -> Result<Option<Subscriber>, StoreError>;
+    /// Subscribers, oldest first, at most `limit`.
+    fn subscribers(&self, limit: usize) -> Result<Vec<Subscriber>, StoreError>;
+    /// Confirmed subscribers, by id.
+    fn confirmed_subscribers(&self) -> Result<Vec<Subscriber>, StoreError>;
+    /// Unsubscribes at once; returns the subscriber, or `None` for an unknown key.
+    fn unsubscribe(&mut self, key: &str, now: DateTime<Utc>) -> Result<Option<Subscriber>, StoreError>;
+    /// Changes frequency and interests; returns the updated subscriber.
+    fn update_preferences(&mut self, key: &str, frequency: Frequency, interests: &Interests) -> Result<Option<Subscriber>, StoreError>;
+    /// Adds a subscriber as is (an operator's import): confirmed lists skip the opt-in.
+    /// Returns false if the address is already known (it is left as it is).
+    fn import_subscriber(&mut self, email: &EmailAddress, frequency: Frequency, interests: &Interests, confirmed: bool, now: DateTime<Utc>) -> Result<bool, StoreError>;
+}
+
+/// How long a claimed outbox row belongs to the worker that claimed it. A worker that dies
+/// mid-delivery leaves its rows `sending`; they are claimed again (and sent again, with the same
+/// Message-ID) once this has passed.
+pub const CLAIM_LEASE: Duration = Duration::minutes(5);
+
+/// The outbox and the digest ledger; the guarantees are in [`crate::outbox`].
+pub trait Outbox: Send {
+    /// Of `papers`, those `subscriber` has already had in a digest.
+    fn already_sent(&self, subscriber: i64, papers: &[PaperId]) -> Result<HashSet<PaperId>, StoreError>;
+    /// Whether `subscriber` already has a digest for `period`.
+    fn has_digest(&self, subscriber: i64, period: &str) -> Result<bool, StoreError>;
+    /// Records a digest: the outbox row and the ledger rows, in one transaction. Returns false
+    /// (and records nothing) when the subscriber already has a digest for `period`.
+    fn enqueue_digest(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Queues a confirmation email (one per subscriber and token issue time).
+    fn enqueue_confirmation(&mut self, subscriber: i64, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Claims up to `limit` messages due at `now`, oldest first, for this caller alone: each is
+    /// marked `sending` (attempt counted) with its claim running until `now + lease`. Due means
+    /// queued and due, or `sending` with an expired claim (its worker died). Digests to
+    /// addresses that left or bounce since they were queued are not claimed. Several workers
+    /// claiming at once never get the same row.
+    fn claim_due(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<OutboxRow>, StoreError>;
+    /// Records what the SMTP server said for each row, in one transaction; returns each row's
+    /// new state.
+    fn record_outcomes(&mut self, outcomes: &[(i64, Outcome)], now: DateTime<Utc>) -> Result<Vec<Delivery>, StoreError>;
+    /// Rows by state.
+    fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
+    /// The state and attempts of the row with this Message-ID.
+    fn delivery_of(&self, message_id: &str) -> Result<Option<(Delivery, u32)>, StoreError>;
+}
+
+/// Named leases with an expiry: how one node of many runs a job, and how a node that died
+/// holding one blocks nobody once it has expired.
+pub trait Leases: Send {
+    /// Takes the lease `name` for `holder` until `until` when it is free, expired at `now`, or
+    /// already `holder`'s (then it is renewed). Returns whether `holder` holds it now.
+    fn try_lease(&mut self, name: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Gives the lease up, if `holder` holds it.
+    fn release_lease(&mut self, name: &str, holder: &str) -> Result<(), StoreError>;
+}
+
+/// The whole store: every part, on one database.
+pub trait Store: PaperStore + EmbeddingCache + SubscriberStore + Outbox + Leases {
+    /// Which backend this is (`sqlite` or `postgres`), for logs.
+    fn backend(&self) -> &'static str;
+}
+
+/// Where a store lives, as an operator writes it: `postgres://…` (or `postgresql://…`),
+/// `sqlite:PATH`, or a plain path to an SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL connection URL.
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads a location; an unknown URL scheme is an error that names it.
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
+        let s = s.trim();
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(Location::Postgres(s.to_owned()));
+        }
+        if let Some(path) = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err(StoreError::Location("sqlite: needs a file path, e.g. sqlite:/var/lib/paperboy/paperboy.db".into()));
+            }
+            return Ok(Location::Sqlite(path.into()));
+        }
+        match s.split_once("://") {
+            Some((scheme, _)) => Err(StoreError::Location(format!("unknown database scheme {scheme:?}: use postgres://… or sqlite:PATH"))),
+            None if s.is_empty() => Err(StoreError::Location("the database location is empty".into())),
+            None => Ok(Location::Sqlite(s.into())),
+        }
+    }
+
+    /// Opens the store there (creating an SQLite file if needed) and brings its schema up to date.
+    pub fn open(&self) -> Result<Box<dyn Store>, StoreError> {
+        Ok(match self {
+            Location::Sqlite(path) => Box::new(SqliteStore::open(path)?),
+            Location::Postgres(url) => Box::new(PgStore::connect(url)?),
+        })
+    }
+
+    /// The location for logs: a PostgreSQL URL without its password.
+    pub fn display(&self) -> String {
+        match self {
+            Location::Sqlite(path) => format!("sqlite:{}", path.display()),
+            Location::Postgres(url) => redact(url),
+        }
+    }
+}
+
+/// A URL with its password replaced by `***`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some((auth, host)) => (auth, host),
+        None => return url.to_owned(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Papers are stored as their whole JSON.
+pub(crate) fn encode_paper(paper: &Paper) -> String {
+    serde_json::to_string(paper).expect("a Paper always serialises")
+}
+
+pub(crate) fn decode_paper(id: &str, data: &str) -> Result<Paper, StoreError> {
+    serde_json::from_str(data).map_err(|e| StoreError::corrupt(format!("paper {id}"), e))
+}
+
+/// The merge step of an upsert, shared by the backends: what to write for one incoming paper
+/// given what is stored, or `None` when the stored record already says it all.
+pub(crate) fn merged(id: &str, stored: Option<&str>, incoming: Paper) -> Result<Option<(Paper, bool)>, StoreError> {
+    match stored {
+        None => {
+            let mut fresh = incoming;
+            fresh.normalize();
+            Ok(Some((fresh, true)))
+        }
+        Some(data) => {
+            let before = decode_paper(id, data)?;
+            let mut merged = before.clone();
+            merged.merge(incoming);
+            Ok((merged != before).then_some((merged, false)))
+        }
+    }
+}
+
+/// Embedding vectors are stored as little-endian f32.
+pub(crate) fn vector_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub(crate) fn vector_from_bytes(blob: &[u8]) -> Vec<f32> {
+    blob.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+/// Interests are stored as JSON.
+pub(crate) fn encode_interests(interests: &Interests) -> String {
+    serde_json::to_string(interests).expect("interests serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_read_as_operators_write_them() {
+        assert_eq!(Location::parse("postgres://u:p@127.0.0.1:5432/db").unwrap(), Location::Postgres("postgres://u:p@127.0.0.1:5432/db".into()));
+        assert_eq!(Location::parse("sqlite:/tmp/x.db").unwrap(), Location::Sqlite("/tmp/x.db".into()));
+        assert_eq!(Location::parse("data/paperboy.db").unwrap(), Location::Sqlite("data/paperboy.db".into()));
+        let err = Location::parse("mysql://h/db").unwrap_err().to_string();
+        assert!(err.contains("\"mysql\""), "{err}");
+        assert!(Location::parse("sqlite:").is_err());
+        assert_eq!(Location::parse("postgres://u:secret@h/db").unwrap().display(), "postgres://u:***@h/db");
+        assert_eq!(Location::parse("postgres://h/db").unwrap().display(), "postgres://h/db");
+    }
 }

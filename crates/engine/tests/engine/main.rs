@@ -5,6 +5,6 @@ mod harvest;
 mod helpers;
 mod parsers;
 mod search;
+mod conformance;
 mod store;
-mod subscriptions;
 mod trending;

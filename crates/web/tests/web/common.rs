@@ -13,7 +13,7 @@ use paperboy_core::{Paper, PaperId, Source};
 use paperboy_embed::{paper_text, Embedder, MiniLm};
 use paperboy_engine::search::service::text_hash;
 use paperboy_engine::search::SearchService;
-use paperboy_engine::{demo, ingest, PaperStore, SqliteStore};
+use paperboy_engine::{demo, ingest, EmbeddingCache, PaperStore, SqliteStore, Store};
 use paperboy_web::{AppState, RateLimits, WebConfig};
 use tower::ServiceExt;
 
@@ -57,7 +57,7 @@ fn build(limits: RateLimits) -> TestApp {
     store.cache_embeddings(&model.model_id().to_string(), &[(text_hash(&math), v.into_vec())]).unwrap();
     let mut cache = SqliteStore::open(&db).unwrap();
     let service = SearchService::open_with(&store, &mut cache, Some(&dir.path().join("index")), model, false, &mut |_, _, _| {}).expect("search");
-    let stores = (0..3).map(|_| SqliteStore::open(&db).unwrap()).collect();
+    let stores = (0..3).map(|_| Box::new(SqliteStore::open(&db).unwrap()) as Box<dyn Store>).collect();
     let mut config = WebConfig::new("http://paperboy.test");
     config.rate_limits = limits;
     TestApp { state: AppState::new(stores, Some(Arc::new(service)), config), _dir: dir }

@@ -8,12 +8,21 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::{Paper, PaperId, Source};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{PaperStore, Stats, StoreError, UpsertCounts};
+use super::{decode_paper, encode_paper, merged, vector_bytes, vector_from_bytes, EmbeddingCache, PaperStore, Stats, Store, StoreError, UpsertCounts};
 use crate::ingest::IngestReport;
+
+mod outbox;
+mod subscribers;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
 
 /// Schema migrations; migration `i` brings the database to version `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -99,11 +108,18 @@ const MIGRATIONS: &[&str] = &[
         outbox_id INTEGER NOT NULL REFERENCES outbox(id),
         PRIMARY KEY (subscriber_id, paper_id)
     ) WITHOUT ROWID;",
+    // 5: leases (one node of many runs a job) and the category listing's index.
+    "CREATE TABLE leases (
+        name TEXT PRIMARY KEY NOT NULL,
+        holder TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX papers_by_category ON papers(primary_category, day DESC, id);",
 ];
 
 /// The SQLite store.
 pub struct SqliteStore {
-    pub(crate) conn: Connection,
+    conn: Connection,
 }
 
 impl SqliteStore {
@@ -150,10 +166,6 @@ impl SqliteStore {
     }
 }
 
-fn decode(id: &str, data: &str) -> Result<Paper, StoreError> {
-    serde_json::from_str(data).map_err(|e| StoreError::Corrupt { id: id.to_owned(), reason: e.to_string() })
-}
-
 fn id_and_data(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String)> {
     Ok((r.get(0)?, r.get(1)?))
 }
@@ -161,19 +173,17 @@ fn id_and_data(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String)> {
 fn decode_rows(rows: impl Iterator<Item = rusqlite::Result<(String, String)>>) -> Result<Vec<Paper>, StoreError> {
     rows.map(|row| {
         let (id, data) = row?;
-        decode(&id, &data)
+        decode_paper(&id, &data)
     })
     .collect()
-}
-
-fn encode(paper: &Paper) -> String {
-    serde_json::to_string(paper).expect("a Paper always serialises")
 }
 
 impl PaperStore for SqliteStore {
     fn upsert_papers(&mut self, papers: Vec<Paper>) -> Result<UpsertCounts, StoreError> {
         let now = Utc::now().to_rfc3339();
-        let tx = self.conn.transaction()?;
+        // Immediate: the write lock is taken before `seq` is read, so two processes writing at
+        // once never pick the same numbers.
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut counts = UpsertCounts::default();
         {
             let mut next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM papers", [], |r| r.get(0))?;
@@ -189,28 +199,15 @@ impl PaperStore for SqliteStore {
             for incoming in papers {
                 let id = incoming.id.to_string();
                 let existing: Option<String> = select.query_row([&id], |r| r.get(0)).optional()?;
-                let (paper, is_new) = match existing {
-                    None => {
-                        let mut fresh = incoming;
-                        fresh.normalize();
-                        (fresh, true)
-                    }
-                    Some(data) => {
-                        let before = decode(&id, &data)?;
-                        let mut merged = before.clone();
-                        merged.merge(incoming);
-                        if merged == before {
-                            counts.unchanged += 1;
-                            continue;
-                        }
-                        (merged, false)
-                    }
+                let Some((paper, is_new)) = merged(&id, existing.as_deref(), incoming)? else {
+                    counts.unchanged += 1;
+                    continue;
                 };
                 let day = paper.day().map(|d| d.to_string());
                 let category = paper.primary_category().map(|c| c.to_string());
                 let upvotes = paper.signals.hf_upvotes;
                 let stmt = if is_new { &mut insert } else { &mut update };
-                stmt.execute(params![id, next_seq, day, category, upvotes, encode(&paper), now])?;
+                stmt.execute(params![id, next_seq, day, category, upvotes, encode_paper(&paper), now])?;
                 next_seq += 1;
                 if is_new {
                     counts.new += 1;
@@ -227,7 +224,7 @@ impl PaperStore for SqliteStore {
         let id = id.to_string();
         let data: Option<String> =
             self.conn.prepare_cached("SELECT data FROM papers WHERE id = ?1")?.query_row([&id], |r| r.get(0)).optional()?;
-        data.map(|d| decode(&id, &d)).transpose()
+        data.map(|d| decode_paper(&id, &d)).transpose()
     }
 
     fn papers_on(&self, day: NaiveDate) -> Result<Vec<Paper>, StoreError> {
@@ -311,26 +308,25 @@ impl PaperStore for SqliteStore {
             "SELECT source, input, started_at, finished_at, new, updated, unchanged, rejected, first_errors
              FROM ingest_runs ORDER BY id DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| {
+        let mut rows = stmt.query([limit as i64])?;
+        let mut runs = Vec::new();
+        while let Some(r) = rows.next()? {
             let source: String = r.get(0)?;
-            let time = |i: usize| -> rusqlite::Result<chrono::DateTime<Utc>> {
-                let s: String = r.get(i)?;
-                Ok(chrono::DateTime::parse_from_rfc3339(&s).map(|d| d.with_timezone(&Utc)).unwrap_or_default())
-            };
             let errors: String = r.get(8)?;
-            Ok(IngestReport {
-                source: Source::parse(&source).unwrap_or(Source::Listing),
+            let record = || format!("ingest run of {}", r.get::<_, String>(1).unwrap_or_default());
+            runs.push(IngestReport {
+                source: Source::parse(&source).ok_or_else(|| StoreError::corrupt(record(), format!("unknown source {source:?}")))?,
                 input: r.get(1)?,
-                started: time(2)?,
-                finished: time(3)?,
+                started: time(&r.get::<_, String>(2)?, &record)?,
+                finished: time(&r.get::<_, String>(3)?, &record)?,
                 new: r.get(4)?,
                 updated: r.get(5)?,
                 unchanged: r.get(6)?,
                 rejected: r.get(7)?,
-                first_errors: serde_json::from_str(&errors).unwrap_or_default(),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+                first_errors: serde_json::from_str(&errors).map_err(|e| StoreError::corrupt(record(), e))?,
+            });
+        }
+        Ok(runs)
     }
 
     fn papers_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper)>, StoreError> {
@@ -338,35 +334,9 @@ impl PaperStore for SqliteStore {
         let rows = stmt.query_map(params![seq, limit as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
         rows.map(|row| {
             let (seq, id, data) = row?;
-            Ok((seq, decode(&id, &data)?))
+            Ok((seq, decode_paper(&id, &data)?))
         })
         .collect()
-    }
-
-    fn cached_embeddings(&self, model: &str, text_hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT vector FROM embeddings WHERE model = ?1 AND text_hash = ?2")?;
-        let mut out = HashMap::new();
-        for h in text_hashes {
-            let blob: Option<Vec<u8>> = stmt.query_row(params![model, h], |r| r.get(0)).optional()?;
-            if let Some(blob) = blob {
-                let v = blob.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-                out.insert(h.clone(), v);
-            }
-        }
-        Ok(out)
-    }
-
-    fn cache_embeddings(&mut self, model: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached("INSERT OR REPLACE INTO embeddings (model, text_hash, vector) VALUES (?1, ?2, ?3)")?;
-            for (h, v) in vectors {
-                let blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-                stmt.execute(params![model, h, blob])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
     }
 
     fn harvest_checkpoint(&self, key: &str) -> Result<Option<NaiveDate>, StoreError> {
@@ -385,4 +355,50 @@ impl PaperStore for SqliteStore {
         )?;
         Ok(())
     }
+
+    fn last_seq(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT coalesce(max(seq), 0) FROM papers", [], |r| r.get(0))?)
+    }
+}
+
+impl EmbeddingCache for SqliteStore {
+    fn cached_embeddings(&self, model: &str, text_hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT vector FROM embeddings WHERE model = ?1 AND text_hash = ?2")?;
+        let mut out = HashMap::new();
+        for h in text_hashes {
+            let blob: Option<Vec<u8>> = stmt.query_row(params![model, h], |r| r.get(0)).optional()?;
+            if let Some(blob) = blob {
+                out.insert(h.clone(), vector_from_bytes(&blob));
+            }
+        }
+        Ok(out)
+    }
+
+    fn cache_embeddings(&mut self, model: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("INSERT OR REPLACE INTO embeddings (model, text_hash, vector) VALUES (?1, ?2, ?3)")?;
+            for (h, v) in vectors {
+                stmt.execute(params![model, h, vector_bytes(v)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// Times are stored as RFC 3339 text.
+fn time(s: &str, record: &dyn Fn() -> String) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).map_err(|e| StoreError::corrupt(record(), format!("time {s:?}: {e}")))
+}
+
+/// Days are stored as `YYYY-MM-DD` text.
+fn day(s: &str, record: &dyn Fn() -> String) -> Result<NaiveDate, StoreError> {
+    s.parse().map_err(|e| StoreError::corrupt(record(), format!("day {s:?}: {e}")))
 }

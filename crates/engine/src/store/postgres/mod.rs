@@ -1,0 +1,429 @@
+//! PostgreSQL implementation of the store, for several web and worker processes on one
+//! database.
+//!
+//! The tables mirror SQLite's with PostgreSQL's own types (`date`, `timestamptz`, `bytea`) and
+//! `COLLATE "C"` on text keys, so both backends order alike. Migrations are versioned in
+//! `paperboy_schema` and applied under an advisory lock, so nodes starting together migrate
+//! once. A batch upsert takes a transaction-scoped advisory lock before it reads the largest
+//! `seq`: changes become visible in `seq` order, so a node that follows the change sequence
+//! never skips one. The outbox is claimed with `FOR UPDATE SKIP LOCKED`.
+//!
+//! The client is the synchronous `postgres` crate (the store is called from blocking threads,
+//! like rusqlite); one connection per store, as with SQLite, and callers hold a few stores for
+//! parallel reads.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{NaiveDate, Utc};
+use paperboy_core::{Paper, PaperId, Source};
+use postgres::{Client, NoTls};
+
+use super::{decode_paper, encode_paper, merged, vector_bytes, vector_from_bytes, EmbeddingCache, PaperStore, Stats, Store, StoreError, UpsertCounts};
+use crate::ingest::IngestReport;
+
+mod outbox;
+mod subscribers;
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+/// Advisory lock keys (one number space per database).
+const MIGRATION_LOCK: i64 = 0x7061_7065_7262_0001;
+const SEQ_LOCK: i64 = 0x7061_7065_7262_0002;
+
+/// Schema migrations; migration `i` brings the database to version `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: everything SQLite's migrations 1-5 hold.
+    r#"CREATE TABLE papers (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        seq BIGINT NOT NULL UNIQUE,
+        day DATE,
+        primary_category TEXT COLLATE "C",
+        hf_upvotes BIGINT,
+        data TEXT NOT NULL,
+        first_seen TIMESTAMPTZ NOT NULL,
+        changed_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX papers_by_day ON papers (day, (coalesce(hf_upvotes, 0)) DESC, id);
+    CREATE INDEX papers_by_category ON papers (primary_category, day DESC, id);
+    CREATE TABLE ingest_runs (
+        id BIGSERIAL PRIMARY KEY,
+        source TEXT NOT NULL,
+        input TEXT NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ NOT NULL,
+        new BIGINT NOT NULL,
+        updated BIGINT NOT NULL,
+        unchanged BIGINT NOT NULL,
+        rejected BIGINT NOT NULL,
+        first_errors TEXT NOT NULL
+    );
+    CREATE TABLE harvest_checkpoints (
+        key TEXT COLLATE "C" PRIMARY KEY,
+        datestamp DATE NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE embeddings (
+        model TEXT COLLATE "C" NOT NULL,
+        text_hash TEXT COLLATE "C" NOT NULL,
+        vector BYTEA NOT NULL,
+        PRIMARY KEY (model, text_hash)
+    );
+    CREATE TABLE subscribers (
+        id BIGSERIAL PRIMARY KEY,
+        email TEXT NOT NULL,
+        email_key TEXT COLLATE "C" NOT NULL UNIQUE,
+        frequency TEXT NOT NULL,
+        interests TEXT NOT NULL,
+        status TEXT NOT NULL,
+        confirm_hash TEXT COLLATE "C" UNIQUE,
+        confirm_expires_at TIMESTAMPTZ,
+        confirm_sent_at TIMESTAMPTZ,
+        manage_key TEXT COLLATE "C" NOT NULL UNIQUE,
+        bounces INTEGER NOT NULL DEFAULT 0,
+        created_at TIMESTAMPTZ NOT NULL,
+        confirmed_at TIMESTAMPTZ,
+        unsubscribed_at TIMESTAMPTZ,
+        last_digest_day DATE
+    );
+    CREATE TABLE outbox (
+        id BIGSERIAL PRIMARY KEY,
+        subscriber_id BIGINT NOT NULL REFERENCES subscribers (id),
+        kind TEXT NOT NULL,
+        period TEXT COLLATE "C" NOT NULL,
+        message_id TEXT COLLATE "C" NOT NULL UNIQUE,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        html TEXT NOT NULL,
+        text TEXT NOT NULL,
+        unsubscribe_url TEXT,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TIMESTAMPTZ NOT NULL,
+        last_error TEXT,
+        created_at TIMESTAMPTZ NOT NULL,
+        sent_at TIMESTAMPTZ,
+        UNIQUE (subscriber_id, kind, period)
+    );
+    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+    CREATE TABLE digest_ledger (
+        subscriber_id BIGINT NOT NULL REFERENCES subscribers (id),
+        paper_id TEXT COLLATE "C" NOT NULL,
+        outbox_id BIGINT NOT NULL REFERENCES outbox (id),
+        PRIMARY KEY (subscriber_id, paper_id)
+    );
+    CREATE TABLE leases (
+        name TEXT COLLATE "C" PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );"#,
+];
+
+/// The PostgreSQL store: one connection.
+pub struct PgStore {
+    client: Mutex<Client>,
+}
+
+impl PgStore {
+    /// Connects (`postgres://user:password@host:port/database`, or the key=value form) and
+    /// brings the schema up to date.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::init(Self::client(url)?, None)
+    }
+
+    /// Connects and keeps every table in `schema` (created if missing), so several paperboys,
+    /// or tests, can share one database.
+    pub fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StoreError> {
+        if schema.is_empty() || !schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(StoreError::Location(format!("schema name {schema:?}: use lowercase letters, digits and _")));
+        }
+        Self::init(Self::client(url)?, Some(schema))
+    }
+
+    /// Drops `schema` with everything in it (for tests that made one).
+    pub fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+        let mut client = Self::client(url)?;
+        client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", schema.replace('"', "")))?;
+        Ok(())
+    }
+
+    fn client(url: &str) -> Result<Client, StoreError> {
+        let config: postgres::Config = url.parse().map_err(|e| StoreError::Location(format!("PostgreSQL URL: {e}")))?;
+        config.connect(NoTls).map_err(|e| StoreError::Location(format!("cannot connect to PostgreSQL at {}: {e}", super::redact(url))))
+    }
+
+    fn init(mut client: Client, schema: Option<&str>) -> Result<Self, StoreError> {
+        if let Some(schema) = schema {
+            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}"))?;
+        }
+        client.batch_execute("SET TIME ZONE 'UTC'")?;
+        let store = PgStore { client: Mutex::new(client) };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.conn();
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS paperboy_schema (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")?;
+        let version: i64 = tx.query_one("SELECT coalesce(max(version), 0) FROM paperboy_schema", &[])?.try_get(0)?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.batch_execute(sql)?;
+            tx.execute("INSERT INTO paperboy_schema (version) VALUES ($1)", &[&(i as i64 + 1)])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn().query_one("SELECT coalesce(max(version), 0) FROM paperboy_schema", &[])?.try_get(0)?)
+    }
+
+    /// The connection; a panic elsewhere while it was held leaves it usable (every statement
+    /// is its own transaction or runs in one that rolls back on drop).
+    fn conn(&self) -> MutexGuard<'_, Client> {
+        self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn papers_where(&self, tail: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<Paper>, StoreError> {
+        let rows = self.conn().query(&format!("SELECT id, data FROM papers {tail}"), params)?;
+        rows.iter().map(|r| decode_paper(&r.try_get::<_, String>(0)?, &r.try_get::<_, String>(1)?)).collect()
+    }
+}
+
+/// One paper to write in a batch.
+struct Write {
+    id: String,
+    seq: i64,
+    paper: Paper,
+    is_new: bool,
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn uncount(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl PaperStore for PgStore {
+    fn upsert_papers(&mut self, papers: Vec<Paper>) -> Result<UpsertCounts, StoreError> {
+        let mut counts = UpsertCounts::default();
+        if papers.is_empty() {
+            return Ok(counts);
+        }
+        let client = self.client.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])?;
+        let ids: Vec<String> = papers.iter().map(|p| p.id.to_string()).collect();
+        let mut stored: HashMap<String, String> = HashMap::with_capacity(ids.len());
+        for row in tx.query("SELECT id, data FROM papers WHERE id = ANY($1)", &[&ids])? {
+            stored.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+        let mut next_seq: i64 = tx.query_one("SELECT coalesce(max(seq), 0) + 1 FROM papers", &[])?.try_get(0)?;
+        let mut writes: Vec<Write> = Vec::new();
+        let mut pending: HashMap<String, usize> = HashMap::new();
+        for (incoming, id) in papers.into_iter().zip(ids) {
+            // A paper seen twice in one batch merges onto its first write, as if stored.
+            let current = match pending.get(&id) {
+                Some(&i) => Some(encode_paper(&writes[i].paper)),
+                None => stored.get(&id).cloned(),
+            };
+            let Some((paper, is_new)) = merged(&id, current.as_deref(), incoming)? else {
+                counts.unchanged += 1;
+                continue;
+            };
+            if is_new {
+                counts.new += 1;
+            } else {
+                counts.updated += 1;
+            }
+            match pending.get(&id) {
+                Some(&i) => writes[i].paper = paper,
+                None => {
+                    pending.insert(id.clone(), writes.len());
+                    writes.push(Write { id, seq: next_seq, paper, is_new });
+                    next_seq += 1;
+                }
+            }
+        }
+        let now = Utc::now();
+        for is_new in [true, false] {
+            let batch: Vec<&Write> = writes.iter().filter(|w| w.is_new == is_new).collect();
+            if batch.is_empty() {
+                continue;
+            }
+            let ids: Vec<&str> = batch.iter().map(|w| w.id.as_str()).collect();
+            let seqs: Vec<i64> = batch.iter().map(|w| w.seq).collect();
+            let days: Vec<Option<NaiveDate>> = batch.iter().map(|w| w.paper.day()).collect();
+            let categories: Vec<Option<String>> = batch.iter().map(|w| w.paper.primary_category().map(|c| c.to_string())).collect();
+            let upvotes: Vec<Option<i64>> = batch.iter().map(|w| w.paper.signals.hf_upvotes.map(i64::from)).collect();
+            let data: Vec<String> = batch.iter().map(|w| encode_paper(&w.paper)).collect();
+            let sql = if is_new {
+                "INSERT INTO papers (id, seq, day, primary_category, hf_upvotes, data, first_seen, changed_at)
+                 SELECT id, seq, day, category, upvotes, data, $7, $7
+                 FROM unnest($1::text[], $2::bigint[], $3::date[], $4::text[], $5::bigint[], $6::text[]) AS t(id, seq, day, category, upvotes, data)"
+            } else {
+                "UPDATE papers p SET seq = t.seq, day = t.day, primary_category = t.category, hf_upvotes = t.upvotes, data = t.data, changed_at = $7
+                 FROM unnest($1::text[], $2::bigint[], $3::date[], $4::text[], $5::bigint[], $6::text[]) AS t(id, seq, day, category, upvotes, data)
+                 WHERE p.id = t.id"
+            };
+            tx.execute(sql, &[&ids, &seqs, &days, &categories, &upvotes, &data, &now])?;
+        }
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    fn paper(&self, id: &PaperId) -> Result<Option<Paper>, StoreError> {
+        let id = id.to_string();
+        Ok(self.papers_where("WHERE id = $1", &[&id])?.pop())
+    }
+
+    fn papers_on(&self, day: NaiveDate) -> Result<Vec<Paper>, StoreError> {
+        self.papers_where("WHERE day = $1 ORDER BY coalesce(hf_upvotes, 0) DESC, id", &[&day])
+    }
+
+    fn latest_day(&self) -> Result<Option<NaiveDate>, StoreError> {
+        Ok(self.conn().query_one("SELECT max(day) FROM papers", &[])?.try_get(0)?)
+    }
+
+    fn papers_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Result<Vec<Paper>, StoreError> {
+        self.papers_where("WHERE day BETWEEN $1 AND $2 ORDER BY coalesce(hf_upvotes, 0) DESC, id LIMIT $3", &[&from, &to, &(limit as i64)])
+    }
+
+    fn neighbour_days(&self, day: NaiveDate) -> Result<(Option<NaiveDate>, Option<NaiveDate>), StoreError> {
+        let row = self.conn().query_one("SELECT (SELECT max(day) FROM papers WHERE day < $1), (SELECT min(day) FROM papers WHERE day > $1)", &[&day])?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    fn papers_in_category(&self, category: &str, offset: usize, limit: usize) -> Result<Vec<Paper>, StoreError> {
+        self.papers_where("WHERE primary_category = $1 ORDER BY day DESC NULLS LAST, id LIMIT $2 OFFSET $3", &[&category, &(limit as i64), &(offset as i64)])
+    }
+
+    fn category_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT primary_category, count(*) FROM papers WHERE primary_category IS NOT NULL
+             GROUP BY primary_category ORDER BY count(*) DESC, primary_category",
+            &[],
+        )?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, uncount(r.try_get(1)?)))).collect()
+    }
+
+    fn stats(&self) -> Result<Stats, StoreError> {
+        let row = self.conn().query_one(
+            "SELECT count(*), count(*) FILTER (WHERE id ~ '^[a-z].*:'), count(DISTINCT day), (SELECT count(*) FROM ingest_runs) FROM papers",
+            &[],
+        )?;
+        let (papers, external) = (uncount(row.try_get(0)?), uncount(row.try_get(1)?));
+        Ok(Stats { papers, arxiv_papers: papers - external, days: uncount(row.try_get(2)?), latest_day: self.latest_day()?, ingest_runs: uncount(row.try_get(3)?) })
+    }
+
+    fn record_ingest_run(&mut self, report: &IngestReport) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO ingest_runs (source, input, started_at, finished_at, new, updated, unchanged, rejected, first_errors)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &report.source.as_str(),
+                &report.input,
+                &report.started,
+                &report.finished,
+                &count(report.new),
+                &count(report.updated),
+                &count(report.unchanged),
+                &count(report.rejected),
+                &serde_json::to_string(&report.first_errors).expect("strings serialise"),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn ingest_runs(&self, limit: usize) -> Result<Vec<IngestReport>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT source, input, started_at, finished_at, new, updated, unchanged, rejected, first_errors
+             FROM ingest_runs ORDER BY id DESC LIMIT $1",
+            &[&(limit as i64)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let source: String = r.try_get(0)?;
+                let input: String = r.try_get(1)?;
+                let record = || format!("ingest run of {input}");
+                let errors: String = r.try_get(8)?;
+                Ok(IngestReport {
+                    source: Source::parse(&source).ok_or_else(|| StoreError::corrupt(record(), format!("unknown source {source:?}")))?,
+                    started: r.try_get(2)?,
+                    finished: r.try_get(3)?,
+                    new: uncount(r.try_get(4)?),
+                    updated: uncount(r.try_get(5)?),
+                    unchanged: uncount(r.try_get(6)?),
+                    rejected: uncount(r.try_get(7)?),
+                    first_errors: serde_json::from_str(&errors).map_err(|e| StoreError::corrupt(record(), e))?,
+                    input,
+                })
+            })
+            .collect()
+    }
+
+    fn harvest_checkpoint(&self, key: &str) -> Result<Option<NaiveDate>, StoreError> {
+        let row = self.conn().query_opt("SELECT datestamp FROM harvest_checkpoints WHERE key = $1", &[&key])?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    fn set_harvest_checkpoint(&mut self, key: &str, datestamp: NaiveDate) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO harvest_checkpoints (key, datestamp, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET datestamp = greatest(harvest_checkpoints.datestamp, excluded.datestamp), updated_at = excluded.updated_at",
+            &[&key, &datestamp, &Utc::now()],
+        )?;
+        Ok(())
+    }
+
+    fn papers_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper)>, StoreError> {
+        let rows = self.conn().query("SELECT seq, id, data FROM papers WHERE seq > $1 ORDER BY seq LIMIT $2", &[&seq, &(limit as i64)])?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, decode_paper(&r.try_get::<_, String>(1)?, &r.try_get::<_, String>(2)?)?))).collect()
+    }
+
+    fn last_seq(&self) -> Result<i64, StoreError> {
+        Ok(self.conn().query_one("SELECT coalesce(max(seq), 0) FROM papers", &[])?.try_get(0)?)
+    }
+}
+
+impl EmbeddingCache for PgStore {
+    fn cached_embeddings(&self, model: &str, text_hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {
+        let rows = self.conn().query("SELECT text_hash, vector FROM embeddings WHERE model = $1 AND text_hash = ANY($2)", &[&model, &text_hashes])?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, vector_from_bytes(r.try_get(1)?)))).collect()
+    }
+
+    fn cache_embeddings(&mut self, model: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), StoreError> {
+        // One row per hash (the last wins), as a statement may not touch a row twice.
+        let mut unique: HashMap<&str, &[f32]> = HashMap::with_capacity(vectors.len());
+        for (h, v) in vectors {
+            unique.insert(h, v);
+        }
+        let (hashes, blobs): (Vec<&str>, Vec<Vec<u8>>) = unique.into_iter().map(|(h, v)| (h, vector_bytes(v))).unzip();
+        self.conn().execute(
+            "INSERT INTO embeddings (model, text_hash, vector) SELECT $1, h, v FROM unnest($2::text[], $3::bytea[]) AS t(h, v)
+             ON CONFLICT (model, text_hash) DO UPDATE SET vector = excluded.vector",
+            &[&model, &hashes, &blobs],
+        )?;
+        Ok(())
+    }
+}
+
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}
+

@@ -1,0 +1,168 @@
+//! The outbox, the digest ledger and leases on PostgreSQL (guarantees in `crate::outbox`).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use paperboy_core::PaperId;
+use postgres::Row;
+
+use super::{uncount, PgStore};
+use crate::outbox::{after_transient, Delivery, Kind, OutboxCounts, OutboxRow, OutgoingMessage, Outcome, BOUNCES_TO_STOP};
+use crate::store::{Leases, Outbox, StoreError};
+
+fn delivery(s: &str, record: &str) -> Result<Delivery, StoreError> {
+    Delivery::parse(s).ok_or_else(|| StoreError::corrupt(record, format!("delivery state {s:?}")))
+}
+
+/// A claimed row; `attempts` in the row already counts this claim.
+fn claimed_row(r: &Row) -> Result<OutboxRow, StoreError> {
+    let id: i64 = r.try_get(0)?;
+    let kind: String = r.try_get(2)?;
+    let attempts: i32 = r.try_get(3)?;
+    Ok(OutboxRow {
+        id,
+        subscriber_id: r.try_get(1)?,
+        kind: Kind::parse(&kind).ok_or_else(|| StoreError::corrupt(format!("outbox row {id}"), format!("kind {kind:?}")))?,
+        attempts: u32::try_from(attempts - 1).unwrap_or(0),
+        message: OutgoingMessage {
+            message_id: r.try_get(4)?,
+            recipient: r.try_get(5)?,
+            subject: r.try_get(6)?,
+            html: r.try_get(7)?,
+            text: r.try_get(8)?,
+            unsubscribe_url: r.try_get(9)?,
+        },
+    })
+}
+
+impl Outbox for PgStore {
+    fn already_sent(&self, subscriber: i64, papers: &[PaperId]) -> Result<HashSet<PaperId>, StoreError> {
+        let ids: Vec<String> = papers.iter().map(|p| p.to_string()).collect();
+        let rows = self.conn().query("SELECT paper_id FROM digest_ledger WHERE subscriber_id = $1 AND paper_id = ANY($2)", &[&subscriber, &ids])?;
+        let seen: HashSet<String> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+        Ok(papers.iter().filter(|p| seen.contains(&p.to_string())).cloned().collect())
+    }
+
+    fn has_digest(&self, subscriber: i64, period: &str) -> Result<bool, StoreError> {
+        Ok(self.conn().query_opt("SELECT 1 FROM outbox WHERE subscriber_id = $1 AND kind = 'digest' AND period = $2", &[&subscriber, &period])?.is_some())
+    }
+
+    fn enqueue_digest(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut client = self.conn();
+        let mut tx = client.transaction()?;
+        let inserted = tx.query_opt(
+            "INSERT INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
+                 status, attempts, next_attempt_at, created_at)
+             VALUES ($1, 'digest', $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9)
+             ON CONFLICT DO NOTHING RETURNING id",
+            &[&subscriber, &period, &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now],
+        )?;
+        let Some(row) = inserted else { return Ok(false) };
+        let outbox_id: i64 = row.try_get(0)?;
+        let ids: Vec<String> = papers.iter().map(|p| p.to_string()).collect();
+        tx.execute(
+            "INSERT INTO digest_ledger (subscriber_id, paper_id, outbox_id) SELECT $1, p, $3 FROM unnest($2::text[]) AS t(p) ON CONFLICT DO NOTHING",
+            &[&subscriber, &ids, &outbox_id],
+        )?;
+        tx.execute("UPDATE subscribers SET last_digest_day = $2 WHERE id = $1", &[&subscriber, &day])?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn enqueue_confirmation(&mut self, subscriber: i64, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
+                 status, attempts, next_attempt_at, created_at)
+             VALUES ($1, 'confirm', $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9) ON CONFLICT DO NOTHING",
+            &[&subscriber, &now.to_rfc3339(), &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now],
+        )?;
+        Ok(())
+    }
+
+    fn claim_due(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = self.conn().query(
+            "WITH due AS (
+                 SELECT o.id FROM outbox o
+                 WHERE o.status IN ('queued', 'sending') AND o.next_attempt_at <= $1
+                   AND (o.kind = 'confirm' OR EXISTS (SELECT 1 FROM subscribers s WHERE s.id = o.subscriber_id AND s.status = 'confirmed'))
+                 ORDER BY o.id LIMIT $2
+                 FOR UPDATE OF o SKIP LOCKED
+             )
+             UPDATE outbox SET status = 'sending', attempts = outbox.attempts + 1, next_attempt_at = $3
+             FROM due WHERE outbox.id = due.id
+             RETURNING outbox.id, outbox.subscriber_id, outbox.kind, outbox.attempts, outbox.message_id, outbox.recipient,
+                 outbox.subject, outbox.html, outbox.text, outbox.unsubscribe_url",
+            &[&now, &(limit as i64), &(now + lease)],
+        )?;
+        let mut claimed = rows.iter().map(claimed_row).collect::<Result<Vec<_>, _>>()?;
+        claimed.sort_by_key(|r| r.id);
+        Ok(claimed)
+    }
+
+    fn record_outcomes(&mut self, outcomes: &[(i64, Outcome)], now: DateTime<Utc>) -> Result<Vec<Delivery>, StoreError> {
+        let mut client = self.conn();
+        let mut tx = client.transaction()?;
+        let mut states = Vec::with_capacity(outcomes.len());
+        for (id, outcome) in outcomes {
+            let state = match outcome {
+                Outcome::Sent => {
+                    tx.execute("UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1", &[id, &now])?;
+                    Delivery::Sent
+                }
+                Outcome::Transient(error) => {
+                    let attempts: i32 = tx.query_one("SELECT attempts FROM outbox WHERE id = $1", &[id])?.try_get(0)?;
+                    let attempts = u32::try_from(attempts).unwrap_or(0);
+                    let (state, next) = after_transient(attempts, now);
+                    tx.execute("UPDATE outbox SET status = $2, last_error = $3, next_attempt_at = $4 WHERE id = $1", &[id, &state.as_str(), error, &next])?;
+                    state
+                }
+                Outcome::Permanent(error) => {
+                    tx.execute("UPDATE outbox SET status = 'bounced', last_error = $2 WHERE id = $1", &[id, error])?;
+                    tx.execute(
+                        "UPDATE subscribers SET bounces = bounces + 1,
+                             status = CASE WHEN bounces + 1 >= $2 AND status = 'confirmed' THEN 'bouncing' ELSE status END
+                         WHERE id = (SELECT subscriber_id FROM outbox WHERE id = $1)",
+                        &[id, &(BOUNCES_TO_STOP as i32)],
+                    )?;
+                    Delivery::Bounced
+                }
+            };
+            states.push(state);
+        }
+        tx.commit()?;
+        Ok(states)
+    }
+
+    fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let mut counts = OutboxCounts::default();
+        for r in self.conn().query("SELECT status, count(*) FROM outbox GROUP BY status", &[])? {
+            let status: String = r.try_get(0)?;
+            counts.add(delivery(&status, "outbox")?, uncount(r.try_get(1)?));
+        }
+        Ok(counts)
+    }
+
+    fn delivery_of(&self, message_id: &str) -> Result<Option<(Delivery, u32)>, StoreError> {
+        let Some(r) = self.conn().query_opt("SELECT status, attempts FROM outbox WHERE message_id = $1", &[&message_id])? else { return Ok(None) };
+        let status: String = r.try_get(0)?;
+        let attempts: i32 = r.try_get(1)?;
+        Ok(Some((delivery(&status, &format!("outbox message {message_id}"))?, u32::try_from(attempts).unwrap_or(0))))
+    }
+}
+
+impl Leases for PgStore {
+    fn try_lease(&mut self, name: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let changed = self.conn().execute(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $4)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.expires_at <= $3 OR leases.holder = excluded.holder",
+            &[&name, &holder, &now, &until],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn release_lease(&mut self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.conn().execute("DELETE FROM leases WHERE name = $1 AND holder = $2", &[&name, &holder])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,481 @@
+//! The cases: each takes a fresh database and opens what connections it needs.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use paperboy_core::{EmailAddress, Paper, PaperId, Source};
+use paperboy_engine::ingest::{ingest_path, snapshot};
+use paperboy_engine::outbox::{Delivery, Kind, OutgoingMessage, Outcome, BOUNCES_TO_STOP, MAX_ATTEMPTS};
+use paperboy_engine::store::CLAIM_LEASE;
+use paperboy_engine::subscriptions::{Frequency, Interests, Status, SubscribeOutcome};
+use paperboy_engine::{IngestRun, Store};
+
+use super::TestDb;
+use crate::helpers::fixture;
+
+fn id(s: &str) -> PaperId {
+    s.parse().unwrap()
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn ingest(store: &mut dyn Store, source: Source, rel: &str) -> paperboy_engine::IngestReport {
+    ingest_path(store, source, &fixture(rel), &mut |_| {}).unwrap()
+}
+
+fn snapshot_line(version: u32, title: &str) -> String {
+    let versions: Vec<String> = (1..=version).map(|v| format!(r#"{{"version":"v{v}","created":"Mon, {v} Apr 2024 10:00:00 GMT"}}"#)).collect();
+    format!(
+        r#"{{"id":"2404.00001","title":"{title}","authors":"A. One and B. Two","categories":"cs.LG stat.ML","abstract":"About {title}.","versions":[{}]}}"#,
+        versions.join(",")
+    )
+}
+
+/// A paper from a snapshot line: `id`, a title, a category and a version.
+fn paper(arxiv: &str, title: &str, category: &str, version: u32) -> Paper {
+    let versions: Vec<String> = (1..=version).map(|v| format!(r#"{{"version":"v{v}","created":"Tue, {v} Sep 2026 10:00:00 GMT"}}"#)).collect();
+    let line = format!(
+        r#"{{"id":"{arxiv}","title":"{title}","authors":"A. Author","categories":"{category}","abstract":"On {title}.","versions":[{}]}}"#,
+        versions.join(",")
+    );
+    snapshot::parse_line(&line).unwrap()
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 8, 0, 0).unwrap()
+}
+
+pub fn ingesting_the_same_input_twice_changes_nothing(db: &TestDb) {
+    let mut store = db.open();
+    let store = &mut *store;
+    let first = ingest(store, Source::OaiPmh, "oai-pmh/ListRecords_data_0.xml");
+    assert_eq!((first.new, first.updated, first.unchanged, first.rejected), (1000, 0, 0, 0));
+    let before = store.papers_changed_since(0, 10_000).unwrap();
+    let second = ingest(store, Source::OaiPmh, "oai-pmh/ListRecords_data_0.xml");
+    assert_eq!((second.new, second.updated, second.unchanged, second.rejected), (0, 0, 1000, 0));
+    assert_eq!(store.papers_changed_since(0, 10_000).unwrap(), before, "nothing was rewritten");
+    for (source, rel) in [
+        (Source::ArxivSnapshot, "snapshot/head200.jsonl"),
+        (Source::HfDaily, "hf-daily"),
+        (Source::Listing, "listing/head.txt"),
+        (Source::Beir, "beir/scifact-head40/corpus.jsonl"),
+        (Source::Atom, "atom/q_testing_s0_m10_bc5a6c384fe9.xml"),
+    ] {
+        let a = ingest(store, source, rel);
+        let b = ingest(store, source, rel);
+        assert!(a.new > 0, "{source:?}");
+        assert_eq!((b.new, b.updated, b.unchanged), (0, 0, a.new + a.updated + a.unchanged), "{source:?}");
+    }
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.ingest_runs, 12);
+    assert!(stats.papers > 1250);
+    // Listing and BEIR papers have no arXiv id.
+    assert_eq!(stats.papers - stats.arxiv_papers, 14 + 40, "{stats:?}");
+}
+
+pub fn a_newer_version_updates_the_paper_and_never_duplicates_it(db: &TestDb) {
+    let mut store = db.open();
+    let mut run = IngestRun::new(&mut *store, Source::ArxivSnapshot, "test");
+    run.accept(snapshot::parse_line(&snapshot_line(1, "First title")).map_err(|r| paperboy_engine::RecordError::new("1", r))).unwrap();
+    let r1 = run.finish().unwrap();
+    assert_eq!(r1.new, 1);
+    let mut run = IngestRun::new(&mut *store, Source::ArxivSnapshot, "test");
+    run.accept(Ok(snapshot::parse_line(&snapshot_line(2, "Second title")).unwrap())).unwrap();
+    run.accept(Ok(snapshot::parse_line(&snapshot_line(1, "First title")).unwrap())).unwrap();
+    let r2 = run.finish().unwrap();
+    assert_eq!((r2.new, r2.updated, r2.unchanged), (0, 1, 1), "a late v1 changes nothing");
+    let p = store.paper(&id("2404.00001")).unwrap().unwrap();
+    assert_eq!(p.title, "Second title");
+    assert_eq!(p.latest_version(), Some(2));
+    assert_eq!(p.authors.len(), 2);
+    assert_eq!(store.stats().unwrap().papers, 1);
+}
+
+pub fn the_same_paper_from_two_sources_merges(db: &TestDb) {
+    let mut store = db.open();
+    let store = &mut *store;
+    // 2502.20730 is on Hugging Face on 2025-03-03; give it arXiv metadata too.
+    ingest(store, Source::HfDaily, "hf-daily/2025-03-03.json");
+    let hf = store.paper(&id("2502.20730")).unwrap().unwrap();
+    let line = r#"{"id":"2502.20730","title":"DeepSolution: Boosting Complex Engineering Solution Design via Tree-based Exploration and Bi-point Thinking","authors":"Zhuoqun Li and Others","categories":"cs.AI cs.CL","abstract":"arXiv abstract.","doi":"10.1/x","versions":[{"version":"v1","created":"Fri, 28 Feb 2025 05:23:10 GMT"},{"version":"v2","created":"Mon, 3 Mar 2025 05:23:10 GMT"}]}"#;
+    let mut run = IngestRun::new(store, Source::ArxivSnapshot, "test");
+    run.accept(Ok(snapshot::parse_line(line).unwrap())).unwrap();
+    assert_eq!(run.finish().unwrap().updated, 1);
+    let merged = store.paper(&id("2502.20730")).unwrap().unwrap();
+    assert_eq!(merged.abstract_text, "arXiv abstract.");
+    assert_eq!(merged.primary_category().unwrap().as_str(), "cs.AI");
+    assert_eq!(merged.signals.hf_upvotes, hf.signals.hf_upvotes, "Hugging Face upvotes survive");
+    assert_eq!(merged.listed_on, hf.listed_on);
+    assert_eq!(merged.sources.len(), 2);
+    assert_eq!(merged.latest_version(), Some(2));
+    // Re-reading the Hugging Face day does not undo the arXiv metadata.
+    let again = ingest(store, Source::HfDaily, "hf-daily/2025-03-03.json");
+    assert_eq!(again.updated, 0);
+    assert_eq!(store.papers_on(day("2025-03-03")).unwrap().len() as u64, again.unchanged);
+}
+
+pub fn a_paper_twice_in_one_batch_merges_onto_itself(db: &TestDb) {
+    let mut store = db.open();
+    let counts = store.upsert_papers(vec![paper("2609.00001", "One", "cs.LG", 1), paper("2609.00001", "One again", "cs.LG", 2), paper("2609.00002", "Two", "cs.CL", 1)]).unwrap();
+    assert_eq!((counts.new, counts.updated, counts.unchanged), (2, 1, 0));
+    let p = store.paper(&id("2609.00001")).unwrap().unwrap();
+    assert_eq!((p.title.as_str(), p.latest_version()), ("One again", Some(2)));
+    assert_eq!(store.stats().unwrap().papers, 2);
+    let again = store.upsert_papers(vec![paper("2609.00001", "One again", "cs.LG", 2), paper("2609.00001", "One again", "cs.LG", 2)]).unwrap();
+    assert_eq!((again.new, again.updated, again.unchanged), (0, 0, 2));
+    assert!(store.upsert_papers(Vec::new()).unwrap() == Default::default());
+}
+
+pub fn rejected_records_are_counted_and_recorded(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.jsonl");
+    let good = std::fs::read_to_string(fixture("snapshot/head200.jsonl")).unwrap();
+    let mut lines: Vec<&str> = good.lines().take(5).collect();
+    lines.insert(2, "{broken");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let mut store = db.open();
+    let report = ingest_path(&mut *store, Source::ArxivSnapshot, &path, &mut |_| {}).unwrap();
+    assert_eq!((report.new, report.rejected), (5, 1));
+    assert!(report.first_errors[0].contains("mixed.jsonl:3: invalid JSON"), "{:?}", report.first_errors);
+    let runs = store.ingest_runs(5).unwrap();
+    assert_eq!(runs[0].rejected, 1);
+    assert_eq!(runs[0].first_errors, report.first_errors);
+    assert_eq!(runs[0].source, Source::ArxivSnapshot);
+    assert_eq!(runs[0].input, report.input);
+    assert_eq!(runs[0].started.timestamp(), report.started.timestamp());
+}
+
+pub fn listings_by_day_category_and_window(db: &TestDb) {
+    let mut store = db.open();
+    let store = &mut *store;
+    ingest(store, Source::HfDaily, "hf-daily");
+    let on = store.papers_on(day("2025-03-04")).unwrap();
+    assert!(on.len() > 10);
+    assert!(on.windows(2).all(|w| w[0].signals.hf_upvotes >= w[1].signals.hf_upvotes));
+    assert_eq!(store.latest_day().unwrap(), Some(day("2025-08-01")));
+    let (before, after) = store.neighbour_days(day("2025-03-04")).unwrap();
+    assert!(before.is_some_and(|d| d < day("2025-03-04")) && after.is_some_and(|d| d > day("2025-03-04")), "{before:?} {after:?}");
+    let window = store.papers_between(day("2025-03-03"), day("2025-03-05"), 7).unwrap();
+    assert_eq!(window.len(), 7);
+    assert!(window.windows(2).all(|w| w[0].signals.hf_upvotes.unwrap_or(0) >= w[1].signals.hf_upvotes.unwrap_or(0)));
+    assert!(window.iter().all(|p| p.day().is_some_and(|d| (day("2025-03-03")..=day("2025-03-05")).contains(&d))));
+
+    store.upsert_papers(vec![paper("2609.00003", "Gamma", "cs.LG", 1), paper("2609.00001", "Alpha", "cs.LG", 1), paper("2609.00002", "Beta", "math.CO", 1)]).unwrap();
+    let counts = store.category_counts().unwrap();
+    assert_eq!(counts, vec![("cs.LG".to_owned(), 2), ("math.CO".to_owned(), 1)]);
+    let ids: Vec<String> = store.papers_in_category("cs.LG", 0, 10).unwrap().iter().map(|p| p.id.to_string()).collect();
+    assert_eq!(ids, ["2609.00001", "2609.00003"], "same day: by id");
+    assert_eq!(store.papers_in_category("cs.LG", 1, 10).unwrap().len(), 1);
+    assert!(store.papers_in_category("q-bio.BM", 0, 10).unwrap().is_empty());
+    assert!(store.paper(&id("2609.09999")).unwrap().is_none());
+}
+
+pub fn checkpoints_never_go_back(db: &TestDb) {
+    let mut store = db.open();
+    assert_eq!(store.harvest_checkpoint("k").unwrap(), None);
+    store.set_harvest_checkpoint("k", day("2023-03-07")).unwrap();
+    store.set_harvest_checkpoint("k", day("2023-03-01")).unwrap();
+    store.set_harvest_checkpoint("other", day("2020-01-01")).unwrap();
+    assert_eq!(store.harvest_checkpoint("k").unwrap(), Some(day("2023-03-07")));
+    store.set_harvest_checkpoint("k", day("2023-03-09")).unwrap();
+    assert_eq!(db.open().harvest_checkpoint("k").unwrap(), Some(day("2023-03-09")));
+    assert_eq!(store.harvest_checkpoint("other").unwrap(), Some(day("2020-01-01")));
+}
+
+pub fn changes_since_seq_are_complete_and_in_order(db: &TestDb) {
+    let mut store = db.open();
+    assert_eq!(store.last_seq().unwrap(), 0);
+    store.upsert_papers((1..=5).map(|i| paper(&format!("2609.0000{i}"), &format!("P{i}"), "cs.LG", 1)).collect()).unwrap();
+    let seen = store.last_seq().unwrap();
+    let all = store.papers_changed_since(0, 100).unwrap();
+    assert_eq!(all.len(), 5);
+    assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "in change order");
+    assert_eq!(all.last().unwrap().0, seen);
+    // Paging by seq sees each paper once.
+    let first = store.papers_changed_since(0, 2).unwrap();
+    let rest = store.papers_changed_since(first[1].0, 100).unwrap();
+    assert_eq!(first.len() + rest.len(), 5);
+    // A change and a new paper come after what was seen, the change with a new seq.
+    store.upsert_papers(vec![paper("2609.00002", "P2", "cs.LG", 2), paper("2609.00009", "P9", "cs.CL", 1), paper("2609.00004", "P4", "cs.LG", 1)]).unwrap();
+    let after: Vec<String> = store.papers_changed_since(seen, 100).unwrap().into_iter().map(|(_, p)| p.id.to_string()).collect();
+    assert_eq!(after, ["2609.00002", "2609.00009"], "the unchanged paper is not rewritten");
+    assert!(store.last_seq().unwrap() > seen);
+    assert_eq!(store.papers_changed_since(0, 100).unwrap().len(), 6);
+    // Another connection sees the same sequence.
+    assert_eq!(db.open().papers_changed_since(seen, 100).unwrap().len(), 2);
+}
+
+pub fn embeddings_are_cached_per_model(db: &TestDb) {
+    let mut store = db.open();
+    let v = |x: f32| vec![x, -x, 0.5, f32::MIN_POSITIVE];
+    store.cache_embeddings("m1", &[("a".into(), v(1.0)), ("b".into(), v(2.0)), ("a".into(), v(3.0))]).unwrap();
+    store.cache_embeddings("m2", &[("a".into(), v(9.0))]).unwrap();
+    let got = store.cached_embeddings("m1", &["a".into(), "b".into(), "zz".into()]).unwrap();
+    assert_eq!(got.len(), 2, "missing hashes are left out");
+    assert_eq!(got["a"], v(3.0), "the last vector for a hash wins");
+    assert_eq!(got["b"], v(2.0));
+    assert_eq!(store.cached_embeddings("m2", &["a".into(), "b".into()]).unwrap()["a"], v(9.0));
+    store.cache_embeddings("m1", &[("b".into(), v(4.0))]).unwrap();
+    assert_eq!(db.open().cached_embeddings("m1", &["b".into()]).unwrap()["b"], v(4.0));
+    assert!(store.cached_embeddings("m1", &[]).unwrap().is_empty());
+}
+
+fn token(outcome: SubscribeOutcome) -> String {
+    match outcome {
+        SubscribeOutcome::SendConfirmation { token, .. } => token,
+        SubscribeOutcome::Nothing => panic!("expected a confirmation to send"),
+    }
+}
+
+pub fn double_opt_in_with_single_use_expiring_tokens(db: &TestDb) {
+    let mut store = db.open();
+    let t0 = t0();
+    let ada = EmailAddress::parse("Ada@Example.org").unwrap();
+    let interests = Interests::from_fields("protein folding", "q-bio.BM, cs.LG", "diffusion", "survey").unwrap();
+    let first = token(store.subscribe(&ada, Frequency::Weekly, &interests, t0).unwrap());
+    assert_eq!(store.subscriber_by_email(&ada).unwrap().unwrap().status, Status::Pending);
+
+    // Again within 10 minutes (any case): nothing new is sent.
+    let again = EmailAddress::parse("ada@example.ORG").unwrap();
+    assert_eq!(store.subscribe(&again, Frequency::Daily, &Interests::default(), t0 + Duration::minutes(9)).unwrap(), SubscribeOutcome::Nothing);
+    // After 10 minutes: a new token, and the old one no longer works.
+    let second = token(store.subscribe(&again, Frequency::Weekly, &interests, t0 + Duration::minutes(11)).unwrap());
+    assert_ne!(first, second);
+    assert!(store.confirm(&first, t0 + Duration::minutes(12)).unwrap().is_none());
+
+    // Expired after 72 hours.
+    assert!(store.confirm(&second, t0 + Duration::hours(73)).unwrap().is_none());
+    let third = token(store.subscribe(&ada, Frequency::Weekly, &interests, t0 + Duration::hours(73)).unwrap());
+    let sub = store.confirm(&third, t0 + Duration::hours(74)).unwrap().expect("confirmed");
+    assert_eq!(sub.status, Status::Confirmed);
+    assert_eq!(sub.frequency, Frequency::Weekly);
+    assert_eq!(sub.interests, interests);
+    assert_eq!(sub.email.as_str(), "Ada@example.org");
+    assert_eq!(sub.created_at, t0);
+    // Single use.
+    assert!(store.confirm(&third, t0 + Duration::hours(74)).unwrap().is_none());
+    assert!(store.confirm("not-a-token", t0).unwrap().is_none());
+    // Confirmed: subscribing again sends nothing and changes nothing.
+    assert_eq!(store.subscribe(&ada, Frequency::Daily, &Interests::default(), t0 + Duration::hours(80)).unwrap(), SubscribeOutcome::Nothing);
+    assert_eq!(store.subscribers(10).unwrap().len(), 1);
+    assert_eq!(store.subscribers(10).unwrap()[0].frequency, Frequency::Weekly);
+    assert_eq!(store.confirmed_subscribers().unwrap().len(), 1);
+}
+
+pub fn unsubscribe_preferences_and_import(db: &TestDb) {
+    let mut store = db.open();
+    let grace = EmailAddress::parse("grace@example.org").unwrap();
+    assert!(store.import_subscriber(&grace, Frequency::Daily, &Interests::default(), true, t0()).unwrap());
+    assert!(!store.import_subscriber(&EmailAddress::parse("GRACE@example.org").unwrap(), Frequency::Weekly, &Interests::default(), true, t0()).unwrap(), "known: left as it is");
+    let pending = EmailAddress::parse("pat@example.org").unwrap();
+    assert!(store.import_subscriber(&pending, Frequency::Weekly, &Interests::default(), false, t0()).unwrap());
+    let sub = store.subscriber_by_email(&grace).unwrap().unwrap();
+    assert_eq!((sub.status, sub.frequency), (Status::Confirmed, Frequency::Daily));
+    assert_eq!(store.subscriber_by_email(&pending).unwrap().unwrap().status, Status::Pending);
+    assert_eq!(store.confirmed_subscribers().unwrap().iter().map(|s| s.id).collect::<Vec<_>>(), [sub.id]);
+
+    let interests = Interests::from_fields("graph neural networks", "cs.LG", "", "survey").unwrap();
+    let changed = store.update_preferences(&sub.manage_key, Frequency::Weekly, &interests).unwrap().unwrap();
+    assert_eq!((changed.frequency, changed.interests.clone()), (Frequency::Weekly, interests));
+    assert_eq!(store.subscriber_by_key(&sub.manage_key).unwrap().unwrap().frequency, Frequency::Weekly);
+    assert!(store.update_preferences("unknown", Frequency::Daily, &Interests::default()).unwrap().is_none());
+
+    let left = store.unsubscribe(&sub.manage_key, t0() + Duration::days(1)).unwrap().unwrap();
+    assert_eq!(left.status, Status::Unsubscribed);
+    assert!(store.unsubscribe("unknown", t0()).unwrap().is_none());
+    assert!(store.confirmed_subscribers().unwrap().is_empty());
+    // Subscribing again after leaving asks for a confirmation again.
+    assert!(matches!(store.subscribe(&grace, Frequency::Daily, &Interests::default(), t0() + Duration::days(2)).unwrap(), SubscribeOutcome::SendConfirmation { .. }));
+    assert_eq!(store.subscriber_by_email(&grace).unwrap().unwrap().status, Status::Pending);
+    assert_eq!(store.subscribers(1).unwrap().len(), 1);
+    assert_eq!(store.subscribers(10).unwrap().len(), 2);
+}
+
+fn message(id: &str, to: &str) -> OutgoingMessage {
+    OutgoingMessage {
+        message_id: format!("<{id}@paperboy.test>"),
+        recipient: to.to_owned(),
+        subject: format!("digest {id}"),
+        html: "<p>hi</p>".into(),
+        text: "hi".into(),
+        unsubscribe_url: Some("http://paperboy.test/unsubscribe/k".into()),
+    }
+}
+
+/// `n` confirmed subscribers `r0@…`, `r1@…`; returns their ids.
+fn confirmed(store: &mut dyn Store, n: usize) -> Vec<i64> {
+    (0..n)
+        .map(|i| {
+            let email = EmailAddress::parse(&format!("r{i}@example.org")).unwrap();
+            store.import_subscriber(&email, Frequency::Daily, &Interests::default(), true, t0()).unwrap();
+            store.subscriber_by_email(&email).unwrap().unwrap().id
+        })
+        .collect()
+}
+
+pub fn a_period_gets_one_digest_and_a_paper_reaches_a_subscriber_once(db: &TestDb) {
+    let mut store = db.open();
+    let subs = confirmed(&mut *store, 2);
+    let (a, b) = (subs[0], subs[1]);
+    let papers = [id("2609.00001"), id("2609.00002")];
+    let now = t0();
+    assert!(!store.has_digest(a, "daily:2026-09-01").unwrap());
+    assert!(store.enqueue_digest(a, "daily:2026-09-01", day("2026-09-01"), &papers, &message("a1", "r0@example.org"), now).unwrap());
+    assert!(store.has_digest(a, "daily:2026-09-01").unwrap());
+    assert!(!store.has_digest(b, "daily:2026-09-01").unwrap());
+    // The same period again: nothing recorded.
+    assert!(!store.enqueue_digest(a, "daily:2026-09-01", day("2026-09-01"), &[id("2609.00003")], &message("a1", "r0@example.org"), now).unwrap());
+    assert!(store.already_sent(a, &[id("2609.00003")]).unwrap().is_empty(), "a refused digest adds nothing to the ledger");
+    // The next day may carry an old paper in its message, but the ledger keeps one row per paper.
+    assert!(store.enqueue_digest(a, "daily:2026-09-02", day("2026-09-02"), &[id("2609.00002"), id("2609.00003")], &message("a2", "r0@example.org"), now).unwrap());
+    let all = [id("2609.00001"), id("2609.00002"), id("2609.00003"), id("2609.00004")];
+    let sent = store.already_sent(a, &all).unwrap();
+    assert_eq!(sent, HashSet::from([id("2609.00001"), id("2609.00002"), id("2609.00003")]));
+    assert!(store.already_sent(b, &all).unwrap().is_empty(), "the ledger is per subscriber");
+    assert_eq!(store.subscriber_by_email(&EmailAddress::parse("r0@example.org").unwrap()).unwrap().unwrap().last_digest_day, Some(day("2026-09-02")));
+    store.enqueue_confirmation(b, &message("c1", "r1@example.org"), now).unwrap();
+    let counts = store.outbox_counts().unwrap();
+    assert_eq!((counts.queued, counts.sent), (3, 0));
+    assert_eq!(store.delivery_of("<a1@paperboy.test>").unwrap(), Some((Delivery::Queued, 0)));
+    assert_eq!(store.delivery_of("<nope@paperboy.test>").unwrap(), None);
+}
+
+pub fn claim_sent_retry_and_give_up(db: &TestDb) {
+    let mut store = db.open();
+    let subs = confirmed(&mut *store, 3);
+    let now = t0();
+    for (i, &s) in subs.iter().enumerate() {
+        store.enqueue_digest(s, "daily:2026-09-01", day("2026-09-01"), &[], &message(&format!("m{i}"), &format!("r{i}@example.org")), now).unwrap();
+    }
+    assert!(store.claim_due(now - Duration::seconds(1), 10, CLAIM_LEASE).unwrap().is_empty(), "not due before it was queued");
+    let claimed = store.claim_due(now, 2, CLAIM_LEASE).unwrap();
+    assert_eq!(claimed.iter().map(|r| r.subscriber_id).collect::<Vec<_>>(), subs[..2], "oldest first, at most the limit");
+    assert!(claimed.iter().all(|r| r.attempts == 0 && r.kind == Kind::Digest));
+    assert_eq!(claimed[0].message, message("m0", "r0@example.org"));
+    assert_eq!(store.delivery_of("<m0@paperboy.test>").unwrap(), Some((Delivery::Sending, 1)));
+    // Claimed rows belong to their claimer until the claim runs out.
+    let next = store.claim_due(now, 10, CLAIM_LEASE).unwrap();
+    assert_eq!(next.iter().map(|r| r.subscriber_id).collect::<Vec<_>>(), [subs[2]]);
+    assert!(store.claim_due(now + CLAIM_LEASE - Duration::seconds(1), 10, CLAIM_LEASE).unwrap().is_empty());
+
+    let states = store.record_outcomes(&[(claimed[0].id, Outcome::Sent), (claimed[1].id, Outcome::Transient("451 try later".into()))], now).unwrap();
+    assert_eq!(states, [Delivery::Sent, Delivery::Queued]);
+    assert_eq!(store.delivery_of("<m0@paperboy.test>").unwrap(), Some((Delivery::Sent, 1)));
+    // The third message's worker died: after the claim expires it is claimed again, attempt 2.
+    let again = store.claim_due(now + CLAIM_LEASE, 10, CLAIM_LEASE).unwrap();
+    let ids: Vec<i64> = again.iter().map(|r| r.subscriber_id).collect();
+    assert_eq!(ids, [subs[1], subs[2]], "the retry (backoff 1 min) and the interrupted one");
+    assert!(again.iter().all(|r| r.attempts == 1));
+    store.record_outcomes(&[(again[1].id, Outcome::Sent)], now + CLAIM_LEASE).unwrap();
+
+    // Transient failures until the attempts run out.
+    let retry = again[0].id;
+    let mut t = now + CLAIM_LEASE;
+    let mut last = Delivery::Queued;
+    store.record_outcomes(&[(retry, Outcome::Transient("451".into()))], t).unwrap();
+    for _ in 2..MAX_ATTEMPTS - 1 {
+        t += Duration::hours(7);
+        let rows = store.claim_due(t, 10, CLAIM_LEASE).unwrap();
+        assert_eq!(rows.len(), 1);
+        last = store.record_outcomes(&[(retry, Outcome::Transient("451".into()))], t).unwrap()[0];
+    }
+    assert_eq!(last, Delivery::Queued);
+    t += Duration::hours(7);
+    let rows = store.claim_due(t, 10, CLAIM_LEASE).unwrap();
+    assert_eq!(rows[0].attempts, MAX_ATTEMPTS - 1);
+    assert_eq!(store.record_outcomes(&[(retry, Outcome::Transient("451".into()))], t).unwrap(), [Delivery::Failed]);
+    assert!(store.claim_due(t + Duration::days(30), 10, CLAIM_LEASE).unwrap().is_empty());
+    let counts = store.outbox_counts().unwrap();
+    assert_eq!((counts.sent, counts.failed, counts.queued, counts.sending), (2, 1, 0, 0));
+}
+
+pub fn bounces_stop_digests(db: &TestDb) {
+    let mut store = db.open();
+    let sub = confirmed(&mut *store, 1)[0];
+    let now = t0();
+    for i in 0..BOUNCES_TO_STOP {
+        let period = format!("daily:2026-09-0{}", i + 1);
+        store.enqueue_digest(sub, &period, day("2026-09-01"), &[], &message(&format!("b{i}"), "r0@example.org"), now).unwrap();
+        let rows = store.claim_due(now, 10, CLAIM_LEASE).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(store.record_outcomes(&[(rows[0].id, Outcome::Permanent("550 no such user".into()))], now).unwrap(), [Delivery::Bounced]);
+    }
+    let s = store.subscriber_by_email(&EmailAddress::parse("r0@example.org").unwrap()).unwrap().unwrap();
+    assert_eq!(s.status, Status::Bouncing);
+    assert!(store.confirmed_subscribers().unwrap().is_empty());
+    // A digest queued before the address started bouncing is not claimed; a confirmation is.
+    store.enqueue_digest(sub, "daily:2026-09-09", day("2026-09-09"), &[], &message("late", "r0@example.org"), now).unwrap();
+    store.enqueue_confirmation(sub, &message("confirm", "r0@example.org"), now).unwrap();
+    let rows = store.claim_due(now, 10, CLAIM_LEASE).unwrap();
+    assert_eq!(rows.iter().map(|r| r.kind).collect::<Vec<_>>(), [Kind::Confirm]);
+    assert_eq!(store.outbox_counts().unwrap().bounced, u64::from(BOUNCES_TO_STOP));
+}
+
+pub fn concurrent_claims_never_share_a_row(db: &TestDb) {
+    let mut store = db.open();
+    let subs = confirmed(&mut *store, 120);
+    let now = t0();
+    for (i, &s) in subs.iter().enumerate() {
+        store.enqueue_digest(s, "daily:2026-09-01", day("2026-09-01"), &[], &message(&format!("c{i}"), &format!("r{i}@example.org")), now).unwrap();
+    }
+    let claimed: Vec<Vec<i64>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..3)
+            .map(|_| {
+                let mut mine = db.open();
+                scope.spawn(move || {
+                    let mut got = Vec::new();
+                    loop {
+                        let rows = mine.claim_due(now, 7, CLAIM_LEASE).unwrap();
+                        if rows.is_empty() {
+                            break got;
+                        }
+                        let outcomes: Vec<(i64, Outcome)> = rows.iter().map(|r| (r.id, Outcome::Sent)).collect();
+                        mine.record_outcomes(&outcomes, now).unwrap();
+                        got.extend(rows.iter().map(|r| r.id));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let all: Vec<i64> = claimed.iter().flatten().copied().collect();
+    let unique: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 120, "every row claimed once: {:?}", claimed.iter().map(Vec::len).collect::<Vec<_>>());
+    assert_eq!(unique.len(), 120);
+    assert_eq!(store.outbox_counts().unwrap().sent, 120);
+}
+
+pub fn leases_are_exclusive_until_they_expire(db: &TestDb) {
+    let (mut a, mut b) = (db.open(), db.open());
+    let now = t0();
+    assert!(a.try_lease("daily:2026-09-01", "node-a", now, now + Duration::hours(2)).unwrap());
+    assert!(!b.try_lease("daily:2026-09-01", "node-b", now + Duration::minutes(5), now + Duration::hours(3)).unwrap(), "held");
+    assert!(b.try_lease("daily:2026-09-02", "node-b", now, now + Duration::hours(2)).unwrap(), "leases are per name");
+    assert!(a.try_lease("daily:2026-09-01", "node-a", now + Duration::hours(1), now + Duration::days(1)).unwrap(), "the holder renews");
+    assert!(!b.try_lease("daily:2026-09-01", "node-b", now + Duration::hours(3), now + Duration::hours(5)).unwrap(), "renewed past 2 h");
+    // The holder dies: once the lease has expired another node takes it.
+    assert!(b.try_lease("daily:2026-09-01", "node-b", now + Duration::days(1), now + Duration::days(2)).unwrap());
+    assert!(!a.try_lease("daily:2026-09-01", "node-a", now + Duration::days(1), now + Duration::days(2)).unwrap());
+    // Releasing: only the holder's release counts.
+    a.release_lease("daily:2026-09-01", "node-a").unwrap();
+    assert!(!a.try_lease("daily:2026-09-01", "node-a", now + Duration::days(1), now + Duration::days(2)).unwrap());
+    b.release_lease("daily:2026-09-01", "node-b").unwrap();
+    assert!(a.try_lease("daily:2026-09-01", "node-a", now + Duration::days(1), now + Duration::days(2)).unwrap());
+}
+
+pub fn reopening_migrates_nothing(db: &TestDb) {
+    let mut store = db.open();
+    store.upsert_papers(vec![paper("2609.00001", "One", "cs.LG", 1)]).unwrap();
+    store.set_harvest_checkpoint("k", day("2023-03-07")).unwrap();
+    drop(store);
+    // Two connections opening at once, as two nodes starting together.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| db.open());
+        let b = s.spawn(|| db.open());
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(a.stats().unwrap().papers, 1);
+    assert_eq!(b.harvest_checkpoint("k").unwrap(), Some(day("2023-03-07")));
+}
