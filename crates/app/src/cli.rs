@@ -119,6 +119,16 @@ pub enum Command {
         #[command(subcommand)]
         action: SubscribersAction,
     },
+    /// Copy every table from one database to another (SQLite to PostgreSQL, or back), streamed
+    /// with progress, then check the row counts; running it again changes nothing
+    Migrate {
+        /// The database to read: sqlite:PATH or postgres://…
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The database to write (created or brought up to date): postgres://… or sqlite:PATH
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Read papers from a file into the store
     Ingest {
         /// What the file is

@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve { listen, base_url, no_demo, search_rate, role } => {
             crate::serve::serve(&ctx, &config, mail, crate::serve::Options { listen, base_url, no_demo, search_rate, role })
         }
+        Command::Migrate { from, to } => crate::migrate::run(&ctx, &Location::parse(&from)?, &Location::parse(&to)?),
         Command::Ingest { format, path } => ingest(&ctx, format.into(), &path),
         Command::Harvest { url, set, from, until, metadata_prefix } => {
             let mut opts = harvest_options(&config, url, set, metadata_prefix);

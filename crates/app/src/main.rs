@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod demo;
 mod digest;
+mod migrate;
 mod search;
 mod serve;
 

@@ -13,6 +13,7 @@
 
 mod postgres;
 mod sqlite;
+pub mod transfer;
 
 use std::collections::{HashMap, HashSet};
 
@@ -202,7 +203,7 @@ pub trait Leases: Send {
 }
 
 /// The whole store: every part, on one database.
-pub trait Store: PaperStore + EmbeddingCache + SubscriberStore + Outbox + Leases {
+pub trait Store: PaperStore + EmbeddingCache + SubscriberStore + Outbox + Leases + transfer::Transfer {
     /// Which backend this is (`sqlite` or `postgres`), for logs.
     fn backend(&self) -> &'static str;
 }

@@ -24,6 +24,7 @@ use crate::ingest::IngestReport;
 
 mod outbox;
 mod subscribers;
+mod transfer;
 
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {

@@ -17,6 +17,7 @@ use crate::ingest::IngestReport;
 
 mod outbox;
 mod subscribers;
+mod transfer;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {

@@ -7,6 +7,7 @@
 //! missing database fails the test.
 
 mod cases;
+mod migrate;
 
 use std::io::Write;
 use std::path::PathBuf;
