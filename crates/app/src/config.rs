@@ -15,6 +15,7 @@
 //! base_url = "https://papers.example.org"
 //! search_per_minute = 300
 //! subscribe_per_hour = 20
+//! tick_secs = 30          # how often a worker looks at the clock and the outbox
 //!
 //! [mail]
 //! smtp_url = "smtp://127.0.0.1:2525"
@@ -22,7 +23,11 @@
 //! base_url = "https://papers.example.org"
 //! send_hour = 6
 //! harvest = true
+//! claim_lease_secs = 300  # a dead worker's claimed messages go out again after this
 //! ```
+//!
+//! `database = "postgres://…"` (top level, or `--database`, or `PAPERBOY_DATABASE`) puts the
+//! store on PostgreSQL; the data directory then holds only this node's indexes and secret.
 
 use std::path::{Path, PathBuf};
 
@@ -62,6 +67,8 @@ pub struct MailSettings {
     pub send_hour: Option<u32>,
     /// Whether the daily jobs start with an OAI-PMH harvest (`[harvest]` settings).
     pub harvest: Option<bool>,
+    /// Seconds a worker's claim on outbox rows lasts (default 300).
+    pub claim_lease_secs: Option<u64>,
 }
 
 /// `[serve]`
@@ -72,6 +79,8 @@ pub struct ServeConfig {
     pub base_url: Option<String>,
     pub search_per_minute: Option<u32>,
     pub subscribe_per_hour: Option<u32>,
+    /// Seconds between the scheduler's looks at the clock and the outbox (default 30).
+    pub tick_secs: Option<u64>,
 }
 
 /// `[harvest]`

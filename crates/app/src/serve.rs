@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, Timelike, Utc};
-use paperboy_digest::{deliver_due, Mailer};
+use paperboy_digest::{deliver_due_claiming, Mailer};
 use paperboy_embed::{Embedder, MiniLm};
 use paperboy_engine::harvest::{harvest, HarvestOptions};
 use paperboy_engine::search::SearchService;
@@ -33,7 +33,7 @@ const CONNECTIONS: usize = 4;
 /// Default listen address: this machine only.
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
-/// How often the scheduler looks at the clock and the outbox.
+/// How often the scheduler looks at the clock and the outbox (`[serve] tick_secs`).
 const TICK: std::time::Duration = std::time::Duration::from_secs(30);
 /// How often a process with a search index looks for papers other processes wrote.
 const FOLLOW: std::time::Duration = std::time::Duration::from_secs(2);
@@ -82,6 +82,8 @@ pub fn serve(ctx: &Ctx, config: &Config, mut mail: Mail, opts: Options) -> Resul
         send_hour: config.mail.send_hour.unwrap_or(6).min(23),
         harvest: config.mail.harvest.unwrap_or(false).then(|| harvest_options(config, None, None, None)),
         holder: lease_holder(),
+        tick: cfg.tick_secs.map_or(TICK, std::time::Duration::from_secs),
+        claim_lease: config.mail.claim_lease_secs.map_or(paperboy_engine::store::CLAIM_LEASE, |s| chrono::Duration::seconds(s as i64)),
     };
     let mut config = WebConfig::new(base_url);
     config.secret = load_secret(&ctx.data_dir.join("secret"))?;
@@ -181,13 +183,15 @@ fn load_secret(path: &Path) -> Result<[u8; 32]> {
 }
 
 /// The daily jobs at `send_hour` (UTC): harvest (if enabled), index, trending, digests,
-/// delivery, each logged with its counts; and a delivery pass every [`TICK`]. With several
+/// delivery, each logged with its counts; and a delivery pass every tick. With several
 /// workers, the one that takes the day's lease runs the daily jobs; all of them deliver.
 struct DailyJobs {
     mail: Mail,
     send_hour: u32,
     harvest: Option<HarvestOptions>,
     holder: String,
+    tick: std::time::Duration,
+    claim_lease: chrono::Duration,
 }
 
 impl DailyJobs {
@@ -218,9 +222,9 @@ impl DailyJobs {
                 }
             }
             if let Some(m) = &mailer {
-                deliver(&mut *store, m);
+                deliver(&mut *store, m, self.claim_lease);
             }
-            std::thread::sleep(TICK);
+            std::thread::sleep(self.tick);
         }
     }
 
@@ -261,8 +265,8 @@ impl DailyJobs {
     }
 }
 
-fn deliver(store: &mut dyn Store, mailer: &dyn Mailer) {
-    match deliver_due(store, mailer, Utc::now(), DELIVERY_BATCH) {
+fn deliver(store: &mut dyn Store, mailer: &dyn Mailer, lease: chrono::Duration) {
+    match deliver_due_claiming(store, mailer, Utc::now(), DELIVERY_BATCH, lease) {
         Ok(r) if r.sent + r.failed + r.retrying > 0 => tracing::info!(sent = r.sent, failed = r.failed, retrying = r.retrying, "delivery"),
         Ok(_) => {}
         Err(e) => tracing::error!("delivery: {e}"),

@@ -126,10 +126,20 @@ pub const CONNECTIONS: usize = 4;
 /// never holds up the others. Rows are claimed a step at a time, so several workers can deliver
 /// from one outbox at once, each message by one of them.
 pub fn deliver_due(store: &mut dyn Store, mailer: &dyn Mailer, now: DateTime<Utc>, limit: usize) -> Result<DeliveryReport, DigestError> {
+    deliver_due_claiming(store, mailer, now, limit, CLAIM_LEASE)
+}
+
+/// [`deliver_due`] with claims of `lease` (longer than one step's delivery can take; a worker
+/// that dies leaves its step to the others for this long).
+pub fn deliver_due_claiming(store: &mut dyn Store, mailer: &dyn Mailer, now: DateTime<Utc>, limit: usize, lease: chrono::Duration) -> Result<DeliveryReport, DigestError> {
     let mut report = DeliveryReport::default();
     let mut left = limit;
+    let started = std::time::Instant::now();
     while left > 0 {
-        let step = store.claim_due(now, STEP.min(left), CLAIM_LEASE)?;
+        // The pass's clock moves on with the time it takes: a claim lasts `lease` from when it
+        // is made, and outcomes are recorded when they are known.
+        let now = now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+        let step = store.claim_due(now, STEP.min(left), lease)?;
         if step.is_empty() {
             break;
         }

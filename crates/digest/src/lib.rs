@@ -15,7 +15,7 @@ use paperboy_engine::{EmbeddingCache, Store, StoreError};
 use serde::Serialize;
 
 pub use compose::{compose, Digest, Period};
-pub use deliver::{deliver_due, DeliveryReport, Mailer, SendError, SmtpMailer};
+pub use deliver::{deliver_due, deliver_due_claiming, DeliveryReport, Mailer, SendError, SmtpMailer};
 pub use render::{confirmation_message, digest_message};
 
 /// Where links point and who sends.

@@ -85,7 +85,7 @@ impl SmtpSink {
         let received = Arc::new(Mutex::new(Vec::new()));
         let sink = Sink { received: received.clone(), refuse: Arc::new(refuse.iter().map(|s| s.to_string()).collect()), current: None };
         let mut server = Server::new(sink);
-        server.with_name("sink.paperboy.test").with_num_threads(4).with_tcp_listener(listener);
+        server.with_name("sink.paperboy.test").with_num_threads(32).with_tcp_listener(listener);
         std::thread::spawn(move || {
             let _ = server.serve();
         });

@@ -200,6 +200,8 @@ pub trait Leases: Send {
     fn try_lease(&mut self, name: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Gives the lease up, if `holder` holds it.
     fn release_lease(&mut self, name: &str, holder: &str) -> Result<(), StoreError>;
+    /// Who holds the lease `name` and until when, whether or not it has expired.
+    fn lease_holder(&self, name: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError>;
 }
 
 /// The whole store: every part, on one database.

@@ -165,4 +165,9 @@ impl Leases for PgStore {
         self.conn().execute("DELETE FROM leases WHERE name = $1 AND holder = $2", &[&name, &holder])?;
         Ok(())
     }
+
+    fn lease_holder(&self, name: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let row = self.conn().query_opt("SELECT holder, expires_at FROM leases WHERE name = $1", &[&name])?;
+        Ok(row.map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
+    }
 }

@@ -182,4 +182,10 @@ impl Leases for SqliteStore {
         self.conn.execute("DELETE FROM leases WHERE name = ?1 AND holder = ?2", params![name, holder])?;
         Ok(())
     }
+
+    fn lease_holder(&self, name: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let found: Option<(String, String)> =
+            self.conn.query_row("SELECT holder, expires_at FROM leases WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        found.map(|(holder, until)| Ok((holder, super::time(&until, &|| format!("lease {name}"))?))).transpose()
+    }
 }

@@ -457,6 +457,8 @@ pub fn leases_are_exclusive_until_they_expire(db: &TestDb) {
     assert!(!b.try_lease("daily:2026-09-01", "node-b", now + Duration::hours(3), now + Duration::hours(5)).unwrap(), "renewed past 2 h");
     // The holder dies: once the lease has expired another node takes it.
     assert!(b.try_lease("daily:2026-09-01", "node-b", now + Duration::days(1), now + Duration::days(2)).unwrap());
+    assert_eq!(a.lease_holder("daily:2026-09-01").unwrap(), Some(("node-b".to_owned(), now + Duration::days(2))));
+    assert_eq!(a.lease_holder("nothing").unwrap(), None);
     assert!(!a.try_lease("daily:2026-09-01", "node-a", now + Duration::days(1), now + Duration::days(2)).unwrap());
     // Releasing: only the holder's release counts.
     a.release_lease("daily:2026-09-01", "node-a").unwrap();
