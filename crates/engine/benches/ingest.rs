@@ -7,6 +7,8 @@
 //! - `hf-daily`: the demo corpus tarball, and the full 558-day tarball from `../shared/data`.
 //!
 //! Prints a Markdown table for BENCHMARKS.md. `BENCH_SIZES=10000,20000` overrides the sizes.
+//! With `BENCH_POSTGRES_URL=postgres://…` every case writes to PostgreSQL instead (a schema of
+//! its own, dropped afterwards).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use std::time::Instant;
 
 use paperboy_core::Source;
 use paperboy_engine::ingest::ingest_path;
-use paperboy_engine::SqliteStore;
+use paperboy_engine::{PgStore, SqliteStore, Store};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -57,10 +59,19 @@ fn write_synthetic_snapshot(path: &Path, n: usize, sample: &[String]) {
 
 fn run_case(source: Source, input: &Path) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut store = SqliteStore::open(&dir.path().join("bench.db")).expect("store");
+    let postgres = std::env::var("BENCH_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    let schema = format!("bench_ingest_{}", std::process::id());
+    let mut store: Box<dyn Store> = match &postgres {
+        Some(url) => Box::new(PgStore::connect_in_schema(url, &schema).expect("PostgreSQL")),
+        None => Box::new(SqliteStore::open(&dir.path().join("bench.db")).expect("store")),
+    };
     let start = Instant::now();
-    let report = ingest_path(&mut store, source, input, &mut |_| {}).expect("ingest");
+    let report = ingest_path(&mut *store, source, input, &mut |_| {}).expect("ingest");
     let secs = start.elapsed().as_secs_f64();
+    drop(store);
+    if let Some(url) = &postgres {
+        PgStore::drop_schema(url, &schema).expect("drop the bench schema");
+    }
     let papers = report.new + report.updated + report.unchanged;
     println!("{papers} {secs:.3} {:.1} {}", peak_rss_mib(), report.rejected);
 }
@@ -94,6 +105,8 @@ fn main() {
     } else {
         eprintln!("note: {} is missing; skipping that case", all_days.display());
     }
+    let backend = if std::env::var("BENCH_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) { "PostgreSQL" } else { "SQLite" };
+    println!("Store: {backend}\n");
     println!("| input | papers | seconds | papers/s | peak RSS (MiB) |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     for (label, source, input) in cases {
