@@ -2,7 +2,8 @@
 //! composed (trending + hybrid search of the interests + ledger) and delivered over SMTP to the
 //! loopback sink. Prints digests/s end to end and the peak RSS.
 //!
-//! `cargo bench -p paperboy-digest --bench digests [-- SUBSCRIBERS]`
+//! `cargo bench -p paperboy-digest --bench digests [-- SUBSCRIBERS]`; with
+//! `BENCH_POSTGRES_URL=postgres://…` the store is PostgreSQL (a schema of its own, dropped after).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +15,7 @@ use paperboy_digest::{compose_all, deliver_due, MailConfig, SmtpMailer};
 use paperboy_embed::MiniLm;
 use paperboy_engine::search::SearchService;
 use paperboy_engine::subscriptions::{Frequency, Interests};
-use paperboy_engine::{demo, SqliteStore};
+use paperboy_engine::{demo, PgStore, SqliteStore, Store};
 
 const TOPICS: &[&str] = &[
     "video generation", "reinforcement learning for reasoning", "robot manipulation", "speech synthesis", "code agents",
@@ -35,8 +36,16 @@ fn main() {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("paperboy.db");
-    let mut store = SqliteStore::open(&db).unwrap();
-    demo::load(&mut store).unwrap();
+    let postgres = std::env::var("BENCH_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    let schema = format!("bench_digests_{}", std::process::id());
+    let open = || -> Box<dyn Store> {
+        match &postgres {
+            Some(url) => Box::new(PgStore::connect_in_schema(url, &schema).unwrap()),
+            None => Box::new(SqliteStore::open(&db).unwrap()),
+        }
+    };
+    let mut store = open();
+    demo::load(&mut *store).unwrap();
     let now = Utc::now();
     for i in 0..n {
         let topic = TOPICS[i % TOPICS.len()];
@@ -46,21 +55,26 @@ fn main() {
         let email = EmailAddress::parse(&format!("reader{i}@example.org")).unwrap();
         store.import_subscriber(&email, Frequency::Daily, &interests, true, now).unwrap();
     }
-    let mut cache = SqliteStore::open(&db).unwrap();
+    let mut cache = open();
     let model = Arc::new(MiniLm::load().unwrap());
-    let service = SearchService::open_with(&store, &mut cache, Some(&dir.path().join("index")), model, false, &mut |_, _, _| {}).unwrap();
+    let service = SearchService::open_with(&*store, &mut *cache, Some(&dir.path().join("index")), model, false, &mut |_, _, _| {}).unwrap();
     let sink = SmtpSink::start_local(&[]);
     let cfg = MailConfig { base_url: "http://127.0.0.1:8080".into(), from: "paperboy <digest@example.org>".into() };
     let mailer = SmtpMailer::new(&sink.url, &cfg.from).unwrap();
     let day = "2026-08-21".parse().unwrap();
     let start = Instant::now();
-    let (composed, _) = compose_all(&mut store, Some(&service), &cfg, day, false, now).unwrap();
+    let (composed, _) = compose_all(&mut *store, Some(&service), &cfg, day, false, now).unwrap();
     let composing = start.elapsed().as_secs_f64();
-    let delivered = deliver_due(&mut store, &mailer, now, n + 10).unwrap();
+    let delivered = deliver_due(&mut *store, &mailer, now, n + 10).unwrap();
     let total = start.elapsed().as_secs_f64();
     let received = sink.received().len();
+    println!("store: {}", store.backend());
     println!("subscribers: {n}, topics: {} (query vectors are embedded once each)", TOPICS.len());
     println!("composed {} ({} empty) in {composing:.1} s: {:.0} digests/s", composed.composed, composed.empty, composed.composed as f64 / composing);
     println!("delivered {} (sink received {received}) in {:.1} s: {:.0} messages/s", delivered.sent, total - composing, delivered.sent as f64 / (total - composing));
     println!("end to end: {:.1} s, {:.0} digests/s; peak RSS {:.0} MiB", total, delivered.sent as f64 / total, peak_rss_mib());
+    drop((store, cache));
+    if let Some(url) = &postgres {
+        PgStore::drop_schema(url, &schema).unwrap();
+    }
 }
