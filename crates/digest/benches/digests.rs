@@ -3,7 +3,8 @@
 //! loopback sink. Prints digests/s end to end and the peak RSS.
 //!
 //! `cargo bench -p paperboy-digest --bench digests [-- SUBSCRIBERS]`; with
-//! `BENCH_POSTGRES_URL=postgres://…` the store is PostgreSQL (a schema of its own, dropped after).
+//! `BENCH_POSTGRES_URL=postgres://…` the store is PostgreSQL (a schema of its own, dropped after);
+//! `BENCH_TRENDING_ONLY=1` gives every subscriber no interests.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -47,11 +48,13 @@ fn main() {
     let mut store = open();
     demo::load(&mut *store).unwrap();
     let now = Utc::now();
+    // BENCH_TRENDING_ONLY=1: subscribers without interests (trending-only digests, shorter mails).
+    let trending_only = std::env::var("BENCH_TRENDING_ONLY").is_ok();
     for i in 0..n {
         let topic = TOPICS[i % TOPICS.len()];
         let include = KEYWORDS[(i / TOPICS.len()) % KEYWORDS.len()];
         let text = if i % 5 == 4 { String::new() } else { topic.to_owned() };
-        let interests = Interests::from_fields(&text, "", include, if i % 7 == 0 { "survey" } else { "" }).unwrap();
+        let interests = if trending_only { Interests::default() } else { Interests::from_fields(&text, "", include, if i % 7 == 0 { "survey" } else { "" }).unwrap() };
         let email = EmailAddress::parse(&format!("reader{i}@example.org")).unwrap();
         store.import_subscriber(&email, Frequency::Daily, &interests, true, now).unwrap();
     }
