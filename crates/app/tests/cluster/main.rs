@@ -17,13 +17,13 @@ const READERS: usize = 10_000;
 
 fn search_ids(node: &Node, q: &str) -> Vec<String> {
     let url = format!("{}/api/v1/search?q={}&mode=hybrid&limit=10", node.url.as_deref().unwrap(), q.replace(' ', "+"));
-    let body = ureq_get(&url);
+    let body = http_get(&url);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: {e}: {body}"));
     v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect()
 }
 
 /// A GET over a plain TCP connection (HTTP/1.0, no client crate needed).
-fn ureq_get(url: &str) -> String {
+fn http_get(url: &str) -> String {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();

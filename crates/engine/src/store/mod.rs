@@ -6,7 +6,7 @@
 //! [`EmbeddingCache`], [`SubscriberStore`], [`Outbox`], [`Leases`]); [`Store`] is all of them.
 //! Two backends implement every trait: [`SqliteStore`] (one file, WAL; the embedded default)
 //! and [`PgStore`] (PostgreSQL, for several web and worker processes on one database). Both
-//! pass one conformance suite (`tests/engine/conformance.rs`). No SQL and no database type
+//! pass one conformance suite (`tests/engine/conformance/`). No SQL and no database type
 //! leaves `store/`: callers see these traits, the domain types and [`StoreError`].
 //!
 //! Everything derived (search indexes, vectors) can be rebuilt from what is here.
