@@ -11,7 +11,7 @@ mod nodes;
 
 use std::time::{Duration, Instant};
 
-use paperboy_digest::sink::SmtpSink;
+use paperboy_testkit::SmtpSink;
 use paperboy_engine::{demo, Outbox};
 
 use nodes::{subscribers, until, worker_config, Database, Node};

@@ -7,7 +7,7 @@ use paperboy_engine::demo::{VectorsHeader, MAGIC};
 pub use paperboy_engine::demo::load;
 
 /// Writes the cached vectors of every paper in the store (the demo corpus) to `path`.
-pub fn export_vectors(ctx: &crate::commands::Ctx, path: &std::path::Path) -> Result<()> {
+pub fn export_vectors(ctx: &crate::ctx::Ctx, path: &std::path::Path) -> Result<()> {
     use paperboy_embed::Embedder;
     let store = ctx.open_store()?;
     let model = paperboy_embed::MiniLm::load()?;

@@ -5,38 +5,13 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use chrono::{NaiveDate, Utc};
 use paperboy_core::EmailAddress;
-use paperboy_digest::{compose, compose_all, confirmation_message, deliver_due, digest_message, MailConfig, Period, SmtpMailer};
-use paperboy_engine::subscriptions::{Frequency, Interests, SubscribeOutcome};
+use paperboy_digest::{compose, compose_all, deliver_due, digest_message, preview_all, request_subscription, Period};
+use paperboy_engine::subscriptions::{Frequency, Interests};
 use paperboy_engine::Store;
 use serde_json::json;
 
-use crate::commands::Ctx;
-use crate::config::MailSettings;
-
-/// Messages delivered per pass at most.
-pub const DELIVERY_BATCH: usize = 10_000;
-
-/// The mail settings from flags, environment and config file.
-pub struct Mail {
-    pub cfg: MailConfig,
-    pub smtp_url: Option<String>,
-}
-
-impl Mail {
-    pub fn from_settings(smtp_url: Option<String>, settings: &MailSettings, base_url: Option<String>) -> Mail {
-        let base_url = base_url
-            .or_else(|| std::env::var("PAPERBOY_BASE_URL").ok())
-            .or_else(|| settings.base_url.clone())
-            .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned());
-        let from = std::env::var("PAPERBOY_FROM").ok().or_else(|| settings.from.clone()).unwrap_or_else(|| "paperboy <paperboy@localhost>".to_owned());
-        Mail { cfg: MailConfig { base_url: base_url.trim_end_matches('/').to_owned(), from }, smtp_url: smtp_url.or_else(|| settings.smtp_url.clone()) }
-    }
-
-    pub fn mailer(&self) -> Result<SmtpMailer> {
-        let url = self.smtp_url.as_deref().context("no SMTP server: pass --smtp-url or set PAPERBOY_SMTP_URL (smtp://host:port, smtps://user:pass@host)")?;
-        Ok(SmtpMailer::new(url, &self.cfg.from)?)
-    }
-}
+use crate::ctx::Ctx;
+use crate::jobs::DELIVERY_BATCH;
 
 fn digest_day(store: &dyn Store, date: Option<NaiveDate>) -> Result<NaiveDate> {
     match date {
@@ -46,18 +21,25 @@ fn digest_day(store: &dyn Store, date: Option<NaiveDate>) -> Result<NaiveDate> {
 }
 
 /// `digest run`: compose every due digest, then deliver the outbox.
-pub fn run(ctx: &Ctx, mail: &Mail, date: Option<NaiveDate>, dry_run: bool) -> Result<()> {
+pub fn run(ctx: &Ctx, date: Option<NaiveDate>, dry_run: bool) -> Result<()> {
+    let mail = &ctx.settings.mail;
     let mut store = ctx.open_store()?;
     let day = digest_day(&*store, date)?;
     let mailer = if dry_run { None } else { Some(mail.mailer()?) };
+    if !mail.base_url_given && !dry_run {
+        tracing::warn!("no base URL set (--base-url, PAPERBOY_BASE_URL or [mail] base_url): links in the emails point to {}", mail.cfg.base_url);
+    }
     let service = crate::search::open_service(ctx, &mut *store, paperboy_engine::search::Mode::Hybrid)?;
     let now = Utc::now();
-    let (composed, previews) = compose_all(&mut *store, Some(&service), &mail.cfg, day, dry_run, now)?;
+    let (composed, previews) = match dry_run {
+        true => preview_all(&mut *store, Some(&service), day)?,
+        false => (compose_all(&mut *store, Some(&service), &mail.cfg, day, now)?, Vec::new()),
+    };
     let delivered = match &mailer {
         Some(m) => deliver_due(&mut *store, m, now, DELIVERY_BATCH)?,
         None => Default::default(),
     };
-    if ctx.json {
+    if ctx.json() {
         ctx.print_json(json!({
             "day": day, "dry_run": dry_run, "composed": composed.composed, "empty": composed.empty, "skipped": composed.skipped,
             "sent": delivered.sent, "failed": delivered.failed, "retrying": delivered.retrying,
@@ -81,7 +63,7 @@ pub fn run(ctx: &Ctx, mail: &Mail, date: Option<NaiveDate>, dry_run: bool) -> Re
 }
 
 /// `digest preview --email`: writes the HTML and text one subscriber would get.
-pub fn preview(ctx: &Ctx, mail: &Mail, email: &str, date: Option<NaiveDate>, out: &Path) -> Result<()> {
+pub fn preview(ctx: &Ctx, email: &str, date: Option<NaiveDate>, out: &Path) -> Result<()> {
     let email = EmailAddress::parse(email)?;
     let mut store = ctx.open_store()?;
     let sub = store.subscriber_by_email(&email)?.with_context(|| format!("no subscriber {email}; see `paperboy subscribers list`"))?;
@@ -92,13 +74,13 @@ pub fn preview(ctx: &Ctx, mail: &Mail, email: &str, date: Option<NaiveDate>, out
         println!("nothing new for {email} on {day}: no email would be sent");
         return Ok(());
     };
-    let message = digest_message(&digest, &sub, &mail.cfg);
+    let message = digest_message(&digest, &sub, &ctx.settings.mail.cfg);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let html = out.join("digest.html");
     let text = out.join("digest.txt");
     std::fs::write(&html, &message.html).with_context(|| format!("writing {}", html.display()))?;
     std::fs::write(&text, &message.text).with_context(|| format!("writing {}", text.display()))?;
-    if ctx.json {
+    if ctx.json() {
         ctx.print_json(json!({"subject": message.subject, "html": html, "text": text, "papers": digest.len()}));
     } else {
         println!("{}\n  {}\n  {}", message.subject, html.display(), text.display());
@@ -109,7 +91,7 @@ pub fn preview(ctx: &Ctx, mail: &Mail, email: &str, date: Option<NaiveDate>, out
 /// `subscribers import FILE.csv [--confirmed]`: columns email, frequency, interests (a header
 /// row names them; frequency and interests may be missing). Pending imports get a confirmation
 /// email (sent by the next delivery); bad rows are reported with their line and skipped.
-pub fn import(ctx: &Ctx, mail: &Mail, path: &Path, confirmed: bool) -> Result<()> {
+pub fn import(ctx: &Ctx, path: &Path, confirmed: bool) -> Result<()> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
     let headers = reader.headers().with_context(|| format!("{}: no header row", path.display()))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
@@ -143,12 +125,12 @@ pub fn import(ctx: &Ctx, mail: &Mail, path: &Path, confirmed: bool) -> Result<()
         } else if confirmed {
             store.import_subscriber(&email, frequency, &interests, true, now)?;
             imported += 1;
-        } else if let SubscribeOutcome::SendConfirmation { subscriber, token } = store.subscribe(&email, frequency, &interests, now)? {
-            store.enqueue_confirmation(subscriber, &confirmation_message(subscriber, email.as_str(), &token, &now.to_rfc3339(), &mail.cfg), now)?;
+        } else {
+            request_subscription(&mut *store, &ctx.settings.mail.cfg.base_url, &email, frequency, &interests, now)?;
             imported += 1;
         }
     }
-    if ctx.json {
+    if ctx.json() {
         ctx.print_json(json!({"imported": imported, "already_known": known, "rejected": errors.len(), "errors": errors.iter().take(20).collect::<Vec<_>>()}));
     } else {
         println!(
@@ -167,7 +149,7 @@ pub fn import(ctx: &Ctx, mail: &Mail, path: &Path, confirmed: bool) -> Result<()
 pub fn list(ctx: &Ctx) -> Result<()> {
     let store = ctx.open_store()?;
     let subs = store.subscribers(1_000_000)?;
-    if ctx.json {
+    if ctx.json() {
         ctx.print_json(json!({"subscribers": subs}));
     } else if subs.is_empty() {
         println!("no subscribers");

@@ -1,16 +1,5 @@
-//! `paperboy`: a self-hosted research-paper discovery service in one binary.
-//!
-//! `main` stays thin: parse the command line, set up logging, run the command, and print the
-//! whole chain of causes when something fails.
-
-mod cli;
-mod commands;
-mod config;
-mod demo;
-mod digest;
-mod migrate;
-mod search;
-mod serve;
+//! `paperboy`: parse the command line, set up logging, run the command (the library's
+//! [`paperboy::run`]), and print the whole chain of causes when something fails.
 
 use std::process::ExitCode;
 
@@ -22,7 +11,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = paperboy::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -30,7 +19,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if cli.verbose || cli.command.is_service() { "info,tantivy=warn" } else { "warn" })),
         )
         .init();
-    match commands::run(cli) {
+    match paperboy::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

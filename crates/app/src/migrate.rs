@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use paperboy_engine::store::transfer::copy_all;
 use paperboy_engine::Location;
 
-use crate::commands::Ctx;
+use crate::ctx::Ctx;
 
 pub fn run(ctx: &Ctx, from: &Location, to: &Location) -> Result<()> {
     if from == to {
@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, from: &Location, to: &Location) -> Result<()> {
     })
     .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
     bar.finish_and_clear();
-    if ctx.json {
+    if ctx.json() {
         ctx.print_json(serde_json::json!({ "from": from.display(), "to": to.display(), "tables": report }));
         return Ok(());
     }

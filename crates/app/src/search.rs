@@ -11,11 +11,11 @@ use paperboy_engine::ingest::{beir, ingest_path};
 use paperboy_engine::search::eval::{evaluate, read_qrels, read_queries};
 use paperboy_engine::search::fulltext::FullTextIndex;
 use paperboy_engine::search::service::{embed_missing, rebuild_fulltext};
-use paperboy_engine::search::{Filters, Hit, Mode, SearchQuery, SearchService};
+use paperboy_engine::search::{Embed, Filters, Hit, Mode, SearchQuery, SearchService};
 use paperboy_engine::{SqliteStore, Store};
 use serde_json::json;
 
-use crate::commands::Ctx;
+use crate::ctx::Ctx;
 
 /// A [`paperboy_engine::search::service::Progress`] callback that moves `bar`.
 fn report_to(bar: &indicatif::ProgressBar) -> impl FnMut(&str, u64, u64) + '_ {
@@ -34,11 +34,12 @@ fn load_model() -> Result<Arc<dyn Embedder>> {
 pub(crate) fn open_service(ctx: &Ctx, store: &mut dyn Store, mode: Mode) -> Result<SearchService> {
     let model = load_model()?;
     let bar = ctx.progress_bar();
-    let dir = ctx.data_dir.join("index").join("fulltext");
+    let dirs = ctx.settings.data.indexes();
     // The store is both the source of papers and the vector cache; open a second handle for
     // the cache so the two borrows stay apart (SQLite serialises the writes).
     let mut cache = ctx.open_store()?;
-    let service = SearchService::open_with(store, &mut *cache, Some(&dir), model, mode != Mode::Bm25, &mut report_to(&bar))
+    let embed = if mode == Mode::Bm25 { Embed::Later } else { Embed::Missing };
+    let service = SearchService::open(store, &mut *cache, Some(&dirs), model, embed, &mut report_to(&bar))
     .context("opening the search index")?;
     bar.finish_and_clear();
     Ok(service)
@@ -50,7 +51,7 @@ fn print_hits(ctx: &Ctx, store: &dyn Store, hits: &[Hit]) -> Result<()> {
         let title = store.paper(&h.id)?.map(|p| p.title).unwrap_or_default();
         rows.push((h, title));
     }
-    if ctx.json {
+    if ctx.json() {
         let list: Vec<_> = rows
             .iter()
             .map(|(h, title)| json!({"id": h.id, "title": title, "score": h.score, "snippet_html": h.snippet_html, "explain": h.explain}))
@@ -104,7 +105,7 @@ pub fn embed(ctx: &Ctx) -> Result<()> {
     let n = embed_missing(&*store, &mut *cache, model.as_ref(), &mut report_to(&bar))?;
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
-    if ctx.json {
+    if ctx.json() {
         ctx.print_json(json!({"embedded": n, "seconds": secs}));
     } else {
         println!("embedded {n} papers in {secs:.1} s ({:.1}/s) with {}", n as f64 / secs.max(1e-9), model.model_id());
@@ -114,12 +115,12 @@ pub fn embed(ctx: &Ctx) -> Result<()> {
 
 pub fn reindex(ctx: &Ctx) -> Result<()> {
     let store = ctx.open_store()?;
-    let dir = ctx.data_dir.join("index").join("fulltext");
+    let dir = ctx.settings.data.indexes().fulltext;
     let mut index = FullTextIndex::open(&dir)?;
     let bar = ctx.progress_bar();
     let n = rebuild_fulltext(&*store, &mut index, &mut |_, done, _| bar.set_position(done))?;
     bar.finish_and_clear();
-    if ctx.json {
+    if ctx.json() {
         ctx.print_json(json!({"indexed": n}));
     } else {
         println!("indexed {n} papers into {}", dir.display());
@@ -142,7 +143,8 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
     let dataset = beir::dataset_name(corpus);
     let mut cache = ctx.open_store()?;
     let bar = ctx.progress_bar();
-    let service = SearchService::open_with(&papers, &mut *cache, None, load_model()?, mode != Mode::Bm25, &mut report_to(&bar))?;
+    let embed = if mode == Mode::Bm25 { Embed::Later } else { Embed::Missing };
+    let service = SearchService::open(&papers, &mut *cache, None, load_model()?, embed, &mut report_to(&bar))?;
     bar.finish_and_clear();
     let prefix = format!("beir:{dataset}:");
     let mut runs: HashMap<String, Vec<String>> = HashMap::new();
@@ -153,7 +155,7 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
         runs.insert(qid.clone(), docs);
     }
     let m = evaluate(&runs, &qrels);
-    if ctx.json {
+    if ctx.json() {
         ctx.print_json(serde_json::to_value(m)?);
     } else {
         println!("{dataset} ({mode}, {} queries): nDCG@10 {:.4}  Recall@100 {:.4}  MRR@10 {:.4}", m.queries, m.ndcg_10, m.recall_100, m.mrr_10);

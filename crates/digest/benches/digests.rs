@@ -11,10 +11,10 @@ use std::time::Instant;
 
 use chrono::Utc;
 use paperboy_core::EmailAddress;
-use paperboy_digest::sink::SmtpSink;
+use paperboy_testkit::SmtpSink;
 use paperboy_digest::{compose_all, deliver_due, MailConfig, SmtpMailer};
 use paperboy_embed::MiniLm;
-use paperboy_engine::search::SearchService;
+use paperboy_engine::search::{Embed, IndexDirs, SearchService};
 use paperboy_engine::subscriptions::{Frequency, Interests};
 use paperboy_engine::{demo, PgStore, SqliteStore, Store};
 
@@ -26,12 +26,6 @@ const TOPICS: &[&str] = &[
 ];
 const KEYWORDS: &[&str] = &["", "", "benchmark", "dataset", "", "open-source", "", "efficient"];
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 fn main() {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
@@ -60,13 +54,13 @@ fn main() {
     }
     let mut cache = open();
     let model = Arc::new(MiniLm::load().unwrap());
-    let service = SearchService::open_with(&*store, &mut *cache, Some(&dir.path().join("index")), model, false, &mut |_, _, _| {}).unwrap();
+    let service = SearchService::open(&*store, &mut *cache, Some(&IndexDirs::under(&dir.path().join("index"))), model, Embed::Later, &mut |_, _, _| {}).unwrap();
     let sink = SmtpSink::start_local(&[]);
     let cfg = MailConfig { base_url: "http://127.0.0.1:8080".into(), from: "paperboy <digest@example.org>".into() };
     let mailer = SmtpMailer::new(&sink.url, &cfg.from).unwrap();
     let day = "2026-08-21".parse().unwrap();
     let start = Instant::now();
-    let (composed, _) = compose_all(&mut *store, Some(&service), &cfg, day, false, now).unwrap();
+    let composed = compose_all(&mut *store, Some(&service), &cfg, day, now).unwrap();
     let composing = start.elapsed().as_secs_f64();
     let delivered = deliver_due(&mut *store, &mailer, now, n + 10).unwrap();
     let total = start.elapsed().as_secs_f64();
@@ -75,7 +69,7 @@ fn main() {
     println!("subscribers: {n}, topics: {} (query vectors are embedded once each)", TOPICS.len());
     println!("composed {} ({} empty) in {composing:.1} s: {:.0} digests/s", composed.composed, composed.empty, composed.composed as f64 / composing);
     println!("delivered {} (sink received {received}) in {:.1} s: {:.0} messages/s", delivered.sent, total - composing, delivered.sent as f64 / (total - composing));
-    println!("end to end: {:.1} s, {:.0} digests/s; peak RSS {:.0} MiB", total, delivered.sent as f64 / total, peak_rss_mib());
+    println!("end to end: {:.1} s, {:.0} digests/s; peak RSS {:.0} MiB", total, delivered.sent as f64 / total, paperboy_testkit::peak_rss_mib());
     drop((store, cache));
     if let Some(url) = &postgres {
         PgStore::drop_schema(url, &schema).unwrap();

@@ -3,7 +3,7 @@
 //! the subscriber already had (the ledger), at most [`TRENDING`] + [`MATCHES`] papers.
 
 use chrono::{Datelike, NaiveDate};
-use paperboy_core::Paper;
+use paperboy_core::{Paper, PaperId};
 use paperboy_engine::search::{Filters, Mode, SearchQuery, SearchService};
 use paperboy_engine::subscriptions::{Frequency, Subscriber};
 use paperboy_engine::trending::{self, Window};
@@ -19,6 +19,8 @@ pub const MATCHES: usize = 10;
 const NEAREST: usize = 3;
 /// Search depth for interest matches (before the ledger and keyword filters).
 const SEARCH_DEPTH: usize = 60;
+/// Papers read from the store at a time while filling the matches.
+const READ_BATCH: usize = 2 * MATCHES;
 
 /// The period a digest covers, ending on `day`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,25 +128,29 @@ pub fn compose_ranked(
                 // A match shares words with the interests, or is among the few nearest in
                 // meaning: vector search alone always finds something, relevant or not.
                 let relevant = |h: &paperboy_engine::search::Hit| h.explain.bm25_rank.is_some() || h.explain.vector_rank.is_some_and(|r| r <= NEAREST);
-                // Papers are read one by one, only until the digest has enough.
-                for hit in service.rank(&query, Mode::Hybrid, &filters, SEARCH_DEPTH)?.iter().filter(|h| relevant(h)) {
+                let hits: Vec<PaperId> = service.rank(&query, Mode::Hybrid, &filters, SEARCH_DEPTH)?.into_iter().filter(relevant).map(|h| h.id).collect();
+                let seen = store.already_sent(subscriber.id, &hits)?;
+                let unseen: Vec<PaperId> = hits.into_iter().filter(|id| !seen.contains(id)).collect();
+                // Papers are read a few at a time, only until the digest has enough: one round
+                // trip for the ledger and usually one for the papers, whatever the backend.
+                for batch in unseen.chunks(READ_BATCH) {
+                    found.extend(store.papers(batch)?.into_iter().filter(|p| wanted(p)));
                     if found.len() >= MATCHES {
                         break;
-                    }
-                    if store.already_sent(subscriber.id, std::slice::from_ref(&hit.id))?.is_empty() {
-                        if let Some(p) = store.paper(&hit.id)?.filter(|p| wanted(p)) {
-                            found.push(p);
-                        }
                     }
                 }
             }
             // Categories alone (or no search yet): the period's papers in them, by trending score.
-            _ => found.extend(trending::ranking(store, Window::Month, period.day)?.into_iter().map(|t| t.paper).filter(|p| p.day().is_some_and(|d| d >= since))),
+            _ => {
+                let ranked = trending::ranking(store, Window::Month, period.day)?;
+                let candidates: Vec<Paper> = ranked.into_iter().map(|t| t.paper).filter(|p| p.day().is_some_and(|d| d >= since) && wanted(p)).collect();
+                let ids: Vec<_> = candidates.iter().map(|p| p.id.clone()).collect();
+                let seen = store.already_sent(subscriber.id, &ids)?;
+                found.extend(candidates.into_iter().filter(|p| !seen.contains(&p.id)));
+            }
         }
-        found.retain(|p| wanted(p));
-        let ids: Vec<_> = found.iter().map(|p| p.id.clone()).collect();
-        let seen = store.already_sent(subscriber.id, &ids)?;
-        matches = found.into_iter().filter(|p| !seen.contains(&p.id)).take(MATCHES).collect();
+        found.truncate(MATCHES);
+        matches = found;
     }
     let digest = Digest { period: period.clone(), trending, matches };
     Ok((!digest.is_empty()).then_some(digest))

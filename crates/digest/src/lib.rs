@@ -1,22 +1,24 @@
 //! Email digests: composing each confirmed subscriber's digest for a period (trending papers,
 //! then papers matching their interests, never a paper twice), recording it with its ledger in
-//! one transaction, and delivering the outbox over SMTP. See `paperboy_engine::outbox` for the
-//! delivery guarantee.
+//! one transaction, and delivering the outbox over SMTP; and the subscribe use case. See
+//! `paperboy_engine::outbox` for the delivery guarantee. The daily jobs that call these live in
+//! the app (`jobs.rs`).
 
 pub mod compose;
 pub mod deliver;
 pub mod render;
-pub mod sink;
+pub mod subscribe;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_engine::search::{SearchError, SearchService};
 use paperboy_engine::subscriptions::Subscriber;
-use paperboy_engine::{EmbeddingCache, Store, StoreError};
+use paperboy_engine::{Store, StoreError};
 use serde::Serialize;
 
 pub use compose::{compose, Digest, Period};
 pub use deliver::{deliver_due, deliver_due_claiming, DeliveryReport, Mailer, SendError, SmtpMailer};
 pub use render::{confirmation_message, digest_message};
+pub use subscribe::request_subscription;
 
 /// Where links point and who sends.
 #[derive(Debug, Clone)]
@@ -52,45 +54,42 @@ pub struct ComposeReport {
     pub skipped: u64,
 }
 
-/// What the daily jobs did (after the harvest, which the caller runs first).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct DailyReport {
-    /// Papers added to the full-text index.
-    pub indexed: u64,
-    /// Papers embedded.
-    pub embedded: u64,
-    /// Papers in the week's trending ranking.
-    pub trending: usize,
-    /// Digests composed.
-    pub composed: ComposeReport,
-}
-
-/// The daily jobs after a harvest: index what is new, embed it (and refresh the vectors),
-/// rank the week, compose the day's digests (delivery follows from the outbox).
-pub fn daily(store: &mut dyn Store, cache: &mut dyn EmbeddingCache, search: &SearchService, cfg: &MailConfig, day: NaiveDate, now: DateTime<Utc>) -> Result<DailyReport, DigestError> {
-    let indexed = search.sync(&*store)?;
-    tracing::info!(indexed, "daily: index");
-    let embedded = search.embed_new(&*store, cache, &mut |_, _, _| {})?;
-    tracing::info!(embedded, "daily: embed");
-    let trending = paperboy_engine::trending::ranking(&*store, paperboy_engine::trending::Window::Week, day)?.len();
-    tracing::info!(%day, papers = trending, "daily: trending (week)");
-    let (composed, _) = compose_all(store, Some(search), cfg, day, false, now)?;
-    tracing::info!(%day, composed = composed.composed, empty = composed.empty, skipped = composed.skipped, "daily: digests");
-    Ok(DailyReport { indexed, embedded, trending, composed })
-}
-
 /// Composes the digest of every confirmed subscriber due on `day` and records it (outbox row +
-/// ledger, one transaction each). With `dry_run`, nothing is recorded; the digests are returned.
-pub fn compose_all(
-    store: &mut dyn Store,
-    search: Option<&SearchService>,
-    cfg: &MailConfig,
-    day: NaiveDate,
-    dry_run: bool,
-    now: DateTime<Utc>,
-) -> Result<(ComposeReport, Vec<(Subscriber, Digest)>), DigestError> {
+/// ledger, one transaction each); delivery follows from the outbox.
+pub fn compose_all(store: &mut dyn Store, search: Option<&SearchService>, cfg: &MailConfig, day: NaiveDate, now: DateTime<Utc>) -> Result<ComposeReport, DigestError> {
+    let mut report = ComposeReport::default();
+    for_each_due(store, search, day, &mut report, &mut |store, sub, period, digest, report| {
+        let message = digest_message(&digest, &sub, cfg);
+        let ids: Vec<_> = digest.papers().map(|p| p.id.clone()).collect();
+        if store.enqueue_digest(sub.id, &period.key(), day, &ids, &message, now)? {
+            report.composed += 1;
+        } else {
+            report.skipped += 1;
+        }
+        Ok(())
+    })?;
+    Ok(report)
+}
+
+/// What [`compose_all`] would record on `day`, recording nothing: the digests with their
+/// subscribers.
+pub fn preview_all(store: &mut dyn Store, search: Option<&SearchService>, day: NaiveDate) -> Result<(ComposeReport, Vec<(Subscriber, Digest)>), DigestError> {
     let mut report = ComposeReport::default();
     let mut previews = Vec::new();
+    for_each_due(store, search, day, &mut report, &mut |_, sub, _, digest, report| {
+        report.composed += 1;
+        previews.push((sub, digest));
+        Ok(())
+    })?;
+    Ok((report, previews))
+}
+
+/// What to do with one composed digest.
+type Composed<'a> = dyn FnMut(&mut dyn Store, Subscriber, &Period, Digest, &mut ComposeReport) -> Result<(), DigestError> + 'a;
+
+/// Composes the digest of every confirmed subscriber due on `day` who has none for the period
+/// yet, and hands each non-empty one to `each`; counts the empty and skipped ones.
+fn for_each_due(store: &mut dyn Store, search: Option<&SearchService>, day: NaiveDate, report: &mut ComposeReport, each: &mut Composed<'_>) -> Result<(), DigestError> {
     let mut rankings = std::collections::HashMap::new();
     for sub in store.confirmed_subscribers()? {
         let period = Period { frequency: sub.frequency, day };
@@ -102,22 +101,10 @@ pub fn compose_all(
         if let std::collections::hash_map::Entry::Vacant(slot) = rankings.entry(window) {
             slot.insert(paperboy_engine::trending::ranking(&*store, window, day)?);
         }
-        let Some(digest) = compose::compose_ranked(&*store, search, &sub, &period, &rankings[&window])? else {
-            report.empty += 1;
-            continue;
-        };
-        if dry_run {
-            report.composed += 1;
-            previews.push((sub, digest));
-            continue;
-        }
-        let message = digest_message(&digest, &sub, cfg);
-        let ids: Vec<_> = digest.papers().map(|p| p.id.clone()).collect();
-        if store.enqueue_digest(sub.id, &period.key(), day, &ids, &message, now)? {
-            report.composed += 1;
-        } else {
-            report.skipped += 1;
+        match compose::compose_ranked(&*store, search, &sub, &period, &rankings[&window])? {
+            Some(digest) => each(store, sub, &period, digest, report)?,
+            None => report.empty += 1,
         }
     }
-    Ok((report, previews))
+    Ok(())
 }

@@ -5,7 +5,7 @@ use paperboy_core::text::long_day;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paperboy_core::Paper;
 use paperboy_engine::outbox::OutgoingMessage;
-use paperboy_engine::subscriptions::Subscriber;
+use paperboy_engine::subscriptions::{Subscriber, CONFIRM_TTL};
 use sha2::{Digest as _, Sha256};
 
 use crate::compose::Digest;
@@ -142,15 +142,15 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
 }
 
 /// The double opt-in email: a confirmation link, nothing else.
-pub fn confirmation_message(sub_id: i64, email: &str, token: &str, issued: &str, cfg: &MailConfig) -> OutgoingMessage {
-    let base = &cfg.base_url;
+pub fn confirmation_message(sub_id: i64, email: &str, token: &str, issued: &str, base: &str) -> OutgoingMessage {
     let link = format!("{base}/confirm?token={token}");
+    let hours = CONFIRM_TTL.num_hours();
     let body = html! {
         tr { td style="padding:0 0 8px;" {
             h1.fg style="margin:6px 0 12px;font-size:22px;color:#1b1d21;" { "Confirm your paperboy digest" }
             p.fg style="font-size:15px;color:#1b1d21;line-height:1.5;" {
                 "Someone, hopefully you, asked for the paperboy digest of trending papers at " (email) ". "
-                "Open the link to confirm; it works once, for 72 hours."
+                "Open the link to confirm; it works once, for " (hours) " hours."
             }
             p { a href=(link) style="display:inline-block;background:#0b57d0;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:bold;" { "Confirm my subscription" } }
             p.muted style="font-size:12px;color:#555b66;" { "If it was not you, ignore this email: nothing more will be sent." }
@@ -162,7 +162,7 @@ pub fn confirmation_message(sub_id: i64, email: &str, token: &str, issued: &str,
         subject: "Confirm your paperboy digest".into(),
         html: shell("Confirm your paperboy digest", body),
         text: format!(
-            "Someone, hopefully you, asked for the paperboy digest of trending papers at {email}.\n\nConfirm (the link works once, for 72 hours):\n{link}\n\nIf it was not you, ignore this email: nothing more will be sent.\n"
+            "Someone, hopefully you, asked for the paperboy digest of trending papers at {email}.\n\nConfirm (the link works once, for {hours} hours):\n{link}\n\nIf it was not you, ignore this email: nothing more will be sent.\n"
         ),
         unsubscribe_url: None,
     }

@@ -23,14 +23,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn snapshot_sample() -> (Vec<String>, String) {
     let shared = repo().join("../shared/data/arxiv/kaggle-snapshot-sample/arxiv-metadata-oai-snapshot.head1000.jsonl");
@@ -73,7 +65,7 @@ fn run_case(source: Source, input: &Path) {
         PgStore::drop_schema(url, &schema).expect("drop the bench schema");
     }
     let papers = report.new + report.updated + report.unchanged;
-    println!("{papers} {secs:.3} {:.1} {}", peak_rss_mib(), report.rejected);
+    println!("{papers} {secs:.3} {:.1} {}", paperboy_testkit::peak_rss_mib(), report.rejected);
 }
 
 fn main() {

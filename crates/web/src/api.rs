@@ -2,48 +2,23 @@
 //! step). Every error has one shape: `{"error":{"code":..,"message":..}}`. Lists take `limit`
 //! (1 to 100, default 20) and `offset`.
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use paperboy_core::{Paper, PaperId};
-use paperboy_engine::search::{Mode, SearchQuery};
+use paperboy_core::Paper;
 use paperboy_engine::trending::Window;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::pages::{filters_from, parse_day};
-use crate::render::{param, search_ready, WebError};
+use crate::error::{ApiError, WebError};
+use crate::params::{parse_id, Params, MAX_LIMIT};
 use crate::state::AppState;
 
 /// The OpenAPI document (hand-written; `tests` compare it with the router).
 pub const OPENAPI: &str = include_str!("openapi.json");
-/// Most items one request returns.
-pub const MAX_LIMIT: usize = 100;
 /// Deepest search result reachable with `offset`.
 const MAX_SEARCH_DEPTH: usize = 1_000;
-
-/// An error as JSON.
-pub struct ApiError(pub WebError);
-
-impl<E: Into<WebError>> From<E> for ApiError {
-    fn from(e: E) -> Self {
-        ApiError(e.into())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.0.code(), "message": self.0.to_string()}});
-        let mut res = (self.0.status(), Json(body)).into_response();
-        if let WebError::TooMany(secs) = self.0 {
-            res.headers_mut().insert(header::RETRY_AFTER, secs.into());
-        }
-        res
-    }
-}
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
@@ -80,31 +55,10 @@ impl PaperSummary {
     }
 }
 
-fn number(params: &HashMap<String, String>, name: &str, default: usize, max: usize) -> Result<usize, WebError> {
-    match param(params, name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| WebError::BadRequest(format!("{name}: {v:?} is not a whole number from 0 to {max}"))),
-    }
-}
-
-/// (limit, offset) from the query.
-fn paging(params: &HashMap<String, String>, max_offset: usize) -> Result<(usize, usize), WebError> {
-    let limit = number(params, "limit", 20, MAX_LIMIT)?.max(1);
-    Ok((limit, number(params, "offset", 0, max_offset)?))
-}
-
-fn parse_id(id: &str) -> Result<PaperId, WebError> {
-    id.parse().map_err(|e: paperboy_core::IdError| WebError::NotFound(format!("{id:?} is not a paper id: {e}")))
-}
-
 /// `GET /api/v1/papers?date=YYYY-MM-DD`: a day's papers, most upvoted first (the latest day by default).
-pub async fn papers(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
-    let day = param(&params, "date").map(|d| parse_day(d, "date")).transpose()?;
-    let (limit, offset) = paging(&params, 100_000)?;
+pub async fn papers(State(state): State<AppState>, params: Params) -> ApiResult {
+    let day = params.day("date")?;
+    let (limit, offset) = params.paging(100_000)?;
     state
         .blocking(move |s| {
             let store = s.store();
@@ -132,45 +86,38 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Api
 }
 
 /// `GET /api/v1/papers/{id}/similar`: the nearest papers in meaning.
-pub async fn similar(State(state): State<AppState>, Path(id): Path<String>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
+pub async fn similar(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> ApiResult {
     let pid = parse_id(&id)?;
-    let limit = number(&params, "limit", 10, MAX_LIMIT)?.max(1);
+    let limit = params.number("limit", 10, MAX_LIMIT)?.max(1);
     state
         .blocking(move |s| {
             if s.store().paper(&pid)?.is_none() {
                 return Err(WebError::NotFound(format!("no paper {pid}")).into());
             }
-            let service = search_ready(s)?;
+            let service = s.search_ready()?;
             let hits = service.similar(&pid, limit)?;
             let base = &s.config().base_url;
-            let list: Vec<Value> = hits
-                .iter()
-                .filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| json!({"score": h.score, "paper": PaperSummary::new(&p, base)})))
-                .collect();
+            let list: Vec<Value> = s.papers_of(&hits)?.into_iter().map(|(p, h)| json!({"score": h.score, "paper": PaperSummary::new(&p, base)})).collect();
             Ok(Json(json!({"id": pid, "hits": list})))
         })
         .await
 }
 
 /// `GET /api/v1/search?q=…&mode=…`.
-pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
-    let q = param(&params, "q").ok_or_else(|| WebError::BadRequest("q: a search query is required".into()))?.to_owned();
-    let query = SearchQuery::parse(&q)?;
-    let mode: Mode = param(&params, "mode").unwrap_or("hybrid").parse().map_err(|e: paperboy_engine::search::SearchError| WebError::BadRequest(e.to_string()))?;
-    let (limit, offset) = paging(&params, MAX_SEARCH_DEPTH - 1)?;
-    let filters = filters_from(&params)?;
+pub async fn search(State(state): State<AppState>, params: Params) -> ApiResult {
+    let asked = params.search()?;
+    let query = asked.query()?;
+    let (limit, offset) = params.paging(MAX_SEARCH_DEPTH - 1)?;
+    let (q, mode, filters) = (asked.q, asked.mode, asked.filters);
     state
         .blocking(move |s| {
-            let service = search_ready(s)?;
+            let service = s.search_ready()?;
             let hits = service.search(&*s.store(), &query, mode, &filters, (offset + limit).min(MAX_SEARCH_DEPTH))?;
             let base = &s.config().base_url;
-            let list: Vec<Value> = hits
-                .iter()
-                .skip(offset)
-                .filter_map(|h| {
-                    let p = s.paper(&h.id).ok().flatten()?;
-                    Some(json!({"id": h.id, "title": p.title, "score": h.score, "snippet_html": h.snippet_html, "explain": h.explain, "paper": PaperSummary::new(&p, base)}))
-                })
+            let list: Vec<Value> = s
+                .papers_of(hits.iter().skip(offset))?
+                .into_iter()
+                .map(|(p, h)| json!({"id": h.id, "title": p.title, "score": h.score, "snippet_html": h.snippet_html, "explain": h.explain, "paper": PaperSummary::new(&p, base)}))
                 .collect();
             Ok(Json(json!({"query": q, "mode": mode.to_string(), "limit": limit, "offset": offset, "hits": list})))
         })
@@ -178,10 +125,10 @@ pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<
 }
 
 /// `GET /api/v1/trending?window=day|week|month`: ranked papers with their scores explained.
-pub async fn trending(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> ApiResult {
-    let window: Window = param(&params, "window").unwrap_or("week").parse().map_err(|e: String| WebError::BadRequest(format!("window: {e}")))?;
-    let end = param(&params, "date").map(|d| parse_day(d, "date")).transpose()?;
-    let (limit, offset) = paging(&params, 100_000)?;
+pub async fn trending(State(state): State<AppState>, params: Params) -> ApiResult {
+    let window = params.window("window", Window::Week)?;
+    let end = params.day("date")?;
+    let (limit, offset) = params.paging(100_000)?;
     state
         .blocking(move |s| {
             let Some(end) = end.map_or_else(|| s.store().latest_day(), |d| Ok(Some(d)))? else {
@@ -238,7 +185,7 @@ pub async fn subscribe(State(state): State<AppState>, body: axum::body::Bytes) -
         .map_err(|e| WebError::BadRequest(format!("interests: {e}")))?;
     state
         .blocking(move |s| {
-            crate::pages::request_subscription(s, &email, frequency, &interests)?;
+            crate::pages::subscription::request_subscription(s, &email, frequency, &interests)?;
             Ok((axum::http::StatusCode::ACCEPTED, Json(json!({"status": "pending", "message": "check your inbox: a confirmation link is on its way if the address can receive mail"}))))
         })
         .await

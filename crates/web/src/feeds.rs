@@ -1,21 +1,21 @@
 //! RSS 2.0 and Atom feeds: the daily papers, trending, a category and a saved search.
 //! `.xml` is RSS; add `?format=atom` for Atom. Written with quick-xml, which escapes every text.
 
-use std::collections::HashMap;
 use std::io::Cursor;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use paperboy_core::{Category, Paper};
-use paperboy_engine::search::{Filters, Mode, SearchQuery};
+use paperboy_engine::search::{Filters, Mode};
 use paperboy_engine::trending::Window;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use crate::pages::PageError;
-use crate::render::{author_line, long_day, search_ready, url_encode, WebError};
+use crate::error::{PageError, WebError};
+use crate::params::Params;
+use crate::render::{author_line, long_day, url_encode};
 use crate::state::AppState;
 
 /// Items per feed.
@@ -27,9 +27,9 @@ enum Format {
     Atom,
 }
 
-fn format_of(params: &HashMap<String, String>) -> Result<Format, WebError> {
-    match params.get("format").map(String::as_str) {
-        None | Some("") | Some("rss") => Ok(Format::Rss),
+fn format_of(params: &Params) -> Result<Format, WebError> {
+    match params.text("format") {
+        None | Some("rss") => Ok(Format::Rss),
         Some("atom") => Ok(Format::Atom),
         Some(other) => Err(WebError::BadRequest(format!("format: {other:?} is not rss or atom"))),
     }
@@ -157,7 +157,7 @@ fn item_text(p: &Paper) -> String {
 }
 
 /// `/feeds/daily.xml`: the latest day's papers, most upvoted first.
-pub async fn daily(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+pub async fn daily(State(state): State<AppState>, params: Params) -> Result<Response, PageError> {
     let format = format_of(&params)?;
     state
         .blocking(move |s| {
@@ -180,9 +180,9 @@ pub async fn daily(State(state): State<AppState>, Query(params): Query<HashMap<S
 }
 
 /// `/feeds/trending.xml?window=day|week|month`.
-pub async fn trending(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+pub async fn trending(State(state): State<AppState>, params: Params) -> Result<Response, PageError> {
     let format = format_of(&params)?;
-    let window: Window = params.get("window").map_or(Ok(Window::Week), |w| w.parse()).map_err(|e: String| WebError::BadRequest(format!("window: {e}")))?;
+    let window = params.window("window", Window::Week)?;
     state
         .blocking(move |s| {
             let base = s.config().base_url.clone();
@@ -204,7 +204,7 @@ pub async fn trending(State(state): State<AppState>, Query(params): Query<HashMa
 }
 
 /// `/feeds/category/{category}.xml`: a category's newest papers.
-pub async fn category(State(state): State<AppState>, Path(file): Path<String>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+pub async fn category(State(state): State<AppState>, Path(file): Path<String>, params: Params) -> Result<Response, PageError> {
     let mut format = format_of(&params)?;
     let name = match (file.strip_suffix(".xml"), file.strip_suffix(".atom")) {
         (Some(n), _) => n,
@@ -232,19 +232,20 @@ pub async fn category(State(state): State<AppState>, Path(file): Path<String>, Q
 }
 
 /// `/feeds/search.xml?q=…`: a saved search, best matches first.
-pub async fn search(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, PageError> {
+pub async fn search(State(state): State<AppState>, params: Params) -> Result<Response, PageError> {
     let format = format_of(&params)?;
-    let q = params.get("q").map(|q| q.trim()).filter(|q| !q.is_empty()).ok_or_else(|| WebError::BadRequest("q: a search query is required".into()))?.to_owned();
-    let query = SearchQuery::parse(&q)?;
-    let mode: Mode = params.get("mode").map_or("hybrid", String::as_str).parse().map_err(|e: paperboy_engine::search::SearchError| WebError::BadRequest(e.to_string()))?;
+    // A feed follows the words and the mode; dates and categories are the reader's to apply.
+    let asked = params.search()?;
+    let query = asked.query()?;
+    let (q, mode): (String, Mode) = (asked.q, asked.mode);
     state
         .blocking(move |s| {
             let base = s.config().base_url.clone();
-            let service = search_ready(s)?;
+            let service = s.search_ready()?;
             let store = s.store();
             let hits = service.search(&*store, &query, mode, &Filters::default(), ITEMS)?;
             drop(store);
-            let papers = hits.iter().filter_map(|h| s.paper(&h.id).ok().flatten().map(|p| (*p).clone())).collect();
+            let papers = s.papers_of(&hits)?.into_iter().map(|(p, _)| (*p).clone()).collect();
             let feed = Feed {
                 title: format!("paperboy: “{q}”"),
                 page: format!("{base}/search?q={}&mode={mode}", url_encode(&q)),

@@ -7,8 +7,11 @@
 
 mod api;
 mod assets;
+pub mod error;
 mod feeds;
+mod limits;
 mod pages;
+pub mod params;
 mod render;
 mod security;
 mod state;
@@ -21,7 +24,8 @@ use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use security::RateLimits;
+pub use error::WebError;
+pub use limits::RateLimits;
 pub use state::{AppState, WebConfig};
 
 /// Largest request body accepted (forms are small).
@@ -32,20 +36,20 @@ pub const MAX_URI_BYTES: usize = 4 * 1024;
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let limited = Router::new()
-        .route("/search", get(pages::search))
-        .route("/subscribe", post(pages::subscribe))
+        .route("/search", get(pages::search::search))
+        .route("/subscribe", post(pages::subscription::subscribe))
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/subscriptions", post(api::subscribe))
         .route("/feeds/search.xml", get(feeds::search))
-        .route_layer(middleware::from_fn_with_state(state.clone(), security::rate_limit));
+        .route_layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit));
     Router::new()
-        .route("/", get(pages::home))
-        .route("/papers/{date}", get(pages::day))
-        .route("/category/{category}", get(pages::category))
-        .route("/paper/{*id}", get(pages::paper))
-        .route("/confirm", get(pages::confirm).post(pages::confirm_post))
-        .route("/unsubscribe/{key}", get(pages::unsubscribe_page).post(pages::unsubscribe))
-        .route("/preferences/{key}", get(pages::preferences_page).post(pages::preferences))
+        .route("/", get(pages::papers::home))
+        .route("/papers/{date}", get(pages::papers::day))
+        .route("/category/{category}", get(pages::papers::category))
+        .route("/paper/{*id}", get(pages::papers::paper))
+        .route("/confirm", get(pages::subscription::confirm).post(pages::subscription::confirm_post))
+        .route("/unsubscribe/{key}", get(pages::subscription::unsubscribe_page).post(pages::subscription::unsubscribe))
+        .route("/preferences/{key}", get(pages::subscription::preferences_page).post(pages::subscription::preferences))
         .route("/api/v1/papers", get(api::papers))
         .route("/api/v1/papers/{id}", get(api::paper))
         .route("/api/v1/papers/{id}/similar", get(api::similar))
@@ -65,8 +69,13 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves `state` on `listener` until Ctrl-C or SIGTERM; requests in flight are finished.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    serve_until(listener, state, shutdown_signal()).await
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves; requests in flight are finished.
+pub async fn serve_until(listener: tokio::net::TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,96 +1,13 @@
-//! Errors every handler shares and the HTML pieces every page is made of. All text goes through
+//! The HTML pieces every page is made of: the layout, the subscribe form, paper items, lists
+//! and pagers. All text goes through
 //! maud, which escapes it; the only markup inserted as is comes from the search engine's
 //! snippets, which are escaped there and carry nothing but `<b>`.
 
-use std::collections::HashMap;
-
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paperboy_core::Paper;
-use paperboy_engine::search::SearchError;
-use paperboy_engine::StoreError;
 
 use crate::security::csrf_token;
 use crate::state::AppState;
-
-/// What can go wrong in a request; pages show it as an HTML page, the API as JSON.
-#[derive(Debug, thiserror::Error)]
-pub enum WebError {
-    /// 404.
-    #[error("{0}")]
-    NotFound(String),
-    /// 400: the request itself is wrong.
-    #[error("{0}")]
-    BadRequest(String),
-    /// 403: a form without a valid CSRF token, or from another site.
-    #[error("{0}")]
-    Forbidden(String),
-    /// 414: the request target is too long.
-    #[error("{0}")]
-    TooLong(String),
-    /// 429: over the rate limit; retry after this many seconds.
-    #[error("too many requests: try again in {0} s")]
-    TooMany(u64),
-    /// 503: not ready yet (the search index is still opening).
-    #[error("{0}")]
-    Unavailable(String),
-    /// 500.
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl WebError {
-    /// The HTTP status.
-    pub fn status(&self) -> axum::http::StatusCode {
-        use axum::http::StatusCode as S;
-        match self {
-            WebError::NotFound(_) => S::NOT_FOUND,
-            WebError::BadRequest(_) => S::BAD_REQUEST,
-            WebError::Forbidden(_) => S::FORBIDDEN,
-            WebError::TooLong(_) => S::URI_TOO_LONG,
-            WebError::TooMany(_) => S::TOO_MANY_REQUESTS,
-            WebError::Unavailable(_) => S::SERVICE_UNAVAILABLE,
-            WebError::Internal(_) => S::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// A short machine-readable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            WebError::NotFound(_) => "not_found",
-            WebError::BadRequest(_) => "bad_request",
-            WebError::Forbidden(_) => "forbidden",
-            WebError::TooLong(_) => "too_long",
-            WebError::TooMany(_) => "rate_limited",
-            WebError::Unavailable(_) => "unavailable",
-            WebError::Internal(_) => "internal",
-        }
-    }
-}
-
-impl From<StoreError> for WebError {
-    fn from(e: StoreError) -> Self {
-        tracing::error!("store: {e}");
-        WebError::Internal("the database could not answer; the error is in the server log".into())
-    }
-}
-
-impl From<SearchError> for WebError {
-    fn from(e: SearchError) -> Self {
-        match e {
-            SearchError::InvalidQuery(_) => WebError::BadRequest(e.to_string()),
-            SearchError::UnknownPaper(id) => WebError::NotFound(format!("no vectors for paper {id} (not embedded yet?)")),
-            other => {
-                tracing::error!("search: {other}");
-                WebError::Internal("the search failed; the error is in the server log".into())
-            }
-        }
-    }
-}
-
-/// The search service or a 503 while it is still opening.
-pub fn search_ready(state: &AppState) -> Result<std::sync::Arc<paperboy_engine::search::SearchService>, WebError> {
-    state.search().ok_or_else(|| WebError::Unavailable("search is starting up; try again in a few seconds".into()))
-}
 
 /// A whole page: head, site header, `main`, the subscribe form and the footer.
 pub fn page(state: &AppState, title: &str, main: Markup) -> Markup {
@@ -244,22 +161,6 @@ pub fn pager(page: usize, has_next: bool, href: impl Fn(usize) -> String) -> Mar
 }
 
 pub use paperboy_core::text::long_day;
-
-/// A non-blank query parameter, trimmed.
-pub fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
-}
-
-/// `e` as the API's JSON error under `/api/`, else as an HTML page (for the middlewares,
-/// which answer before any handler).
-pub fn error_response(path: &str, e: WebError) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    if path.starts_with("/api/") {
-        crate::api::ApiError(e).into_response()
-    } else {
-        crate::pages::PageError(e).into_response()
-    }
-}
 
 /// `url` if it is an http(s) link; stored links come from outside and may be anything.
 pub fn safe_url(url: &Option<String>) -> Option<&str> {

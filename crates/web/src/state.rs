@@ -7,12 +7,13 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::NaiveDate;
-use paperboy_engine::search::SearchService;
+use paperboy_engine::search::{Hit, SearchService};
 use paperboy_engine::trending::{self, Trending, Window};
 use paperboy_core::{Paper, PaperId};
-use paperboy_engine::Store;
+use paperboy_engine::{Store, StoreError};
 
-use crate::security::{Limiter, RateLimits};
+use crate::error::WebError;
+use crate::limits::{Limiter, RateLimits};
 
 /// Papers kept decoded for the pages and the API.
 const PAPER_CACHE: usize = 20_000;
@@ -32,9 +33,14 @@ pub struct WebConfig {
 impl WebConfig {
     /// A configuration with a fresh random secret and the default rate limits.
     pub fn new(base_url: impl Into<String>) -> Self {
+        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret: Self::random_secret() }
+    }
+
+    /// A fresh random CSRF key.
+    pub fn random_secret() -> [u8; 32] {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).expect("the operating system's random source works");
-        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret }
+        secret
     }
 }
 
@@ -116,6 +122,23 @@ impl AppState {
         self.0.search.read().expect("search lock").clone()
     }
 
+    /// The search service, or a 503 while it is still opening.
+    pub fn search_ready(&self) -> Result<Arc<SearchService>, WebError> {
+        self.search().ok_or_else(|| WebError::Unavailable("search is starting up; try again in a few seconds".into()))
+    }
+
+    /// The papers of `hits`, in order, each with its hit. A hit whose paper the store no longer
+    /// has is left out; a store that fails is an error, never "no such paper".
+    pub fn papers_of<'h>(&self, hits: impl IntoIterator<Item = &'h Hit>) -> Result<Vec<(Arc<Paper>, &'h Hit)>, StoreError> {
+        let mut out = Vec::new();
+        for hit in hits {
+            if let Some(paper) = self.paper(&hit.id)? {
+                out.push((paper, hit));
+            }
+        }
+        Ok(out)
+    }
+
     /// Puts a (new) search service in place.
     pub fn set_search(&self, service: Arc<SearchService>) {
         *self.0.search.write().expect("search lock") = Some(service);
@@ -131,7 +154,7 @@ impl AppState {
     }
 
     /// The trending ranking of `window` ending on `end` (cached until [`AppState::papers_changed`]).
-    pub fn trending(&self, window: Window, end: NaiveDate) -> Result<Ranking, paperboy_engine::StoreError> {
+    pub fn trending(&self, window: Window, end: NaiveDate) -> Result<Ranking, StoreError> {
         if let Some(r) = self.0.trending.lock().expect("trending lock").get(&(window, end)) {
             return Ok(r.clone());
         }
@@ -153,7 +176,7 @@ impl AppState {
 
     /// Papers per primary category, most first (counted once until papers change, not at
     /// every search page).
-    pub fn category_counts(&self) -> Result<CategoryCounts, paperboy_engine::StoreError> {
+    pub fn category_counts(&self) -> Result<CategoryCounts, StoreError> {
         if let Some(c) = &*self.0.categories.lock().expect("category cache lock") {
             return Ok(c.clone());
         }
@@ -163,7 +186,7 @@ impl AppState {
     }
 
     /// A paper by id, from the cache of recently shown papers or the store.
-    pub fn paper(&self, id: &PaperId) -> Result<Option<Arc<Paper>>, paperboy_engine::StoreError> {
+    pub fn paper(&self, id: &PaperId) -> Result<Option<Arc<Paper>>, StoreError> {
         if let Some(p) = self.0.papers.lock().expect("paper cache lock").get(id) {
             return Ok(Some(p.clone()));
         }
@@ -181,13 +204,13 @@ impl AppState {
     pub async fn blocking<T, E>(&self, f: impl FnOnce(&AppState) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
         T: Send + 'static,
-        E: Send + 'static + From<crate::render::WebError>,
+        E: Send + 'static + From<WebError>,
     {
         let state = self.clone();
-        let _permit = self.0.workers.acquire().await.map_err(|_| crate::render::WebError::Unavailable("shutting down".into()))?;
+        let _permit = self.0.workers.acquire().await.map_err(|_| WebError::Unavailable("shutting down".into()))?;
         match tokio::task::spawn_blocking(move || f(&state)).await {
             Ok(r) => r,
-            Err(e) => Err(crate::render::WebError::Internal(format!("a request task failed: {e}")).into()),
+            Err(e) => Err(WebError::Internal(format!("a request task failed: {e}")).into()),
         }
     }
 }

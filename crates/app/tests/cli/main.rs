@@ -1,11 +1,9 @@
 //! The `paperboy` binary end to end: each command on a fresh data directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
-}
+use paperboy_testkit::{fixture, read_fixture, ReplayServer, Reply, SmtpSink};
 
 /// Runs paperboy on `data_dir` with no config file and no inherited PAPERBOY_ settings.
 fn paperboy(data_dir: &Path, args: &[&str]) -> Output {
@@ -110,23 +108,14 @@ fn errors_name_what_and_where_and_exit_non_zero() {
 
 #[test]
 fn harvest_reads_settings_from_the_config_file_and_env() {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let port = server.server_addr().to_ip().unwrap().port();
-    let handle = std::thread::spawn(move || {
-        let mut urls = Vec::new();
-        for request in server.incoming_requests().take(3) {
-            let url = request.url().to_owned();
-            let page = if url.contains("6511260%7C1001") {
-                "oai-pmh/ListRecords_data_1.xml"
-            } else if url.contains("6511260%7C2001") {
-                "oai-pmh/ListRecords_data_2.xml"
-            } else {
-                "oai-pmh/ListRecords_data_0.xml"
-            };
-            urls.push(url);
-            request.respond(tiny_http::Response::from_data(std::fs::read(fixture(page)).unwrap())).unwrap();
-        }
-        urls
+    let server = ReplayServer::start(|url, _| {
+        Reply::ok(read_fixture(if url.contains("6511260%7C1001") {
+            "oai-pmh/ListRecords_data_1.xml"
+        } else if url.contains("6511260%7C2001") {
+            "oai-pmh/ListRecords_data_2.xml"
+        } else {
+            "oai-pmh/ListRecords_data_0.xml"
+        }))
     });
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("paperboy.toml");
@@ -134,13 +123,14 @@ fn harvest_reads_settings_from_the_config_file_and_env() {
     let out = Command::new(env!("CARGO_BIN_EXE_paperboy"))
         .args(["--json", "--data-dir", dir.path().to_str().unwrap(), "--config", config.to_str().unwrap()])
         .args(["harvest", "--from", "2023-03-07"])
-        .env("PAPERBOY_HARVEST_URL", format!("http://127.0.0.1:{port}/oai2"))
+        .env("PAPERBOY_HARVEST_URL", &server.base_url)
         .output()
         .unwrap();
     let summary = json(&out);
     assert_eq!((summary["new"].as_u64(), summary["pages"].as_u64()), (Some(2265), Some(3)), "{summary}");
     assert_eq!(summary["last_datestamp"], "2023-03-07");
-    let urls = handle.join().unwrap();
+    let urls: Vec<String> = server.requests().into_iter().map(|r| r.url).collect();
+    assert_eq!(urls.len(), 3, "{urls:?}");
     assert_eq!(urls[0], "/oai2?verb=ListRecords&metadataPrefix=oai_dc&from=2023-03-07&set=math");
 }
 
@@ -217,7 +207,6 @@ fn search_similar_and_eval_with_the_real_model() {
 /// `subscribers import` + `digest run|preview` against a real SMTP server on loopback.
 #[test]
 fn digest_commands_compose_preview_and_deliver() {
-    use paperboy_digest::sink::SmtpSink;
     let dir = tempfile::tempdir().unwrap();
     json(&paperboy(dir.path(), &["--json", "demo"]));
     let csv = dir.path().join("list.csv");

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use paperboy_digest::sink::SmtpSink;
+use paperboy_testkit::SmtpSink;
 use paperboy_engine::{demo, Leases, Outbox, PaperStore};
 
 use nodes::{subscribers, until, worker_config, Database, Node};

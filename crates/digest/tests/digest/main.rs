@@ -4,8 +4,8 @@ use std::net::TcpListener;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use paperboy_core::{EmailAddress, PaperId};
-use paperboy_digest::sink::SmtpSink;
-use paperboy_digest::{compose, compose_all, deliver_due, MailConfig, Period, SmtpMailer};
+use paperboy_testkit::SmtpSink;
+use paperboy_digest::{compose, compose_all, deliver_due, preview_all, MailConfig, Period, SmtpMailer};
 use paperboy_engine::outbox::Delivery;
 use paperboy_engine::subscriptions::{Frequency, Interests, Subscriber};
 use paperboy_engine::store::CLAIM_LEASE;
@@ -39,10 +39,10 @@ fn day(s: &str) -> NaiveDate {
 fn never_the_same_paper_twice_never_two_digests_a_period_nothing_new_no_email() {
     let (_dir, mut store) = store_with(&[("ada@example.org", Frequency::Daily, "agents")]);
     let now = Utc::now();
-    let (r1, _) = compose_all(&mut store, None, &cfg(), day("2026-08-20"), false, now).unwrap();
+    let r1 = compose_all(&mut store, None, &cfg(), day("2026-08-20"), now).unwrap();
     assert_eq!(r1.composed, 1);
     // The same period again: nothing new is recorded.
-    let (again, _) = compose_all(&mut store, None, &cfg(), day("2026-08-20"), false, now).unwrap();
+    let again = compose_all(&mut store, None, &cfg(), day("2026-08-20"), now).unwrap();
     assert_eq!((again.composed, again.skipped), (0, 1));
     // The next day: a digest without any paper of the first.
     let ada = sub(&store, "ada@example.org");
@@ -53,7 +53,7 @@ fn never_the_same_paper_twice_never_two_digests_a_period_nothing_new_no_email() 
     assert!(!sent_before.is_empty());
     assert!(d2.papers().all(|p| !sent_before.contains(&p.id)), "a paper came twice");
     // Record it; whatever the same day could still offer leaves out everything sent so far.
-    let (r2, _) = compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
+    let r2 = compose_all(&mut store, None, &cfg(), day("2026-08-21"), now).unwrap();
     assert_eq!(r2.composed, 1);
     let ada = sub(&store, "ada@example.org");
     let p = Period { frequency: Frequency::Daily, day: day("2026-08-21") };
@@ -64,7 +64,7 @@ fn never_the_same_paper_twice_never_two_digests_a_period_nothing_new_no_email() 
         assert!(d3.papers().all(|p| !sent.contains(&p.id)));
     }
     // A day with no papers at all: no email.
-    let (r3, _) = compose_all(&mut store, None, &cfg(), day("2019-01-01"), false, now).unwrap();
+    let r3 = compose_all(&mut store, None, &cfg(), day("2019-01-01"), now).unwrap();
     assert_eq!((r3.composed, r3.empty), (0, 1));
 }
 
@@ -72,13 +72,13 @@ fn never_the_same_paper_twice_never_two_digests_a_period_nothing_new_no_email() 
 fn weekly_digests_come_on_sundays_and_dry_runs_record_nothing() {
     let (_dir, mut store) = store_with(&[("w@example.org", Frequency::Weekly, "")]);
     let now = Utc::now();
-    let (sat, _) = compose_all(&mut store, None, &cfg(), day("2026-08-15"), false, now).unwrap();
+    let sat = compose_all(&mut store, None, &cfg(), day("2026-08-15"), now).unwrap();
     assert_eq!((sat.composed, sat.skipped), (0, 1), "Saturday: not due");
-    let (dry, previews) = compose_all(&mut store, None, &cfg(), day("2026-08-16"), true, now).unwrap();
+    let (dry, previews) = preview_all(&mut store, None, day("2026-08-16")).unwrap();
     assert_eq!(dry.composed, 1);
     assert!(!previews[0].1.is_empty());
     assert_eq!(store.outbox_counts().unwrap().queued, 0, "a dry run records nothing");
-    let (sun, _) = compose_all(&mut store, None, &cfg(), day("2026-08-16"), false, now).unwrap();
+    let sun = compose_all(&mut store, None, &cfg(), day("2026-08-16"), now).unwrap();
     assert_eq!(sun.composed, 1);
 }
 
@@ -87,7 +87,7 @@ fn delivered_mime_has_rfc8058_headers_a_stable_message_id_and_both_parts() {
     let sink = SmtpSink::start_local(&[]);
     let (_dir, mut store) = store_with(&[("ada@example.org", Frequency::Daily, "")]);
     let now = Utc::now();
-    compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
+    compose_all(&mut store, None, &cfg(), day("2026-08-21"), now).unwrap();
     let mailer = SmtpMailer::new(&sink.url, &cfg().from).unwrap();
     let report = deliver_due(&mut store, &mailer, now, 100).unwrap();
     assert_eq!(report.sent, 1);
@@ -115,7 +115,7 @@ fn a_restart_in_the_middle_sends_nothing_twice_and_loses_nothing() {
     let subs: Vec<(&str, Frequency, &str)> = people.iter().map(|e| (e.as_str(), Frequency::Daily, "")).collect();
     let (dir, mut store) = store_with(&subs);
     let now = Utc::now();
-    compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
+    compose_all(&mut store, None, &cfg(), day("2026-08-21"), now).unwrap();
     let mailer = SmtpMailer::new(&sink.url, &cfg().from).unwrap();
     // The first run stops after 5 messages (the process dies)...
     deliver_due(&mut store, &mailer, now, 5).unwrap();
@@ -124,7 +124,7 @@ fn a_restart_in_the_middle_sends_nothing_twice_and_loses_nothing() {
     drop(store);
     // A new process composes again (nothing new) and delivers what is left.
     let mut store = SqliteStore::open(&dir.path().join("paperboy.db")).unwrap();
-    let (again, _) = compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
+    let again = compose_all(&mut store, None, &cfg(), day("2026-08-21"), now).unwrap();
     assert_eq!(again.composed, 0);
     let report = deliver_due(&mut store, &mailer, now, 100).unwrap();
     assert_eq!(report.sent, 6, "the 6 never sent; the interrupted one is still claimed by the dead process");
@@ -148,7 +148,7 @@ fn smtp_down_for_a_while_then_up_everything_arrives() {
     drop(listener);
     let mailer = SmtpMailer::new(&format!("smtp://{addr}"), &cfg().from).unwrap();
     let t0 = Utc::now();
-    compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, t0).unwrap();
+    compose_all(&mut store, None, &cfg(), day("2026-08-21"), t0).unwrap();
     let down = deliver_due(&mut store, &mailer, t0, 100).unwrap();
     assert_eq!((down.sent, down.retrying), (0, 2));
     // Not due again before the backoff.
@@ -167,7 +167,7 @@ fn a_5xx_for_one_address_does_not_hold_up_the_others() {
     let sink = SmtpSink::start_local(&["gone@example.org"]);
     let (_dir, mut store) = store_with(&[("a@example.org", Frequency::Daily, ""), ("gone@example.org", Frequency::Daily, ""), ("c@example.org", Frequency::Daily, "")]);
     let now = Utc::now();
-    compose_all(&mut store, None, &cfg(), day("2026-08-21"), false, now).unwrap();
+    compose_all(&mut store, None, &cfg(), day("2026-08-21"), now).unwrap();
     let mailer = SmtpMailer::new(&sink.url, &cfg().from).unwrap();
     let report = deliver_due(&mut store, &mailer, now, 100).unwrap();
     assert_eq!((report.sent, report.failed), (2, 1));
@@ -178,38 +178,9 @@ fn a_5xx_for_one_address_does_not_hold_up_the_others() {
     assert_eq!(deliver_due(&mut store, &mailer, now + Duration::days(1), 100).unwrap(), Default::default());
     // Three bounces and the address gets no more digests.
     for d in ["2026-08-20", "2026-08-19"] {
-        compose_all(&mut store, None, &cfg(), day(d), false, now).unwrap();
+        compose_all(&mut store, None, &cfg(), day(d), now).unwrap();
         deliver_due(&mut store, &mailer, now, 100).unwrap();
     }
     assert_eq!(format!("{:?}", sub(&store, "gone@example.org").status), "Bouncing");
     assert_eq!(format!("{:?}", sub(&store, "a@example.org").status), "Confirmed");
-}
-
-#[test]
-fn the_daily_jobs_index_embed_rank_and_compose_what_arrived() {
-    use std::sync::Arc;
-    let (dir, mut store) = store_with(&[("ada@example.org", Frequency::Daily, "lunar regolith excavation")]);
-    let mut cache = SqliteStore::open(&dir.path().join("paperboy.db")).unwrap();
-    let model = Arc::new(paperboy_embed::MiniLm::load().unwrap());
-    let search = paperboy_engine::search::SearchService::open_with(&store, &mut cache, Some(&dir.path().join("index")), model, false, &mut |_, _, _| {}).unwrap();
-    let before = search.embedded();
-    // A harvest brings two papers of a new day.
-    let mut new = Vec::new();
-    for (id, title, votes) in [("2608.99001", "Autonomous lunar regolith excavation with learned excavators", 12), ("2608.99002", "A survey of sparse attention", 3)] {
-        let mut p = paperboy_core::Paper::new(id.parse().unwrap(), title, paperboy_core::Source::OaiPmh);
-        p.abstract_text = format!("{title}. We study it in depth.");
-        p.listed_on = Some(day("2026-08-24"));
-        p.signals.hf_upvotes = Some(votes);
-        new.push(p);
-    }
-    paperboy_engine::PaperStore::upsert_papers(&mut store, new).unwrap();
-    let report = paperboy_digest::daily(&mut store, &mut cache, &search, &cfg(), day("2026-08-24"), Utc::now()).unwrap();
-    assert_eq!((report.indexed, report.embedded), (2, 2));
-    assert_eq!(search.embedded(), before + 2, "semantic search covers the new papers");
-    assert!(report.trending >= 2);
-    assert_eq!(report.composed.composed, 1);
-    let sink = SmtpSink::start_local(&[]);
-    deliver_due(&mut store, &SmtpMailer::new(&sink.url, &cfg().from).unwrap(), Utc::now(), 10).unwrap();
-    let body = sink.received()[0].body_text();
-    assert!(body.contains("Autonomous lunar regolith excavation"), "the new paper reached the digest");
 }

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::store::StoreError;
 
-pub use service::SearchService;
+pub use service::{Embed, IndexDirs, SearchService};
 
 /// The longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1_000;

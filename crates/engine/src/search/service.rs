@@ -81,43 +81,57 @@ impl Vectors {
     }
 }
 
+/// Where a search service keeps its files: the full-text index and the saved vector graph,
+/// both derived from the store and rebuilt from it when missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDirs {
+    /// The tantivy index.
+    pub fulltext: std::path::PathBuf,
+    /// The HNSW graph (used once the corpus is large enough for one).
+    pub hnsw: std::path::PathBuf,
+}
+
+impl IndexDirs {
+    /// `fulltext/` and `hnsw/` under `dir`.
+    pub fn under(dir: &Path) -> Self {
+        IndexDirs { fulltext: dir.join("fulltext"), hnsw: dir.join("hnsw") }
+    }
+}
+
+/// What opening does with papers that have no cached vector yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embed {
+    /// Embed them before the service opens (semantic search covers every paper at once).
+    Missing,
+    /// Open with the cached vectors only (keyword search is ready at once); they are left out of
+    /// vector search until [`SearchService::embed_new`].
+    Later,
+}
+
 /// Query vectors kept; the cache is emptied when full (queries repeat in bursts).
 const QUERY_CACHE: usize = 4_096;
 
 impl SearchService {
-    /// Opens (or creates) the full-text index in `index_dir` (in memory when `None`), catches it
-    /// up with `store`, embeds what is not yet in `cache` (usually the same store), and loads the
-    /// vectors.
+    /// Opens (or creates) the full-text index in `dirs` (in memory when `None`) and catches it
+    /// up with `store`; with [`Embed::Missing`], embeds what is not yet in `cache` (usually the
+    /// same store); then loads the vectors (the graph saved in `dirs` is reused).
     pub fn open(
         store: &dyn PaperStore,
         cache: &mut dyn EmbeddingCache,
-        index_dir: Option<&Path>,
+        dirs: Option<&IndexDirs>,
         embedder: Arc<dyn Embedder>,
+        embed: Embed,
         progress: Progress,
     ) -> Result<Self, SearchError> {
-        Self::open_with(store, cache, index_dir, embedder, true, progress)
-    }
-
-    /// Like [`SearchService::open`]; with `embed_new` false, papers without a cached vector are
-    /// not embedded now (keyword search needs no vectors) and are left out of vector search.
-    pub fn open_with(
-        store: &dyn PaperStore,
-        cache: &mut dyn EmbeddingCache,
-        index_dir: Option<&Path>,
-        embedder: Arc<dyn Embedder>,
-        embed_new: bool,
-        progress: Progress,
-    ) -> Result<Self, SearchError> {
-        let mut fulltext = match index_dir {
-            Some(dir) => FullTextIndex::open(dir)?,
+        let mut fulltext = match dirs {
+            Some(dirs) => FullTextIndex::open(&dirs.fulltext)?,
             None => FullTextIndex::in_memory()?,
         };
         sync_fulltext(store, &mut fulltext, progress)?;
-        if embed_new {
+        if embed == Embed::Missing {
             embed_missing(store, cache, embedder.as_ref(), progress)?;
         }
-        // The HNSW graph is saved beside the full-text index (`index/hnsw` for `index/fulltext`).
-        let graph_dir = index_dir.map(|dir| dir.with_file_name("hnsw"));
+        let graph_dir = dirs.map(|d| d.hnsw.clone());
         let vectors = Vectors::load(store, cache, embedder.as_ref(), graph_dir.as_deref(), progress)?;
         Ok(SearchService {
             fulltext: RwLock::new(fulltext),
@@ -158,6 +172,35 @@ impl SearchService {
         // Another process may have embedded the new papers already: reload either way.
         self.refresh_vectors(store, &*cache, &mut |_, _, _| {})?;
         Ok((indexed, embedded))
+    }
+
+    /// Follows the store until `stop` is set: every `every`, [`SearchService::catch_up`], so
+    /// papers that any process writes reach this service's search within about `every`.
+    /// `changed(indexed, embedded)` hears of each change (callers drop what they derived from
+    /// the old papers); a failed look is logged and tried again at the next one.
+    pub fn follow_until_stopped(
+        &self,
+        store: &dyn PaperStore,
+        cache: &mut dyn EmbeddingCache,
+        every: std::time::Duration,
+        stop: &std::sync::atomic::AtomicBool,
+        changed: &mut dyn FnMut(u64, u64),
+    ) {
+        let step = every.min(std::time::Duration::from_millis(100));
+        loop {
+            let started = std::time::Instant::now();
+            while started.elapsed() < every {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(step);
+            }
+            match self.catch_up(store, cache) {
+                Ok((0, _)) => {}
+                Ok((indexed, embedded)) => changed(indexed, embedded),
+                Err(e) => tracing::warn!("following the store: {e}"),
+            }
+        }
     }
 
     /// Embeds the papers of `store` without a cached vector (with this service's model) and,

@@ -99,6 +99,9 @@ pub trait PaperStore: Send {
     fn upsert_papers(&mut self, papers: Vec<Paper>) -> Result<UpsertCounts, StoreError>;
     /// One paper by id.
     fn paper(&self, id: &PaperId) -> Result<Option<Paper>, StoreError>;
+    /// The stored papers among `ids`, in the order of `ids` (unknown ids are left out, a
+    /// repeated id gives its paper once): one round trip where a backend has them.
+    fn papers(&self, ids: &[PaperId]) -> Result<Vec<Paper>, StoreError>;
     /// The papers of one day (see [`Paper::day`]), most upvoted first, then by id.
     fn papers_on(&self, day: NaiveDate) -> Result<Vec<Paper>, StoreError>;
     /// The most recent day that has papers.

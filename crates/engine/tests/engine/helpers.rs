@@ -1,94 +1,9 @@
-//! Fixtures and a replay HTTP server.
-
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+//! Fixtures, an in-memory store and the replay HTTP server (from the test kit).
 
 use paperboy_engine::SqliteStore;
 
-/// A file under the repository's `tests/fixtures`.
-pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
-}
-
-pub fn read_fixture(rel: &str) -> Vec<u8> {
-    std::fs::read(fixture(rel)).unwrap_or_else(|e| panic!("fixture {rel}: {e}"))
-}
+pub use paperboy_testkit::{fixture, read_fixture, ReplayServer, Reply};
 
 pub fn memory_store() -> SqliteStore {
     SqliteStore::open_in_memory().expect("in-memory store")
-}
-
-/// One canned answer.
-#[derive(Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    pub fn ok(body: Vec<u8>) -> Self {
-        Reply { status: 200, headers: vec![("Content-Type".into(), "text/xml; charset=utf-8".into())], body }
-    }
-}
-
-/// A request as the server saw it.
-#[derive(Clone, Debug)]
-pub struct Seen {
-    pub url: String,
-    pub user_agent: Option<String>,
-}
-
-/// An HTTP server on a loopback port that answers each request with `route(url, n)`, where `n`
-/// counts the requests so far; it records every request.
-pub struct ReplayServer {
-    pub base_url: String,
-    pub seen: Arc<Mutex<Vec<Seen>>>,
-    server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl ReplayServer {
-    pub fn start(route: impl Fn(&str, usize) -> Reply + Send + 'static) -> Self {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind loopback"));
-        let port = server.server_addr().to_ip().expect("ip").port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (srv, log) = (server.clone(), seen.clone());
-        let thread = std::thread::spawn(move || {
-            for request in srv.incoming_requests() {
-                let url = request.url().to_owned();
-                let user_agent = request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv("User-Agent"))
-                    .map(|h| h.value.as_str().to_owned());
-                let n = {
-                    let mut log = log.lock().unwrap();
-                    log.push(Seen { url: url.clone(), user_agent });
-                    log.len() - 1
-                };
-                let reply = route(&url, n);
-                let mut response = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
-                for (k, v) in reply.headers {
-                    response.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
-                }
-                let _ = request.respond(response);
-            }
-        });
-        ReplayServer { base_url: format!("http://127.0.0.1:{port}/oai2"), seen, server, thread: Some(thread) }
-    }
-
-    pub fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Drop for ReplayServer {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }

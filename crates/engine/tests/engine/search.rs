@@ -10,7 +10,7 @@ use paperboy_engine::ingest::ingest_path;
 use paperboy_engine::search::fulltext::FullTextIndex;
 use paperboy_engine::search::service::{rebuild_fulltext, sync_fulltext};
 use paperboy_engine::search::vectors::{ExactIndex, HnswIndex, SlotMeta, VectorIndex, VectorSet};
-use paperboy_engine::search::{Filters, Mode, SearchQuery, SearchService};
+use paperboy_engine::search::{Embed, Filters, Mode, SearchQuery, SearchService};
 use paperboy_engine::{PaperStore, SqliteStore};
 
 use crate::helpers::{fixture, memory_store};
@@ -177,7 +177,7 @@ fn hybrid_explains_itself_and_similar_never_returns_the_paper_itself() {
 
     let mut cache = memory_store();
     let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
-    let service = SearchService::open(&store, &mut cache, None, embedder.clone(), &mut |_, _, _| {}).unwrap();
+    let service = SearchService::open(&store, &mut cache, None, embedder.clone(), Embed::Missing, &mut |_, _, _| {}).unwrap();
     assert_eq!(service.embedded() as u64, store.stats().unwrap().papers);
 
     let q = SearchQuery::parse("metric learning with sum pooling").unwrap();
@@ -205,7 +205,7 @@ fn hybrid_explains_itself_and_similar_never_returns_the_paper_itself() {
 
     // Reopening embeds nothing: every vector comes from the cache.
     let before = cache.stats().unwrap();
-    let again = SearchService::open(&store, &mut cache, None, embedder, &mut |what, _, total| assert!(what != "embedding" || total == 0)).unwrap();
+    let again = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |what, _, total| assert!(what != "embedding" || total == 0)).unwrap();
     assert_eq!(again.embedded(), service.embedded());
     assert_eq!(cache.stats().unwrap(), before);
 }

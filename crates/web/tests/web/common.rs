@@ -2,7 +2,6 @@
 //! arXiv OAI-PMH records (categories and LaTeX), over a store in a temporary directory, with the
 //! real embedding model.
 
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
@@ -12,10 +11,13 @@ use http_body_util::BodyExt;
 use paperboy_core::{Paper, PaperId, Source};
 use paperboy_embed::{paper_text, Embedder, MiniLm};
 use paperboy_engine::search::service::text_hash;
-use paperboy_engine::search::SearchService;
+use paperboy_engine::search::{Embed, IndexDirs, SearchService};
 use paperboy_engine::{demo, ingest, EmbeddingCache, PaperStore, SqliteStore, Store};
 use paperboy_web::{AppState, RateLimits, WebConfig};
 use tower::ServiceExt;
+
+pub use paperboy_testkit::fixture;
+pub use paperboy_testkit::http::{csrf_of, form_encode as enc};
 
 /// A paper from the OAI-PMH page with LaTeX in its title and abstract.
 pub const MATH_PAPER: &str = "1612.03262";
@@ -28,10 +30,6 @@ pub struct TestApp {
     pub state: AppState,
     /// Kept so the data directory lives as long as the app.
     pub _dir: tempfile::TempDir,
-}
-
-pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(rel)
 }
 
 fn build(limits: RateLimits) -> TestApp {
@@ -56,7 +54,7 @@ fn build(limits: RateLimits) -> TestApp {
     let v = model.embed(&[&paper_text(&math.title, &math.abstract_text)]).unwrap().pop().unwrap();
     store.cache_embeddings(&model.model_id().to_string(), &[(text_hash(&math), v.into_vec())]).unwrap();
     let mut cache = SqliteStore::open(&db).unwrap();
-    let service = SearchService::open_with(&store, &mut cache, Some(&dir.path().join("index")), model, false, &mut |_, _, _| {}).expect("search");
+    let service = SearchService::open(&store, &mut cache, Some(&IndexDirs::under(&dir.path().join("index"))), model, Embed::Later, &mut |_, _, _| {}).expect("search");
     let stores = (0..3).map(|_| Box::new(SqliteStore::open(&db).unwrap()) as Box<dyn Store>).collect();
     let mut config = WebConfig::new("http://paperboy.test");
     config.rate_limits = limits;
@@ -102,20 +100,4 @@ pub async fn post_form(app: &TestApp, uri: &str, form: &str, headers: &[(&str, &
     let (parts, body) = res.into_parts();
     let bytes = body.collect().await.expect("body").to_bytes();
     (parts.status, String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// The CSRF token in a rendered page's subscribe form.
-pub fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + "name=\"csrf\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_owned()
-}
-
-/// Form-encodes a value.
-pub fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

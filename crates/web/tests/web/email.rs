@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use chrono::Utc;
 use paperboy_core::EmailAddress;
-use paperboy_digest::sink::SmtpSink;
+use paperboy_testkit::SmtpSink;
 use paperboy_digest::{compose_all, deliver_due, MailConfig, SmtpMailer};
 
 use crate::common::*;
@@ -30,7 +30,7 @@ async fn subscribe_confirm_digest_unsubscribe() {
     assert_eq!(status, StatusCode::OK);
     // Nothing but the confirmation goes to a pending address.
     let day = "2026-08-21".parse().unwrap();
-    let (report, _) = compose_all(&mut *app.state.store(), app.state.search().as_deref(), &cfg, day, false, Utc::now()).unwrap();
+    let report = compose_all(&mut *app.state.store(), app.state.search().as_deref(), &cfg, day, Utc::now()).unwrap();
     assert_eq!(report.composed, 0, "pending: no digest");
     assert_eq!(deliver().sent, 1);
     let confirmation = sink.received().pop().unwrap();
@@ -49,7 +49,7 @@ async fn subscribe_confirm_digest_unsubscribe() {
     assert!(again.contains("does not work any more"));
 
     // The digest: trending, then the interests, found by hybrid search.
-    let (report, _) = compose_all(&mut *app.state.store(), app.state.search().as_deref(), &cfg, day, false, Utc::now()).unwrap();
+    let report = compose_all(&mut *app.state.store(), app.state.search().as_deref(), &cfg, day, Utc::now()).unwrap();
     assert!(report.composed >= 1);
     assert!(deliver().sent >= 1);
     let digest = sink.received().into_iter().find(|m| m.to == ["e2e@example.org"] && m.header("Subject").unwrap().starts_with("paperboy: ")).expect("a digest");
@@ -86,7 +86,7 @@ async fn subscribe_confirm_digest_unsubscribe() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     // No more digests.
     let before = sink.received().len();
-    compose_all(&mut *app.state.store(), app.state.search().as_deref(), &cfg, "2026-08-23".parse().unwrap(), false, Utc::now()).unwrap();
+    compose_all(&mut *app.state.store(), app.state.search().as_deref(), &cfg, "2026-08-23".parse().unwrap(), Utc::now()).unwrap();
     deliver();
     assert!(sink.received()[before..].iter().all(|m| m.to != ["e2e@example.org"]));
 }

@@ -17,7 +17,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{NaiveDate, Utc};
 use paperboy_core::{Paper, PaperId, Source};
-use postgres::{Client, NoTls};
+use postgres::{Client, GenericClient, NoTls, Statement};
 
 use super::{decode_paper, encode_paper, merged, vector_bytes, vector_from_bytes, EmbeddingCache, PaperStore, Stats, Store, StoreError, UpsertCounts};
 use crate::ingest::IngestReport;
@@ -127,6 +127,9 @@ const MIGRATIONS: &[&str] = &[
 /// The PostgreSQL store: one connection.
 pub struct PgStore {
     client: Mutex<Client>,
+    /// The hot paths' statements, prepared once per connection (an unprepared query costs a
+    /// second round trip: parse, then execute).
+    statements: Mutex<HashMap<&'static str, Statement>>,
 }
 
 impl PgStore {
@@ -162,7 +165,7 @@ impl PgStore {
             client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}"))?;
         }
         client.batch_execute("SET TIME ZONE 'UTC'")?;
-        let store = PgStore { client: Mutex::new(client) };
+        let store = PgStore { client: Mutex::new(client), statements: Mutex::default() };
         store.migrate()?;
         Ok(store)
     }
@@ -194,6 +197,18 @@ impl PgStore {
     /// is its own transaction or runs in one that rolls back on drop).
     fn conn(&self) -> MutexGuard<'_, Client> {
         self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `sql` prepared on this connection (once; later calls take it from the cache). `client`
+    /// is this store's connection or a transaction on it.
+    fn statement(&self, client: &mut impl GenericClient, sql: &'static str) -> Result<Statement, StoreError> {
+        let mut statements = self.statements.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(statement) = statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = client.prepare(sql)?;
+        statements.insert(sql, statement.clone());
+        Ok(statement)
     }
 
     fn papers_where(&self, tail: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<Paper>, StoreError> {
@@ -289,6 +304,12 @@ impl PaperStore for PgStore {
     fn paper(&self, id: &PaperId) -> Result<Option<Paper>, StoreError> {
         let id = id.to_string();
         Ok(self.papers_where("WHERE id = $1", &[&id])?.pop())
+    }
+
+    fn papers(&self, ids: &[PaperId]) -> Result<Vec<Paper>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        let mut found: HashMap<PaperId, Paper> = self.papers_where("WHERE id = ANY($1)", &[&keys])?.into_iter().map(|p| (p.id.clone(), p)).collect();
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     fn papers_on(&self, day: NaiveDate) -> Result<Vec<Paper>, StoreError> {

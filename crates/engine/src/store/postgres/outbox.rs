@@ -37,34 +37,47 @@ fn claimed_row(r: &Row) -> Result<OutboxRow, StoreError> {
 
 impl Outbox for PgStore {
     fn already_sent(&self, subscriber: i64, papers: &[PaperId]) -> Result<HashSet<PaperId>, StoreError> {
+        if papers.is_empty() {
+            return Ok(HashSet::new());
+        }
         let ids: Vec<String> = papers.iter().map(|p| p.to_string()).collect();
-        let rows = self.conn().query("SELECT paper_id FROM digest_ledger WHERE subscriber_id = $1 AND paper_id = ANY($2)", &[&subscriber, &ids])?;
+        let mut client = self.conn();
+        let statement = self.statement(&mut *client, "SELECT paper_id FROM digest_ledger WHERE subscriber_id = $1 AND paper_id = ANY($2)")?;
+        let rows = client.query(&statement, &[&subscriber, &ids])?;
         let seen: HashSet<String> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
         Ok(papers.iter().filter(|p| seen.contains(&p.to_string())).cloned().collect())
     }
 
     fn has_digest(&self, subscriber: i64, period: &str) -> Result<bool, StoreError> {
-        Ok(self.conn().query_opt("SELECT 1 FROM outbox WHERE subscriber_id = $1 AND kind = 'digest' AND period = $2", &[&subscriber, &period])?.is_some())
+        let mut client = self.conn();
+        let statement = self.statement(&mut *client, "SELECT 1 FROM outbox WHERE subscriber_id = $1 AND kind = 'digest' AND period = $2")?;
+        Ok(client.query_opt(&statement, &[&subscriber, &period])?.is_some())
     }
 
     fn enqueue_digest(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let mut client = self.conn();
         let mut tx = client.transaction()?;
-        let inserted = tx.query_opt(
+        let insert = self.statement(
+            &mut tx,
             "INSERT INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
                  status, attempts, next_attempt_at, created_at)
              VALUES ($1, 'digest', $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9)
              ON CONFLICT DO NOTHING RETURNING id",
+        )?;
+        let inserted = tx.query_opt(
+            &insert,
             &[&subscriber, &period, &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now],
         )?;
         let Some(row) = inserted else { return Ok(false) };
         let outbox_id: i64 = row.try_get(0)?;
         let ids: Vec<String> = papers.iter().map(|p| p.to_string()).collect();
-        tx.execute(
+        let ledger = self.statement(
+            &mut tx,
             "INSERT INTO digest_ledger (subscriber_id, paper_id, outbox_id) SELECT $1, p, $3 FROM unnest($2::text[]) AS t(p) ON CONFLICT DO NOTHING",
-            &[&subscriber, &ids, &outbox_id],
         )?;
-        tx.execute("UPDATE subscribers SET last_digest_day = $2 WHERE id = $1", &[&subscriber, &day])?;
+        tx.execute(&ledger, &[&subscriber, &ids, &outbox_id])?;
+        let last_day = self.statement(&mut tx, "UPDATE subscribers SET last_digest_day = $2 WHERE id = $1")?;
+        tx.execute(&last_day, &[&subscriber, &day])?;
         tx.commit()?;
         Ok(true)
     }
@@ -80,7 +93,9 @@ impl Outbox for PgStore {
     }
 
     fn claim_due(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<OutboxRow>, StoreError> {
-        let rows = self.conn().query(
+        let mut client = self.conn();
+        let claim = self.statement(
+            &mut *client,
             "WITH due AS (
                  SELECT o.id FROM outbox o
                  WHERE o.status IN ('queued', 'sending') AND o.next_attempt_at <= $1
@@ -92,8 +107,8 @@ impl Outbox for PgStore {
              FROM due WHERE outbox.id = due.id
              RETURNING outbox.id, outbox.subscriber_id, outbox.kind, outbox.attempts, outbox.message_id, outbox.recipient,
                  outbox.subject, outbox.html, outbox.text, outbox.unsubscribe_url",
-            &[&now, &(limit as i64), &(now + lease)],
         )?;
+        let rows = client.query(&claim, &[&now, &(limit as i64), &(now + lease)])?;
         let mut claimed = rows.iter().map(claimed_row).collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by_key(|r| r.id);
         Ok(claimed)
@@ -102,13 +117,16 @@ impl Outbox for PgStore {
     fn record_outcomes(&mut self, outcomes: &[(i64, Outcome)], now: DateTime<Utc>) -> Result<Vec<Delivery>, StoreError> {
         let mut client = self.conn();
         let mut tx = client.transaction()?;
+        // The usual outcome, every message accepted, is one statement for the whole step.
+        let sent: Vec<i64> = outcomes.iter().filter(|(_, o)| matches!(o, Outcome::Sent)).map(|(id, _)| *id).collect();
+        if !sent.is_empty() {
+            let mark_sent = self.statement(&mut tx, "UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = ANY($1)")?;
+            tx.execute(&mark_sent, &[&sent, &now])?;
+        }
         let mut states = Vec::with_capacity(outcomes.len());
         for (id, outcome) in outcomes {
             let state = match outcome {
-                Outcome::Sent => {
-                    tx.execute("UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1", &[id, &now])?;
-                    Delivery::Sent
-                }
+                Outcome::Sent => Delivery::Sent,
                 Outcome::Transient(error) => {
                     let attempts: i32 = tx.query_one("SELECT attempts FROM outbox WHERE id = $1", &[id])?.try_get(0)?;
                     let attempts = u32::try_from(attempts).unwrap_or(0);

@@ -228,6 +228,19 @@ impl PaperStore for SqliteStore {
         data.map(|d| decode_paper(&id, &d)).transpose()
     }
 
+    fn papers(&self, ids: &[PaperId]) -> Result<Vec<Paper>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT data FROM papers WHERE id = ?1")?;
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        let mut papers = Vec::with_capacity(ids.len());
+        for id in ids.iter().filter(|id| seen.insert(*id)) {
+            let id = id.to_string();
+            if let Some(data) = stmt.query_row([&id], |r| r.get::<_, String>(0)).optional()? {
+                papers.push(decode_paper(&id, &data)?);
+            }
+        }
+        Ok(papers)
+    }
+
     fn papers_on(&self, day: NaiveDate) -> Result<Vec<Paper>, StoreError> {
         let mut stmt = self
             .conn

@@ -172,6 +172,17 @@ pub fn listings_by_day_category_and_window(db: &TestDb) {
     assert!(store.paper(&id("2609.09999")).unwrap().is_none());
 }
 
+pub fn papers_are_read_by_ids_in_the_order_asked(db: &TestDb) {
+    let mut store = db.open();
+    store.upsert_papers(vec![paper("2609.00003", "Gamma", "cs.LG", 1), paper("2609.00001", "Alpha", "cs.LG", 1), paper("2609.00002", "Beta", "math.CO", 2)]).unwrap();
+    let asked = [id("2609.00002"), id("2609.09999"), id("2609.00003"), id("2609.00002"), id("2609.00001")];
+    let found = store.papers(&asked).unwrap();
+    let ids: Vec<String> = found.iter().map(|p| p.id.to_string()).collect();
+    assert_eq!(ids, ["2609.00002", "2609.00003", "2609.00001"], "in the order asked, unknown left out, a repeat once");
+    assert_eq!(found[0], store.paper(&id("2609.00002")).unwrap().unwrap(), "the same record as a single read");
+    assert!(store.papers(&[]).unwrap().is_empty());
+}
+
 pub fn checkpoints_never_go_back(db: &TestDb) {
     let mut store = db.open();
     assert_eq!(store.harvest_checkpoint("k").unwrap(), None);

@@ -87,6 +87,7 @@ conformance!(
     a_paper_twice_in_one_batch_merges_onto_itself,
     rejected_records_are_counted_and_recorded,
     listings_by_day_category_and_window,
+    papers_are_read_by_ids_in_the_order_asked,
     checkpoints_never_go_back,
     changes_since_seq_are_complete_and_in_order,
     embeddings_are_cached_per_model,

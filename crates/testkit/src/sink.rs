@@ -1,6 +1,5 @@
 //! A local SMTP sink (mailin-embedded): a real SMTP server on a loopback port that keeps what
-//! it receives, and refuses chosen recipients with 550. For tests and the delivery benchmark
-//! it receives, and refuses chosen recipients with 550. For tests and the delivery benchmark.
+//! it receives, and refuses chosen recipients with 550. For tests and the delivery benchmarks.
 
 use std::io;
 use std::net::TcpListener;

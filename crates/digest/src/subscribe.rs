@@ -1,0 +1,33 @@
+//! Subscribing: the one use case behind the web form, the JSON API and `subscribers import`.
+//!
+//! A request records the subscription (double opt-in, the rules are in
+//! `paperboy_engine::subscriptions`) and, when a confirmation email is due, queues it in the
+//! outbox; the delivery worker sends it. The caller learns nothing about whether the address
+//! was already known, so neither can the person at the form.
+
+use chrono::{DateTime, Utc};
+use paperboy_core::EmailAddress;
+use paperboy_engine::subscriptions::{Frequency, Interests, SubscribeOutcome};
+use paperboy_engine::Store;
+
+use crate::render::confirmation_message;
+use crate::DigestError;
+
+/// Records a subscription request for `email` and queues the confirmation email when one is
+/// due (a new address, or a pending one whose last email is older than the resend interval).
+/// `base_url` makes the confirmation link absolute. Returns whether an email was queued (for
+/// logs and counts, never for the person asking).
+pub fn request_subscription(
+    store: &mut dyn Store,
+    base_url: &str,
+    email: &EmailAddress,
+    frequency: Frequency,
+    interests: &Interests,
+    now: DateTime<Utc>,
+) -> Result<bool, DigestError> {
+    let SubscribeOutcome::SendConfirmation { subscriber, token } = store.subscribe(email, frequency, interests, now)? else { return Ok(false) };
+    let message = confirmation_message(subscriber, email.as_str(), &token, &now.to_rfc3339(), base_url);
+    store.enqueue_confirmation(subscriber, &message, now)?;
+    tracing::info!(subscriber, "confirmation queued");
+    Ok(true)
+}

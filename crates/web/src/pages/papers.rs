@@ -1,0 +1,223 @@
+//! The pages of papers: home (a day's papers, or a week's or month's by trending score), a
+//! day, a category, and a paper with its similar papers and why it is trending.
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+use chrono::{Days, NaiveDate};
+use maud::{html, Markup};
+use paperboy_core::{Category, Paper, PaperId};
+use paperboy_engine::trending::{self, Window};
+
+use super::{PageResult, PER_PAGE};
+use crate::error::WebError;
+use crate::params::{parse_day, Params};
+use crate::render::{long_day, page, page_with, pager, paper_href, paper_item, paper_list, safe_url};
+use crate::state::AppState;
+
+/// `/`: the latest day's papers.
+pub async fn home(State(state): State<AppState>, params: Params) -> PageResult {
+    state
+        .blocking(move |s| {
+            let latest = s.store().latest_day()?;
+            match latest {
+                Some(day) => day_page(s, day, &params, true),
+                None => Ok(Html(
+                    page(s, "Daily papers", html! {
+                        h1 { "Daily papers" }
+                        p.empty { "No papers yet. Load the demo corpus with " code { "paperboy demo" } " or ingest some with " code { "paperboy ingest" } "." }
+                    })
+                    .into_string(),
+                )),
+            }
+        })
+        .await
+}
+
+/// `/papers/YYYY-MM-DD`.
+pub async fn day(State(state): State<AppState>, Path(date): Path<String>, params: Params) -> PageResult {
+    let day = parse_day(&date, "day").map_err(|_| WebError::NotFound(format!("{date:?} is not a day (YYYY-MM-DD)")))?;
+    state.blocking(move |s| day_page(s, day, &params, false)).await
+}
+
+fn day_page(s: &AppState, day: NaiveDate, params: &Params, home: bool) -> PageResult {
+    let window = params.window("period", Window::Day)?;
+    let page_no = params.page()?;
+    let (before, after, latest) = {
+        let store = s.store();
+        let (b, a) = store.neighbour_days(day)?;
+        (b, a, store.latest_day()?)
+    };
+    let base = if home { "/".to_owned() } else { format!("/papers/{day}") };
+    let with = |w: Window, page: usize| {
+        let mut q = vec![];
+        if w != Window::Day {
+            q.push(format!("period={w}"));
+        }
+        if page > 1 {
+            q.push(format!("page={page}"));
+        }
+        if q.is_empty() { base.clone() } else { format!("{base}?{}", q.join("&")) }
+    };
+    let ranked = s.trending(window, day)?;
+    let start = (page_no - 1) * PER_PAGE;
+    let shown: Vec<_> = ranked.iter().skip(start).take(PER_PAGE).collect();
+    let has_next = ranked.len() > start + PER_PAGE;
+    let (prev_day, next_day) = match window {
+        Window::Day => (before, after),
+        w => (
+            day.checked_sub_days(Days::new(w.days())),
+            day.checked_add_days(Days::new(w.days())).filter(|d| latest.is_some_and(|l| *d <= l)),
+        ),
+    };
+    let day_href = |d: NaiveDate| if window == Window::Day { format!("/papers/{d}") } else { format!("/papers/{d}?period={window}") };
+    let heading = match window {
+        Window::Day => format!("Papers of {}", long_day(day)),
+        w => format!("Trending in the {w} to {}", long_day(day)),
+    };
+    let main = html! {
+        h1 { (heading) }
+        nav.periods aria-label="Period" {
+            @for w in Window::ALL {
+                a href=(with(w, 1)) aria-current=[(w == window).then_some("page")] { (match w { Window::Day => "Day", Window::Week => "Week", Window::Month => "Month" }) }
+            }
+        }
+        nav.days aria-label="Days" {
+            @if let Some(d) = prev_day { a rel="prev" href=(day_href(d)) { "← " (d) } }
+            @if let Some(d) = next_day { a rel="next" href=(day_href(d)) { (d) " →" } }
+        }
+        @if shown.is_empty() {
+            p.empty { "No papers on this day." }
+        } @else {
+            ol.papers start=(start + 1) {
+                @for t in &shown { (paper_item(&t.paper, None, None)) }
+            }
+        }
+        (pager(page_no, has_next, |p| with(window, p)))
+    };
+    let week = s.trending(Window::Week, day)?;
+    let aside = html! {
+        h2 { "Trending this week" }
+        ol.trending {
+            @for t in week.iter().take(10) {
+                li { a.math href=(paper_href(&t.paper)) { (t.paper.title) } " " span.count { "▲ " (t.why.upvotes) } }
+            }
+        }
+        p { a href=(format!("/papers/{day}?period=week")) { "The whole week →" } }
+    };
+    Ok(Html(page_with(s, &heading, main, Some(aside)).into_string()))
+}
+
+/// `/category/{category}`: a category's papers, newest first.
+pub async fn category(State(state): State<AppState>, Path(category): Path<String>, params: Params) -> PageResult {
+    let cat: Category = category.parse().map_err(|_| WebError::NotFound(format!("{category:?} is not an arXiv category")))?;
+    let page_no = params.page()?;
+    state
+        .blocking(move |s| {
+            let mut papers = s.store().papers_in_category(cat.as_str(), (page_no - 1) * PER_PAGE, PER_PAGE + 1)?;
+            let has_next = papers.len() > PER_PAGE;
+            papers.truncate(PER_PAGE);
+            let name = cat.name().unwrap_or("");
+            let title = if name.is_empty() { cat.to_string() } else { format!("{name} ({cat})") };
+            let main = html! {
+                h1 { (title) }
+                p { a href=(format!("/feeds/category/{cat}.xml")) { "RSS feed of this category" } }
+                (paper_list(&papers, "No papers in this category yet."))
+                (pager(page_no, has_next, |p| format!("/category/{cat}?page={p}")))
+            };
+            Ok(Html(page(s, &title, main).into_string()))
+        })
+        .await
+}
+
+/// `/paper/{id}`.
+pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    let pid: PaperId = id.parse().map_err(|_| WebError::NotFound(format!("{id:?} is not a paper id")))?;
+    state
+        .blocking(move |s| {
+            let (paper, latest) = {
+                let store = s.store();
+                (store.paper(&pid)?, store.latest_day()?)
+            };
+            let paper = paper.ok_or_else(|| WebError::NotFound(format!("no paper {pid} here")))?;
+            let similar = similar_papers(s, &paper.id, 6)?;
+            let why = why_trending(s, &paper, latest)?;
+            Ok(Html(page(s, &paper.title, paper_view(&paper, &similar, why)).into_string()))
+        })
+        .await
+}
+
+/// The nearest papers in meaning, with their records (none while search is starting).
+pub fn similar_papers(s: &AppState, id: &PaperId, n: usize) -> Result<Vec<Paper>, WebError> {
+    let Some(service) = s.search() else { return Ok(vec![]) };
+    let hits = match service.similar(id, n) {
+        Ok(h) => h,
+        Err(paperboy_engine::search::SearchError::UnknownPaper(_)) => return Ok(vec![]),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(s.papers_of(&hits)?.into_iter().map(|(p, _)| (*p).clone()).collect())
+}
+
+fn why_trending(s: &AppState, p: &Paper, latest: Option<NaiveDate>) -> Result<Markup, WebError> {
+    let Some(day) = p.day() else { return Ok(html! {}) };
+    // The current week if the paper is in it, else the week that ended on its own day.
+    let end = latest.filter(|l| trending::score(p, Window::Week, *l).is_some()).unwrap_or(day);
+    let ranked = s.trending(Window::Week, end)?;
+    let Some(t) = ranked.iter().find(|t| t.paper.id == p.id) else { return Ok(html! {}) };
+    Ok(html! {
+        section.why aria-labelledby="why-title" {
+            h2 #why-title { "Why trending" }
+            p {
+                "#" (t.rank) " of " (ranked.len()) " papers in the week to " (long_day(end)) ", with a score of " strong { (format!("{:.1}", t.score)) } "."
+            }
+            p.formula {
+                "score = votes × 0.5" sup { "age ÷ half-life" } " = (" (t.why.upvotes) " Hugging Face upvotes + " (t.why.local_votes) " local votes) × 0.5"
+                sup { (t.why.age_days) " ÷ " (t.why.half_life_days) } " = " (t.why.upvotes + t.why.local_votes) " × " (format!("{:.3}", t.why.weight))
+            }
+            p.hint { "A paper's votes count fully on its own day and half as much every " (t.why.half_life_days) " days after; the week is ranked by this score." }
+        }
+    })
+}
+
+fn paper_view(p: &Paper, similar: &[Paper], why: Markup) -> Markup {
+    html! {
+        article.paper-page {
+            h1.math { (p.title) }
+            @if !p.authors.is_empty() {
+                p.authors { @for (i, a) in p.authors.iter().enumerate() { @if i > 0 { ", " } (a.name) } }
+            }
+            dl.facts {
+                dt { "Identifier" } dd { code { (p.id) } }
+                @if let Some(d) = p.day() { dt { "Day" } dd { a href=(format!("/papers/{d}")) { (long_day(d)) } } }
+                @if let Some(s) = p.submitted { dt { "Submitted" } dd { (s.format("%-d %B %Y")) } }
+                @if let Some(u) = p.updated { dt { "Updated" } dd { (u.format("%-d %B %Y")) } }
+                @if !p.versions.is_empty() {
+                    dt { "Versions" }
+                    dd { @for (i, v) in p.versions.iter().enumerate() { @if i > 0 { ", " } "v" (v.version) @if let Some(d) = v.date { " (" (d.format("%-d %b %Y")) ")" } } }
+                }
+                @if !p.categories.is_empty() {
+                    dt { "Categories" }
+                    dd { @for (i, c) in p.categories.iter().enumerate() { @if i > 0 { ", " } a href=(format!("/category/{c}")) title=[c.name()] { (c) } } }
+                }
+                dt { "Upvotes" } dd { (p.signals.hf_upvotes.unwrap_or(0)) }
+                @if let Some(doi) = &p.doi { dt { "DOI" } dd { (doi) } }
+                @if let Some(j) = &p.journal_ref { dt { "Journal" } dd { (j) } }
+                @if let Some(c) = &p.comments { dt { "Comments" } dd { (c) } }
+            }
+            p.links {
+                @if let Some(u) = p.abs_url() { a.button href=(u) rel="noopener" { "arXiv" } }
+                @if let Some(u) = p.pdf_url() { a.button href=(u) rel="noopener" { "PDF" } }
+                @if let Some(u) = safe_url(&p.links.code) { a.button href=(u) rel="nofollow noopener" { "Code" } }
+                @if let Some(u) = safe_url(&p.links.project) { a.button href=(u) rel="nofollow noopener" { "Project page" } }
+            }
+            section aria-labelledby="abstract-title" {
+                h2 #abstract-title { "Abstract" }
+                div.abstract.math { @for para in p.abstract_text.split("\n\n") { p { (para) } } }
+            }
+            (why)
+            section.similar aria-labelledby="similar-title" {
+                h2 #similar-title { "Similar papers" }
+                (paper_list(similar, "Similar papers appear once this paper's text has been embedded."))
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The search page: the form (words, meaning or both; dates and a category), results with
+//! snippets and why each ranks where it does, and help when nothing matches.
+
+use axum::extract::State;
+use axum::response::Html;
+use maud::{html, Markup};
+use paperboy_engine::search::{Filters, Hit, Mode};
+
+use super::{PageResult, MAX_HITS, PER_PAGE};
+use crate::params::{Params, SearchParams};
+use crate::render::{page, pager, paper_item, url_encode};
+use crate::state::AppState;
+
+/// `/search`.
+pub async fn search(State(state): State<AppState>, params: Params) -> PageResult {
+    let page_no = params.page()?;
+    let asked = params.search()?;
+    state
+        .blocking(move |s| {
+            let SearchParams { q, mode, filters } = &asked;
+            let (q, mode) = (q.as_str(), *mode);
+            let categories = s.category_counts()?;
+            let form = search_form(q, mode, filters, &categories);
+            if q.is_empty() {
+                let main = html! {
+                    h1 { "Search" }
+                    (form)
+                    p.hint { "Search titles, abstracts and authors by words (bm25), by meaning (semantic), or both (hybrid). Use quotes for phrases and "
+                        code { "title:" } ", " code { "author:" } " or " code { "cat:" } " to search one field." }
+                };
+                return Ok(Html(page(s, "Search", main).into_string()));
+            }
+            let query = asked.query()?;
+            let service = s.search_ready()?;
+            let want = (page_no * PER_PAGE + 1).min(MAX_HITS);
+            let hits = service.search(&*s.store(), &query, mode, filters, want)?;
+            let start = (page_no - 1) * PER_PAGE;
+            let shown = hits.iter().skip(start).take(PER_PAGE);
+            let has_next = hits.len() > start + PER_PAGE && start + PER_PAGE < MAX_HITS;
+            let papers = s.papers_of(shown)?;
+            let href = |p: usize| search_href(q, mode, filters, p);
+            let main = html! {
+                h1 { "Search" }
+                (form)
+                @if papers.is_empty() {
+                    section.no-results {
+                        h2 { "No results for “" (q) "”" }
+                        ul {
+                            li { "Check the spelling, or use fewer or more general words." }
+                            @if mode == Mode::Bm25 { li { a href=(search_href(q, Mode::Hybrid, filters, 1)) { "Search by meaning too (hybrid)" } " finds papers that use other words." } }
+                            @if !filters.is_empty() { li { a href=(search_href(q, mode, &Filters::default(), 1)) { "Search without the date and category filters" } } }
+                            li { "Field searches (" code { "title:" } ", " code { "author:" } ", " code { "cat:" } ") must match exactly; try the words alone." }
+                        }
+                    }
+                } @else {
+                    p.count { "Results " (start + 1) "–" (start + papers.len()) " for “" (q) "” (" (mode) ")" }
+                    ol.papers start=(start + 1) {
+                        @for (p, h) in &papers {
+                            (paper_item(p, Some(&h.snippet_html), Some(explain(h))))
+                        }
+                    }
+                    (pager(page_no, has_next, href))
+                    p.feeds { a href=(format!("/feeds/search.xml?q={}", url_encode(q))) { "Follow this search (RSS)" } }
+                }
+            };
+            Ok(Html(page(s, &format!("{q} – search"), main).into_string()))
+        })
+        .await
+}
+
+fn explain(h: &Hit) -> Markup {
+    let e = &h.explain;
+    html! {
+        p.explain {
+            @if e.exact { span.badge { "exact match" } " " }
+            @if let Some(r) = e.bm25_rank { span.badge title="rank by keywords (BM25)" { "keywords #" (r) } " " }
+            @if let Some(r) = e.vector_rank { span.badge title="rank by meaning (vector)" { "meaning #" (r) } " " }
+            @if !e.matched_terms.is_empty() { "matched: " (e.matched_terms.join(", ")) }
+        }
+    }
+}
+
+fn search_href(q: &str, mode: Mode, f: &Filters, page: usize) -> String {
+    let mut href = format!("/search?q={}&mode={mode}", url_encode(q));
+    if let Some(d) = f.since {
+        href.push_str(&format!("&since={d}"));
+    }
+    if let Some(d) = f.until {
+        href.push_str(&format!("&until={d}"));
+    }
+    if let Some(c) = &f.category {
+        href.push_str(&format!("&category={}", url_encode(c.as_str())));
+    }
+    if page > 1 {
+        href.push_str(&format!("&page={page}"));
+    }
+    href
+}
+
+fn search_form(q: &str, mode: Mode, f: &Filters, categories: &[(String, u64)]) -> Markup {
+    html! {
+        form.search role="search" method="get" action="/search" {
+            div.field.wide {
+                label for="q" { "Search for" }
+                input #q type="search" name="q" value=(q) maxlength="1000" autofocus[q.is_empty()] placeholder="e.g. protein structure prediction";
+            }
+            div.field {
+                label for="mode" { "Mode" }
+                select #mode name="mode" {
+                    @for (m, label) in [(Mode::Hybrid, "Hybrid (words + meaning)"), (Mode::Bm25, "Keywords (BM25)"), (Mode::Semantic, "Meaning (semantic)")] {
+                        option value=(m) selected[m == mode] { (label) }
+                    }
+                }
+            }
+            div.field {
+                label for="since" { "From" }
+                input #since type="date" name="since" value=[f.since];
+            }
+            div.field {
+                label for="until" { "To" }
+                input #until type="date" name="until" value=[f.until];
+            }
+            div.field {
+                label for="category" { "Category" }
+                select #category name="category" {
+                    option value="" { "Any" }
+                    @for (c, n) in categories {
+                        option value=(c) selected[f.category.as_ref().is_some_and(|fc| fc.as_str() == c)] { (c) " (" (n) ")" }
+                    }
+                    @if let Some(fc) = &f.category {
+                        @if !categories.iter().any(|(c, _)| c == fc.as_str()) { option value=(fc) selected { (fc) } }
+                    }
+                }
+            }
+            button type="submit" { "Search" }
+        }
+    }
+}
