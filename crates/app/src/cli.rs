@@ -288,3 +288,23 @@ impl Command {
         matches!(self, Command::Serve { .. })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::*;
+
+    /// `Format` mirrors `Source`: every source can be ingested, under the name the store uses.
+    #[test]
+    fn every_source_has_an_ingest_format_of_the_same_name() {
+        for source in Source::ALL {
+            let format = Format::value_variants()
+                .iter()
+                .find(|f| Source::from(**f) == source)
+                .unwrap_or_else(|| panic!("no `ingest` format for {source:?}: add one to cli::Format"));
+            assert_eq!(format.to_possible_value().unwrap().get_name(), source.as_str());
+        }
+        assert_eq!(Format::value_variants().len(), Source::ALL.len());
+    }
+}

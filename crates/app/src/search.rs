@@ -163,9 +163,6 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
     Ok(())
 }
 
-/// Latency of each mode on the store's papers: queries are the first four words of paper
-/// titles spread over the store, so each has real matches; the query embedding is included
-/// (the query-vector cache is emptied before each mode).
 /// `paperboy synth`: fills the data directory with a synthetic corpus for benchmarks.
 pub fn synth(ctx: &Ctx, papers: usize) -> Result<()> {
     let mut store = ctx.open_store()?;
@@ -190,6 +187,9 @@ fn memory_status(key: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Latency of each mode on the store's papers: queries are the first four words of paper
+/// titles spread over the store, so each has real matches; the query embedding is included
+/// (the query-vector cache is emptied before each mode).
 pub fn bench(ctx: &Ctx, n: usize) -> Result<()> {
     let mut store = ctx.open_store()?;
     let open_start = std::time::Instant::now();

@@ -10,6 +10,7 @@ pub mod category;
 pub mod email;
 pub mod paper;
 pub mod text;
+pub mod urls;
 
 pub use arxiv_id::{ArxivId, IdError, PaperId, VersionedId};
 pub use category::Category;

@@ -9,7 +9,7 @@ use paperboy_engine::subscriptions::{Frequency, Subscriber};
 use paperboy_engine::trending::{self, Window};
 use paperboy_engine::Store;
 
-use crate::DigestError;
+use crate::error::DigestError;
 
 /// Trending papers per digest at most.
 pub const TRENDING: usize = 5;

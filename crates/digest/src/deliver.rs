@@ -13,7 +13,7 @@ use paperboy_engine::store::CLAIM_LEASE;
 use paperboy_engine::Store;
 use serde::Serialize;
 
-use crate::DigestError;
+use crate::error::DigestError;
 
 /// What one delivery pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -6,42 +6,21 @@
 
 pub mod compose;
 pub mod deliver;
+mod error;
 pub mod render;
 pub mod subscribe;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use paperboy_engine::search::{SearchError, SearchService};
+use paperboy_engine::search::SearchService;
 use paperboy_engine::subscriptions::Subscriber;
-use paperboy_engine::{Store, StoreError};
+use paperboy_engine::Store;
 use serde::Serialize;
 
 pub use compose::{compose, Digest, Period};
 pub use deliver::{deliver_due, deliver_due_claiming, DeliveryReport, Mailer, SendError, SmtpMailer};
+pub use error::{DigestError, MailConfig};
 pub use render::{confirmation_message, digest_message};
 pub use subscribe::request_subscription;
-
-/// Where links point and who sends.
-#[derive(Debug, Clone)]
-pub struct MailConfig {
-    /// The public address that makes every link absolute (`PAPERBOY_BASE_URL`).
-    pub base_url: String,
-    /// The sender (`PAPERBOY_FROM`), e.g. `paperboy <digest@example.org>`.
-    pub from: String,
-}
-
-/// What went wrong while composing or delivering.
-#[derive(Debug, thiserror::Error)]
-pub enum DigestError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Search failed.
-    #[error(transparent)]
-    Search(#[from] SearchError),
-    /// A setting is wrong.
-    #[error("{0}")]
-    Config(String),
-}
 
 /// What a digest run composed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]

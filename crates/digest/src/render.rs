@@ -3,13 +3,13 @@
 
 use paperboy_core::text::long_day;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use paperboy_core::Paper;
+use paperboy_core::{urls, Paper};
 use paperboy_engine::outbox::OutgoingMessage;
 use paperboy_engine::subscriptions::{Subscriber, CONFIRM_TTL};
 use sha2::{Digest as _, Sha256};
 
 use crate::compose::Digest;
-use crate::MailConfig;
+use crate::error::MailConfig;
 
 const DARK_MODE: &str = "@media (prefers-color-scheme: dark) { .bg { background:#121417 !important; } .card { background:#1b1f24 !important; border-color:#2c3138 !important; } \
     .fg { color:#e6e8eb !important; } .muted { color:#a7adb8 !important; } a { color:#8ab4f8 !important; } }";
@@ -25,7 +25,7 @@ pub struct Links {
 impl Links {
     /// The links of `sub` under the instance's public address.
     pub fn of(sub: &Subscriber, base_url: &str) -> Self {
-        Links { unsubscribe: format!("{base_url}/unsubscribe/{}", sub.manage_key), preferences: format!("{base_url}/preferences/{}", sub.manage_key) }
+        Links { unsubscribe: urls::unsubscribe(base_url, &sub.manage_key), preferences: urls::preferences(base_url, &sub.manage_key) }
     }
 }
 
@@ -38,7 +38,7 @@ pub fn message_id(subscriber: i64, what: &str, base_url: &str) -> String {
 }
 
 fn paper_block(p: &Paper, base_url: &str) -> Markup {
-    let url = format!("{base_url}/paper/{}", p.id);
+    let url = urls::paper(base_url, &p.id);
     let authors: Vec<&str> = p.authors.iter().take(4).map(|a| a.name.as_str()).collect();
     let more = if p.authors.len() > 4 { " et al." } else { "" };
     let abstract_start: String = p.abstract_text.chars().take(300).collect();
@@ -57,7 +57,7 @@ fn paper_block(p: &Paper, base_url: &str) -> Markup {
 }
 
 fn text_block(out: &mut String, p: &Paper, base_url: &str) {
-    out.push_str(&format!("* {}\n  {}/paper/{}\n", p.title, base_url, p.id));
+    out.push_str(&format!("* {}\n  {}\n", p.title, urls::paper(base_url, &p.id)));
     if let Some(v) = p.signals.hf_upvotes {
         out.push_str(&format!("  {v} upvotes\n"));
     }
@@ -143,7 +143,7 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
 
 /// The double opt-in email: a confirmation link, nothing else.
 pub fn confirmation_message(sub_id: i64, email: &str, token: &str, issued: &str, base: &str) -> OutgoingMessage {
-    let link = format!("{base}/confirm?token={token}");
+    let link = urls::confirm(base, token);
     let hours = CONFIRM_TTL.num_hours();
     let body = html! {
         tr { td style="padding:0 0 8px;" {

@@ -11,7 +11,7 @@ use paperboy_engine::subscriptions::{Frequency, Interests, SubscribeOutcome};
 use paperboy_engine::Store;
 
 use crate::render::confirmation_message;
-use crate::DigestError;
+use crate::error::DigestError;
 
 /// Records a subscription request for `email` and queues the confirmation email when one is
 /// due (a new address, or a pending one whose last email is older than the resend interval).

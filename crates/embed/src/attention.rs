@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use crate::encoder::{HEADS, HEAD_DIM, HIDDEN};
+use crate::dims::{HEADS, HEAD_DIM, HIDDEN};
 use crate::math::exp;
 use crate::matmul::{tile, PANEL, PARALLEL_ROWS};
 

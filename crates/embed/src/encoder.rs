@@ -14,13 +14,10 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::attention::attention;
+use crate::dims::{HIDDEN, VOCABULARY};
 use crate::matmul::{matmul_add, Epilogue, Packed, PARALLEL_ROWS};
 use crate::EmbedError;
 
-/// Width of the hidden states (and of the embeddings).
-pub(crate) const HIDDEN: usize = 384;
-pub(crate) const HEADS: usize = 12;
-pub(crate) const HEAD_DIM: usize = HIDDEN / HEADS;
 const INTERMEDIATE: usize = 1536;
 const LAYERS: usize = 6;
 const MAX_POSITIONS: usize = 512;
@@ -79,7 +76,7 @@ impl Encoder {
     /// Takes the weights out of the checkpoint's tensors (names as in the Hugging Face BERT).
     pub(crate) fn from_tensors(mut tensors: Tensors) -> Result<Self, EmbedError> {
         let t = &mut tensors;
-        let words = take(t, "embeddings.word_embeddings.weight", &[crate::minilm::VOCABULARY, HIDDEN])?;
+        let words = take(t, "embeddings.word_embeddings.weight", &[VOCABULARY, HIDDEN])?;
         let positions = take(t, "embeddings.position_embeddings.weight", &[MAX_POSITIONS, HIDDEN])?;
         let token_type = take(t, "embeddings.token_type_embeddings.weight", &[2, HIDDEN])?[..HIDDEN].to_vec();
         let embedding_norm = norm(t, "embeddings.LayerNorm")?;
@@ -109,7 +106,7 @@ impl Encoder {
                 output_norm: norm(t, &format!("{p}.output.LayerNorm"))?,
             });
         }
-        Ok(Encoder { words, positions, token_type, embedding_norm, layers, vocabulary: crate::minilm::VOCABULARY })
+        Ok(Encoder { words, positions, token_type, embedding_norm, layers, vocabulary: VOCABULARY })
     }
 
     /// Mean of the last hidden states over each text's tokens (not yet normalised).

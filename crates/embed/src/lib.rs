@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod attention;
+mod dims;
 mod encoder;
 mod math;
 mod matmul;

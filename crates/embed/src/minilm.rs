@@ -2,7 +2,8 @@
 
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::encoder::{Encoder, Tensors, HIDDEN};
+use crate::dims::HIDDEN;
+use crate::encoder::{Encoder, Tensors};
 use crate::{EmbedError, Embedder, Embedding, ModelId};
 
 const TOKENIZER: &[u8] = include_bytes!("../../../models/all-MiniLM-L6-v2/tokenizer.json");
@@ -16,8 +17,6 @@ const SHARDS: [&[u8]; 3] = [
 pub const MINILM_ID: &str = "all-MiniLM-L6-v2/f16";
 /// The model's maximum sequence length as sentence-transformers uses it.
 pub const MAX_TOKENS: usize = 256;
-/// Size of the WordPiece vocabulary.
-pub(crate) const VOCABULARY: usize = 30522;
 /// Tokens per forward pass: enough for large matrix products, small enough that the
 /// intermediate activations (tokens × 1536) stay near the caches.
 const TOKENS_PER_PASS: usize = 2048;

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use paperboy_core::Paper;
+use paperboy_core::{urls, Paper};
 use paperboy_engine::trending::Window;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -47,7 +47,7 @@ impl PaperSummary {
             day: p.day(),
             categories: p.categories.iter().map(|c| c.to_string()).collect(),
             upvotes: p.signals.hf_upvotes.unwrap_or(0),
-            url: format!("{base_url}/paper/{}", p.id),
+            url: urls::paper(base_url, &p.id),
             arxiv_url: p.abs_url(),
             pdf_url: p.pdf_url(),
             code_url: crate::render::safe_url(&p.links.code).map(str::to_owned),
@@ -79,7 +79,7 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Api
     state
         .blocking(move |s| {
             let paper = s.store().paper(&pid)?.ok_or_else(|| WebError::NotFound(format!("no paper {pid}")))?;
-            let url = format!("{}/paper/{}", s.config().base_url, paper.id);
+            let url = urls::paper(&s.config().base_url, &paper.id);
             Ok(Json(json!({"paper": paper, "url": url})))
         })
         .await
@@ -185,7 +185,7 @@ pub async fn subscribe(State(state): State<AppState>, body: axum::body::Bytes) -
         .map_err(|e| WebError::BadRequest(format!("interests: {e}")))?;
     state
         .blocking(move |s| {
-            crate::pages::subscription::request_subscription(s, &email, frequency, &interests)?;
+            paperboy_digest::request_subscription(&mut *s.store(), &s.config().base_url, &email, frequency, &interests, chrono::Utc::now())?;
             Ok((axum::http::StatusCode::ACCEPTED, Json(json!({"status": "pending", "message": "check your inbox: a confirmation link is on its way if the address can receive mail"}))))
         })
         .await

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
-use paperboy_core::{Category, Paper};
+use paperboy_core::{urls, Category, Paper};
 use paperboy_engine::search::{Filters, Mode};
 use paperboy_engine::trending::Window;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -93,7 +93,7 @@ fn rss(feed: &Feed, base: &str) -> Vec<u8> {
     .expect("writing to memory");
     text(&mut w, "lastBuildDate", &Utc::now().to_rfc2822());
     for p in &feed.papers {
-        let url = format!("{base}/paper/{}", p.id);
+        let url = urls::paper(base, &p.id);
         start(&mut w, BytesStart::new("item"));
         text(&mut w, "title", &p.title);
         text(&mut w, "link", &url);
@@ -125,7 +125,7 @@ fn atom(feed: &Feed, base: &str) -> Vec<u8> {
     text(&mut w, "name", "paperboy");
     end(&mut w, "author");
     for p in &feed.papers {
-        let url = format!("{base}/paper/{}", p.id);
+        let url = urls::paper(base, &p.id);
         start(&mut w, BytesStart::new("entry"));
         text(&mut w, "title", &p.title);
         text(&mut w, "id", &url);
@@ -221,8 +221,8 @@ pub async fn category(State(state): State<AppState>, Path(file): Path<String>, p
             let papers = s.store().papers_in_category(cat.as_str(), 0, ITEMS)?;
             let feed = Feed {
                 title: format!("paperboy: {}", cat.name().map_or_else(|| cat.to_string(), |n| format!("{n} ({cat})"))),
-                page: format!("{base}/category/{cat}"),
-                self_url: format!("{base}/feeds/category/{cat}.xml"),
+                page: urls::category(&base, &cat),
+                self_url: urls::category_feed(&base, &cat),
                 description: format!("The newest papers in {cat}."),
                 papers,
             };

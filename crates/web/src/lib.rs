@@ -41,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/subscriptions", post(api::subscribe))
         .route("/feeds/search.xml", get(feeds::search))
-        .route_layer(middleware::from_fn_with_state(state.clone(), limits::rate_limit));
+        .route_layer(middleware::from_fn_with_state(state.clone(), security::rate_limit));
     Router::new()
         .route("/", get(pages::papers::home))
         .route("/papers/{date}", get(pages::papers::day))

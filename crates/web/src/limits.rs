@@ -1,18 +1,14 @@
 //! Per-client rate limits on the routes that cost the most (search) or send email
 //! (subscribe): a keyed token bucket per client address; a client over its limit gets 429 with
-//! `Retry-After`.
+//! `Retry-After`. The middleware that applies them is `security::rate_limit`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::error::{error_response, WebError};
-use crate::state::AppState;
+use crate::error::WebError;
 
 /// Requests per client (by IP address) on the routes that cost the most or send email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,21 +43,39 @@ impl Limiter {
     }
 }
 
-/// Applies the per-client limits; a client over its limit gets 429 with `Retry-After`.
-pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    let limiter = state.limiter();
-    let which = if matches!(req.uri().path(), "/subscribe" | "/api/v1/subscriptions") { &limiter.subscribe } else { &limiter.search };
-    if let Some(l) = which {
-        // Clients seen long ago are forgotten once many are remembered.
-        if l.len() > 100_000 {
-            l.retain_recent();
-        }
-        if let Err(not_until) = l.check_key(&ip) {
-            let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1;
-            return error_response(req.uri().path(), WebError::TooMany(wait));
-        }
-    }
-    next.run(req).await
+/// Which limit a route counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bucket {
+    /// Searches (pages, API, search feeds).
+    Search,
+    /// Subscription requests (form and API): each may send an email.
+    Subscribe,
 }
 
+impl Bucket {
+    /// The bucket of a rate-limited route's path.
+    pub(crate) fn of(path: &str) -> Bucket {
+        if matches!(path, "/subscribe" | "/api/v1/subscriptions") {
+            Bucket::Subscribe
+        } else {
+            Bucket::Search
+        }
+    }
+}
+
+impl Limiter {
+    /// Counts one request of `client` against `bucket`; over the limit, how many seconds to
+    /// wait (429 with `Retry-After`).
+    pub(crate) fn check(&self, bucket: Bucket, client: IpAddr) -> Result<(), WebError> {
+        let which = match bucket {
+            Bucket::Search => &self.search,
+            Bucket::Subscribe => &self.subscribe,
+        };
+        let Some(limiter) = which else { return Ok(()) };
+        // Clients seen long ago are forgotten once many are remembered.
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&client).map_err(|not_until| WebError::TooMany(not_until.wait_time_from(DefaultClock::default().now()).as_secs() + 1))
+    }
+}

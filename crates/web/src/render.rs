@@ -4,7 +4,7 @@
 //! snippets, which are escaped there and carry nothing but `<b>`.
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use paperboy_core::Paper;
+use paperboy_core::{urls, Paper};
 
 use crate::security::csrf_token;
 use crate::state::AppState;
@@ -108,7 +108,7 @@ pub fn author_line(p: &Paper) -> String {
 
 /// The link to a paper's page (old-style ids keep their slash: the route takes the rest of the path).
 pub fn paper_href(p: &Paper) -> String {
-    format!("/paper/{}", p.id)
+    urls::paper("", &p.id)
 }
 
 /// One paper in a list: votes, title, authors, day and categories, and optionally a snippet
@@ -126,7 +126,7 @@ pub fn paper_item(p: &Paper, snippet_html: Option<&str>, note: Option<Markup>) -
                 p.meta {
                     @if !p.authors.is_empty() { span.authors { (author_line(p)) } }
                     @if let Some(day) = p.day() { " · " time datetime=(day) { (day.format("%-d %b %Y")) } }
-                    @for c in p.categories.iter().take(3) { " · " a.cat href=(format!("/category/{c}")) { (c) } }
+                    @for c in p.categories.iter().take(3) { " · " a.cat href=(urls::category("", c)) { (c) } }
                     @if let Some(code) = safe_url(&p.links.code) { " · " a href=(code) rel="nofollow noopener" { "code" } }
                 }
                 @if let Some(s) = snippet_html { p.snippet.math { (PreEscaped(s)) } }

@@ -1,9 +1,11 @@
 //! Safety around every request: security headers (a strict Content-Security-Policy), a bound on
-//! the request target's length, and CSRF tokens for forms. Rate limits are in `limits.rs`.
+//! the request target's length, the per-client rate limits (kept in `limits.rs`), and CSRF
+//! tokens for forms.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -11,6 +13,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::{error_response, WebError};
+use crate::limits::Bucket;
+use crate::state::AppState;
 
 /// Scripts, styles and fonts come from this server only; no inline script, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -29,6 +33,16 @@ pub async fn headers(req: Request, next: Next) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     res
+}
+
+/// Applies the per-client limits (`limits.rs`); a client over its limit gets 429 with
+/// `Retry-After`.
+pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    if let Err(e) = state.limiter().check(Bucket::of(req.uri().path()), client) {
+        return error_response(req.uri().path(), e);
+    }
+    next.run(req).await
 }
 
 /// How long a form's CSRF token stays good.

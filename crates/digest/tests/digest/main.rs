@@ -184,3 +184,22 @@ fn a_5xx_for_one_address_does_not_hold_up_the_others() {
     assert_eq!(format!("{:?}", sub(&store, "gone@example.org").status), "Bouncing");
     assert_eq!(format!("{:?}", sub(&store, "a@example.org").status), "Confirmed");
 }
+
+#[test]
+fn subscribing_queues_one_confirmation_with_an_absolute_link_and_then_waits() {
+    use paperboy_digest::request_subscription;
+    use paperboy_engine::outbox::Kind;
+    let (_dir, mut store) = store_with(&[]);
+    let email = EmailAddress::parse("new@example.org").unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 8, 1, 9, 0, 0).unwrap();
+    let interests = Interests::from_fields("graph neural networks", "", "", "").unwrap();
+    assert!(request_subscription(&mut store, "https://papers.example.org", &email, Frequency::Weekly, &interests, t0).unwrap());
+    // Asking again at once sends nothing more (and the caller cannot tell the address is known).
+    assert!(!request_subscription(&mut store, "https://papers.example.org", &email, Frequency::Weekly, &interests, t0 + Duration::minutes(1)).unwrap());
+    let queued = store.claim_due(t0 + Duration::minutes(2), 10, CLAIM_LEASE).unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].kind, Kind::Confirm);
+    assert!(queued[0].message.text.contains("https://papers.example.org/confirm?token="), "{}", queued[0].message.text);
+    assert!(queued[0].message.text.contains("72 hours"), "the TTL in words");
+    assert_eq!(format!("{:?}", sub(&store, "new@example.org").status), "Pending");
+}

@@ -14,8 +14,6 @@ use paperboy_core::PaperId;
 use rustc_hash::{FxHashMap, FxHasher};
 use tantivy::tokenizer::TextAnalyzer;
 
-use super::fulltext::html_escape;
-
 /// The longest snippet, in bytes of the abstract.
 pub const SNIPPET_CHARS: usize = 240;
 
@@ -233,6 +231,22 @@ impl TextCache {
     pub fn clear(&self) {
         self.papers.lock().expect("text cache lock").clear();
     }
+}
+
+/// Escapes text for HTML.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use paperboy_core::text::stable_digest;
 use paperboy_core::{Paper, PaperId};
 use paperboy_embed::{paper_text, Embedder, Embedding};
 
-use super::fulltext::{exact_title_key, html_escape, FullTextIndex, TextHitRef};
+use super::fulltext::{exact_title_key, FullTextIndex, TextHitRef};
+use super::highlight::html_escape;
 use super::hybrid::{reciprocal_rank_fusion, DEFAULT_K};
 use super::vectors::{ExactIndex, HnswIndex, SlotMeta, VectorIndex, VectorSet};
 use super::{Explanation, Filters, Hit, Mode, SearchError, SearchQuery};
@@ -360,7 +361,6 @@ pub fn rebuild_fulltext(store: &dyn PaperStore, index: &mut FullTextIndex, progr
     sync_fulltext(store, index, progress)
 }
 
-/// Walks every paper in change order with its text hash and its cached vector of `model`.
 /// Calls `each` with every paper of `store` (in change order), its text hash and its cached
 /// vector under `model`, if any.
 pub(crate) fn walk_with_cached_vectors(

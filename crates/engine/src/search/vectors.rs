@@ -56,13 +56,9 @@ impl VectorSet {
         VectorSet { dim, data: Vec::new(), meta: Vec::new(), slots: HashMap::new(), keys: Vec::new() }
     }
 
-    /// Appends a vector (must be `dim` long and unit length).
-    pub fn push(&mut self, meta: SlotMeta, v: &[f32]) {
-        self.push_keyed(meta, v, 0);
-    }
-
-    /// Appends a vector with a key that changes whenever the paper's text (so its vector) does:
-    /// a saved HNSW graph is reused only for slots whose keys are unchanged.
+    /// Appends a vector (`dim` long, unit length) with a key that changes whenever the paper's
+    /// text (so its vector) does: a saved HNSW graph is reused only for slots whose keys are
+    /// unchanged.
     pub fn push_keyed(&mut self, meta: SlotMeta, v: &[f32], key: u64) {
         assert_eq!(v.len(), self.dim, "vector dimension");
         self.data.extend(v.iter().map(|&x| half::f16::from_f32(x)));

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Html;
 use chrono::{Days, NaiveDate};
 use maud::{html, Markup};
-use paperboy_core::{Category, Paper, PaperId};
+use paperboy_core::{urls, Category, Paper, PaperId};
 use paperboy_engine::trending::{self, Window};
 
 use super::{PageResult, PER_PAGE};
@@ -120,9 +120,9 @@ pub async fn category(State(state): State<AppState>, Path(category): Path<String
             let title = if name.is_empty() { cat.to_string() } else { format!("{name} ({cat})") };
             let main = html! {
                 h1 { (title) }
-                p { a href=(format!("/feeds/category/{cat}.xml")) { "RSS feed of this category" } }
+                p { a href=(urls::category_feed("", &cat)) { "RSS feed of this category" } }
                 (paper_list(&papers, "No papers in this category yet."))
-                (pager(page_no, has_next, |p| format!("/category/{cat}?page={p}")))
+                (pager(page_no, has_next, |p| format!("{}?page={p}", urls::category("", &cat))))
             };
             Ok(Html(page(s, &title, main).into_string()))
         })
@@ -196,7 +196,7 @@ fn paper_view(p: &Paper, similar: &[Paper], why: Markup) -> Markup {
                 }
                 @if !p.categories.is_empty() {
                     dt { "Categories" }
-                    dd { @for (i, c) in p.categories.iter().enumerate() { @if i > 0 { ", " } a href=(format!("/category/{c}")) title=[c.name()] { (c) } } }
+                    dd { @for (i, c) in p.categories.iter().enumerate() { @if i > 0 { ", " } a href=(urls::category("", c)) title=[c.name()] { (c) } } }
                 }
                 dt { "Upvotes" } dd { (p.signals.hf_upvotes.unwrap_or(0)) }
                 @if let Some(doi) = &p.doi { dt { "DOI" } dd { (doi) } }

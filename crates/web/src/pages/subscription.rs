@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
 use chrono::Utc;
 use maud::{html, Markup};
-use paperboy_core::EmailAddress;
+use paperboy_core::{urls, EmailAddress};
 use paperboy_engine::subscriptions::{Frequency, Interests, CONFIRM_TTL};
 
 use super::PageResult;
@@ -60,7 +60,7 @@ pub async fn subscribe(State(state): State<AppState>, headers: HeaderMap, Form(f
 
 /// Records a subscription request and queues the confirmation email when one is due (the
 /// digest crate's use case, with this instance's base URL for the link).
-pub fn request_subscription(s: &AppState, email: &EmailAddress, frequency: Frequency, interests: &Interests) -> Result<(), WebError> {
+fn request_subscription(s: &AppState, email: &EmailAddress, frequency: Frequency, interests: &Interests) -> Result<(), WebError> {
     paperboy_digest::request_subscription(&mut *s.store(), &s.config().base_url, email, frequency, interests, Utc::now())?;
     Ok(())
 }
@@ -135,10 +135,10 @@ pub async fn unsubscribe_page(State(state): State<AppState>, Path(key): Path<Str
             let main = html! {
                 h1 { "Unsubscribe" }
                 p { "Stop the " (sub.frequency) " paperboy digest to " strong { (sub.email) } "?" }
-                form method="post" action=(format!("/unsubscribe/{key}")) {
+                form method="post" action=(urls::unsubscribe("", &key)) {
                     button type="submit" { "Unsubscribe" }
                 }
-                p { "Or " a href=(format!("/preferences/{key}")) { "change what you get" } " instead." }
+                p { "Or " a href=(urls::preferences("", &key)) { "change what you get" } " instead." }
             };
             Ok(Html(page(s, "Unsubscribe", main).into_string()))
         })
@@ -180,7 +180,7 @@ fn preferences_form(s: &AppState, key: &str, sub: &paperboy_engine::subscription
         h1 { "Your digest" }
         @if let Some(n) = notice { (n) }
         p { "For " strong { (sub.email) } "." }
-        form.search method="post" action=(format!("/preferences/{key}")) {
+        form.search method="post" action=(urls::preferences("", key)) {
             input type="hidden" name="csrf" value=(crate::security::csrf_token(&s.config().secret));
             div.field {
                 label for="pref-frequency" { "How often" }
@@ -207,7 +207,7 @@ fn preferences_form(s: &AppState, key: &str, sub: &paperboy_engine::subscription
             }
             button type="submit" { "Save" }
         }
-        p { a href=(format!("/unsubscribe/{key}")) { "Unsubscribe" } }
+        p { a href=(urls::unsubscribe("", key)) { "Unsubscribe" } }
     }
 }
 

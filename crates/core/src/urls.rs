@@ -1,0 +1,46 @@
+//! paperboy's URL scheme in one place: every page, email, feed and API answer that links to a
+//! paper, a category or a subscription's pages builds the link here. `base` is `""` for links
+//! within the site, or the instance's absolute base URL without a trailing slash (emails, feeds
+//! and the API need absolute links).
+//!
+//! ```
+//! use paperboy_core::{urls, PaperId};
+//! let id: PaperId = "hep-th/9901001".parse().unwrap();
+//! assert_eq!(urls::paper("", &id), "/paper/hep-th/9901001");
+//! assert_eq!(urls::unsubscribe("https://papers.example.org", "k3y"), "https://papers.example.org/unsubscribe/k3y");
+//! ```
+
+use std::fmt::Display;
+
+use crate::PaperId;
+
+/// A paper's page (old-style ids keep their slash: the route takes the rest of the path).
+pub fn paper(base: &str, id: &PaperId) -> String {
+    format!("{base}/paper/{id}")
+}
+
+/// A category's page.
+pub fn category(base: &str, category: impl Display) -> String {
+    format!("{base}/category/{category}")
+}
+
+/// A category's RSS feed.
+pub fn category_feed(base: &str, category: impl Display) -> String {
+    format!("{base}/feeds/category/{category}.xml")
+}
+
+/// The one-click unsubscribe page of the subscriber with this manage key (also the
+/// `List-Unsubscribe` URL).
+pub fn unsubscribe(base: &str, key: &str) -> String {
+    format!("{base}/unsubscribe/{key}")
+}
+
+/// The preferences page of the subscriber with this manage key.
+pub fn preferences(base: &str, key: &str) -> String {
+    format!("{base}/preferences/{key}")
+}
+
+/// The confirmation link of a double opt-in email.
+pub fn confirm(base: &str, token: &str) -> String {
+    format!("{base}/confirm?token={token}")
+}
