@@ -5,6 +5,8 @@
 //! the time from the first digest recorded in the outbox to the last one accepted by the SMTP
 //! server (composing by the worker holding the day's lease, delivering by all of them). Start-up
 //! (each worker opens its own search index) is not counted. Prints a Markdown table.
+//! `BENCH_SMTP_LATENCY_MS=N` makes the SMTP server answer each command of a message N ms late,
+//! as a relay across a network does (default 0: the loopback sink answers at once).
 
 #[path = "../tests/cluster/nodes.rs"]
 mod nodes;
@@ -27,15 +29,16 @@ fn main() {
     std::env::set_var("PAPERBOY_TEST_POSTGRES_URL", &url);
     let readers: usize = std::env::var("BENCH_READERS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let counts: Vec<usize> = std::env::var("BENCH_WORKERS").ok().map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect()).unwrap_or_else(|| vec![1, 3]);
-    println!("| workers | readers | composed in (s) | all sent in (s) | digests/s end to end |");
-    println!("| ---: | ---: | ---: | ---: | ---: |");
+    let latency_ms: u64 = std::env::var("BENCH_SMTP_LATENCY_MS").ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+    println!("| workers | readers | SMTP latency (ms) | composed in (s) | all sent in (s) | digests/s end to end |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     for workers in counts {
         let db = Database::new("cluster bench").expect("a database");
         let root = tempfile::tempdir().unwrap();
         let mut store = db.store();
         demo::load(&mut store).unwrap();
         subscribers(&mut store, readers);
-        let sink = SmtpSink::start_local(&[]);
+        let sink = SmtpSink::start_with_latency(std::net::TcpListener::bind("127.0.0.1:0").unwrap(), &[], Duration::from_millis(latency_ms));
         let config = worker_config(root.path(), 300);
         let nodes: Vec<Node> = (0..workers).map(|i| Node::start(&format!("worker{i}"), "worker", root.path(), &db.url(), &config, &sink.url)).collect();
         let total = |s: &paperboy_engine::PgStore| {
@@ -54,7 +57,7 @@ fn main() {
         });
         let all = start.elapsed();
         let composed = composed.unwrap_or(all);
-        println!("| {workers} | {readers} | {:.1} | {:.1} | {:.0} |", composed.as_secs_f64(), all.as_secs_f64(), readers as f64 / all.as_secs_f64());
+        println!("| {workers} | {readers} | {latency_ms} | {:.1} | {:.1} | {:.0} |", composed.as_secs_f64(), all.as_secs_f64(), readers as f64 / all.as_secs_f64());
         if std::env::var("BENCH_LOG").is_ok() {
             for n in &nodes {
                 eprintln!("--- {}\n{}", n.name, n.log());

@@ -5,13 +5,13 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use chrono::{NaiveDate, Utc};
 use paperboy_core::EmailAddress;
-use paperboy_digest::{compose, compose_all, deliver_due, digest_message, preview_all, request_subscription, Period};
+use paperboy_digest::{compose, compose_all_on, deliver_due, digest_message, preview_all, request_subscription, Period};
 use paperboy_engine::subscriptions::{Frequency, Interests};
 use paperboy_engine::Store;
 use serde_json::json;
 
 use crate::ctx::Ctx;
-use crate::jobs::DELIVERY_BATCH;
+use crate::jobs::{COMPOSERS, DELIVERY_BATCH};
 
 fn digest_day(store: &dyn Store, date: Option<NaiveDate>) -> Result<NaiveDate> {
     match date {
@@ -33,7 +33,11 @@ pub fn run(ctx: &Ctx, date: Option<NaiveDate>, dry_run: bool) -> Result<()> {
     let now = Utc::now();
     let (composed, previews) = match dry_run {
         true => preview_all(&mut *store, Some(&service), day)?,
-        false => (compose_all(&mut *store, Some(&service), &mail.cfg, day, now)?, Vec::new()),
+        false => {
+            let mut composers = (0..COMPOSERS).map(|_| ctx.open_store()).collect::<Result<Vec<_>>>()?;
+            let mut composers: Vec<&mut dyn Store> = composers.iter_mut().map(|s| &mut **s as &mut dyn Store).collect();
+            (compose_all_on(&mut composers, Some(&service), &mail.cfg, day, now)?, Vec::new())
+        }
     };
     let delivered = match &mailer {
         Some(m) => deliver_due(&mut *store, m, now, DELIVERY_BATCH)?,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use chrono::{NaiveDate, Timelike, Utc};
-use paperboy_digest::{compose_all, deliver_due_claiming, ComposeReport, Mailer};
+use paperboy_digest::{compose_all_on, deliver_due_claiming, ComposeReport, Mailer};
 use paperboy_engine::harvest::{harvest, HarvestOptions};
 use paperboy_engine::search::SearchService;
 use paperboy_engine::Store;
@@ -37,12 +37,35 @@ pub struct DailyReport {
     pub composed: ComposeReport,
 }
 
+/// Store connections used at once to compose the digests (composing waits on the database
+/// more than it computes).
+pub const COMPOSERS: usize = 4;
+
+/// A worker's store connections: one for the jobs, one for the embedding cache, and the
+/// composers.
+pub struct Connections {
+    /// The jobs' own connection (leases, harvest, delivery).
+    pub main: Box<dyn Store>,
+    /// The embedding cache.
+    pub cache: Box<dyn Store>,
+    /// Composing the digests, [`COMPOSERS`] at once.
+    pub composers: Vec<Box<dyn Store>>,
+}
+
+impl Connections {
+    /// Opens them with `open`.
+    pub fn open(open: impl Fn() -> Result<Box<dyn Store>>) -> Result<Connections> {
+        Ok(Connections { main: open()?, cache: open()?, composers: (0..COMPOSERS).map(|_| open()).collect::<Result<_>>()? })
+    }
+}
+
 /// The daily jobs after a harvest: bring search up to date with the store (index and embed what
 /// is new), then compose the day's digests; delivery follows from the outbox.
-pub fn daily(store: &mut dyn Store, cache: &mut dyn Store, search: &SearchService, settings: &Settings, day: NaiveDate) -> Result<DailyReport> {
-    let (indexed, embedded) = search.catch_up(&*store, cache)?;
+pub fn daily(conns: &mut Connections, search: &SearchService, settings: &Settings, day: NaiveDate) -> Result<DailyReport> {
+    let (indexed, embedded) = search.catch_up(&*conns.main, &mut *conns.cache)?;
     tracing::info!(indexed, embedded, "daily: search up to date");
-    let composed = compose_all(store, Some(search), &settings.mail.cfg, day, Utc::now())?;
+    let mut composers: Vec<&mut dyn Store> = conns.composers.iter_mut().map(|s| &mut **s as &mut dyn Store).collect();
+    let composed = compose_all_on(&mut composers, Some(search), &settings.mail.cfg, day, Utc::now())?;
     tracing::info!(%day, composed = composed.composed, empty = composed.empty, skipped = composed.skipped, "daily: digests");
     Ok(DailyReport { indexed, embedded, composed })
 }
@@ -76,21 +99,21 @@ impl Jobs {
 
     /// Runs until `stop` is set: the daily jobs once a day from the send hour (again after a
     /// restart: digests already composed for the day are skipped), once search is open; a
-    /// delivery pass every tick. `cache` is a second connection for the embedding cache.
-    pub fn run_until_stopped(self, state: &AppState, (mut store, mut cache): (Box<dyn Store>, Box<dyn Store>), stop: &AtomicBool) {
+    /// delivery pass every tick.
+    pub fn run_until_stopped(self, state: &AppState, mut conns: Connections, stop: &AtomicBool) {
         let mut last_daily: Option<NaiveDate> = None;
         while !stop.load(Ordering::Relaxed) {
             let now = Utc::now();
             if now.hour() >= self.settings.mail.send_hour && last_daily != Some(now.date_naive()) {
                 if let Some(search) = state.search() {
-                    match self.daily_once(state, &search, &mut *store, &mut *cache, now.date_naive()) {
+                    match self.daily_once(state, &search, &mut conns, now.date_naive()) {
                         Ok(_) => last_daily = Some(now.date_naive()),
                         Err(e) => tracing::error!("daily jobs stopped: {e:#}"),
                     }
                 }
             }
             if let Some(mailer) = &self.mailer {
-                deliver(&mut *store, mailer.as_ref(), self.settings.mail.claim_lease);
+                deliver(&mut *conns.main, mailer.as_ref(), self.settings.mail.claim_lease);
             }
             let slept = Instant::now();
             while slept.elapsed() < self.settings.serve.tick && !stop.load(Ordering::Relaxed) {
@@ -101,30 +124,30 @@ impl Jobs {
 
     /// Runs the daily jobs for `today` unless another worker has run or is running them.
     /// Returns whether this worker ran them.
-    fn daily_once(&self, state: &AppState, search: &SearchService, store: &mut dyn Store, cache: &mut dyn Store, today: NaiveDate) -> Result<bool> {
+    fn daily_once(&self, state: &AppState, search: &SearchService, conns: &mut Connections, today: NaiveDate) -> Result<bool> {
         let name = format!("daily:{today}");
         let now = Utc::now();
-        if !store.try_lease(&name, &self.holder, now, now + DAILY_LEASE)? {
+        if !conns.main.try_lease(&name, &self.holder, now, now + DAILY_LEASE)? {
             tracing::debug!(lease = %name, "another worker has the daily jobs");
             return Ok(false);
         }
-        let result = self.daily(state, search, store, cache);
+        let result = self.daily(state, search, conns);
         match &result {
             Ok(()) => {
                 let tomorrow = (today + chrono::Days::new(1)).and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
-                store.try_lease(&name, &self.holder, Utc::now(), tomorrow)?;
+                conns.main.try_lease(&name, &self.holder, Utc::now(), tomorrow)?;
             }
-            Err(_) => store.release_lease(&name, &self.holder)?,
+            Err(_) => conns.main.release_lease(&name, &self.holder)?,
         }
         result.map(|()| true)
     }
 
-    fn daily(&self, state: &AppState, search: &SearchService, store: &mut dyn Store, cache: &mut dyn Store) -> Result<()> {
+    fn daily(&self, state: &AppState, search: &SearchService, conns: &mut Connections) -> Result<()> {
         if self.settings.mail.harvest {
-            run_harvest(store, &self.settings.harvest);
+            run_harvest(&mut *conns.main, &self.settings.harvest);
         }
-        let day = store.latest_day()?.unwrap_or_else(|| Utc::now().date_naive());
-        let report = daily(store, cache, search, &self.settings, day)?;
+        let day = conns.main.latest_day()?.unwrap_or_else(|| Utc::now().date_naive());
+        let report = daily(conns, search, &self.settings, day)?;
         state.papers_changed();
         tracing::info!(indexed = report.indexed, embedded = report.embedded, composed = report.composed.composed, "daily jobs done");
         Ok(())
@@ -189,13 +212,14 @@ mod tests {
             new.push(p);
         }
         store.upsert_papers(new).unwrap();
-        let (mut store, mut cache): (Box<dyn Store>, Box<dyn Store>) = (Box::new(store), Box::new(cache));
-        let report = daily(&mut *store, &mut *cache, &search, &settings, day).unwrap();
+        drop((store, cache));
+        let mut conns = Connections::open(|| Ok(Box::new(SqliteStore::open(&settings.data.database())?) as Box<dyn Store>)).unwrap();
+        let report = daily(&mut conns, &search, &settings, day).unwrap();
         assert_eq!((report.indexed, report.embedded), (2, 2));
         assert_eq!(search.embedded(), before + 2, "semantic search covers the new papers");
         assert_eq!(report.composed.composed, 1);
         let sink = SmtpSink::start_local(&[]);
-        deliver_due(&mut *store, &SmtpMailer::new(&sink.url, &settings.mail.cfg.from).unwrap(), Utc::now(), 10).unwrap();
+        deliver_due(&mut *conns.main, &SmtpMailer::new(&sink.url, &settings.mail.cfg.from).unwrap(), Utc::now(), 10).unwrap();
         let body = sink.received()[0].body_text();
         assert!(body.contains("Autonomous lunar regolith excavation"), "the new paper reached the digest");
     }

@@ -25,7 +25,7 @@ use paperboy_engine::search::{Embed, SearchService};
 use paperboy_engine::Store;
 use paperboy_web::{AppState, WebConfig};
 
-use crate::jobs::Jobs;
+use crate::jobs::{Connections, Jobs};
 use crate::settings::Settings;
 
 /// Store connections for requests (reads run in parallel; SQLite serialises writes).
@@ -93,8 +93,8 @@ impl Application {
         }
         if settings.serve.role.runs_jobs() {
             let (state, stop, jobs) = (state.clone(), stop.clone(), Jobs::new(settings.clone()));
-            let stores = (open(&settings)?, open(&settings)?);
-            std::thread::Builder::new().name("jobs".into()).spawn(move || jobs.run_until_stopped(&state, stores, &stop))?;
+            let conns = Connections::open(|| open(&settings))?;
+            std::thread::Builder::new().name("jobs".into()).spawn(move || jobs.run_until_stopped(&state, conns, &stop))?;
         }
         Ok(Application { settings, runtime, listener, address, state, stop })
     }

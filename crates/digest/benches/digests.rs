@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p paperboy-digest --bench digests [-- SUBSCRIBERS]`; with
 //! `BENCH_POSTGRES_URL=postgres://…` the store is PostgreSQL (a schema of its own, dropped after);
-//! `BENCH_TRENDING_ONLY=1` gives every subscriber no interests.
+//! `BENCH_TRENDING_ONLY=1` gives every subscriber no interests; `BENCH_COMPOSERS=N` composes
+//! over N connections at once (default 4, as `serve` and `digest run` do; 1 is the plain loop).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +13,7 @@ use std::time::Instant;
 use chrono::Utc;
 use paperboy_core::EmailAddress;
 use paperboy_testkit::SmtpSink;
-use paperboy_digest::{compose_all, deliver_due, MailConfig, SmtpMailer};
+use paperboy_digest::{compose_all_on, deliver_due, MailConfig, SmtpMailer};
 use paperboy_embed::MiniLm;
 use paperboy_engine::search::{Embed, IndexDirs, SearchService};
 use paperboy_engine::subscriptions::{Frequency, Interests};
@@ -59,13 +60,18 @@ fn main() {
     let cfg = MailConfig { base_url: "http://127.0.0.1:8080".into(), from: "paperboy <digest@example.org>".into() };
     let mailer = SmtpMailer::new(&sink.url, &cfg.from).unwrap();
     let day = "2026-08-21".parse().unwrap();
+    let composers: usize = std::env::var("BENCH_COMPOSERS").ok().and_then(|n| n.parse().ok()).unwrap_or(4).max(1);
+    let mut extra: Vec<Box<dyn Store>> = (1..composers).map(|_| open()).collect();
     let start = Instant::now();
-    let composed = compose_all(&mut *store, Some(&service), &cfg, day, now).unwrap();
+    let mut connections: Vec<&mut dyn Store> = vec![&mut *store];
+    connections.extend(extra.iter_mut().map(|s| &mut **s as &mut dyn Store));
+    let composed = compose_all_on(&mut connections, Some(&service), &cfg, day, now).unwrap();
+    drop(extra);
     let composing = start.elapsed().as_secs_f64();
     let delivered = deliver_due(&mut *store, &mailer, now, n + 10).unwrap();
     let total = start.elapsed().as_secs_f64();
     let received = sink.received().len();
-    println!("store: {}", store.backend());
+    println!("store: {}, composing over {composers} connection(s)", store.backend());
     println!("subscribers: {n}, topics: {} (query vectors are embedded once each)", TOPICS.len());
     println!("composed {} ({} empty) in {composing:.1} s: {:.0} digests/s", composed.composed, composed.empty, composed.composed as f64 / composing);
     println!("delivered {} (sink received {received}) in {:.1} s: {:.0} messages/s", delivered.sent, total - composing, delivered.sent as f64 / (total - composing));

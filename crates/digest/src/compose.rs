@@ -129,12 +129,12 @@ pub fn compose_ranked(
                 // meaning: vector search alone always finds something, relevant or not.
                 let relevant = |h: &paperboy_engine::search::Hit| h.explain.bm25_rank.is_some() || h.explain.vector_rank.is_some_and(|r| r <= NEAREST);
                 let hits: Vec<PaperId> = service.rank(&query, Mode::Hybrid, &filters, SEARCH_DEPTH)?.into_iter().filter(relevant).map(|h| h.id).collect();
-                let seen = store.already_sent(subscriber.id, &hits)?;
-                let unseen: Vec<PaperId> = hits.into_iter().filter(|id| !seen.contains(id)).collect();
-                // Papers are read a few at a time, only until the digest has enough: one round
-                // trip for the ledger and usually one for the papers, whatever the backend.
-                for batch in unseen.chunks(READ_BATCH) {
-                    found.extend(store.papers(batch)?.into_iter().filter(|p| wanted(p)));
+                // Hits are checked against the ledger and read a batch at a time, only until the
+                // digest has enough: usually one round trip for each, whatever the backend.
+                for batch in hits.chunks(READ_BATCH) {
+                    let seen = store.already_sent(subscriber.id, batch)?;
+                    let unseen: Vec<PaperId> = batch.iter().filter(|id| !seen.contains(*id)).cloned().collect();
+                    found.extend(store.papers(&unseen)?.into_iter().filter(|p| wanted(p)));
                     if found.len() >= MATCHES {
                         break;
                     }

@@ -36,18 +36,54 @@ pub struct ComposeReport {
 /// Composes the digest of every confirmed subscriber due on `day` and records it (outbox row +
 /// ledger, one transaction each); delivery follows from the outbox.
 pub fn compose_all(store: &mut dyn Store, search: Option<&SearchService>, cfg: &MailConfig, day: NaiveDate, now: DateTime<Utc>) -> Result<ComposeReport, DigestError> {
-    let mut report = ComposeReport::default();
-    for_each_due(store, search, day, &mut report, &mut |store, sub, period, digest, report| {
-        let message = digest_message(&digest, &sub, cfg);
-        let ids: Vec<_> = digest.papers().map(|p| p.id.clone()).collect();
-        if store.enqueue_digest(sub.id, &period.key(), day, &ids, &message, now)? {
-            report.composed += 1;
-        } else {
-            report.skipped += 1;
-        }
-        Ok(())
-    })?;
-    Ok(report)
+    compose_all_on(&mut [store], search, cfg, day, now)
+}
+
+/// [`compose_all`] over several connections to one database at once: the subscribers are dealt
+/// out among them, each connection composing its share on a thread of its own (on PostgreSQL
+/// composing is mostly waiting for the database; with interests, searching uses the other
+/// cores). Each digest is still one transaction, and a period still gets one digest per
+/// subscriber, whichever connection records it.
+pub fn compose_all_on(stores: &mut [&mut dyn Store], search: Option<&SearchService>, cfg: &MailConfig, day: NaiveDate, now: DateTime<Utc>) -> Result<ComposeReport, DigestError> {
+    let Some(first) = stores.first() else { return Ok(ComposeReport::default()) };
+    let subscribers = first.confirmed_subscribers()?;
+    let rankings = Rankings::for_subscribers(&**first, &subscribers, day)?;
+    let mut shares: Vec<Vec<Subscriber>> = (0..stores.len()).map(|_| Vec::new()).collect();
+    for (i, sub) in subscribers.into_iter().enumerate() {
+        shares[i % stores.len()].push(sub);
+    }
+    let reports: Vec<Result<ComposeReport, DigestError>> = std::thread::scope(|scope| {
+        let rankings = &rankings;
+        let workers: Vec<_> = stores
+            .iter_mut()
+            .zip(shares)
+            .map(|(store, share)| {
+                scope.spawn(move || {
+                    let mut report = ComposeReport::default();
+                    compose_each(&mut **store, search, day, share, rankings, &mut report, &mut |store, sub, period, digest, report| {
+                        let message = digest_message(&digest, &sub, cfg);
+                        let ids: Vec<_> = digest.papers().map(|p| p.id.clone()).collect();
+                        if store.enqueue_digest(sub.id, &period.key(), day, &ids, &message, now)? {
+                            report.composed += 1;
+                        } else {
+                            report.skipped += 1;
+                        }
+                        Ok(())
+                    })?;
+                    Ok(report)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("a composing thread panicked")).collect()
+    });
+    let mut total = ComposeReport::default();
+    for report in reports {
+        let report = report?;
+        total.composed += report.composed;
+        total.empty += report.empty;
+        total.skipped += report.skipped;
+    }
+    Ok(total)
 }
 
 /// What [`compose_all`] would record on `day`, recording nothing: the digests with their
@@ -55,7 +91,9 @@ pub fn compose_all(store: &mut dyn Store, search: Option<&SearchService>, cfg: &
 pub fn preview_all(store: &mut dyn Store, search: Option<&SearchService>, day: NaiveDate) -> Result<(ComposeReport, Vec<(Subscriber, Digest)>), DigestError> {
     let mut report = ComposeReport::default();
     let mut previews = Vec::new();
-    for_each_due(store, search, day, &mut report, &mut |_, sub, _, digest, report| {
+    let subscribers = store.confirmed_subscribers()?;
+    let rankings = Rankings::for_subscribers(&*store, &subscribers, day)?;
+    compose_each(store, search, day, subscribers, &rankings, &mut report, &mut |_, sub, _, digest, report| {
         report.composed += 1;
         previews.push((sub, digest));
         Ok(())
@@ -63,24 +101,45 @@ pub fn preview_all(store: &mut dyn Store, search: Option<&SearchService>, day: N
     Ok((report, previews))
 }
 
+/// The trending rankings a run needs, one per window of the subscribers due (the same for
+/// every subscriber of a run).
+struct Rankings(std::collections::HashMap<paperboy_engine::trending::Window, Vec<paperboy_engine::trending::Trending>>);
+
+impl Rankings {
+    fn for_subscribers(store: &dyn Store, subscribers: &[Subscriber], day: NaiveDate) -> Result<Self, DigestError> {
+        let mut rankings = std::collections::HashMap::new();
+        for sub in subscribers.iter().filter(|s| Period::is_due(s.frequency, day)) {
+            let window = Period { frequency: sub.frequency, day }.window();
+            if let std::collections::hash_map::Entry::Vacant(slot) = rankings.entry(window) {
+                slot.insert(paperboy_engine::trending::ranking(store, window, day)?);
+            }
+        }
+        Ok(Rankings(rankings))
+    }
+}
+
 /// What to do with one composed digest.
 type Composed<'a> = dyn FnMut(&mut dyn Store, Subscriber, &Period, Digest, &mut ComposeReport) -> Result<(), DigestError> + 'a;
 
-/// Composes the digest of every confirmed subscriber due on `day` who has none for the period
-/// yet, and hands each non-empty one to `each`; counts the empty and skipped ones.
-fn for_each_due(store: &mut dyn Store, search: Option<&SearchService>, day: NaiveDate, report: &mut ComposeReport, each: &mut Composed<'_>) -> Result<(), DigestError> {
-    let mut rankings = std::collections::HashMap::new();
-    for sub in store.confirmed_subscribers()? {
+/// Composes the digest of each of `subscribers` due on `day` who has none for the period yet,
+/// and hands each non-empty one to `each`; counts the empty and skipped ones.
+fn compose_each(
+    store: &mut dyn Store,
+    search: Option<&SearchService>,
+    day: NaiveDate,
+    subscribers: Vec<Subscriber>,
+    rankings: &Rankings,
+    report: &mut ComposeReport,
+    each: &mut Composed<'_>,
+) -> Result<(), DigestError> {
+    for sub in subscribers {
         let period = Period { frequency: sub.frequency, day };
         if !Period::is_due(sub.frequency, day) || store.has_digest(sub.id, &period.key())? {
             report.skipped += 1;
             continue;
         }
-        let window = period.window();
-        if let std::collections::hash_map::Entry::Vacant(slot) = rankings.entry(window) {
-            slot.insert(paperboy_engine::trending::ranking(&*store, window, day)?);
-        }
-        match compose::compose_ranked(&*store, search, &sub, &period, &rankings[&window])? {
+        let ranked = rankings.0.get(&period.window()).map_or(&[][..], Vec::as_slice);
+        match compose::compose_ranked(&*store, search, &sub, &period, ranked)? {
             Some(digest) => each(store, sub, &period, digest, report)?,
             None => report.empty += 1,
         }

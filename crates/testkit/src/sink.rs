@@ -4,6 +4,7 @@
 use std::io;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use mailin_embedded::response::{NO_MAILBOX, OK};
 use mailin_embedded::{Handler, Response, Server};
@@ -39,10 +40,26 @@ struct Sink {
     received: Arc<Mutex<Vec<Received>>>,
     refuse: Arc<Vec<String>>,
     current: Option<(Vec<String>, Vec<u8>)>,
+    /// Added before each reply to MAIL, RCPT, DATA and the end of data.
+    latency: Duration,
+}
+
+impl Sink {
+    fn wait(&self) {
+        if !self.latency.is_zero() {
+            std::thread::sleep(self.latency);
+        }
+    }
 }
 
 impl Handler for Sink {
+    fn mail(&mut self, _ip: std::net::IpAddr, _domain: &str, _from: &str) -> Response {
+        self.wait();
+        OK
+    }
+
     fn rcpt(&mut self, to: &str) -> Response {
+        self.wait();
         if self.refuse.iter().any(|r| r.eq_ignore_ascii_case(to)) {
             NO_MAILBOX
         } else {
@@ -51,6 +68,7 @@ impl Handler for Sink {
     }
 
     fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.wait();
         self.current = Some((to.to_vec(), Vec::new()));
         OK
     }
@@ -63,6 +81,7 @@ impl Handler for Sink {
     }
 
     fn data_end(&mut self) -> Response {
+        self.wait();
         if let Some((to, data)) = self.current.take() {
             self.received.lock().expect("sink lock").push(Received { to, data: String::from_utf8_lossy(&data).into_owned() });
         }
@@ -80,9 +99,16 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a sink on `listener` that refuses the `refuse` recipients (550).
     pub fn start(listener: TcpListener, refuse: &[&str]) -> SmtpSink {
+        Self::start_with_latency(listener, refuse, Duration::ZERO)
+    }
+
+    /// [`SmtpSink::start`] with `latency` added before the reply to each command of a message
+    /// (MAIL, RCPT, DATA, end of data), as a mail server across a network answers: for
+    /// benchmarks of delivery to a remote relay.
+    pub fn start_with_latency(listener: TcpListener, refuse: &[&str], latency: Duration) -> SmtpSink {
         let url = format!("smtp://{}", listener.local_addr().expect("bound"));
         let received = Arc::new(Mutex::new(Vec::new()));
-        let sink = Sink { received: received.clone(), refuse: Arc::new(refuse.iter().map(|s| s.to_string()).collect()), current: None };
+        let sink = Sink { received: received.clone(), refuse: Arc::new(refuse.iter().map(|s| s.to_string()).collect()), current: None, latency };
         let mut server = Server::new(sink);
         server.with_name("sink.paperboy.test").with_num_threads(32).with_tcp_listener(listener);
         std::thread::spawn(move || {

@@ -203,3 +203,25 @@ fn subscribing_queues_one_confirmation_with_an_absolute_link_and_then_waits() {
     assert!(queued[0].message.text.contains("72 hours"), "the TTL in words");
     assert_eq!(format!("{:?}", sub(&store, "new@example.org").status), "Pending");
 }
+
+#[test]
+fn several_connections_compose_one_digest_per_subscriber_between_them() {
+    use paperboy_digest::compose_all_on;
+    use paperboy_engine::Store;
+    let emails: Vec<String> = (0..30).map(|i| format!("r{i}@example.org")).collect();
+    let subs: Vec<(&str, Frequency, &str)> = emails.iter().enumerate().map(|(i, e)| (e.as_str(), Frequency::Daily, if i % 2 == 0 { "agents" } else { "" })).collect();
+    let (dir, mut store) = store_with(&subs);
+    let now = Utc::now();
+    let mut conns: Vec<Box<dyn Store>> = (0..3).map(|_| Box::new(SqliteStore::open(&dir.path().join("paperboy.db")).unwrap()) as Box<dyn Store>).collect();
+    let mut composers: Vec<&mut dyn Store> = conns.iter_mut().map(|s| &mut **s as &mut dyn Store).collect();
+    let report = compose_all_on(&mut composers, None, &cfg(), day("2026-08-21"), now).unwrap();
+    assert_eq!((report.composed, report.empty, report.skipped), (30, 0, 0));
+    let again = compose_all_on(&mut composers, None, &cfg(), day("2026-08-21"), now).unwrap();
+    assert_eq!((again.composed, again.skipped), (0, 30), "never two digests for one period");
+    let sink = SmtpSink::start_local(&[]);
+    assert_eq!(deliver_due(&mut store, &SmtpMailer::new(&sink.url, &cfg().from).unwrap(), now, 100).unwrap().sent, 30);
+    let mut to: Vec<String> = sink.received().into_iter().flat_map(|m| m.to).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!(to.len(), 30, "each subscriber exactly once");
+}

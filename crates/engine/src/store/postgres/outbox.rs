@@ -55,31 +55,30 @@ impl Outbox for PgStore {
     }
 
     fn enqueue_digest(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        // One statement, so one round trip and one transaction: the outbox row, its ledger rows
+        // and the subscriber's last digest day, or (a digest for the period exists) nothing.
         let mut client = self.conn();
-        let mut tx = client.transaction()?;
-        let insert = self.statement(
-            &mut tx,
-            "INSERT INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
-                 status, attempts, next_attempt_at, created_at)
-             VALUES ($1, 'digest', $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9)
-             ON CONFLICT DO NOTHING RETURNING id",
+        let enqueue = self.statement(
+            &mut *client,
+            "WITH o AS (
+                 INSERT INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
+                     status, attempts, next_attempt_at, created_at)
+                 VALUES ($1, 'digest', $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9)
+                 ON CONFLICT DO NOTHING RETURNING id
+             ), ledger AS (
+                 INSERT INTO digest_ledger (subscriber_id, paper_id, outbox_id)
+                 SELECT $1, p, o.id FROM o, unnest($10::text[]) AS t(p) ON CONFLICT DO NOTHING
+             ), last_day AS (
+                 UPDATE subscribers SET last_digest_day = $11 WHERE id = $1 AND EXISTS (SELECT 1 FROM o)
+             )
+             SELECT id FROM o",
         )?;
-        let inserted = tx.query_opt(
-            &insert,
-            &[&subscriber, &period, &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now],
-        )?;
-        let Some(row) = inserted else { return Ok(false) };
-        let outbox_id: i64 = row.try_get(0)?;
         let ids: Vec<String> = papers.iter().map(|p| p.to_string()).collect();
-        let ledger = self.statement(
-            &mut tx,
-            "INSERT INTO digest_ledger (subscriber_id, paper_id, outbox_id) SELECT $1, p, $3 FROM unnest($2::text[]) AS t(p) ON CONFLICT DO NOTHING",
+        let inserted = client.query_opt(
+            &enqueue,
+            &[&subscriber, &period, &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now, &ids, &day],
         )?;
-        tx.execute(&ledger, &[&subscriber, &ids, &outbox_id])?;
-        let last_day = self.statement(&mut tx, "UPDATE subscribers SET last_digest_day = $2 WHERE id = $1")?;
-        tx.execute(&last_day, &[&subscriber, &day])?;
-        tx.commit()?;
-        Ok(true)
+        Ok(inserted.is_some())
     }
 
     fn enqueue_confirmation(&mut self, subscriber: i64, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError> {

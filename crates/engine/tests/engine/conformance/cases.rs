@@ -346,6 +346,10 @@ pub fn a_period_gets_one_digest_and_a_paper_reaches_a_subscriber_once(db: &TestD
     assert_eq!(sent, HashSet::from([id("2609.00001"), id("2609.00002"), id("2609.00003")]));
     assert!(store.already_sent(b, &all).unwrap().is_empty(), "the ledger is per subscriber");
     assert_eq!(store.subscriber_by_email(&EmailAddress::parse("r0@example.org").unwrap()).unwrap().unwrap().last_digest_day, Some(day("2026-09-02")));
+    assert!(!store.enqueue_digest(a, "daily:2026-09-02", day("2026-09-03"), &[id("2609.00004")], &message("a3", "r0@example.org"), now).unwrap());
+    let after_refusal = store.subscriber_by_email(&EmailAddress::parse("r0@example.org").unwrap()).unwrap().unwrap();
+    assert_eq!(after_refusal.last_digest_day, Some(day("2026-09-02")), "a refused digest moves nothing");
+    assert_eq!(store.delivery_of("<a3@paperboy.test>").unwrap(), None);
     store.enqueue_confirmation(b, &message("c1", "r1@example.org"), now).unwrap();
     let counts = store.outbox_counts().unwrap();
     assert_eq!((counts.queued, counts.sent), (3, 0));
