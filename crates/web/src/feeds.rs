@@ -14,7 +14,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 use crate::error::{PageError, WebError};
-use crate::params::Params;
+use crate::params::{Params, SearchParams};
 use crate::render::{author_line, long_day, url_encode};
 use crate::state::AppState;
 
@@ -234,8 +234,9 @@ pub async fn category(State(state): State<AppState>, Path(file): Path<String>, p
 /// `/feeds/search.xml?q=…`: a saved search, best matches first.
 pub async fn search(State(state): State<AppState>, params: Params) -> Result<Response, PageError> {
     let format = format_of(&params)?;
-    // A feed follows the words and the mode; dates and categories are the reader's to apply.
-    let asked = params.search()?;
+    // A feed follows the words and the mode (the page's "follow this search" link carries
+    // nothing else): the best matches, without date or category filters.
+    let asked = SearchParams { q: params.text("q").unwrap_or("").to_owned(), mode: params.mode()?, filters: Filters::default() };
     let query = asked.query()?;
     let (q, mode): (String, Mode) = (asked.q, asked.mode);
     state
