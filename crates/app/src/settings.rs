@@ -310,10 +310,12 @@ impl Settings {
         Ok(Settings { json: cli.json, data, database, serve, mail, harvest })
     }
 
-    /// Settings for a `serve` on `data_dir` with nothing but defaults (tests start from here).
+    /// Settings for a `serve` on `data_dir` with nothing but defaults, whatever this process's
+    /// environment says (tests start from here).
     pub fn for_serve(data_dir: impl Into<PathBuf>) -> Settings {
-        let cli = <Cli as clap::Parser>::parse_from(["paperboy", "serve"]);
-        Settings::resolve(&cli, ConfigFile::default(), &|_| None, Some(data_dir.into())).expect("defaults resolve")
+        let serve = Command::Serve { listen: None, base_url: None, no_demo: false, search_rate: None, role: Role::All };
+        let cli = Cli { data_dir: Some(data_dir.into()), database: None, config: None, json: false, smtp_url: None, verbose: false, command: serve };
+        Settings::resolve(&cli, ConfigFile::default(), &|_| None, None).expect("defaults resolve")
     }
 }
 
