@@ -43,10 +43,14 @@ pub fn run(ctx: &Ctx, date: Option<NaiveDate>, dry_run: bool) -> Result<()> {
         Some(m) => deliver_due(&mut *store, m, now, DELIVERY_BATCH)?,
         None => Default::default(),
     };
+    // What is left waiting: retries not yet due, or claims of a worker that died.
+    let waiting = store.outbox_counts()?;
+    let (queued, next_attempt) = (waiting.queued + waiting.sending, waiting.next_attempt);
     if ctx.json() {
         ctx.print_json(json!({
             "day": day, "dry_run": dry_run, "composed": composed.composed, "empty": composed.empty, "skipped": composed.skipped,
             "sent": delivered.sent, "failed": delivered.failed, "retrying": delivered.retrying,
+            "queued": queued, "next_attempt": next_attempt,
         }));
     } else {
         for (sub, d) in &previews {
@@ -62,6 +66,9 @@ pub fn run(ctx: &Ctx, date: Option<NaiveDate>, dry_run: bool) -> Result<()> {
             delivered.failed,
             delivered.retrying
         );
+        if let Some(at) = next_attempt.filter(|_| queued > 0) {
+            println!("{queued} messages wait in the outbox; the next is due at {} (a later `digest run` or `serve` sends it)", at.format("%Y-%m-%d %H:%M:%S UTC"));
+        }
     }
     Ok(())
 }

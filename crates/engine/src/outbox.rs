@@ -163,6 +163,9 @@ pub struct OutboxCounts {
     pub failed: u64,
     /// Bounced.
     pub bounced: u64,
+    /// When the earliest queued or sending row is due (a retry's wait, or an interrupted
+    /// claim's expiry); `None` when nothing waits.
+    pub next_attempt: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// After a transient failure at attempt `attempts`: the row's new state and when it is due

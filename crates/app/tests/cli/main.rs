@@ -234,6 +234,7 @@ fn digest_commands_compose_preview_and_deliver() {
     let sink = SmtpSink::start_local(&[]);
     let run = json(&paperboy(dir.path(), &["--json", "--smtp-url", &sink.url, "digest", "run", "--date", "2026-08-21"]));
     assert_eq!((run["composed"].as_u64(), run["sent"].as_u64(), run["failed"].as_u64()), (Some(1), Some(1), Some(0)));
+    assert_eq!((run["queued"].as_u64(), run["next_attempt"].is_null()), (Some(0), true), "nothing waits: {run}");
     let again = json(&paperboy(dir.path(), &["--json", "--smtp-url", &sink.url, "digest", "run", "--date", "2026-08-21"]));
     assert_eq!((again["composed"].as_u64(), again["sent"].as_u64()), (Some(0), Some(0)), "never two digests for one day");
     let sunday = json(&paperboy(dir.path(), &["--json", "--smtp-url", &sink.url, "digest", "run", "--date", "2026-08-23"]));
@@ -243,4 +244,24 @@ fn digest_commands_compose_preview_and_deliver() {
     assert_eq!(got.len(), 2);
     assert!(got[1].to == ["bob@example.org"]);
     assert!(got.iter().all(|m| m.header("List-Unsubscribe-Post").as_deref() == Some("List-Unsubscribe=One-Click")));
+}
+
+/// An SMTP server that is down: the digest waits in the outbox, and `digest run` says how many
+/// wait and when the next is due (it used to print only "0 sent").
+#[test]
+fn digest_run_says_what_waits_for_a_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    json(&paperboy(dir.path(), &["--json", "demo"]));
+    let csv = dir.path().join("list.csv");
+    std::fs::write(&csv, "email,frequency\nada@example.org,daily\n").unwrap();
+    json(&paperboy(dir.path(), &["--json", "subscribers", "import", csv.to_str().unwrap(), "--confirmed"]));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let down = format!("smtp://{closed}");
+    let run = json(&paperboy(dir.path(), &["--json", "--smtp-url", &down, "digest", "run", "--date", "2026-08-21"]));
+    assert_eq!((run["composed"].as_u64(), run["sent"].as_u64(), run["retrying"].as_u64(), run["queued"].as_u64()), (Some(1), Some(0), Some(1), Some(1)), "{run}");
+    let next: chrono::DateTime<chrono::Utc> = run["next_attempt"].as_str().expect("a time").parse().unwrap();
+    assert!(next > chrono::Utc::now(), "the retry waits for its backoff: {next}");
+    let text = paperboy(dir.path(), &["--smtp-url", &down, "digest", "run", "--date", "2026-08-21"]);
+    let out = String::from_utf8_lossy(&text.stdout);
+    assert!(out.contains("1 messages wait in the outbox; the next is due at"), "{out}");
 }

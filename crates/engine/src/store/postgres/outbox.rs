@@ -156,6 +156,7 @@ impl Outbox for PgStore {
             let status: String = r.try_get(0)?;
             counts.add(delivery(&status, "outbox")?, uncount(r.try_get(1)?));
         }
+        counts.next_attempt = self.conn().query_one("SELECT min(next_attempt_at) FROM outbox WHERE status IN ('queued', 'sending')", &[])?.try_get(0)?;
         Ok(counts)
     }
 

@@ -157,6 +157,10 @@ impl Outbox for SqliteStore {
             let status: String = r.get(0)?;
             counts.add(delivery(&status, "outbox")?, r.get(1)?);
         }
+        drop(rows);
+        // RFC 3339 texts in UTC order as their times do.
+        let next: Option<String> = self.conn.prepare_cached("SELECT min(next_attempt_at) FROM outbox WHERE status IN ('queued', 'sending')")?.query_row([], |r| r.get(0))?;
+        counts.next_attempt = next.map(|t| super::time(&t, &|| "outbox next attempt".into())).transpose()?;
         Ok(counts)
     }
 

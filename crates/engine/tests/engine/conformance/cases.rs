@@ -378,6 +378,9 @@ pub fn claim_sent_retry_and_give_up(db: &TestDb) {
     let states = store.record_outcomes(&[(claimed[0].id, Outcome::Sent), (claimed[1].id, Outcome::Transient("451 try later".into()))], now).unwrap();
     assert_eq!(states, [Delivery::Sent, Delivery::Queued]);
     assert_eq!(store.delivery_of("<m0@paperboy.test>").unwrap(), Some((Delivery::Sent, 1)));
+    let waiting = store.outbox_counts().unwrap();
+    assert_eq!((waiting.queued, waiting.sending), (1, 1));
+    assert_eq!(waiting.next_attempt, Some(now + Duration::minutes(1)), "the retry's backoff, before the interrupted claim's expiry");
     // The third message's worker died: after the claim expires it is claimed again, attempt 2.
     let again = store.claim_due(now + CLAIM_LEASE, 10, CLAIM_LEASE).unwrap();
     let ids: Vec<i64> = again.iter().map(|r| r.subscriber_id).collect();
@@ -403,7 +406,7 @@ pub fn claim_sent_retry_and_give_up(db: &TestDb) {
     assert_eq!(store.record_outcomes(&[(retry, Outcome::Transient("451".into()))], t).unwrap(), [Delivery::Failed]);
     assert!(store.claim_due(t + Duration::days(30), 10, CLAIM_LEASE).unwrap().is_empty());
     let counts = store.outbox_counts().unwrap();
-    assert_eq!((counts.sent, counts.failed, counts.queued, counts.sending), (2, 1, 0, 0));
+    assert_eq!((counts.sent, counts.failed, counts.queued, counts.sending, counts.next_attempt), (2, 1, 0, 0, None));
 }
 
 pub fn bounces_stop_digests(db: &TestDb) {
