@@ -54,7 +54,12 @@ fn a_store_moves_between_backends_whole_and_a_second_copy_changes_nothing() {
     let again = copy_all(&*source, &mut *target, &mut |_, _, _| {}).unwrap();
     assert!(again.iter().all(|t| t.inserted == 0), "{again:?}");
     // The copy works: the ledger, the outbox and the ids carry on.
-    assert_eq!(target.outbox_counts().unwrap(), source.outbox_counts().unwrap());
+    let counts = |store: &dyn paperboy_engine::Store| {
+        let mut c = store.outbox_counts().unwrap();
+        c.next_attempt = c.next_attempt.map(|t| t.with_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap());
+        c
+    };
+    assert_eq!(counts(&*target), counts(&*source), "times to the microsecond (PostgreSQL's precision)");
     let email = EmailAddress::parse("new@example.org").unwrap();
     target.import_subscriber(&email, Frequency::Daily, &Interests::default(), true, Utc::now()).unwrap();
     assert_eq!(target.subscriber_by_email(&email).unwrap().unwrap().id, 6, "ids continue after the copied ones");
