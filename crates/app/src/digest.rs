@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, date: Option<NaiveDate>, dry_run: bool) -> Result<()> {
     let day = digest_day(&*store, date)?;
     let mailer = if dry_run { None } else { Some(mail.mailer()?) };
     if !mail.base_url_given && !dry_run {
-        tracing::warn!("no base URL set (--base-url, PAPERBOY_BASE_URL or [mail] base_url): links in the emails point to {}", mail.cfg.base_url);
+        tracing::warn!("no base URL set (PAPERBOY_BASE_URL, or base_url in the config file's [mail] or [serve]): links in the emails point to {}", mail.cfg.base_url);
     }
     let service = crate::search::open_service(ctx, &mut *store, paperboy_engine::search::Mode::Hybrid)?;
     let now = Utc::now();

@@ -157,7 +157,12 @@ impl PgStore {
 
     fn client(url: &str) -> Result<Client, StoreError> {
         let config: postgres::Config = url.parse().map_err(|e| StoreError::Location(format!("PostgreSQL URL: {e}")))?;
-        config.connect(NoTls).map_err(|e| StoreError::Location(format!("cannot connect to PostgreSQL at {}: {e}", super::redact(url))))
+        config.connect(NoTls).map_err(|e| {
+            // The client's own message ("error connecting to server") leaves the reason to its
+            // source: say both, since this error carries text only.
+            let reason = std::error::Error::source(&e).map(|s| format!(": {s}")).unwrap_or_default();
+            StoreError::Location(format!("cannot connect to PostgreSQL at {}: {e}{reason}", super::redact(url)))
+        })
     }
 
     fn init(mut client: Client, schema: Option<&str>) -> Result<Self, StoreError> {
