@@ -41,7 +41,7 @@ pub fn page_with(state: &AppState, title: &str, main: Markup, aside: Option<Mark
                         a href="/?period=week" { "This week" }
                         a href="/search" { "Search" }
                     }
-                    form.quick role="search" action="/search" method="get" {
+                    form.quick role="search" aria-label="Quick search" action="/search" method="get" {
                         label.visually-hidden for="quick-q" { "Search papers" }
                         input #quick-q type="search" name="q" placeholder="Search papers" maxlength="1000";
                         button type="submit" { "Search" }

@@ -88,6 +88,8 @@ fn day_page(s: &AppState, day: NaiveDate, params: &Params, home: bool) -> PageRe
         @if shown.is_empty() {
             p.empty { "No papers on this day." }
         } @else {
+            // Each paper's title is an h3: the list gets its h2, so headings go in order.
+            h2.visually-hidden { "Papers" }
             ol.papers start=(start + 1) {
                 @for t in &shown { (paper_item(&t.paper, None, None)) }
             }
@@ -121,6 +123,7 @@ pub async fn category(State(state): State<AppState>, Path(category): Path<String
             let main = html! {
                 h1 { (title) }
                 p { a href=(urls::category_feed("", &cat)) { "RSS feed of this category" } }
+                h2.visually-hidden { "Papers" }
                 (paper_list(&papers, "No papers in this category yet."))
                 (pager(page_no, has_next, |p| format!("{}?page={p}", urls::category("", &cat))))
             };

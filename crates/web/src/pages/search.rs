@@ -53,6 +53,7 @@ pub async fn search(State(state): State<AppState>, params: Params) -> PageResult
                         }
                     }
                 } @else {
+                    h2.visually-hidden { "Results" }
                     p.count { "Results " (start + 1) "–" (start + papers.len()) " for “" (q) "” (" (mode) ")" }
                     ol.papers start=(start + 1) {
                         @for (p, h) in &papers {
@@ -99,7 +100,7 @@ fn search_href(q: &str, mode: Mode, f: &Filters, page: usize) -> String {
 
 fn search_form(q: &str, mode: Mode, f: &Filters, categories: &[(String, u64)]) -> Markup {
     html! {
-        form.search role="search" method="get" action="/search" {
+        form.search role="search" aria-label="Search papers" method="get" action="/search" {
             div.field.wide {
                 label for="q" { "Search for" }
                 input #q type="search" name="q" value=(q) maxlength="1000" autofocus[q.is_empty()] placeholder="e.g. protein structure prediction";

@@ -304,3 +304,25 @@ async fn subscribe_api_takes_json_and_answers_the_same_for_known_addresses() {
         assert_eq!(v["error"]["code"], "bad_request");
     }
 }
+
+/// Heading levels in the order a page has them (`<h1`…`<h6`).
+fn heading_levels(html: &str) -> Vec<u8> {
+    html.match_indices("<h").filter_map(|(i, _)| html.as_bytes().get(i + 2).copied().filter(u8::is_ascii_digit).map(|b| b - b'0')).collect()
+}
+
+/// axe-core's `heading-order` and `landmark-unique`, for every kind of list page: one h1 first,
+/// no level skipped on the way down, and the two search forms told apart by their labels.
+#[tokio::test]
+async fn headings_go_in_order_and_search_landmarks_are_named() {
+    let pages = ["/".to_owned(), "/?period=week".into(), "/papers/2026-08-21".into(), "/category/math.QA".into(), "/search?q=diffusion".into(), format!("/paper/{MATH_PAPER}")];
+    for page in &pages {
+        let (status, _, html) = get(app(), page).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let levels = heading_levels(&html);
+        assert_eq!(levels.first(), Some(&1), "{page}: {levels:?}");
+        assert_eq!(levels.iter().filter(|l| **l == 1).count(), 1, "{page}: one h1");
+        assert!(levels.windows(2).all(|w| w[1] <= w[0] + 1), "{page}: a level skipped in {levels:?}");
+    }
+    let (_, _, search) = get(app(), "/search?q=diffusion").await;
+    assert!(search.contains(r#"role="search" aria-label="Quick search""#) && search.contains(r#"role="search" aria-label="Search papers""#));
+}
