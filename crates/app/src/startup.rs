@@ -73,6 +73,13 @@ impl Application {
         };
         let address = listener.as_ref().map(|l| l.local_addr()).transpose()?;
         if let (false, Some(address)) = (settings.mail.base_url_given, address) {
+            // Links in feeds and emails must reach this server from elsewhere: on an address
+            // others can reach, the bound address is no guess to make for them.
+            anyhow::ensure!(
+                address.ip().is_loopback(),
+                "serve listens on {address}, which other machines can reach, but has no base URL for the links in feeds and emails: \
+                 pass --base-url https://… (or set PAPERBOY_BASE_URL, or base_url in the config file's [serve])"
+            );
             settings.mail.cfg.base_url = format!("http://{address}");
         }
         let mut config = WebConfig::new(settings.mail.cfg.base_url.clone());

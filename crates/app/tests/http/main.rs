@@ -128,3 +128,19 @@ fn a_paper_written_by_another_process_reaches_search_while_serve_runs() {
         app.json(query)["hits"].as_array().unwrap().iter().any(|h| h["title"] == "Generalized Sum Pooling for Metric Learning")
     });
 }
+
+#[test]
+fn serve_on_a_reachable_address_needs_a_base_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(dir.path());
+    settings.serve.demo = false;
+    settings.serve.listen = "0.0.0.0:0".into();
+    let err = paperboy::Application::build(settings.clone()).err().expect("refused without a base URL").to_string();
+    assert!(err.contains("--base-url"), "{err}");
+    // With one, it serves, and its links use it.
+    settings.mail.cfg.base_url = "https://papers.example.org".into();
+    settings.mail.base_url_given = true;
+    let app = paperboy::Application::build(settings).expect("builds with a base URL");
+    assert!(app.address().unwrap().ip().is_unspecified());
+    assert_eq!(app.state().config().base_url, "https://papers.example.org");
+}
