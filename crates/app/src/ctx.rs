@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use paperboy_engine::Store;
 
@@ -29,8 +29,7 @@ impl Ctx {
 
     /// A new connection to the store (the data directory is created first).
     pub fn open_store(&self) -> Result<Box<dyn Store>> {
-        self.settings.data.create()?;
-        self.settings.database.open().with_context(|| format!("cannot open database {}", self.db_name()))
+        self.settings.open_store()
     }
 
     /// A spinner on stderr for long jobs; hidden with --json or when stderr is not a terminal.

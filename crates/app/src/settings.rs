@@ -310,6 +310,12 @@ impl Settings {
         Ok(Settings { json: cli.json, data, database, serve, mail, harvest })
     }
 
+    /// A new connection to the store (the data directory is created first).
+    pub fn open_store(&self) -> Result<Box<dyn paperboy_engine::Store>> {
+        self.data.create()?;
+        self.database.open().with_context(|| format!("cannot open database {}", self.database.display()))
+    }
+
     /// Settings for a `serve` on `data_dir` with nothing but defaults, whatever this process's
     /// environment says (tests start from here).
     pub fn for_serve(data_dir: impl Into<PathBuf>) -> Settings {

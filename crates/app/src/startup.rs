@@ -50,10 +50,7 @@ impl Application {
     /// the rate limits, the base URL: the configured one, else the bound address), and starts
     /// the background threads: search, and the jobs for worker roles.
     pub fn build(mut settings: Settings) -> Result<Application> {
-        let open = |s: &Settings| -> Result<Box<dyn Store>> {
-            s.data.create()?;
-            s.database.open().with_context(|| format!("cannot open database {}", s.database.display()))
-        };
+        let open = |s: &Settings| s.open_store();
         let mut store = open(&settings)?;
         tracing::info!(database = %settings.database.display(), backend = store.backend(), role = ?settings.serve.role, "store open");
         if store.stats()?.papers == 0 && settings.serve.demo {

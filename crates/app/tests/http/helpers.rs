@@ -29,9 +29,8 @@ pub fn spawn_app(settings: Settings) -> TestApp {
     let app = Application::build(settings.clone()).expect("the application builds");
     let address = app.address().expect("a web role binds an address");
     let mut settings = settings;
-    if !settings.mail.base_url_given {
-        settings.mail.cfg.base_url = format!("http://{address}");
-    }
+    // The base URL the application decided on (the bound address when none was given).
+    settings.mail.cfg.base_url = app.state().config().base_url.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
         app.run_until(async {
