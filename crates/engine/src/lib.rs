@@ -39,6 +39,7 @@ pub mod demo;
 pub mod harvest;
 pub mod ingest;
 pub mod outbox;
+pub mod readers;
 pub mod search;
 pub mod store;
 pub mod subscriptions;
@@ -46,4 +47,4 @@ pub mod synth;
 pub mod trending;
 
 pub use ingest::{IngestReport, IngestRun, RecordError};
-pub use store::{EmbeddingCache, Leases, Location, Outbox, PaperStore, PgStore, SqliteStore, Store, StoreError, SubscriberStore};
+pub use store::{EmbeddingCache, Leases, Location, Outbox, PaperStore, PgStore, ReaderStore, SqliteStore, Store, StoreError, SubscriberStore};

@@ -117,6 +117,9 @@ pub enum Status {
     Unsubscribed,
     /// Mail to the address bounced too often; receives nothing.
     Bouncing,
+    /// A reader who signed in but never asked for the digest; receives nothing but the mail
+    /// they ask for (sign-in links).
+    NotSubscribed,
 }
 
 impl Status {
@@ -127,6 +130,7 @@ impl Status {
             Status::Confirmed => "confirmed",
             Status::Unsubscribed => "unsubscribed",
             Status::Bouncing => "bouncing",
+            Status::NotSubscribed => "none",
         }
     }
 
@@ -137,6 +141,7 @@ impl Status {
             "confirmed" => Status::Confirmed,
             "unsubscribed" => Status::Unsubscribed,
             "bouncing" => Status::Bouncing,
+            "none" => Status::NotSubscribed,
             _ => return None,
         })
     }
@@ -153,7 +158,7 @@ pub struct Subscriber {
     pub frequency: Frequency,
     /// Interests.
     pub interests: Interests,
-    /// Pending, confirmed or unsubscribed.
+    /// Where the subscription stands (`NotSubscribed` for a reader who only signs in).
     pub status: Status,
     /// The secret of the unsubscribe and preferences links.
     #[serde(skip)]

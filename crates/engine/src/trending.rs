@@ -12,7 +12,8 @@
 //! half-life is three days in a week window and ten days in a month window: in the week ending
 //! on a Sunday, Monday's paper needs four times the votes of Sunday's to rank level with it. A
 //! day window holds one day, where the score is simply the votes. Ties go to more votes, then to
-//! the smaller id. Local votes (readers of this instance) will feed the same `votes` later.
+//! the smaller id. A local vote (an upvote of a reader of this instance) weighs the same as a
+//! Hugging Face upvote: [`LOCAL_VOTE_WEIGHT`] is 1, so the explanation can show the sum.
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,6 +23,9 @@ use paperboy_core::Paper;
 use serde::Serialize;
 
 use crate::store::{PaperStore, StoreError};
+
+/// What one local upvote counts for, in Hugging Face upvotes.
+pub const LOCAL_VOTE_WEIGHT: u32 = 1;
 
 /// Papers read per window at most: far more than any window of real daily lists holds.
 const WINDOW_CAP: usize = 20_000;
@@ -122,32 +126,36 @@ pub struct Trending {
     pub paper: Paper,
 }
 
-/// The score of `paper` in `window` ending on `end`; `None` when the paper is not in the window.
-pub fn score(paper: &Paper, window: Window, end: NaiveDate) -> Option<(f64, Why)> {
+/// The score of `paper`, with `local_votes` of this instance's readers, in `window` ending on
+/// `end`; `None` when the paper is not in the window.
+pub fn score(paper: &Paper, local_votes: u32, window: Window, end: NaiveDate) -> Option<(f64, Why)> {
     let day = paper.day()?;
     if day > end || day < window.start(end) {
         return None;
     }
     let age_days = (end - day).num_days() as u64;
     let upvotes = paper.signals.hf_upvotes.unwrap_or(0);
-    let local_votes = 0;
     let half_life_days = window.half_life_days();
     let weight = 0.5f64.powf(age_days as f64 / half_life_days);
-    let score = f64::from(upvotes + local_votes) * weight;
+    let score = f64::from(upvotes + LOCAL_VOTE_WEIGHT * local_votes) * weight;
     Some((score, Why { upvotes, local_votes, age_days, half_life_days, weight }))
 }
 
 /// Every paper of `window` ending on `end`, ranked by score.
 pub fn ranking(store: &dyn PaperStore, window: Window, end: NaiveDate) -> Result<Vec<Trending>, StoreError> {
     let papers = store.papers_between(window.start(end), end, WINDOW_CAP)?;
+    let local = store.local_upvotes(&papers.iter().map(|p| p.id.clone()).collect::<Vec<_>>())?;
     let mut ranked: Vec<Trending> = papers
         .into_iter()
-        .filter_map(|paper| score(&paper, window, end).map(|(score, why)| Trending { rank: 0, score, why, paper }))
+        .filter_map(|paper| {
+            let votes = local.get(&paper.id).copied().unwrap_or(0);
+            score(&paper, votes, window, end).map(|(score, why)| Trending { rank: 0, score, why, paper })
+        })
         .collect();
     ranked.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
-            .then(b.why.upvotes.cmp(&a.why.upvotes))
+            .then((b.why.upvotes + b.why.local_votes).cmp(&(a.why.upvotes + a.why.local_votes)))
             .then_with(|| a.paper.id.to_string().cmp(&b.paper.id.to_string()))
     });
     for (i, t) in ranked.iter_mut().enumerate() {

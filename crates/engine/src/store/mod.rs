@@ -25,6 +25,7 @@ pub use self::postgres::PgStore;
 pub use self::sqlite::SqliteStore;
 
 use crate::ingest::IngestReport;
+use crate::readers::{AccountData, ApiToken, Collection, Follow, Marks, SavedPaper, SignInRequest, Vote, VoteRecord};
 use crate::outbox::{Delivery, OutboxCounts, OutboxRow, OutgoingMessage, Outcome};
 use crate::subscriptions::{Frequency, Interests, SubscribeOutcome, Subscriber};
 
@@ -129,6 +130,12 @@ pub trait PaperStore: Send {
     fn papers_changed_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper)>, StoreError>;
     /// The largest `seq` given so far (0 for an empty store).
     fn last_seq(&self) -> Result<i64, StoreError>;
+    /// Upvotes of this instance's readers on each of `papers` (papers without any are left out).
+    fn local_upvotes(&self, papers: &[PaperId]) -> Result<HashMap<PaperId, u32>, StoreError>;
+    /// Papers any of `authors` (keys, see [`crate::readers::author_key`]) wrote, newest day
+    /// first, then by id, each once; only days from `since` on when given; `limit` after
+    /// skipping `offset`.
+    fn papers_by_authors(&self, authors: &[String], since: Option<NaiveDate>, offset: usize, limit: usize) -> Result<Vec<Paper>, StoreError>;
 }
 
 /// The embedding cache: one vector per model id and text hash, so a changed model means new
@@ -195,6 +202,91 @@ pub trait Outbox: Send {
     fn delivery_of(&self, message_id: &str) -> Result<Option<(Delivery, u32)>, StoreError>;
 }
 
+/// Readers: sign-in links, sessions, API tokens, votes, collections and follows; the rules are
+/// in [`crate::readers`]. A reader is a row of [`SubscriberStore`] (one person per address).
+pub trait ReaderStore: Send {
+    /// Issues a sign-in link for `email` (making the reader if the address is new), unless the
+    /// address had its hourly share of links.
+    fn request_sign_in(&mut self, email: &EmailAddress, now: DateTime<Utc>) -> Result<SignInRequest, StoreError>;
+    /// The reader whose current, unused sign-in token this is; the token then stops working.
+    fn redeem_sign_in(&mut self, token: &str, now: DateTime<Utc>) -> Result<Option<Subscriber>, StoreError>;
+    /// Starts a session for `reader`; returns its secret (for the cookie).
+    fn start_session(&mut self, reader: i64, now: DateTime<Utc>) -> Result<String, StoreError>;
+    /// The reader of a current session.
+    fn session_reader(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Subscriber>, StoreError>;
+    /// Ends one session.
+    fn end_session(&mut self, token: &str) -> Result<(), StoreError>;
+    /// Sessions of `reader` open now.
+    fn session_count(&self, reader: i64) -> Result<u64, StoreError>;
+    /// Ends every session of `reader`; returns how many there were.
+    fn end_all_sessions(&mut self, reader: i64) -> Result<u64, StoreError>;
+    /// Makes an API token; returns it and its secret (shown once).
+    fn create_api_token(&mut self, reader: i64, name: &str, now: DateTime<Utc>) -> Result<(ApiToken, String), StoreError>;
+    /// A reader's API tokens, oldest first.
+    fn api_tokens(&self, reader: i64) -> Result<Vec<ApiToken>, StoreError>;
+    /// Revokes one of `reader`'s API tokens; false when it is not theirs or not there.
+    fn revoke_api_token(&mut self, reader: i64, id: i64) -> Result<bool, StoreError>;
+    /// The reader of an API token (its last use is recorded).
+    fn api_token_reader(&mut self, token: &str, now: DateTime<Utc>) -> Result<Option<Subscriber>, StoreError>;
+    /// Sets (or with `None` clears) `reader`'s vote on `paper`.
+    fn set_vote(&mut self, reader: i64, paper: &PaperId, vote: Option<Vote>, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Marks `paper` read (or not) for `reader`.
+    fn set_read(&mut self, reader: i64, paper: &PaperId, read: bool, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// `reader`'s votes, read marks and saves among `papers`.
+    fn marks(&self, reader: i64, papers: &[PaperId]) -> Result<Marks, StoreError>;
+    /// All of `reader`'s votes, newest first.
+    fn votes(&self, reader: i64) -> Result<Vec<VoteRecord>, StoreError>;
+    /// All papers `reader` marked read, newest first.
+    fn read_papers(&self, reader: i64) -> Result<Vec<(PaperId, DateTime<Utc>)>, StoreError>;
+    /// Makes a collection (or finds `reader`'s collection of that name).
+    fn create_collection(&mut self, reader: i64, name: &str, now: DateTime<Utc>) -> Result<Collection, StoreError>;
+    /// `reader`'s collections, by name.
+    fn collections(&self, reader: i64) -> Result<Vec<Collection>, StoreError>;
+    /// A collection by id (whoever owns it: callers check).
+    fn collection(&self, id: i64) -> Result<Option<Collection>, StoreError>;
+    /// The shared collection whose share key this is.
+    fn shared_collection(&self, share_key: &str) -> Result<Option<Collection>, StoreError>;
+    /// Shares (a new unguessable key) or stops sharing one of `reader`'s collections.
+    fn share_collection(&mut self, reader: i64, id: i64, share: bool) -> Result<Option<Collection>, StoreError>;
+    /// Renames one of `reader`'s collections; `None` when it is not theirs.
+    fn rename_collection(&mut self, reader: i64, id: i64, name: &str) -> Result<Option<Collection>, StoreError>;
+    /// Deletes one of `reader`'s collections with its saved papers.
+    fn delete_collection(&mut self, reader: i64, id: i64) -> Result<bool, StoreError>;
+    /// Saves `paper` in one of `reader`'s collections; a note given replaces the old one.
+    /// False when the collection is not theirs.
+    fn save_paper(&mut self, reader: i64, collection: i64, paper: &PaperId, note: Option<&str>, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Takes `paper` out of one of `reader`'s collections.
+    fn unsave_paper(&mut self, reader: i64, collection: i64, paper: &PaperId) -> Result<bool, StoreError>;
+    /// The papers of a collection, most recently saved first.
+    fn saved_papers(&self, collection: i64) -> Result<Vec<SavedPaper>, StoreError>;
+    /// Which of `reader`'s collections hold `paper`.
+    fn collections_with(&self, reader: i64, paper: &PaperId) -> Result<Vec<i64>, StoreError>;
+    /// Follows an author (by name; matched by [`crate::readers::author_key`]).
+    fn follow_author(&mut self, reader: i64, name: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Stops following the author with this key.
+    fn unfollow_author(&mut self, reader: i64, key: &str) -> Result<(), StoreError>;
+    /// The authors `reader` follows, by name.
+    fn follows(&self, reader: i64) -> Result<Vec<Follow>, StoreError>;
+    /// Deletes the reader and everything tied to the address: sessions, links, tokens, votes,
+    /// collections, follows, the subscription, its outbox rows and digest ledger. False for
+    /// an unknown reader.
+    fn delete_reader(&mut self, reader: i64) -> Result<bool, StoreError>;
+}
+
+/// Everything stored about a reader, from the store's parts.
+pub fn account_data(store: &dyn Store, reader: &Subscriber) -> Result<AccountData, StoreError> {
+    let collections = store.collections(reader.id)?.into_iter().map(|c| store.saved_papers(c.id).map(|saved| (c, saved))).collect::<Result<_, _>>()?;
+    Ok(AccountData {
+        reader: reader.clone(),
+        votes: store.votes(reader.id)?,
+        read: store.read_papers(reader.id)?,
+        collections,
+        follows: store.follows(reader.id)?,
+        api_tokens: store.api_tokens(reader.id)?,
+        sessions: store.session_count(reader.id)?,
+    })
+}
+
 /// Named leases with an expiry: how one node of many runs a job, and how a node that died
 /// holding one blocks nobody once it has expired.
 pub trait Leases: Send {
@@ -208,7 +300,7 @@ pub trait Leases: Send {
 }
 
 /// The whole store: every part, on one database.
-pub trait Store: PaperStore + EmbeddingCache + SubscriberStore + Outbox + Leases + transfer::Transfer {
+pub trait Store: PaperStore + EmbeddingCache + SubscriberStore + ReaderStore + Outbox + Leases + transfer::Transfer {
     /// Which backend this is (`sqlite` or `postgres`), for logs.
     fn backend(&self) -> &'static str;
 }
@@ -298,6 +390,14 @@ pub(crate) fn merged(id: &str, stored: Option<&str>, incoming: Paper) -> Result<
             Ok((merged != before).then_some((merged, false)))
         }
     }
+}
+
+/// The author keys of a paper, each once (names without letters or digits have none).
+pub(crate) fn author_keys(paper: &Paper) -> Vec<String> {
+    let mut keys: Vec<String> = paper.authors.iter().map(|a| crate::readers::author_key(&a.name)).filter(|k| !k.is_empty()).collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// Embedding vectors are stored as little-endian f32.

@@ -146,6 +146,35 @@ pub const TABLES: &[Table] = &[
     },
     Table { name: "digest_ledger", columns: &[("subscriber_id", Int), ("paper_id", Text), ("outbox_id", Int)], key: 2, serial: false },
     Table { name: "leases", columns: &[("name", Text), ("holder", Text), ("expires_at", Time)], key: 1, serial: false },
+    Table {
+        name: "sign_in_links",
+        columns: &[("token_hash", Text), ("reader_id", Int), ("created_at", Time), ("expires_at", Time), ("used_at", Time)],
+        key: 1,
+        serial: false,
+    },
+    Table { name: "sessions", columns: &[("token_hash", Text), ("reader_id", Int), ("created_at", Time), ("expires_at", Time)], key: 1, serial: false },
+    Table {
+        name: "api_tokens",
+        columns: &[("id", Int), ("reader_id", Int), ("name", Text), ("token_hash", Text), ("created_at", Time), ("last_used_at", Time)],
+        key: 1,
+        serial: true,
+    },
+    Table { name: "votes", columns: &[("reader_id", Int), ("paper_id", Text), ("vote", Text), ("at", Time)], key: 2, serial: false },
+    Table { name: "read_marks", columns: &[("reader_id", Int), ("paper_id", Text), ("at", Time)], key: 2, serial: false },
+    Table {
+        name: "collections",
+        columns: &[("id", Int), ("reader_id", Int), ("name", Text), ("share_key", Text), ("created_at", Time)],
+        key: 1,
+        serial: true,
+    },
+    Table {
+        name: "collection_items",
+        columns: &[("collection_id", Int), ("paper_id", Text), ("note", Text), ("added_at", Time)],
+        key: 2,
+        serial: false,
+    },
+    Table { name: "follows", columns: &[("reader_id", Int), ("author_key", Text), ("name", Text), ("since", Time)], key: 2, serial: false },
+    Table { name: "paper_authors", columns: &[("author_key", Text), ("paper_id", Text), ("day", Day)], key: 2, serial: false },
 ];
 
 /// Whole-table access for copying between backends.

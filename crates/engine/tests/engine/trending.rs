@@ -57,8 +57,8 @@ fn scores_explain_themselves_and_ranks_are_dense() {
     assert_eq!((gdpo.why.upvotes, gdpo.why.age_days), (58, 2));
     assert!((gdpo.why.weight - 0.5f64.powf(2.0 / 3.0)).abs() < 1e-12);
     // Outside its window a paper has no score.
-    assert!(score(&gdpo.paper, Window::Week, day("2026-02-01")).is_none());
-    assert!(score(&gdpo.paper, Window::Day, day("2026-01-08")).is_none());
+    assert!(score(&gdpo.paper, 0, Window::Week, day("2026-02-01")).is_none());
+    assert!(score(&gdpo.paper, 0, Window::Day, day("2026-01-08")).is_none());
     // An empty window is empty, not an error.
     assert!(ranking(&store, Window::Month, day("2020-01-01")).unwrap().is_empty());
 }

@@ -163,7 +163,7 @@ pub fn similar_papers(s: &AppState, id: &PaperId, n: usize) -> Result<Vec<Paper>
 fn why_trending(s: &AppState, p: &Paper, latest: Option<NaiveDate>) -> Result<Markup, WebError> {
     let Some(day) = p.day() else { return Ok(html! {}) };
     // The current week if the paper is in it, else the week that ended on its own day.
-    let end = latest.filter(|l| trending::score(p, Window::Week, *l).is_some()).unwrap_or(day);
+    let end = latest.filter(|l| trending::score(p, 0, Window::Week, *l).is_some()).unwrap_or(day);
     let ranked = s.trending(Window::Week, end)?;
     let Some(t) = ranked.iter().find(|t| t.paper.id == p.id) else { return Ok(html! {}) };
     Ok(html! {

@@ -23,6 +23,7 @@ use super::{decode_paper, encode_paper, merged, vector_bytes, vector_from_bytes,
 use crate::ingest::IngestReport;
 
 mod outbox;
+mod readers;
 mod subscribers;
 mod transfer;
 
@@ -122,7 +123,77 @@ const MIGRATIONS: &[&str] = &[
         holder TEXT NOT NULL,
         expires_at TIMESTAMPTZ NOT NULL
     );"#,
+    // 2: readers (SQLite's migration 6), filled with papers' authors by `backfill_authors`.
+    r#"CREATE TABLE sign_in_links (
+        token_hash TEXT COLLATE "C" PRIMARY KEY,
+        reader_id BIGINT NOT NULL REFERENCES subscribers (id),
+        created_at TIMESTAMPTZ NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL,
+        used_at TIMESTAMPTZ
+    );
+    CREATE INDEX sign_in_links_by_reader ON sign_in_links (reader_id, created_at);
+    CREATE TABLE sessions (
+        token_hash TEXT COLLATE "C" PRIMARY KEY,
+        reader_id BIGINT NOT NULL REFERENCES subscribers (id),
+        created_at TIMESTAMPTZ NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX sessions_by_reader ON sessions (reader_id);
+    CREATE TABLE api_tokens (
+        id BIGSERIAL PRIMARY KEY,
+        reader_id BIGINT NOT NULL REFERENCES subscribers (id),
+        name TEXT NOT NULL,
+        token_hash TEXT COLLATE "C" NOT NULL UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL,
+        last_used_at TIMESTAMPTZ
+    );
+    CREATE TABLE votes (
+        reader_id BIGINT NOT NULL REFERENCES subscribers (id),
+        paper_id TEXT COLLATE "C" NOT NULL,
+        vote TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (reader_id, paper_id)
+    );
+    CREATE INDEX votes_by_paper ON votes (paper_id, vote);
+    CREATE TABLE read_marks (
+        reader_id BIGINT NOT NULL REFERENCES subscribers (id),
+        paper_id TEXT COLLATE "C" NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (reader_id, paper_id)
+    );
+    CREATE TABLE collections (
+        id BIGSERIAL PRIMARY KEY,
+        reader_id BIGINT NOT NULL REFERENCES subscribers (id),
+        name TEXT COLLATE "C" NOT NULL,
+        share_key TEXT COLLATE "C" UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (reader_id, name)
+    );
+    CREATE TABLE collection_items (
+        collection_id BIGINT NOT NULL REFERENCES collections (id),
+        paper_id TEXT COLLATE "C" NOT NULL,
+        note TEXT NOT NULL,
+        added_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (collection_id, paper_id)
+    );
+    CREATE TABLE follows (
+        reader_id BIGINT NOT NULL REFERENCES subscribers (id),
+        author_key TEXT COLLATE "C" NOT NULL,
+        name TEXT COLLATE "C" NOT NULL,
+        since TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (reader_id, author_key)
+    );
+    CREATE TABLE paper_authors (
+        author_key TEXT COLLATE "C" NOT NULL,
+        paper_id TEXT COLLATE "C" NOT NULL REFERENCES papers (id),
+        day DATE,
+        PRIMARY KEY (author_key, paper_id)
+    );
+    CREATE INDEX paper_authors_by_paper ON paper_authors (paper_id);"#,
 ];
+
+/// The migration after which `paper_authors` is filled from the stored papers.
+const AUTHORS_MIGRATION: usize = 1;
 
 /// The PostgreSQL store: one connection.
 pub struct PgStore {
@@ -187,6 +258,9 @@ impl PgStore {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.batch_execute(sql)?;
+            if i == AUTHORS_MIGRATION {
+                backfill_authors(&mut tx)?;
+            }
             tx.execute("INSERT INTO paperboy_schema (version) VALUES ($1)", &[&(i as i64 + 1)])?;
         }
         tx.commit()?;
@@ -222,6 +296,37 @@ impl PgStore {
     }
 }
 
+/// Fills `paper_authors` from every stored paper (a page at a time).
+fn backfill_authors(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError> {
+    let mut after = String::new();
+    loop {
+        let rows = tx.query("SELECT id, data FROM papers WHERE id > $1 ORDER BY id LIMIT 2000", &[&after])?;
+        let Some(last) = rows.last() else { return Ok(()) };
+        after = last.try_get(0)?;
+        let papers = rows.iter().map(|r| decode_paper(&r.try_get::<_, String>(0)?, &r.try_get::<_, String>(1)?)).collect::<Result<Vec<_>, _>>()?;
+        write_authors(tx, &papers.iter().collect::<Vec<_>>())?;
+    }
+}
+
+/// Replaces the `paper_authors` rows of these papers, in two statements.
+fn write_authors(tx: &mut postgres::Transaction<'_>, papers: &[&Paper]) -> Result<(), StoreError> {
+    let ids: Vec<String> = papers.iter().map(|p| p.id.to_string()).collect();
+    tx.execute("DELETE FROM paper_authors WHERE paper_id = ANY($1)", &[&ids])?;
+    let (mut keys, mut paper_ids, mut days) = (Vec::new(), Vec::new(), Vec::new());
+    for (p, id) in papers.iter().zip(&ids) {
+        for key in super::author_keys(p) {
+            keys.push(key);
+            paper_ids.push(id.as_str());
+            days.push(p.day());
+        }
+    }
+    tx.execute(
+        "INSERT INTO paper_authors (author_key, paper_id, day) SELECT * FROM unnest($1::text[], $2::text[], $3::date[]) ON CONFLICT DO NOTHING",
+        &[&keys, &paper_ids, &days],
+    )?;
+    Ok(())
+}
+
 /// One paper to write in a batch.
 struct Write {
     id: String,
@@ -234,7 +339,7 @@ fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn uncount(n: i64) -> u64 {
+pub(super) fn uncount(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
@@ -302,6 +407,7 @@ impl PaperStore for PgStore {
             };
             tx.execute(sql, &[&ids, &seqs, &days, &categories, &upvotes, &data, &now])?;
         }
+        write_authors(&mut tx, &writes.iter().map(|w| &w.paper).collect::<Vec<_>>())?;
         tx.commit()?;
         Ok(counts)
     }
@@ -423,6 +529,30 @@ impl PaperStore for PgStore {
 
     fn last_seq(&self) -> Result<i64, StoreError> {
         Ok(self.conn().query_one("SELECT coalesce(max(seq), 0) FROM papers", &[])?.try_get(0)?)
+    }
+
+    fn local_upvotes(&self, papers: &[PaperId]) -> Result<HashMap<PaperId, u32>, StoreError> {
+        let keys: Vec<String> = papers.iter().map(|id| id.to_string()).collect();
+        let rows = self.conn().query("SELECT paper_id, count(*) FROM votes WHERE paper_id = ANY($1) AND vote = 'up' GROUP BY paper_id", &[&keys])?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get(0)?;
+                let n: i64 = r.try_get(1)?;
+                let id = id.parse().map_err(|e| StoreError::corrupt(format!("votes on {id}"), e))?;
+                Ok((id, u32::try_from(n).unwrap_or(u32::MAX)))
+            })
+            .collect()
+    }
+
+    fn papers_by_authors(&self, authors: &[String], since: Option<NaiveDate>, offset: usize, limit: usize) -> Result<Vec<Paper>, StoreError> {
+        if authors.is_empty() {
+            return Ok(vec![]);
+        }
+        self.papers_where(
+            "WHERE id IN (SELECT paper_id FROM paper_authors WHERE author_key = ANY($1)) AND ($2::date IS NULL OR day >= $2)
+             ORDER BY day DESC NULLS LAST, id LIMIT $3 OFFSET $4",
+            &[&authors, &since, &(limit as i64), &(offset as i64)],
+        )
     }
 }
 

@@ -36,7 +36,7 @@ impl PgStore {
         self.conn().query(&format!("SELECT {COLUMNS} FROM subscribers {tail}"), params)?.iter().map(subscriber).collect()
     }
 
-    fn subscriber_where(&self, condition: &str, value: &(dyn ToSql + Sync)) -> Result<Option<Subscriber>, StoreError> {
+    pub(super) fn subscriber_where(&self, condition: &str, value: &(dyn ToSql + Sync)) -> Result<Option<Subscriber>, StoreError> {
         Ok(self.subscribers_where(&format!("WHERE {condition}"), &[value])?.pop())
     }
 }

@@ -16,6 +16,7 @@ use super::{decode_paper, encode_paper, merged, vector_bytes, vector_from_bytes,
 use crate::ingest::IngestReport;
 
 mod outbox;
+mod readers;
 mod subscribers;
 mod transfer;
 
@@ -116,7 +117,78 @@ const MIGRATIONS: &[&str] = &[
         expires_at TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX papers_by_category ON papers(primary_category, day DESC, id);",
+    // 6: readers (see readers.rs): sign-in links, sessions, API tokens, votes, read marks,
+    // collections, follows, and papers by author (filled from the papers by `backfill_authors`).
+    "CREATE TABLE sign_in_links (
+        token_hash TEXT PRIMARY KEY NOT NULL,
+        reader_id INTEGER NOT NULL REFERENCES subscribers(id),
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE INDEX sign_in_links_by_reader ON sign_in_links(reader_id, created_at);
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY NOT NULL,
+        reader_id INTEGER NOT NULL REFERENCES subscribers(id),
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_by_reader ON sessions(reader_id);
+    CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY,
+        reader_id INTEGER NOT NULL REFERENCES subscribers(id),
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT
+    );
+    CREATE TABLE votes (
+        reader_id INTEGER NOT NULL REFERENCES subscribers(id),
+        paper_id TEXT NOT NULL,
+        vote TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (reader_id, paper_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX votes_by_paper ON votes(paper_id, vote);
+    CREATE TABLE read_marks (
+        reader_id INTEGER NOT NULL REFERENCES subscribers(id),
+        paper_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (reader_id, paper_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE collections (
+        id INTEGER PRIMARY KEY,
+        reader_id INTEGER NOT NULL REFERENCES subscribers(id),
+        name TEXT NOT NULL,
+        share_key TEXT UNIQUE,
+        created_at TEXT NOT NULL,
+        UNIQUE (reader_id, name)
+    );
+    CREATE TABLE collection_items (
+        collection_id INTEGER NOT NULL REFERENCES collections(id),
+        paper_id TEXT NOT NULL,
+        note TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (collection_id, paper_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE follows (
+        reader_id INTEGER NOT NULL REFERENCES subscribers(id),
+        author_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        since TEXT NOT NULL,
+        PRIMARY KEY (reader_id, author_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE paper_authors (
+        author_key TEXT NOT NULL,
+        paper_id TEXT NOT NULL REFERENCES papers(id),
+        day TEXT,
+        PRIMARY KEY (author_key, paper_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX paper_authors_by_paper ON paper_authors(paper_id);",
 ];
+
+/// The migration after which `paper_authors` is filled from the stored papers.
+const AUTHORS_MIGRATION: usize = 5;
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -155,6 +227,9 @@ impl SqliteStore {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
+            if i == AUTHORS_MIGRATION {
+                backfill_authors(&tx)?;
+            }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
@@ -165,6 +240,34 @@ impl SqliteStore {
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
+}
+
+/// Fills `paper_authors` from every stored paper (a page at a time).
+fn backfill_authors(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let mut after = String::new();
+    loop {
+        let page: Vec<(String, String)> = {
+            let mut stmt = tx.prepare("SELECT id, data FROM papers WHERE id > ?1 ORDER BY id LIMIT 2000")?;
+            let rows = stmt.query_map([&after], id_and_data)?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let Some((last, _)) = page.last() else { return Ok(()) };
+        after = last.clone();
+        for (id, data) in &page {
+            write_authors(tx, id, &decode_paper(id, data)?)?;
+        }
+    }
+}
+
+/// Replaces the `paper_authors` rows of one paper.
+fn write_authors(conn: &Connection, id: &str, paper: &Paper) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM paper_authors WHERE paper_id = ?1")?.execute([id])?;
+    let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO paper_authors (author_key, paper_id, day) VALUES (?1, ?2, ?3)")?;
+    let day = paper.day().map(|d| d.to_string());
+    for key in super::author_keys(paper) {
+        insert.execute(params![key, id, day])?;
+    }
+    Ok(())
 }
 
 fn id_and_data(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String)> {
@@ -209,6 +312,7 @@ impl PaperStore for SqliteStore {
                 let upvotes = paper.signals.hf_upvotes;
                 let stmt = if is_new { &mut insert } else { &mut update };
                 stmt.execute(params![id, next_seq, day, category, upvotes, encode_paper(&paper), now])?;
+                write_authors(&tx, &id, &paper)?;
                 next_seq += 1;
                 if is_new {
                     counts.new += 1;
@@ -372,6 +476,33 @@ impl PaperStore for SqliteStore {
 
     fn last_seq(&self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT coalesce(max(seq), 0) FROM papers", [], |r| r.get(0))?)
+    }
+
+    fn local_upvotes(&self, papers: &[PaperId]) -> Result<HashMap<PaperId, u32>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT count(*) FROM votes WHERE paper_id = ?1 AND vote = 'up'")?;
+        let mut out = HashMap::new();
+        for id in papers {
+            let n: u32 = stmt.query_row([id.to_string()], |r| r.get(0))?;
+            if n > 0 {
+                out.insert(id.clone(), n);
+            }
+        }
+        Ok(out)
+    }
+
+    fn papers_by_authors(&self, authors: &[String], since: Option<NaiveDate>, offset: usize, limit: usize) -> Result<Vec<Paper>, StoreError> {
+        if authors.is_empty() {
+            return Ok(vec![]);
+        }
+        let keys = serde_json::to_string(authors).expect("strings serialise");
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.id, p.data FROM papers p
+             WHERE p.id IN (SELECT paper_id FROM paper_authors WHERE author_key IN (SELECT value FROM json_each(?1)))
+               AND (?2 IS NULL OR p.day >= ?2)
+             ORDER BY p.day DESC, p.id LIMIT ?3 OFFSET ?4",
+        )?;
+        let rows = stmt.query_map(params![keys, since.map(|d| d.to_string()), limit as i64, offset as i64], id_and_data)?;
+        decode_rows(rows)
     }
 }
 

@@ -33,7 +33,7 @@ fn subscriber(r: &rusqlite::Row<'_>) -> Result<Subscriber, StoreError> {
 }
 
 impl SqliteStore {
-    fn subscriber_where(&self, condition: &str, value: &dyn rusqlite::ToSql) -> Result<Option<Subscriber>, StoreError> {
+    pub(super) fn subscriber_where(&self, condition: &str, value: &dyn rusqlite::ToSql) -> Result<Option<Subscriber>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!("SELECT {COLUMNS} FROM subscribers WHERE {condition}"))?;
         let mut rows = stmt.query([value])?;
         rows.next()?.map(subscriber).transpose()

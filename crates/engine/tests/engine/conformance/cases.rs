@@ -8,6 +8,10 @@ use paperboy_engine::ingest::{ingest_path, snapshot};
 use paperboy_engine::outbox::{Delivery, Kind, OutgoingMessage, Outcome, BOUNCES_TO_STOP, MAX_ATTEMPTS};
 use paperboy_engine::store::CLAIM_LEASE;
 use paperboy_engine::subscriptions::{Frequency, Interests, Status, SubscribeOutcome};
+use paperboy_engine::readers::{author_key, Marks, SignInRequest, Vote, SESSION_TTL, SIGN_INS_PER_HOUR, SIGN_IN_TTL};
+use paperboy_engine::store::account_data;
+use paperboy_engine::store::transfer::{Value, TABLES};
+use paperboy_engine::trending::{self, Window};
 use paperboy_engine::{IngestRun, Store};
 
 use super::TestDb;
@@ -498,4 +502,227 @@ pub fn reopening_migrates_nothing(db: &TestDb) {
     });
     assert_eq!(a.stats().unwrap().papers, 1);
     assert_eq!(b.harvest_checkpoint("k").unwrap(), Some(day("2023-03-07")));
+}
+
+// ---- readers -------------------------------------------------------------------------------
+
+fn sign_in(store: &mut dyn Store, email: &str, now: DateTime<Utc>) -> String {
+    match store.request_sign_in(&EmailAddress::parse(email).unwrap(), now).unwrap() {
+        SignInRequest::Send { token, .. } => token,
+        SignInRequest::TooMany => panic!("a sign-in link for {email} was refused"),
+    }
+}
+
+pub fn sign_in_links_are_single_use_expire_and_are_limited_per_address(db: &TestDb) {
+    let mut store = db.open();
+    let token = sign_in(&mut *store, "Ada@Example.org", t0());
+    // The address is new: a reader without a subscription.
+    let reader = store.subscriber_by_email(&EmailAddress::parse("ada@example.org").unwrap()).unwrap().unwrap();
+    assert_eq!(reader.status, Status::NotSubscribed);
+    assert!(store.confirmed_subscribers().unwrap().is_empty(), "signing in subscribes to nothing");
+    assert_eq!(store.redeem_sign_in(&token, t0() + Duration::minutes(14)).unwrap().map(|r| r.id), Some(reader.id));
+    assert!(store.redeem_sign_in(&token, t0() + Duration::minutes(14)).unwrap().is_none(), "used once");
+    let late = sign_in(&mut *store, "ada@example.org", t0());
+    assert!(store.redeem_sign_in(&late, t0() + SIGN_IN_TTL + Duration::seconds(1)).unwrap().is_none(), "expired");
+    assert!(store.redeem_sign_in("not-a-token", t0()).unwrap().is_none());
+    // Five links an hour per address, then none until the hour has passed.
+    for _ in 2..SIGN_INS_PER_HOUR {
+        sign_in(&mut *store, "ada@example.org", t0() + Duration::minutes(1));
+    }
+    let ada = EmailAddress::parse("ada@example.org").unwrap();
+    assert_eq!(store.request_sign_in(&ada, t0() + Duration::minutes(2)).unwrap(), SignInRequest::TooMany);
+    assert!(matches!(store.request_sign_in(&ada, t0() + Duration::minutes(62)).unwrap(), SignInRequest::Send { .. }));
+    // A digest subscriber who signs in is the same person.
+    store.import_subscriber(&EmailAddress::parse("grace@example.org").unwrap(), Frequency::Weekly, &Interests::default(), true, t0()).unwrap();
+    let token = sign_in(&mut *store, "GRACE@example.org", t0());
+    let grace = store.redeem_sign_in(&token, t0()).unwrap().unwrap();
+    assert_eq!((grace.status, grace.frequency), (Status::Confirmed, Frequency::Weekly));
+    // Subscribing later confirms as usual.
+    assert!(matches!(store.subscribe(&ada, Frequency::Daily, &Interests::default(), t0()).unwrap(), SubscribeOutcome::SendConfirmation { .. }));
+}
+
+pub fn sessions_and_api_tokens_end_when_asked(db: &TestDb) {
+    let mut store = db.open();
+    let token = sign_in(&mut *store, "ada@example.org", t0());
+    let ada = store.redeem_sign_in(&token, t0()).unwrap().unwrap();
+    let now = Utc::now();
+    let (a, b) = (store.start_session(ada.id, now).unwrap(), store.start_session(ada.id, now).unwrap());
+    assert_ne!(a, b);
+    assert_eq!(store.session_reader(&a, now).unwrap().unwrap().id, ada.id);
+    assert_eq!(store.session_count(ada.id).unwrap(), 2);
+    assert!(store.session_reader(&a, now + SESSION_TTL + Duration::seconds(1)).unwrap().is_none(), "sessions expire");
+    store.end_session(&a).unwrap();
+    assert!(store.session_reader(&a, now).unwrap().is_none());
+    assert!(store.session_reader(&b, now).unwrap().is_some());
+    let c = store.start_session(ada.id, now).unwrap();
+    assert_eq!(store.end_all_sessions(ada.id).unwrap(), 2);
+    assert!(store.session_reader(&b, now).unwrap().is_none() && store.session_reader(&c, now).unwrap().is_none());
+
+    let (made, secret) = store.create_api_token(ada.id, "laptop", now).unwrap();
+    assert!(store.api_tokens(ada.id).unwrap()[0].last_used_at.is_none());
+    assert_eq!(store.api_token_reader(&secret, now).unwrap().unwrap().id, ada.id);
+    assert!(store.api_tokens(ada.id).unwrap()[0].last_used_at.is_some());
+    let other = store.subscriber_by_email(&EmailAddress::parse("x@example.org").unwrap()).unwrap();
+    assert!(other.is_none());
+    assert!(!store.revoke_api_token(ada.id + 1000, made.id).unwrap(), "only its owner revokes a token");
+    assert!(store.revoke_api_token(ada.id, made.id).unwrap());
+    assert!(store.api_token_reader(&secret, now).unwrap().is_none());
+}
+
+pub fn votes_toggle_mark_and_count_in_trending(db: &TestDb) {
+    let mut store = db.open();
+    ingest(&mut *store, Source::HfDaily, "hf-daily");
+    let day = store.latest_day().unwrap().unwrap();
+    let papers: Vec<PaperId> = store.papers_on(day).unwrap().into_iter().map(|p| p.id).collect();
+    let (p, q) = (&papers[papers.len() - 1], &papers[0]);
+    let readers: Vec<i64> = (0..3)
+        .map(|i| {
+            let t = sign_in(&mut *store, &format!("v{i}@example.org"), t0());
+            store.redeem_sign_in(&t, t0()).unwrap().unwrap().id
+        })
+        .collect();
+    for r in &readers {
+        store.set_vote(*r, p, Some(Vote::Up), t0()).unwrap();
+    }
+    store.set_vote(readers[0], q, Some(Vote::NotForMe), t0()).unwrap();
+    assert_eq!(store.local_upvotes(&[p.clone(), q.clone()]).unwrap(), [(p.clone(), 3)].into_iter().collect());
+    // One vote per reader and paper: voting again replaces it; clearing removes it.
+    store.set_vote(readers[1], p, Some(Vote::NotForMe), t0()).unwrap();
+    store.set_vote(readers[2], p, None, t0()).unwrap();
+    assert_eq!(store.local_upvotes(std::slice::from_ref(p)).unwrap()[p], 1);
+    store.set_read(readers[0], p, true, t0()).unwrap();
+    store.set_read(readers[0], p, true, t0()).unwrap();
+    let marks = store.marks(readers[0], &[p.clone(), q.clone()]).unwrap();
+    assert_eq!((marks.votes[p], marks.votes[q]), (Vote::Up, Vote::NotForMe));
+    assert_eq!(marks.read, [p.clone()].into_iter().collect());
+    assert!(marks.saved.is_empty());
+    assert_eq!(store.votes(readers[0]).unwrap().len(), 2);
+    assert_eq!(store.read_papers(readers[0]).unwrap().len(), 1);
+    store.set_read(readers[0], p, false, t0()).unwrap();
+    assert!(store.marks(readers[0], std::slice::from_ref(p)).unwrap().read.is_empty());
+    // Marks are private: another reader sees only their own.
+    assert_eq!(store.marks(readers[2], &[p.clone(), q.clone()]).unwrap(), Marks::default());
+    // Local votes join the trending score.
+    let ranked = trending::ranking(&*store, Window::Day, day).unwrap();
+    let t = ranked.iter().find(|t| &t.paper.id == p).unwrap();
+    assert_eq!(t.why.local_votes, 1);
+    assert_eq!(t.score, f64::from(t.why.upvotes + 1));
+}
+
+pub fn collections_are_private_shareable_and_keep_notes(db: &TestDb) {
+    let mut store = db.open();
+    ingest(&mut *store, Source::HfDaily, "hf-daily");
+    let day = store.latest_day().unwrap().unwrap();
+    let papers: Vec<PaperId> = store.papers_on(day).unwrap().into_iter().map(|p| p.id).take(3).collect();
+    let ada = { let t = sign_in(&mut *store, "ada@example.org", t0()); store.redeem_sign_in(&t, t0()).unwrap().unwrap().id };
+    let eve = { let t = sign_in(&mut *store, "eve@example.org", t0()); store.redeem_sign_in(&t, t0()).unwrap().unwrap().id };
+    let reading = store.create_collection(ada, "To read", t0()).unwrap();
+    assert_eq!(store.create_collection(ada, "To read", t0()).unwrap().id, reading.id, "one collection per name");
+    let other = store.create_collection(ada, "Ideas", t0()).unwrap();
+    assert!(store.save_paper(ada, reading.id, &papers[0], Some("first"), t0()).unwrap());
+    assert!(store.save_paper(ada, reading.id, &papers[1], None, t0() + Duration::minutes(1)).unwrap());
+    assert!(store.save_paper(ada, other.id, &papers[0], None, t0()).unwrap());
+    // Saving again keeps the note unless a new one is given.
+    assert!(store.save_paper(ada, reading.id, &papers[0], None, t0()).unwrap());
+    let saved = store.saved_papers(reading.id).unwrap();
+    assert_eq!(saved.iter().map(|s| (&s.paper, s.note.as_str())).collect::<Vec<_>>(), vec![(&papers[1], ""), (&papers[0], "first")]);
+    assert!(store.save_paper(ada, reading.id, &papers[0], Some("changed"), t0()).unwrap());
+    assert_eq!(store.saved_papers(reading.id).unwrap()[1].note, "changed");
+    assert_eq!(store.collections_with(ada, &papers[0]).unwrap(), vec![reading.id, other.id]);
+    assert_eq!(store.marks(ada, &papers).unwrap().saved.len(), 2);
+    let names: Vec<(String, u64)> = store.collections(ada).unwrap().into_iter().map(|c| (c.name, c.papers)).collect();
+    assert_eq!(names, vec![("Ideas".into(), 1), ("To read".into(), 2)]);
+    // Another reader can neither add to, take from, share, rename nor delete it.
+    assert!(!store.save_paper(eve, reading.id, &papers[2], None, t0()).unwrap());
+    assert!(!store.unsave_paper(eve, reading.id, &papers[0]).unwrap());
+    assert!(store.share_collection(eve, reading.id, true).unwrap().is_none());
+    assert!(store.rename_collection(eve, reading.id, "Mine").unwrap().is_none());
+    assert!(!store.delete_collection(eve, reading.id).unwrap());
+    assert!(store.collections(eve).unwrap().is_empty());
+    assert!(store.collection(reading.id).unwrap().unwrap().share_key.is_none(), "private by default");
+    // Sharing gives an unguessable key, kept when shared again, gone when unshared.
+    let key = store.share_collection(ada, reading.id, true).unwrap().unwrap().share_key.unwrap();
+    assert!(key.len() >= 32);
+    assert_eq!(store.share_collection(ada, reading.id, true).unwrap().unwrap().share_key.as_deref(), Some(key.as_str()));
+    assert_eq!(store.shared_collection(&key).unwrap().unwrap().id, reading.id);
+    store.share_collection(ada, reading.id, false).unwrap();
+    assert!(store.shared_collection(&key).unwrap().is_none());
+    // Renaming to a name in use changes nothing.
+    assert_eq!(store.rename_collection(ada, other.id, "To read").unwrap().unwrap().name, "Ideas");
+    assert_eq!(store.rename_collection(ada, other.id, "Later").unwrap().unwrap().name, "Later");
+    assert!(store.unsave_paper(ada, reading.id, &papers[1]).unwrap());
+    assert!(store.delete_collection(ada, other.id).unwrap());
+    assert_eq!(store.collections_with(ada, &papers[0]).unwrap(), vec![reading.id]);
+}
+
+pub fn followed_authors_and_their_papers(db: &TestDb) {
+    let mut store = db.open();
+    ingest(&mut *store, Source::HfDaily, "hf-daily");
+    let day = store.latest_day().unwrap().unwrap();
+    let first = store.papers_on(day).unwrap().remove(0);
+    let name = first.authors[0].name.clone();
+    let key = author_key(&name);
+    let theirs = store.papers_by_authors(std::slice::from_ref(&key), None, 0, 100).unwrap();
+    assert!(theirs.iter().any(|p| p.id == first.id));
+    assert!(theirs.iter().all(|p| p.authors.iter().any(|a| author_key(&a.name) == key)));
+    assert!(theirs.windows(2).all(|w| w[0].day() >= w[1].day()), "newest first");
+    assert!(store.papers_by_authors(std::slice::from_ref(&key), day.succ_opt(), 0, 100).unwrap().is_empty());
+    // A new version with other authors replaces the paper's authors.
+    store.upsert_papers(vec![paper("2609.00001", "Engines", "cs.LG", 1)]).unwrap();
+    let by = |store: &dyn Store, k: &str| store.papers_by_authors(&[k.to_owned()], None, 0, 100).unwrap().into_iter().any(|p| p.id == id("2609.00001"));
+    assert!(by(&*store, "a author") && !by(&*store, "ada lovelace"));
+    let mut v2 = paper("2609.00001", "Engines", "cs.LG", 2);
+    v2.authors = vec![paperboy_core::Author::new("Ada Lovelace")];
+    store.upsert_papers(vec![v2]).unwrap();
+    assert!(by(&*store, "ada lovelace") && !by(&*store, "a author"));
+    let ada = { let t = sign_in(&mut *store, "ada@example.org", t0()); store.redeem_sign_in(&t, t0()).unwrap().unwrap().id };
+    store.follow_author(ada, "Ada  Lovelace", t0()).unwrap();
+    store.follow_author(ada, "ada lovelace", t0()).unwrap();
+    store.follow_author(ada, "...", t0()).unwrap();
+    let follows = store.follows(ada).unwrap();
+    assert_eq!(follows.iter().map(|f| (f.key.as_str(), f.name.as_str())).collect::<Vec<_>>(), vec![("ada lovelace", "Ada  Lovelace")]);
+    store.unfollow_author(ada, "ada lovelace").unwrap();
+    assert!(store.follows(ada).unwrap().is_empty());
+}
+
+pub fn deleting_a_reader_leaves_nothing_behind(db: &TestDb) {
+    let mut store = db.open();
+    ingest(&mut *store, Source::HfDaily, "hf-daily");
+    let paper = store.papers_on(store.latest_day().unwrap().unwrap()).unwrap().remove(0).id;
+    let ids = confirmed(&mut *store, 2);
+    let (ada, keep) = (ids[0], ids[1]);
+    let token = sign_in(&mut *store, "r0@example.org", t0());
+    assert_eq!(store.redeem_sign_in(&token, t0()).unwrap().unwrap().id, ada, "the subscriber is the reader");
+    sign_in(&mut *store, "r0@example.org", t0());
+    store.start_session(ada, Utc::now()).unwrap();
+    store.create_api_token(ada, "t", t0()).unwrap();
+    store.set_vote(ada, &paper, Some(Vote::Up), t0()).unwrap();
+    store.set_read(ada, &paper, true, t0()).unwrap();
+    let c = store.create_collection(ada, "c", t0()).unwrap();
+    store.save_paper(ada, c.id, &paper, Some("n"), t0()).unwrap();
+    store.follow_author(ada, "Ada Lovelace", t0()).unwrap();
+    for (r, to) in [(ada, "r0@example.org"), (keep, "r1@example.org")] {
+        store.enqueue_digest(r, "daily:2026-01-01", day("2026-01-01"), std::slice::from_ref(&paper), &message(&format!("d{r}"), to), t0()).unwrap();
+    }
+    let data = account_data(&*store, &store.subscriber_by_email(&EmailAddress::parse("r0@example.org").unwrap()).unwrap().unwrap()).unwrap();
+    assert_eq!((data.votes.len(), data.read.len(), data.collections.len(), data.follows.len(), data.api_tokens.len(), data.sessions), (1, 1, 1, 1, 1, 1));
+    assert!(store.delete_reader(ada).unwrap());
+    assert!(!store.delete_reader(ada).unwrap());
+    // Nothing of the reader is left in any table; the other subscriber keeps everything.
+    for table in TABLES {
+        for row in store.export_rows(table, None, 100_000).unwrap() {
+            let text = format!("{row:?}");
+            assert!(!text.contains("r0@example.org"), "{}: {text}", table.name);
+            for (i, (column, _)) in table.columns.iter().enumerate() {
+                if ["reader_id", "subscriber_id"].contains(column) || (table.name == "subscribers" && *column == "id") {
+                    assert_ne!(row[i], Value::Int(ada), "{} still holds a row of the reader: {text}", table.name);
+                }
+            }
+        }
+    }
+    assert!(store.collection(c.id).unwrap().is_none());
+    assert!(store.saved_papers(c.id).unwrap().is_empty());
+    assert!(store.local_upvotes(std::slice::from_ref(&paper)).unwrap().is_empty());
+    assert_eq!(store.outbox_counts().unwrap().queued, 1);
+    assert!(store.already_sent(keep, std::slice::from_ref(&paper)).unwrap().contains(&paper));
 }

@@ -5,6 +5,7 @@ use chrono::{Timelike, Utc};
 use paperboy_core::{EmailAddress, Source};
 use paperboy_engine::ingest::ingest_path;
 use paperboy_engine::outbox::{OutgoingMessage, Outcome};
+use paperboy_engine::readers::{SignInRequest, Vote};
 use paperboy_engine::store::transfer::{copy_all, Value, TABLES};
 use paperboy_engine::store::CLAIM_LEASE;
 use paperboy_engine::subscriptions::{Frequency, Interests};
@@ -38,6 +39,18 @@ fn fill(store: &mut dyn Store) {
     let claimed = store.claim_due(now, 2, CLAIM_LEASE).unwrap();
     store.record_outcomes(&[(claimed[0].id, Outcome::Sent), (claimed[1].id, Outcome::Transient("451".into()))], now).unwrap();
     store.try_lease("daily:2026-09-01", "node", now, now + chrono::Duration::hours(1)).unwrap();
+    // A reader with one of everything.
+    let SignInRequest::Send { reader, token } = store.request_sign_in(&EmailAddress::parse("m0@example.org").unwrap(), now).unwrap() else { panic!("no link") };
+    store.redeem_sign_in(&token, now).unwrap().unwrap();
+    store.start_session(reader, now).unwrap();
+    store.create_api_token(reader, "script", now).unwrap();
+    let paper: paperboy_core::PaperId = "2502.20730".parse().unwrap();
+    store.set_vote(reader, &paper, Some(Vote::Up), now).unwrap();
+    store.set_read(reader, &paper, true, now).unwrap();
+    let c = store.create_collection(reader, "To read", now).unwrap();
+    store.share_collection(reader, c.id, true).unwrap();
+    store.save_paper(reader, c.id, &paper, Some("a note"), now).unwrap();
+    store.follow_author(reader, "Ada Lovelace", now).unwrap();
 }
 
 #[test]

@@ -99,4 +99,10 @@ conformance!(
     concurrent_claims_never_share_a_row,
     leases_are_exclusive_until_they_expire,
     reopening_migrates_nothing,
+    sign_in_links_are_single_use_expire_and_are_limited_per_address,
+    sessions_and_api_tokens_end_when_asked,
+    votes_toggle_mark_and_count_in_trending,
+    collections_are_private_shareable_and_keep_notes,
+    followed_authors_and_their_papers,
+    deleting_a_reader_leaves_nothing_behind,
 );
