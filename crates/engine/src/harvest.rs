@@ -119,9 +119,37 @@ pub enum HarvestError {
     /// A page was not a usable OAI-PMH response.
     #[error(transparent)]
     Oai(OaiError),
+    /// An arXiv API response was not a usable Atom feed.
+    #[error(transparent)]
+    Atom(#[from] crate::ingest::atom::AtomError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Ids asked of the arXiv API per request.
+const IDS_PER_REQUEST: usize = 100;
+
+/// Fetches papers by arXiv id from the arXiv API (`{api}/query?id_list=…`, Atom) and stores
+/// them; returns how many the API gave. `opts` gives the user agent, retries and delay
+/// (between requests, for more than 100 ids).
+pub fn fetch_by_ids(store: &mut dyn PaperStore, api: &str, ids: &[paperboy_core::ArxivId], opts: &HarvestOptions, sleep: &mut dyn FnMut(Duration)) -> Result<u64, HarvestError> {
+    let agent = ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(opts.timeout)).build());
+    let mut retries = 0;
+    let mut fetched = 0;
+    for (n, chunk) in ids.chunks(IDS_PER_REQUEST).enumerate() {
+        if n > 0 {
+            sleep(opts.delay);
+        }
+        let list: Vec<String> = chunk.iter().map(|id| encode(id.as_str())).collect();
+        let url = format!("{}/query?id_list={}&max_results={}", api.trim_end_matches('/'), list.join(","), chunk.len());
+        let body = fetch(&agent, &url, opts, sleep, &mut retries)?;
+        let feed = crate::ingest::atom::parse_feed(&body, &url)?;
+        let papers: Vec<_> = feed.records.into_iter().filter_map(|r| r.map_err(|e| tracing::warn!("{url}: {e}")).ok()).collect();
+        fetched += papers.len() as u64;
+        store.upsert_papers(papers)?;
+    }
+    Ok(fetched)
 }
 
 /// Percent-encodes a query value (everything but RFC 3986 unreserved characters).

@@ -38,6 +38,7 @@
 pub mod demo;
 pub mod harvest;
 pub mod ingest;
+pub mod library;
 pub mod outbox;
 pub mod readers;
 pub mod search;

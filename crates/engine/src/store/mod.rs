@@ -132,6 +132,9 @@ pub trait PaperStore: Send {
     fn last_seq(&self) -> Result<i64, StoreError>;
     /// Upvotes of this instance's readers on each of `papers` (papers without any are left out).
     fn local_upvotes(&self, papers: &[PaperId]) -> Result<HashMap<PaperId, u32>, StoreError>;
+    /// The papers filed under each of `keys` (see [`crate::library::lookup_keys`]: a DOI or a
+    /// normalised title), as `(key, paper)` pairs.
+    fn papers_by_keys(&self, keys: &[String]) -> Result<Vec<(String, PaperId)>, StoreError>;
     /// Papers any of `authors` (keys, see [`crate::readers::author_key`]) wrote, newest day
     /// first, then by id, each once; only days from `since` on when given; `limit` after
     /// skipping `offset`.

@@ -2,6 +2,7 @@
 //! OAI-PMH harvester against a local server replaying recorded arXiv responses.
 
 mod harvest;
+mod library;
 mod helpers;
 mod parsers;
 mod search;

@@ -189,7 +189,13 @@ const MIGRATIONS: &[&str] = &[
         day DATE,
         PRIMARY KEY (author_key, paper_id)
     );
-    CREATE INDEX paper_authors_by_paper ON paper_authors (paper_id);"#,
+    CREATE INDEX paper_authors_by_paper ON paper_authors (paper_id);
+    CREATE TABLE paper_keys (
+        key TEXT COLLATE "C" NOT NULL,
+        paper_id TEXT COLLATE "C" NOT NULL REFERENCES papers (id),
+        PRIMARY KEY (key, paper_id)
+    );
+    CREATE INDEX paper_keys_by_paper ON paper_keys (paper_id);"#,
 ];
 
 /// The migration after which `paper_authors` is filled from the stored papers.
@@ -308,10 +314,19 @@ fn backfill_authors(tx: &mut postgres::Transaction<'_>) -> Result<(), StoreError
     }
 }
 
-/// Replaces the `paper_authors` rows of these papers, in two statements.
+/// Replaces the `paper_authors` and `paper_keys` rows of these papers, in four statements.
 fn write_authors(tx: &mut postgres::Transaction<'_>, papers: &[&Paper]) -> Result<(), StoreError> {
     let ids: Vec<String> = papers.iter().map(|p| p.id.to_string()).collect();
     tx.execute("DELETE FROM paper_authors WHERE paper_id = ANY($1)", &[&ids])?;
+    tx.execute("DELETE FROM paper_keys WHERE paper_id = ANY($1)", &[&ids])?;
+    let (mut keys, mut paper_ids) = (Vec::new(), Vec::new());
+    for (p, id) in papers.iter().zip(&ids) {
+        for key in crate::library::lookup_keys(p) {
+            keys.push(key);
+            paper_ids.push(id.as_str());
+        }
+    }
+    tx.execute("INSERT INTO paper_keys (key, paper_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING", &[&keys, &paper_ids])?;
     let (mut keys, mut paper_ids, mut days) = (Vec::new(), Vec::new(), Vec::new());
     for (p, id) in papers.iter().zip(&ids) {
         for key in super::author_keys(p) {
@@ -540,6 +555,17 @@ impl PaperStore for PgStore {
                 let n: i64 = r.try_get(1)?;
                 let id = id.parse().map_err(|e| StoreError::corrupt(format!("votes on {id}"), e))?;
                 Ok((id, u32::try_from(n).unwrap_or(u32::MAX)))
+            })
+            .collect()
+    }
+
+    fn papers_by_keys(&self, keys: &[String]) -> Result<Vec<(String, PaperId)>, StoreError> {
+        let rows = self.conn().query("SELECT key, paper_id FROM paper_keys WHERE key = ANY($1) ORDER BY key, paper_id", &[&keys])?;
+        rows.iter()
+            .map(|r| {
+                let (key, id): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+                let id = id.parse().map_err(|e| StoreError::corrupt(format!("paper key {key}"), e))?;
+                Ok((key, id))
             })
             .collect()
     }

@@ -184,7 +184,13 @@ const MIGRATIONS: &[&str] = &[
         day TEXT,
         PRIMARY KEY (author_key, paper_id)
     ) WITHOUT ROWID;
-    CREATE INDEX paper_authors_by_paper ON paper_authors(paper_id);",
+    CREATE INDEX paper_authors_by_paper ON paper_authors(paper_id);
+    CREATE TABLE paper_keys (
+        key TEXT NOT NULL,
+        paper_id TEXT NOT NULL REFERENCES papers(id),
+        PRIMARY KEY (key, paper_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX paper_keys_by_paper ON paper_keys(paper_id);",
 ];
 
 /// The migration after which `paper_authors` is filled from the stored papers.
@@ -259,13 +265,18 @@ fn backfill_authors(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     }
 }
 
-/// Replaces the `paper_authors` rows of one paper.
+/// Replaces the `paper_authors` and `paper_keys` rows of one paper.
 fn write_authors(conn: &Connection, id: &str, paper: &Paper) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM paper_authors WHERE paper_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM paper_keys WHERE paper_id = ?1")?.execute([id])?;
     let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO paper_authors (author_key, paper_id, day) VALUES (?1, ?2, ?3)")?;
     let day = paper.day().map(|d| d.to_string());
     for key in super::author_keys(paper) {
         insert.execute(params![key, id, day])?;
+    }
+    let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO paper_keys (key, paper_id) VALUES (?1, ?2)")?;
+    for key in crate::library::lookup_keys(paper) {
+        insert.execute(params![key, id])?;
     }
     Ok(())
 }
@@ -485,6 +496,18 @@ impl PaperStore for SqliteStore {
             let n: u32 = stmt.query_row([id.to_string()], |r| r.get(0))?;
             if n > 0 {
                 out.insert(id.clone(), n);
+            }
+        }
+        Ok(out)
+    }
+
+    fn papers_by_keys(&self, keys: &[String]) -> Result<Vec<(String, PaperId)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT paper_id FROM paper_keys WHERE key = ?1 ORDER BY paper_id")?;
+        let mut out = Vec::new();
+        for key in keys {
+            let ids: Vec<String> = stmt.query_map([key], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            for id in ids {
+                out.push((key.clone(), id.parse().map_err(|e| StoreError::corrupt(format!("paper key {key}"), e))?));
             }
         }
         Ok(out)
