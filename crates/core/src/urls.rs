@@ -44,3 +44,18 @@ pub fn preferences(base: &str, key: &str) -> String {
 pub fn confirm(base: &str, token: &str) -> String {
     format!("{base}/confirm?token={token}")
 }
+
+/// The link of a sign-in email.
+pub fn sign_in_link(base: &str, token: &str) -> String {
+    format!("{base}/sign-in/link?token={token}")
+}
+
+/// An author's page (`slug` from the author's name: lower case, words joined by `-`).
+pub fn author(base: &str, slug: &str) -> String {
+    format!("{base}/author/{slug}")
+}
+
+/// The read-only page of a shared collection.
+pub fn shared_collection(base: &str, share_key: &str) -> String {
+    format!("{base}/shared/{share_key}")
+}

@@ -19,8 +19,8 @@ use serde::Serialize;
 pub use compose::{compose, Digest, Period};
 pub use deliver::{deliver_due, deliver_due_claiming, DeliveryReport, Mailer, SendError, SmtpMailer};
 pub use error::{DigestError, MailConfig};
-pub use render::{confirmation_message, digest_message};
-pub use subscribe::request_subscription;
+pub use render::{confirmation_message, digest_message, sign_in_message};
+pub use subscribe::{request_sign_in, request_subscription};
 
 /// What a digest run composed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -5,6 +5,7 @@ use paperboy_core::text::long_day;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paperboy_core::{urls, Paper};
 use paperboy_engine::outbox::OutgoingMessage;
+use paperboy_engine::readers::SIGN_IN_TTL;
 use paperboy_engine::subscriptions::{Subscriber, CONFIRM_TTL};
 use sha2::{Digest as _, Sha256};
 
@@ -141,29 +142,64 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
     }
 }
 
-/// The double opt-in email: a confirmation link, nothing else.
-pub fn confirmation_message(sub_id: i64, email: &str, token: &str, issued: &str, base: &str) -> OutgoingMessage {
-    let link = urls::confirm(base, token);
-    let hours = CONFIRM_TTL.num_hours();
+/// A mail that carries one single-use link and nothing else (sign-in, confirmation).
+struct LinkMail<'a> {
+    /// Subject and heading.
+    subject: &'a str,
+    /// Why the mail came, ending in a full stop.
+    why: String,
+    /// How long the link works, in words ("15 minutes").
+    lasts: String,
+    /// The link's button.
+    button: &'a str,
+    /// The plain-text lead-in to the link ("Sign in").
+    action: &'a str,
+    /// What to do if it was not the reader.
+    not_you: &'a str,
+}
+
+fn link_mail(mail: LinkMail<'_>, id: i64, email: &str, link: &str, period: &str, base: &str) -> OutgoingMessage {
+    let LinkMail { subject, why, lasts, button, action, not_you } = mail;
     let body = html! {
         tr { td style="padding:0 0 8px;" {
-            h1.fg style="margin:6px 0 12px;font-size:22px;color:#1b1d21;" { "Confirm your paperboy digest" }
-            p.fg style="font-size:15px;color:#1b1d21;line-height:1.5;" {
-                "Someone, hopefully you, asked for the paperboy digest of trending papers at " (email) ". "
-                "Open the link to confirm; it works once, for " (hours) " hours."
-            }
-            p { a href=(link) style="display:inline-block;background:#0b57d0;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:bold;" { "Confirm my subscription" } }
-            p.muted style="font-size:12px;color:#555b66;" { "If it was not you, ignore this email: nothing more will be sent." }
+            h1.fg style="margin:6px 0 12px;font-size:22px;color:#1b1d21;" { (subject) }
+            p.fg style="font-size:15px;color:#1b1d21;line-height:1.5;" { (why) " The link works once, for " (lasts) "." }
+            p { a href=(link) style="display:inline-block;background:#0b57d0;color:#ffffff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:bold;" { (button) } }
+            p.muted style="font-size:12px;color:#555b66;" { "If it was not you, ignore this email: " (not_you) }
         } }
     };
     OutgoingMessage {
-        message_id: message_id(sub_id, &format!("confirm:{issued}"), base),
+        message_id: message_id(id, period, base),
         recipient: email.to_owned(),
-        subject: "Confirm your paperboy digest".into(),
-        html: shell("Confirm your paperboy digest", body),
-        text: format!(
-            "Someone, hopefully you, asked for the paperboy digest of trending papers at {email}.\n\nConfirm (the link works once, for {hours} hours):\n{link}\n\nIf it was not you, ignore this email: nothing more will be sent.\n"
-        ),
+        subject: subject.into(),
+        html: shell(subject, body),
+        text: format!("{why}\n\n{action} (the link works once, for {lasts}):\n{link}\n\nIf it was not you, ignore this email: {not_you}\n"),
         unsubscribe_url: None,
     }
+}
+
+/// The sign-in email: a single-use link valid for [`SIGN_IN_TTL`].
+pub fn sign_in_message(reader: i64, email: &str, token: &str, issued: &str, base: &str) -> OutgoingMessage {
+    let mail = LinkMail {
+        subject: "Sign in to paperboy",
+        why: format!("Someone, hopefully you, asked to sign in to paperboy as {email}."),
+        lasts: format!("{} minutes", SIGN_IN_TTL.num_minutes()),
+        button: "Sign in",
+        action: "Sign in",
+        not_you: "nobody can sign in without the link.",
+    };
+    link_mail(mail, reader, email, &urls::sign_in_link(base, token), &format!("sign-in:{issued}"), base)
+}
+
+/// The double opt-in email: a confirmation link, nothing else.
+pub fn confirmation_message(sub_id: i64, email: &str, token: &str, issued: &str, base: &str) -> OutgoingMessage {
+    let mail = LinkMail {
+        subject: "Confirm your paperboy digest",
+        why: format!("Someone, hopefully you, asked for the paperboy digest of trending papers at {email}."),
+        lasts: format!("{} hours", CONFIRM_TTL.num_hours()),
+        button: "Confirm my subscription",
+        action: "Confirm",
+        not_you: "nothing more will be sent.",
+    };
+    link_mail(mail, sub_id, email, &urls::confirm(base, token), &format!("confirm:{issued}"), base)
 }

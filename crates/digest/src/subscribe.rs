@@ -7,10 +7,12 @@
 
 use chrono::{DateTime, Utc};
 use paperboy_core::EmailAddress;
+use paperboy_engine::outbox::Kind;
+use paperboy_engine::readers::SignInRequest;
 use paperboy_engine::subscriptions::{Frequency, Interests, SubscribeOutcome};
 use paperboy_engine::Store;
 
-use crate::render::confirmation_message;
+use crate::render::{confirmation_message, sign_in_message};
 use crate::error::DigestError;
 
 /// Records a subscription request for `email` and queues the confirmation email when one is
@@ -27,7 +29,21 @@ pub fn request_subscription(
 ) -> Result<bool, DigestError> {
     let SubscribeOutcome::SendConfirmation { subscriber, token } = store.subscribe(email, frequency, interests, now)? else { return Ok(false) };
     let message = confirmation_message(subscriber, email.as_str(), &token, &now.to_rfc3339(), base_url);
-    store.enqueue_confirmation(subscriber, &message, now)?;
+    store.enqueue_mail(subscriber, Kind::Confirm, &message, now)?;
     tracing::info!(subscriber, "confirmation queued");
+    Ok(true)
+}
+
+/// Issues a sign-in link for `email` and queues the email that carries it, unless the address
+/// had its hourly share of links (see `paperboy_engine::readers`). Returns whether an email was
+/// queued (for logs, never for the person asking: the page says the same either way).
+pub fn request_sign_in(store: &mut dyn Store, base_url: &str, email: &EmailAddress, now: DateTime<Utc>) -> Result<bool, DigestError> {
+    let SignInRequest::Send { reader, token } = store.request_sign_in(email, now)? else {
+        tracing::info!("sign-in link not sent: the address had its links for this hour");
+        return Ok(false);
+    };
+    let message = sign_in_message(reader, email.as_str(), &token, &now.to_rfc3339(), base_url);
+    store.enqueue_mail(reader, Kind::SignIn, &message, now)?;
+    tracing::info!(reader, "sign-in link queued");
     Ok(true)
 }

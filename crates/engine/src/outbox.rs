@@ -49,6 +49,8 @@ pub enum Kind {
     Confirm,
     /// A digest.
     Digest,
+    /// A sign-in link.
+    SignIn,
 }
 
 impl Kind {
@@ -57,6 +59,7 @@ impl Kind {
         match self {
             Kind::Confirm => "confirm",
             Kind::Digest => "digest",
+            Kind::SignIn => "sign_in",
         }
     }
 
@@ -65,6 +68,7 @@ impl Kind {
         Some(match s {
             "confirm" => Kind::Confirm,
             "digest" => Kind::Digest,
+            "sign_in" => Kind::SignIn,
             _ => return None,
         })
     }

@@ -3,7 +3,7 @@
 //! (1 to 100, default 20) and `offset`.
 
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use paperboy_core::{urls, Paper};
@@ -208,6 +208,199 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult {
                 "latest_day": stats.latest_day,
                 "search": {"ready": search.is_some(), "indexed": search.as_ref().map(|x| x.indexed()), "embedded": search.as_ref().map(|x| x.embedded())},
             })))
+        })
+        .await
+}
+
+// ---- a reader's own data (an API token in `Authorization: Bearer …`) -------------------------
+
+fn collection_json(c: &paperboy_engine::readers::Collection, base: &str) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "papers": c.papers,
+        "created_at": c.created_at,
+        "shared_url": c.share_key.as_deref().map(|k| urls::shared_collection(base, k)),
+    })
+}
+
+fn own_collection(s: &AppState, reader: i64, id: i64) -> Result<paperboy_engine::readers::Collection, WebError> {
+    s.store().collection(id)?.filter(|c| c.reader == reader).ok_or_else(|| WebError::NotFound(format!("you have no collection {id}")))
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
+    serde_json::from_slice(body).map_err(|e| WebError::BadRequest(format!("request body: {e}")))
+}
+
+/// `GET /api/v1/me`: the token's reader.
+pub async fn me(State(state): State<AppState>, headers: HeaderMap) -> ApiResult {
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            let store = s.store();
+            Ok(Json(json!({
+                "email": r.email,
+                "subscription": {"status": r.status, "frequency": r.frequency, "interests": r.interests},
+                "votes": store.votes(r.id)?.len(),
+                "collections": store.collections(r.id)?.len(),
+                "following": store.follows(r.id)?,
+            })))
+        })
+        .await
+}
+
+/// `GET /api/v1/me/votes`: the reader's votes, newest first.
+pub async fn my_votes(State(state): State<AppState>, headers: HeaderMap) -> ApiResult {
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            Ok(Json(json!({"votes": s.store().votes(r.id)?})))
+        })
+        .await
+}
+
+/// `GET /api/v1/marks/{id}`: the reader's marks on a paper and its vote count.
+pub async fn marks(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult {
+    let pid = parse_id(&id)?;
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            s.paper(&pid)?.ok_or_else(|| WebError::NotFound(format!("no paper {pid}")))?;
+            Ok(Json(crate::pages::library::mark_state(s, r.id, &pid)?))
+        })
+        .await
+}
+
+/// The body of `POST /api/v1/marks/{id}`: fields left out stay as they are.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarksRequest {
+    /// `"up"`, `"not_for_me"`, or `null` to clear.
+    #[serde(default, with = "double_option")]
+    vote: Option<Option<String>>,
+    #[serde(default)]
+    read: Option<bool>,
+}
+
+/// Tells a field left out (`None`) from one set to `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+/// `POST /api/v1/marks/{id}`: sets the reader's vote and read mark on a paper.
+pub async fn set_marks(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult {
+    let pid = parse_id(&id)?;
+    let req: MarksRequest = json_body(&body)?;
+    let vote = match &req.vote {
+        Some(Some(v)) => Some(Some(paperboy_engine::readers::Vote::parse(v).ok_or_else(|| WebError::BadRequest(format!("vote: {v:?} is not \"up\", \"not_for_me\" or null")))?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            s.paper(&pid)?.ok_or_else(|| WebError::NotFound(format!("no paper {pid}")))?;
+            let now = chrono::Utc::now();
+            if let Some(v) = vote {
+                s.store().set_vote(r.id, &pid, v, now)?;
+                s.votes_changed();
+            }
+            if let Some(read) = req.read {
+                s.store().set_read(r.id, &pid, read, now)?;
+            }
+            Ok(Json(crate::pages::library::mark_state(s, r.id, &pid)?))
+        })
+        .await
+}
+
+/// `GET /api/v1/collections`: the reader's collections.
+pub async fn collections(State(state): State<AppState>, headers: HeaderMap) -> ApiResult {
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            let base = &s.config().base_url;
+            let list: Vec<Value> = s.store().collections(r.id)?.iter().map(|c| collection_json(c, base)).collect();
+            Ok(Json(json!({"collections": list})))
+        })
+        .await
+}
+
+/// The body of `POST /api/v1/collections`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCollection {
+    name: String,
+}
+
+/// `POST /api/v1/collections`: makes a collection (or gives the reader's of that name).
+pub async fn create_collection(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let req: NewCollection = json_body(&body)?;
+    let name = paperboy_engine::readers::collection_name(&req.name).map_err(|e| WebError::BadRequest(format!("name: {e}")))?;
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            let c = s.store().create_collection(r.id, &name, chrono::Utc::now())?;
+            Ok((StatusCode::CREATED, Json(collection_json(&c, &s.config().base_url))))
+        })
+        .await
+}
+
+/// `GET /api/v1/collections/{id}`: a collection with its papers and notes.
+pub async fn collection(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap) -> ApiResult {
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            let c = own_collection(s, r.id, id)?;
+            let base = &s.config().base_url;
+            let saved = s.store().saved_papers(c.id)?;
+            let papers: std::collections::HashMap<_, _> = s.store().papers(&saved.iter().map(|i| i.paper.clone()).collect::<Vec<_>>())?.into_iter().map(|p| (p.id.clone(), p)).collect();
+            let items: Vec<Value> = saved
+                .iter()
+                .filter_map(|i| papers.get(&i.paper).map(|p| json!({"note": i.note, "added_at": i.added_at, "paper": PaperSummary::new(p, base)})))
+                .collect();
+            Ok(Json(json!({"collection": collection_json(&c, base), "items": items})))
+        })
+        .await
+}
+
+/// The body of `POST /api/v1/collections/{id}/papers`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaveRequest {
+    paper: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /api/v1/collections/{id}/papers`: saves a paper (a note given replaces the old one).
+pub async fn save_paper(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap, body: axum::body::Bytes) -> ApiResult {
+    let req: SaveRequest = json_body(&body)?;
+    let pid: paperboy_core::PaperId = req.paper.parse().map_err(|_| WebError::BadRequest(format!("paper: {:?} is not a paper id", req.paper)))?;
+    let note = req.note.as_deref().map(paperboy_engine::readers::note).transpose().map_err(|e| WebError::BadRequest(format!("note: {e}")))?;
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            let c = own_collection(s, r.id, id)?;
+            s.paper(&pid)?.ok_or_else(|| WebError::NotFound(format!("no paper {pid}")))?;
+            s.store().save_paper(r.id, c.id, &pid, note.as_deref(), chrono::Utc::now())?;
+            Ok(Json(json!({"collection": c.id, "paper": pid, "saved": true})))
+        })
+        .await
+}
+
+/// `DELETE /api/v1/collections/{id}/papers/{paper}`.
+pub async fn unsave_paper(State(state): State<AppState>, Path((id, paper)): Path<(i64, String)>, headers: HeaderMap) -> ApiResult {
+    let pid = parse_id(&paper)?;
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            let c = own_collection(s, r.id, id)?;
+            let removed = s.store().unsave_paper(r.id, c.id, &pid)?;
+            Ok(Json(json!({"collection": c.id, "paper": pid, "removed": removed})))
         })
         .await
 }

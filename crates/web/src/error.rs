@@ -20,6 +20,13 @@ pub enum WebError {
     /// 400: the request itself is wrong.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: the API needs a reader's token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The page is a signed-in reader's: pages send the visitor to sign in (and back to this
+    /// path afterwards); the API answers 401.
+    #[error("sign in first")]
+    SignIn(String),
     /// 403: a form without a valid CSRF token, or from another site.
     #[error("{0}")]
     Forbidden(String),
@@ -44,6 +51,7 @@ impl WebError {
         match self {
             WebError::NotFound(_) => S::NOT_FOUND,
             WebError::BadRequest(_) => S::BAD_REQUEST,
+            WebError::Unauthorized(_) | WebError::SignIn(_) => S::UNAUTHORIZED,
             WebError::Forbidden(_) => S::FORBIDDEN,
             WebError::TooLong(_) => S::URI_TOO_LONG,
             WebError::TooMany(_) => S::TOO_MANY_REQUESTS,
@@ -57,6 +65,7 @@ impl WebError {
         match self {
             WebError::NotFound(_) => "not_found",
             WebError::BadRequest(_) => "bad_request",
+            WebError::Unauthorized(_) | WebError::SignIn(_) => "unauthorized",
             WebError::Forbidden(_) => "forbidden",
             WebError::TooLong(_) => "too_long",
             WebError::TooMany(_) => "rate_limited",
@@ -134,6 +143,10 @@ impl<E: Into<WebError>> From<E> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        if let WebError::SignIn(next) = &self.0 {
+            let to = format!("/sign-in?next={}", crate::render::url_encode(next));
+            return axum::response::Redirect::to(&to).into_response();
+        }
         let status = self.0.status();
         let heading = match status {
             StatusCode::NOT_FOUND => "Not found",

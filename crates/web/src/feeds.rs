@@ -54,6 +54,12 @@ fn response(feed: Feed, format: Format, base: &str) -> Response {
     ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "max-age=300")], body).into_response()
 }
 
+/// An Atom feed of `papers` (shared collections, authors).
+pub(crate) fn atom_response(title: &str, page: &str, self_url: &str, description: &str, papers: Vec<Paper>, base: &str) -> Response {
+    let feed = Feed { title: title.to_owned(), page: page.to_owned(), self_url: self_url.to_owned(), description: description.to_owned(), papers };
+    response(feed, Format::Atom, base)
+}
+
 type W = Writer<Cursor<Vec<u8>>>;
 
 fn text(w: &mut W, name: &str, value: &str) {

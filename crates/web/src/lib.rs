@@ -14,6 +14,7 @@ mod pages;
 pub mod params;
 mod render;
 mod security;
+pub mod session;
 mod state;
 
 use std::net::SocketAddr;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     let limited = Router::new()
         .route("/search", get(pages::search::search))
         .route("/subscribe", post(pages::subscription::subscribe))
+        .route("/sign-in", get(pages::account::sign_in_page).post(pages::account::sign_in))
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/subscriptions", post(api::subscribe))
         .route("/feeds/search.xml", get(feeds::search))
@@ -59,6 +61,35 @@ pub fn router(state: AppState) -> Router {
         .route("/feeds/trending.xml", get(feeds::trending))
         .route("/feeds/category/{file}", get(feeds::category))
         .route("/healthz", get(api::healthz))
+        .route("/sign-in/link", get(pages::account::link_page).post(pages::account::link))
+        .route("/sign-out", post(pages::account::sign_out))
+        .route("/sign-out/everywhere", post(pages::account::sign_out_everywhere))
+        .route("/account", get(pages::account::account))
+        .route("/account/tokens", post(pages::account::create_token))
+        .route("/account/tokens/{id}/revoke", post(pages::account::revoke_token))
+        .route("/account/data.json", get(pages::account::data))
+        .route("/account/delete", post(pages::account::delete))
+        .route("/account/{file}", get(pages::library::export_account))
+        .route("/mark", post(pages::library::mark))
+        .route("/follow", post(pages::library::follow))
+        .route("/collections", post(pages::library::create_collection))
+        .route("/collections/{id}", get(pages::library::collection).post(pages::library::manage_collection))
+        .route("/collections/{id}/{file}", get(pages::library::export_collection))
+        .route(
+            "/collections/{id}/import",
+            post(pages::library::import).layer(DefaultBodyLimit::max(paperboy_engine::library::MAX_IMPORT_BYTES + 64 * 1024)),
+        )
+        .route("/shared/{key}", get(pages::library::shared))
+        .route("/shared/{key}/feed.xml", get(pages::library::shared_feed))
+        .route("/author/{slug}", get(pages::library::author))
+        .route("/author/{slug}/feed.xml", get(pages::library::author_feed))
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/me/votes", get(api::my_votes))
+        .route("/api/v1/marks/{*id}", get(api::marks).post(api::set_marks))
+        .route("/api/v1/collections", get(api::collections).post(api::create_collection))
+        .route("/api/v1/collections/{id}", get(api::collection))
+        .route("/api/v1/collections/{id}/papers", post(api::save_paper))
+        .route("/api/v1/collections/{id}/papers/{*paper}", axum::routing::delete(api::unsave_paper))
         .route("/assets/{*path}", get(assets::serve))
         .merge(limited)
         .fallback(pages::not_found)

@@ -15,7 +15,7 @@ use crate::error::WebError;
 pub struct RateLimits {
     /// Searches (pages, API, search feeds) per minute; 0 = no limit.
     pub search_per_minute: u32,
-    /// Subscribe form posts per hour; 0 = no limit.
+    /// Subscribe and sign-in form posts per hour; 0 = no limit.
     pub subscribe_per_hour: u32,
 }
 
@@ -48,14 +48,14 @@ impl Limiter {
 pub(crate) enum Bucket {
     /// Searches (pages, API, search feeds).
     Search,
-    /// Subscription requests (form and API): each may send an email.
+    /// Subscription and sign-in requests (forms and API): each may send an email.
     Subscribe,
 }
 
 impl Bucket {
     /// The bucket of a rate-limited route's path.
     pub(crate) fn of(path: &str) -> Bucket {
-        if matches!(path, "/subscribe" | "/api/v1/subscriptions") {
+        if matches!(path, "/subscribe" | "/api/v1/subscriptions" | "/sign-in") {
             Bucket::Subscribe
         } else {
             Bucket::Search

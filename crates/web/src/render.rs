@@ -6,7 +6,10 @@
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paperboy_core::{urls, Paper};
 
+use paperboy_engine::readers::{author_slug, Vote};
+
 use crate::security::csrf_token;
+use crate::session::Viewer;
 use crate::state::AppState;
 
 /// A whole page: head, site header, `main`, the subscribe form and the footer.
@@ -40,6 +43,7 @@ pub fn page_with(state: &AppState, title: &str, main: Markup, aside: Option<Mark
                         a href="/" { "Daily papers" }
                         a href="/?period=week" { "This week" }
                         a href="/search" { "Search" }
+                        a href="/account" { "Account" }
                     }
                     form.quick role="search" aria-label="Quick search" action="/search" method="get" {
                         label.visually-hidden for="quick-q" { "Search papers" }
@@ -111,38 +115,95 @@ pub fn paper_href(p: &Paper) -> String {
     urls::paper("", &p.id)
 }
 
-/// One paper in a list: votes, title, authors, day and categories, and optionally a snippet
-/// (already-escaped HTML from the search engine) or a note.
-pub fn paper_item(p: &Paper, snippet_html: Option<&str>, note: Option<Markup>) -> Markup {
+/// One paper in a list: votes, title, authors, day and categories, the reader's buttons, and
+/// optionally a snippet (already-escaped HTML from the search engine) or a note.
+pub fn paper_item(p: &Paper, snippet_html: Option<&str>, note: Option<Markup>, v: &Viewer) -> Markup {
     html! {
-        li.paper {
-            div.votes title="Hugging Face upvotes" {
-                span aria-hidden="true" { "▲" }
-                span.count { (p.signals.hf_upvotes.unwrap_or(0)) }
-                span.visually-hidden { " upvotes" }
-            }
+        li.paper data-paper=(p.id) {
+            (vote_count(p, v))
             div.body {
                 h3.title.math { a href=(paper_href(p)) { (p.title) } }
                 p.meta {
-                    @if !p.authors.is_empty() { span.authors { (author_line(p)) } }
+                    @if !p.authors.is_empty() { span.authors { (author_links(p, 5)) } }
                     @if let Some(day) = p.day() { " · " time datetime=(day) { (day.format("%-d %b %Y")) } }
                     @for c in p.categories.iter().take(3) { " · " a.cat href=(urls::category("", c)) { (c) } }
                     @if let Some(code) = safe_url(&p.links.code) { " · " a href=(code) rel="nofollow noopener" { "code" } }
                 }
                 @if let Some(s) = snippet_html { p.snippet.math { (PreEscaped(s)) } }
                 @if let Some(n) = note { (n) }
+                (actions(p, v))
             }
         }
     }
 }
 
+/// The vote count: Hugging Face's upvotes plus this instance's.
+pub fn vote_count(p: &Paper, v: &Viewer) -> Markup {
+    let hf = p.signals.hf_upvotes.unwrap_or(0);
+    let local = v.local_votes.get(&p.id).copied().unwrap_or(0);
+    html! {
+        div.votes title=(format!("{hf} Hugging Face upvotes + {local} here")) {
+            span aria-hidden="true" { "▲" }
+            span.count { (hf + local) }
+            span.visually-hidden { " upvotes" }
+        }
+    }
+}
+
+/// A paper's authors, the first `n` of them linked to their pages, then "et al.".
+pub fn author_links(p: &Paper, n: usize) -> Markup {
+    html! {
+        @for (i, a) in p.authors.iter().take(n).enumerate() {
+            @if i > 0 { ", " }
+            @let slug = author_slug(&a.name);
+            @if slug.is_empty() { (a.name) } @else { a.author href=(urls::author("", &slug)) { (a.name) } }
+        }
+        @if p.authors.len() > n { " et al. (" (p.authors.len()) " authors)" }
+    }
+}
+
+/// One mark button: a form that works without JavaScript (and is posted in place with it).
+fn mark_form(p: &Paper, v: &Viewer, kind: &str, on: bool, label: (&str, &str), title: &str) -> Markup {
+    let action = match (kind, on) {
+        ("up" | "not_for_me", true) => "clear_vote",
+        ("read", true) => "unread",
+        ("save", true) => "unsave",
+        (k, _) => k,
+    };
+    html! {
+        form.mark method="post" action="/mark" data-kind=(kind) {
+            input type="hidden" name="csrf" value=(v.csrf);
+            input type="hidden" name="paper" value=(p.id);
+            input type="hidden" name="next" value=(v.here);
+            input type="hidden" name="action" value=(action);
+            button type="submit" aria-pressed=(on) title=(title) { (if on { label.1 } else { label.0 }) }
+        }
+    }
+}
+
+/// The reader's buttons on a paper: upvote, not for me, read, save. Signed out: a link to sign in.
+pub fn actions(p: &Paper, v: &Viewer) -> Markup {
+    let Some(_) = &v.reader else {
+        return html! {};
+    };
+    let vote = v.marks.votes.get(&p.id).copied();
+    html! {
+        div.actions role="group" aria-label=(format!("Your marks on {}", p.title)) {
+            (mark_form(p, v, "up", vote == Some(Vote::Up), ("▲ Upvote", "▲ Upvoted"), "Upvote: counts in trending and teaches your For you feed"))
+            (mark_form(p, v, "not_for_me", vote == Some(Vote::NotForMe), ("Not for me", "Not for me ✓"), "Private: fewer papers like this for you"))
+            (mark_form(p, v, "read", v.marks.read.contains(&p.id), ("Mark read", "Read ✓"), "Mark as read"))
+            (mark_form(p, v, "save", v.marks.saved.contains(&p.id), ("Save", "Saved ✓"), "Save to your collection “Saved” (saved: remove from all your collections)"))
+        }
+    }
+}
+
 /// A list of papers, or a message when there are none.
-pub fn paper_list(papers: &[Paper], empty: &str) -> Markup {
+pub fn paper_list(papers: &[Paper], empty: &str, v: &Viewer) -> Markup {
     html! {
         @if papers.is_empty() {
             p.empty { (empty) }
         } @else {
-            ol.papers { @for p in papers { (paper_item(p, None, None)) } }
+            ol.papers { @for p in papers { (paper_item(p, None, None, v)) } }
         }
     }
 }

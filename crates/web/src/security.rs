@@ -38,6 +38,10 @@ pub async fn headers(req: Request, next: Next) -> Response {
 /// Applies the per-client limits (`limits.rs`); a client over its limit gets 429 with
 /// `Retry-After`.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // The sign-in form itself costs nothing; sending it does (an email).
+    if req.method() == axum::http::Method::GET && req.uri().path() == "/sign-in" {
+        return next.run(req).await;
+    }
     let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     if let Err(e) = state.limiter().check(Bucket::of(req.uri().path()), client) {
         return error_response(req.uri().path(), e);

@@ -174,6 +174,11 @@ impl AppState {
         *self.0.categories.lock().expect("category cache lock") = None;
     }
 
+    /// Forgets cached rankings; call after local votes changed (they count in trending).
+    pub fn votes_changed(&self) {
+        self.0.trending.lock().expect("trending lock").clear();
+    }
+
     /// Papers per primary category, most first (counted once until papers change, not at
     /// every search page).
     pub fn category_counts(&self) -> Result<CategoryCounts, StoreError> {

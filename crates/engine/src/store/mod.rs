@@ -26,7 +26,7 @@ pub use self::sqlite::SqliteStore;
 
 use crate::ingest::IngestReport;
 use crate::readers::{AccountData, ApiToken, Collection, Follow, Marks, SavedPaper, SignInRequest, Vote, VoteRecord};
-use crate::outbox::{Delivery, OutboxCounts, OutboxRow, OutgoingMessage, Outcome};
+use crate::outbox::{Delivery, Kind, OutboxCounts, OutboxRow, OutgoingMessage, Outcome};
 use crate::subscriptions::{Frequency, Interests, SubscribeOutcome, Subscriber};
 
 /// What went wrong in the store. The variants name what failed, not the backend.
@@ -188,8 +188,9 @@ pub trait Outbox: Send {
     /// Records a digest: the outbox row and the ledger rows, in one transaction. Returns false
     /// (and records nothing) when the subscriber already has a digest for `period`.
     fn enqueue_digest(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError>;
-    /// Queues a confirmation email (one per subscriber and token issue time).
-    fn enqueue_confirmation(&mut self, subscriber: i64, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Queues a mail the person asked for (a confirmation or a sign-in link; digests go through
+    /// [`Outbox::enqueue_digest`]), one per subscriber, kind and issue time.
+    fn enqueue_mail(&mut self, subscriber: i64, kind: Kind, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Claims up to `limit` messages due at `now`, oldest first, for this caller alone: each is
     /// marked `sending` (attempt counted) with its claim running until `now + lease`. Due means
     /// queued and due, or `sending` with an expired claim (its worker died). Digests to

@@ -1,7 +1,11 @@
 //! The server-rendered pages, one room per job: [`papers`] (home, days, categories, a paper),
-//! [`search`] and [`subscription`] (subscribe, confirm, unsubscribe, preferences). Every page
+//! [`search`], [`subscription`] (subscribe, confirm, unsubscribe, preferences), [`account`]
+//! (sign-in by emailed link, the account page) and [`library`] (marks, collections, export and
+//! import, authors). Every page
 //! works without JavaScript; errors render as pages through [`PageError`].
 
+pub mod account;
+pub mod library;
 pub mod papers;
 pub mod search;
 pub mod subscription;
@@ -30,4 +34,18 @@ pub async fn not_found(State(state): State<AppState>) -> Response {
         p { a href="/" { "The daily papers" } " · " a href="/search" { "Search" } }
     };
     (StatusCode::NOT_FOUND, Html(page(&state, "Not found", main).into_string())).into_response()
+}
+
+/// The page an emailed link opens: one button that posts the link's token. A mail scanner that
+/// fetches the link uses nothing up; the person's click does.
+pub fn token_button_page(state: &AppState, heading: &str, action: &str, token: &str, button: &str) -> PageResult {
+    let main = html! {
+        h1 { (heading) }
+        form method="post" action=(action) {
+            input type="hidden" name="token" value=(token);
+            input type="hidden" name="csrf" value=(crate::security::csrf_token(&state.config().secret));
+            button type="submit" { (button) }
+        }
+    };
+    Ok(Html(page(state, heading, main).into_string()))
 }

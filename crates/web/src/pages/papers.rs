@@ -6,21 +6,24 @@ use axum::response::Html;
 use chrono::{Days, NaiveDate};
 use maud::{html, Markup};
 use paperboy_core::{urls, Category, Paper, PaperId};
+use paperboy_engine::readers::author_key;
 use paperboy_engine::trending::{self, Window};
+use std::collections::HashSet;
 
 use super::{PageResult, PER_PAGE};
 use crate::error::WebError;
 use crate::params::{parse_day, Params};
-use crate::render::{long_day, page, page_with, pager, paper_href, paper_item, paper_list, safe_url};
+use crate::render::{actions, author_links, long_day, page, page_with, pager, paper_href, paper_item, paper_list, safe_url, url_encode};
+use crate::session::{Viewer, Visit, DEFAULT_COLLECTION};
 use crate::state::AppState;
 
 /// `/`: the latest day's papers.
-pub async fn home(State(state): State<AppState>, params: Params) -> PageResult {
+pub async fn home(State(state): State<AppState>, params: Params, visit: Visit) -> PageResult {
     state
         .blocking(move |s| {
             let latest = s.store().latest_day()?;
             match latest {
-                Some(day) => day_page(s, day, &params, true),
+                Some(day) => day_page(s, day, &params, true, &visit),
                 None => Ok(Html(
                     page(s, "Daily papers", html! {
                         h1 { "Daily papers" }
@@ -34,12 +37,12 @@ pub async fn home(State(state): State<AppState>, params: Params) -> PageResult {
 }
 
 /// `/papers/YYYY-MM-DD`.
-pub async fn day(State(state): State<AppState>, Path(date): Path<String>, params: Params) -> PageResult {
+pub async fn day(State(state): State<AppState>, Path(date): Path<String>, params: Params, visit: Visit) -> PageResult {
     let day = parse_day(&date, "day").map_err(|_| WebError::NotFound(format!("{date:?} is not a day (YYYY-MM-DD)")))?;
-    state.blocking(move |s| day_page(s, day, &params, false)).await
+    state.blocking(move |s| day_page(s, day, &params, false, &visit)).await
 }
 
-fn day_page(s: &AppState, day: NaiveDate, params: &Params, home: bool) -> PageResult {
+fn day_page(s: &AppState, day: NaiveDate, params: &Params, home: bool, visit: &Visit) -> PageResult {
     let window = params.window("period", Window::Day)?;
     let page_no = params.page()?;
     let (before, after, latest) = {
@@ -62,6 +65,7 @@ fn day_page(s: &AppState, day: NaiveDate, params: &Params, home: bool) -> PageRe
     let start = (page_no - 1) * PER_PAGE;
     let shown: Vec<_> = ranked.iter().skip(start).take(PER_PAGE).collect();
     let has_next = ranked.len() > start + PER_PAGE;
+    let v = Viewer::load(s, visit, &shown.iter().map(|t| t.paper.id.clone()).collect::<Vec<_>>())?;
     let (prev_day, next_day) = match window {
         Window::Day => (before, after),
         w => (
@@ -91,7 +95,7 @@ fn day_page(s: &AppState, day: NaiveDate, params: &Params, home: bool) -> PageRe
             // Each paper's title is an h3: the list gets its h2, so headings go in order.
             h2.visually-hidden { "Papers" }
             ol.papers start=(start + 1) {
-                @for t in &shown { (paper_item(&t.paper, None, None)) }
+                @for t in &shown { (paper_item(&t.paper, None, None, &v)) }
             }
         }
         (pager(page_no, has_next, |p| with(window, p)))
@@ -110,7 +114,7 @@ fn day_page(s: &AppState, day: NaiveDate, params: &Params, home: bool) -> PageRe
 }
 
 /// `/category/{category}`: a category's papers, newest first.
-pub async fn category(State(state): State<AppState>, Path(category): Path<String>, params: Params) -> PageResult {
+pub async fn category(State(state): State<AppState>, Path(category): Path<String>, params: Params, visit: Visit) -> PageResult {
     let cat: Category = category.parse().map_err(|_| WebError::NotFound(format!("{category:?} is not an arXiv category")))?;
     let page_no = params.page()?;
     state
@@ -118,13 +122,14 @@ pub async fn category(State(state): State<AppState>, Path(category): Path<String
             let mut papers = s.store().papers_in_category(cat.as_str(), (page_no - 1) * PER_PAGE, PER_PAGE + 1)?;
             let has_next = papers.len() > PER_PAGE;
             papers.truncate(PER_PAGE);
+            let v = Viewer::load(s, &visit, &papers.iter().map(|p| p.id.clone()).collect::<Vec<_>>())?;
             let name = cat.name().unwrap_or("");
             let title = if name.is_empty() { cat.to_string() } else { format!("{name} ({cat})") };
             let main = html! {
                 h1 { (title) }
                 p { a href=(urls::category_feed("", &cat)) { "RSS feed of this category" } }
                 h2.visually-hidden { "Papers" }
-                (paper_list(&papers, "No papers in this category yet."))
+                (paper_list(&papers, "No papers in this category yet.", &v))
                 (pager(page_no, has_next, |p| format!("{}?page={p}", urls::category("", &cat))))
             };
             Ok(Html(page(s, &title, main).into_string()))
@@ -133,7 +138,7 @@ pub async fn category(State(state): State<AppState>, Path(category): Path<String
 }
 
 /// `/paper/{id}`.
-pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+pub async fn paper(State(state): State<AppState>, Path(id): Path<String>, visit: Visit) -> PageResult {
     let pid: PaperId = id.parse().map_err(|_| WebError::NotFound(format!("{id:?} is not a paper id")))?;
     state
         .blocking(move |s| {
@@ -144,7 +149,11 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Pag
             let paper = paper.ok_or_else(|| WebError::NotFound(format!("no paper {pid} here")))?;
             let similar = similar_papers(s, &paper.id, 6)?;
             let why = why_trending(s, &paper, latest)?;
-            Ok(Html(page(s, &paper.title, paper_view(&paper, &similar, why)).into_string()))
+            let mut ids: Vec<PaperId> = similar.iter().map(|p| p.id.clone()).collect();
+            ids.push(paper.id.clone());
+            let v = Viewer::load(s, &visit, &ids)?;
+            let yours = yours(s, &paper, &v)?;
+            Ok(Html(page(s, &paper.title, paper_view(&paper, &similar, why, yours, &v)).into_string()))
         })
         .await
 }
@@ -181,13 +190,80 @@ fn why_trending(s: &AppState, p: &Paper, latest: Option<NaiveDate>) -> Result<Ma
     })
 }
 
-fn paper_view(p: &Paper, similar: &[Paper], why: Markup) -> Markup {
+/// The signed-in reader's panel on a paper: their marks, saving to a collection with a note,
+/// and following the authors; signed out, an invitation to sign in.
+fn yours(s: &AppState, p: &Paper, v: &Viewer) -> Result<Markup, WebError> {
+    let Some(reader) = &v.reader else {
+        return Ok(html! {
+            p.sign-in-hint { a href=(format!("/sign-in?next={}", url_encode(&v.here))) { "Sign in" } " to upvote, save this paper to a collection and follow its authors." }
+        });
+    };
+    let (inside, followed) = {
+        let store = s.store();
+        (store.collections_with(reader.id, &p.id)?, store.follows(reader.id)?)
+    };
+    let followed: HashSet<String> = followed.into_iter().map(|f| f.key).collect();
+    let mut authors: Vec<&str> = p.authors.iter().map(|a| a.name.as_str()).filter(|n| !author_key(n).is_empty()).collect();
+    authors.truncate(12);
+    Ok(html! {
+        section.yours aria-labelledby="yours-title" {
+            h2 #yours-title { "Yours" }
+            (actions(p, v))
+            @let saved_in: Vec<&str> = v.collections.iter().filter(|c| inside.contains(&c.id)).map(|c| c.name.as_str()).collect();
+            @if !saved_in.is_empty() {
+                p { "In your collections: " @for (i, c) in v.collections.iter().filter(|c| inside.contains(&c.id)).enumerate() { @if i > 0 { ", " } a href=(format!("/collections/{}", c.id)) { (c.name) } } "." }
+            }
+            form.save-to method="post" action="/mark" {
+                input type="hidden" name="csrf" value=(v.csrf);
+                input type="hidden" name="paper" value=(p.id);
+                input type="hidden" name="next" value=(v.here);
+                input type="hidden" name="action" value="save";
+                div.field {
+                    label for="save-collection" { "Save to" }
+                    select #save-collection name="collection" {
+                        @if v.collections.is_empty() { option value="" { (DEFAULT_COLLECTION) } }
+                        @for c in &v.collections { option value=(c.id) { (c.name) } }
+                    }
+                }
+                div.field {
+                    label for="save-new" { "or a new collection" }
+                    input #save-new type="text" name="new_collection" maxlength="100" placeholder="e.g. Thesis reading";
+                }
+                div.field.wide {
+                    label for="save-note" { "Note (optional)" }
+                    textarea #save-note name="note" maxlength="2000" rows="2" {}
+                }
+                button type="submit" { "Save" }
+            }
+            @if !authors.is_empty() {
+                h3 { "Follow the authors" }
+                ul.follow-list {
+                    @for name in &authors {
+                        @let on = followed.contains(&author_key(name));
+                        li {
+                            form.follow method="post" action="/follow" {
+                                input type="hidden" name="csrf" value=(v.csrf);
+                                input type="hidden" name="name" value=(name);
+                                input type="hidden" name="next" value=(v.here);
+                                input type="hidden" name="action" value=(if on { "unfollow" } else { "follow" });
+                                button type="submit" aria-pressed=(on) { (if on { "Following " } else { "Follow " }) (name) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn paper_view(p: &Paper, similar: &[Paper], why: Markup, yours: Markup, v: &Viewer) -> Markup {
     html! {
         article.paper-page {
             h1.math { (p.title) }
             @if !p.authors.is_empty() {
-                p.authors { @for (i, a) in p.authors.iter().enumerate() { @if i > 0 { ", " } (a.name) } }
+                p.authors { (author_links(p, usize::MAX)) }
             }
+            (yours)
             dl.facts {
                 dt { "Identifier" } dd { code { (p.id) } }
                 @if let Some(d) = p.day() { dt { "Day" } dd { a href=(format!("/papers/{d}")) { (long_day(d)) } } }
@@ -201,7 +277,7 @@ fn paper_view(p: &Paper, similar: &[Paper], why: Markup) -> Markup {
                     dt { "Categories" }
                     dd { @for (i, c) in p.categories.iter().enumerate() { @if i > 0 { ", " } a href=(urls::category("", c)) title=[c.name()] { (c) } } }
                 }
-                dt { "Upvotes" } dd { (p.signals.hf_upvotes.unwrap_or(0)) }
+                dt { "Upvotes" } dd { (p.signals.hf_upvotes.unwrap_or(0)) " on Hugging Face, " (v.local_votes.get(&p.id).copied().unwrap_or(0)) " here" }
                 @if let Some(doi) = &p.doi { dt { "DOI" } dd { (doi) } }
                 @if let Some(j) = &p.journal_ref { dt { "Journal" } dd { (j) } }
                 @if let Some(c) = &p.comments { dt { "Comments" } dd { (c) } }
@@ -219,7 +295,7 @@ fn paper_view(p: &Paper, similar: &[Paper], why: Markup) -> Markup {
             (why)
             section.similar aria-labelledby="similar-title" {
                 h2 #similar-title { "Similar papers" }
-                (paper_list(similar, "Similar papers appear once this paper's text has been embedded."))
+                (paper_list(similar, "Similar papers appear once this paper's text has been embedded.", v))
             }
         }
     }

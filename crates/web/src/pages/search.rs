@@ -9,10 +9,11 @@ use paperboy_engine::search::{Filters, Hit, Mode};
 use super::{PageResult, MAX_HITS, PER_PAGE};
 use crate::params::{Params, SearchParams};
 use crate::render::{page, pager, paper_item, url_encode};
+use crate::session::{Viewer, Visit};
 use crate::state::AppState;
 
 /// `/search`.
-pub async fn search(State(state): State<AppState>, params: Params) -> PageResult {
+pub async fn search(State(state): State<AppState>, params: Params, visit: Visit) -> PageResult {
     let page_no = params.page()?;
     let asked = params.search()?;
     state
@@ -38,6 +39,7 @@ pub async fn search(State(state): State<AppState>, params: Params) -> PageResult
             let shown = hits.iter().skip(start).take(PER_PAGE);
             let has_next = hits.len() > start + PER_PAGE && start + PER_PAGE < MAX_HITS;
             let papers = s.papers_of(shown)?;
+            let v = Viewer::load(s, &visit, &papers.iter().map(|(p, _)| p.id.clone()).collect::<Vec<_>>())?;
             let href = |p: usize| search_href(q, mode, filters, p);
             let main = html! {
                 h1 { "Search" }
@@ -57,7 +59,7 @@ pub async fn search(State(state): State<AppState>, params: Params) -> PageResult
                     p.count { "Results " (start + 1) "–" (start + papers.len()) " for “" (q) "” (" (mode) ")" }
                     ol.papers start=(start + 1) {
                         @for (p, h) in &papers {
-                            (paper_item(p, Some(&h.snippet_html), Some(explain(h))))
+                            (paper_item(p, Some(&h.snippet_html), Some(explain(h)), &v))
                         }
                     }
                     (pager(page_no, has_next, href))

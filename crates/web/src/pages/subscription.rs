@@ -78,16 +78,7 @@ fn subscribe_problem(state: &AppState, message: &str) -> Response {
 
 /// `GET /confirm?token=…`: a button that confirms (a link scanner's GET confirms nothing).
 pub async fn confirm(State(state): State<AppState>, params: Params) -> PageResult {
-    let token = params.text("token").unwrap_or("").to_owned();
-    let main = html! {
-        h1 { "Confirm your subscription" }
-        form method="post" action="/confirm" {
-            input type="hidden" name="token" value=(token);
-            input type="hidden" name="csrf" value=(crate::security::csrf_token(&state.config().secret));
-            button type="submit" { "Yes, send me the digest" }
-        }
-    };
-    Ok(Html(page(&state, "Confirm your subscription", main).into_string()))
+    super::token_button_page(&state, "Confirm your subscription", "/confirm", params.text("token").unwrap_or(""), "Yes, send me the digest")
 }
 
 /// The confirmation form's fields.

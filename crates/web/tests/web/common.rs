@@ -101,3 +101,21 @@ pub async fn post_form(app: &TestApp, uri: &str, form: &str, headers: &[(&str, &
     let bytes = body.collect().await.expect("body").to_bytes();
     (parts.status, String::from_utf8_lossy(&bytes).into_owned())
 }
+
+/// Any request, with headers; answers status, headers and body.
+pub async fn request(app: &TestApp, method: &str, uri: &str, headers: &[(&str, &str)], body: impl Into<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = send(app, req.body(body.into()).unwrap()).await;
+    let (parts, body) = res.into_parts();
+    let bytes = body.collect().await.expect("body").to_bytes();
+    (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The link in `body` that starts with `prefix`.
+pub fn link_after(body: &str, prefix: &str) -> String {
+    let at = body.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in {body}"));
+    body[at..].split(|c: char| c.is_whitespace() || c == '"' || c == '<').next().unwrap().to_owned()
+}

@@ -9,10 +9,6 @@ use paperboy_digest::{compose_all, deliver_due, MailConfig, SmtpMailer};
 
 use crate::common::*;
 
-fn link_after(body: &str, prefix: &str) -> String {
-    let at = body.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in {body}"));
-    body[at..].split(|c: char| c.is_whitespace() || c == '"' || c == '<').next().unwrap().to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribe_confirm_digest_unsubscribe() {

@@ -3,4 +3,5 @@
 mod browser;
 mod common;
 mod email;
+mod readers;
 mod routes;

@@ -81,12 +81,12 @@ impl Outbox for PgStore {
         Ok(inserted.is_some())
     }
 
-    fn enqueue_confirmation(&mut self, subscriber: i64, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
+    fn enqueue_mail(&mut self, subscriber: i64, kind: Kind, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
                  status, attempts, next_attempt_at, created_at)
-             VALUES ($1, 'confirm', $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9) ON CONFLICT DO NOTHING",
-            &[&subscriber, &now.to_rfc3339(), &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now],
+             VALUES ($1, $10, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9) ON CONFLICT DO NOTHING",
+            &[&subscriber, &now.to_rfc3339(), &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now, &kind.as_str()],
         )?;
         Ok(())
     }
@@ -98,7 +98,7 @@ impl Outbox for PgStore {
             "WITH due AS (
                  SELECT o.id FROM outbox o
                  WHERE o.status IN ('queued', 'sending') AND o.next_attempt_at <= $1
-                   AND (o.kind = 'confirm' OR EXISTS (SELECT 1 FROM subscribers s WHERE s.id = o.subscriber_id AND s.status = 'confirmed'))
+                   AND (o.kind <> 'digest' OR EXISTS (SELECT 1 FROM subscribers s WHERE s.id = o.subscriber_id AND s.status = 'confirmed'))
                  ORDER BY o.id LIMIT $2
                  FOR UPDATE OF o SKIP LOCKED
              )

@@ -77,12 +77,12 @@ impl Outbox for SqliteStore {
         Ok(true)
     }
 
-    fn enqueue_confirmation(&mut self, subscriber: i64, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
+    fn enqueue_mail(&mut self, subscriber: i64, kind: Kind, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT OR IGNORE INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
                  status, attempts, next_attempt_at, created_at)
-             VALUES (?1, 'confirm', ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', 0, ?2, ?2)",
-            params![subscriber, now.to_rfc3339(), message.message_id, message.recipient, message.subject, message.html, message.text, message.unsubscribe_url],
+             VALUES (?1, ?9, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', 0, ?2, ?2)",
+            params![subscriber, now.to_rfc3339(), message.message_id, message.recipient, message.subject, message.html, message.text, message.unsubscribe_url, kind.as_str()],
         )?;
         Ok(())
     }
@@ -95,7 +95,7 @@ impl Outbox for SqliteStore {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM outbox o
                  WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?1
-                   AND (kind = 'confirm' OR EXISTS (SELECT 1 FROM subscribers s WHERE s.id = o.subscriber_id AND s.status = 'confirmed'))
+                   AND (kind <> 'digest' OR EXISTS (SELECT 1 FROM subscribers s WHERE s.id = o.subscriber_id AND s.status = 'confirmed'))
                  ORDER BY id LIMIT ?2"
             ))?;
             let mut found = stmt.query(params![now.to_rfc3339(), limit as i64])?;

@@ -354,7 +354,7 @@ pub fn a_period_gets_one_digest_and_a_paper_reaches_a_subscriber_once(db: &TestD
     let after_refusal = store.subscriber_by_email(&EmailAddress::parse("r0@example.org").unwrap()).unwrap().unwrap();
     assert_eq!(after_refusal.last_digest_day, Some(day("2026-09-02")), "a refused digest moves nothing");
     assert_eq!(store.delivery_of("<a3@paperboy.test>").unwrap(), None);
-    store.enqueue_confirmation(b, &message("c1", "r1@example.org"), now).unwrap();
+    store.enqueue_mail(b, Kind::Confirm, &message("c1", "r1@example.org"), now).unwrap();
     let counts = store.outbox_counts().unwrap();
     assert_eq!((counts.queued, counts.sent), (3, 0));
     assert_eq!(store.delivery_of("<a1@paperboy.test>").unwrap(), Some((Delivery::Queued, 0)));
@@ -429,7 +429,7 @@ pub fn bounces_stop_digests(db: &TestDb) {
     assert!(store.confirmed_subscribers().unwrap().is_empty());
     // A digest queued before the address started bouncing is not claimed; a confirmation is.
     store.enqueue_digest(sub, "daily:2026-09-09", day("2026-09-09"), &[], &message("late", "r0@example.org"), now).unwrap();
-    store.enqueue_confirmation(sub, &message("confirm", "r0@example.org"), now).unwrap();
+    store.enqueue_mail(sub, Kind::Confirm, &message("confirm", "r0@example.org"), now).unwrap();
     let rows = store.claim_due(now, 10, CLAIM_LEASE).unwrap();
     assert_eq!(rows.iter().map(|r| r.kind).collect::<Vec<_>>(), [Kind::Confirm]);
     assert_eq!(store.outbox_counts().unwrap().bounced, u64::from(BOUNCES_TO_STOP));
