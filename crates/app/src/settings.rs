@@ -14,6 +14,7 @@
 //! metadata_prefix = "arXivRaw"
 //! delay_secs = 3
 //! user_agent = "paperboy (mailto:you@example.org)"
+//! api_url = "https://export.arxiv.org/api"   # set to let library imports fetch papers by arXiv id
 //!
 //! [serve]
 //! listen = "127.0.0.1:8080"
@@ -113,6 +114,8 @@ pub struct HarvestSection {
     pub metadata_prefix: Option<String>,
     pub delay_secs: Option<u64>,
     pub user_agent: Option<String>,
+    /// The arXiv API that library imports may fetch unknown arXiv ids from (unset: no fetching).
+    pub api_url: Option<String>,
 }
 
 impl ConfigFile {
@@ -225,6 +228,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// The OAI-PMH harvest (the `harvest` command and the daily jobs).
     pub harvest: HarvestOptions,
+    /// The arXiv API for fetching papers by id (library imports), when set.
+    pub arxiv_api: Option<HarvestOptions>,
 }
 
 /// The process environment as `resolve` reads it: a variable's value, if set and not empty.
@@ -307,7 +312,15 @@ impl Settings {
             harvest.until = *until;
         }
 
-        Ok(Settings { json: cli.json, data, database, serve, mail, harvest })
+        // A reader waits on the import page: short timeouts, one retry.
+        let arxiv_api = env("PAPERBOY_ARXIV_API_URL").or(h.api_url).map(|url| HarvestOptions {
+            base_url: url,
+            timeout: Duration::from_secs(20),
+            max_retries: 1,
+            max_retry_wait: Duration::from_secs(5),
+            ..harvest.clone()
+        });
+        Ok(Settings { json: cli.json, data, database, serve, mail, harvest, arxiv_api })
     }
 
     /// A new connection to the store (the data directory is created first).
@@ -376,6 +389,10 @@ mod tests {
         // serve's daily harvest reads the same settings.
         let s = resolve(&["paperboy", "serve"], file, &[]);
         assert_eq!((s.harvest.base_url.as_str(), s.harvest.set.as_deref(), s.harvest.delay), ("http://file/oai", Some("math"), Duration::ZERO));
+        assert!(s.arxiv_api.is_none(), "imports stay offline unless an arXiv API is set");
+        let s = resolve(&["paperboy", "serve"], "[harvest]\napi_url = \"http://file/api\"\n", &[]);
+        let api = s.arxiv_api.expect("the arXiv API");
+        assert_eq!((api.base_url.as_str(), api.timeout, api.max_retries), ("http://file/api", Duration::from_secs(20), 1));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Composing a subscriber's digest for a period: the trending papers of the period, then the
-//! papers matching their interests among those new since their last digest, minus every paper
-//! the subscriber already had (the ledger), at most [`TRENDING`] + [`MATCHES`] papers.
+//! Composing a subscriber's digest for a period: the trending papers of the period, the new
+//! papers of the authors they follow, then the papers matching their interests among those new
+//! since their last digest, minus every paper the subscriber already had (the ledger), at most
+//! [`TRENDING`] + [`FOLLOWED`] + [`MATCHES`] papers.
 
 use chrono::{Datelike, NaiveDate};
 use paperboy_core::{Paper, PaperId};
@@ -15,6 +16,8 @@ use crate::error::DigestError;
 pub const TRENDING: usize = 5;
 /// Papers matching the interests per digest at most.
 pub const MATCHES: usize = 10;
+/// New papers of followed authors per digest at most.
+pub const FOLLOWED: usize = 10;
 /// Hits found by meaning alone that count as matches (the nearest few).
 const NEAREST: usize = 3;
 /// Search depth for interest matches (before the ledger and keyword filters).
@@ -65,6 +68,8 @@ pub struct Digest {
     pub period: Period,
     /// Trending papers of the period, best first.
     pub trending: Vec<Paper>,
+    /// New papers of the authors the subscriber follows, newest first.
+    pub followed: Vec<Paper>,
     /// Papers matching the subscriber's interests, best first.
     pub matches: Vec<Paper>,
 }
@@ -72,7 +77,7 @@ pub struct Digest {
 impl Digest {
     /// Papers in the digest.
     pub fn len(&self) -> usize {
-        self.trending.len() + self.matches.len()
+        self.trending.len() + self.followed.len() + self.matches.len()
     }
 
     /// No papers: nothing to send.
@@ -80,9 +85,9 @@ impl Digest {
         self.len() == 0
     }
 
-    /// Every paper, trending first.
+    /// Every paper, in the order of the email.
     pub fn papers(&self) -> impl Iterator<Item = &Paper> {
-        self.trending.iter().chain(&self.matches)
+        self.trending.iter().chain(&self.followed).chain(&self.matches)
     }
 }
 
@@ -114,12 +119,25 @@ pub fn compose_ranked(
     let seen = store.already_sent(subscriber.id, &ids)?;
     let trending: Vec<Paper> = candidates.into_iter().filter(|p| !seen.contains(&p.id)).take(TRENDING).cloned().collect();
 
-    // Interests: papers new since the last digest (or of the last week, for a first digest).
+    // Followed authors and interests: papers new since the last digest (or of the last week,
+    // for a first digest).
     let since = subscriber.last_digest_day.map(|d| d.succ_opt().unwrap_or(d)).unwrap_or_else(|| Window::Week.start(period.day));
+    let authors: Vec<String> = store.follows(subscriber.id)?.into_iter().map(|f| f.key).collect();
+    let mut followed = Vec::new();
+    if !authors.is_empty() {
+        let theirs: Vec<Paper> = store
+            .papers_by_authors(&authors, Some(since), 0, FOLLOWED * 4)?
+            .into_iter()
+            .filter(|p| p.day().is_some_and(|d| d <= period.day) && !excluded(p) && !trending.iter().any(|t| t.id == p.id))
+            .collect();
+        let seen = store.already_sent(subscriber.id, &theirs.iter().map(|p| p.id.clone()).collect::<Vec<_>>())?;
+        followed = theirs.into_iter().filter(|p| !seen.contains(&p.id)).take(FOLLOWED).collect();
+    }
     let mut matches = Vec::new();
     if !interests.is_empty() {
         let in_categories = |p: &Paper| interests.categories.is_empty() || p.categories.iter().any(|c| interests.categories.contains(c));
-        let wanted = |p: &Paper| in_categories(p) && interests.include.iter().all(|w| mentions(p, w)) && !excluded(p) && !trending.iter().any(|t| t.id == p.id);
+        let shown = |p: &Paper| trending.iter().chain(&followed).any(|t| t.id == p.id);
+        let wanted = |p: &Paper| in_categories(p) && interests.include.iter().all(|w| mentions(p, w)) && !excluded(p) && !shown(p);
         let mut found: Vec<Paper> = Vec::new();
         let text: String = [interests.text.as_str(), &interests.include.join(" ")].join(" ").trim().to_owned();
         match (search, SearchQuery::parse(&text)) {
@@ -152,6 +170,6 @@ pub fn compose_ranked(
         found.truncate(MATCHES);
         matches = found;
     }
-    let digest = Digest { period: period.clone(), trending, matches };
+    let digest = Digest { period: period.clone(), trending, followed, matches };
     Ok((!digest.is_empty()).then_some(digest))
 }

@@ -115,6 +115,7 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
             h1.fg style="margin:6px 0 0;font-size:22px;color:#1b1d21;" { (heading) }
         } }
         (section("Trending", &d.trending))
+        (section("From authors you follow", &d.followed))
         (section("For your interests", &d.matches))
         tr { td.muted style="padding:16px 0;color:#555b66;font-size:12px;line-height:1.6;" {
             "You get this " (sub.frequency) " digest at " (sub.email) " because you subscribed at " a href=(format!("{base}/")) style="color:#0b57d0;" { (base) } ". "
@@ -123,7 +124,7 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
         } }
     };
     let mut text = format!("{heading}\n\n");
-    for (title, papers) in [("Trending", &d.trending), ("For your interests", &d.matches)] {
+    for (title, papers) in [("Trending", &d.trending), ("From authors you follow", &d.followed), ("For your interests", &d.matches)] {
         if !papers.is_empty() {
             text.push_str(&format!("{title}\n{}\n\n", "-".repeat(title.len())));
             for p in papers {

@@ -28,12 +28,15 @@ pub struct WebConfig {
     pub rate_limits: RateLimits,
     /// Key of the CSRF tokens (kept in the data directory so tokens survive a restart).
     pub secret: [u8; 32],
+    /// The arXiv API (`base_url`, user agent, retries) that library imports may fetch papers
+    /// this instance lacks from; `None` keeps imports offline.
+    pub arxiv_api: Option<paperboy_engine::harvest::HarvestOptions>,
 }
 
 impl WebConfig {
     /// A configuration with a fresh random secret and the default rate limits.
     pub fn new(base_url: impl Into<String>) -> Self {
-        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret: Self::random_secret() }
+        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret: Self::random_secret(), arxiv_api: None }
     }
 
     /// A fresh random CSRF key.

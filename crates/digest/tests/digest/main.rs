@@ -225,3 +225,27 @@ fn several_connections_compose_one_digest_per_subscriber_between_them() {
     to.dedup();
     assert_eq!(to.len(), 30, "each subscriber exactly once");
 }
+
+#[test]
+fn followed_authors_get_their_own_section_once() {
+    use paperboy_engine::{PaperStore, ReaderStore};
+    let (_dir, mut store) = store_with(&[("ada@example.org", Frequency::Daily, "")]);
+    let ada = sub(&store, "ada@example.org");
+    // An author of the day's least upvoted paper, which trending leaves out.
+    let papers = store.papers_on(day("2026-08-21")).unwrap();
+    let last = papers.last().unwrap();
+    let name = last.authors[0].name.clone();
+    store.follow_author(ada.id, &name, Utc::now()).unwrap();
+    let p = Period { frequency: Frequency::Daily, day: day("2026-08-21") };
+    let d = compose(&store, None, &ada, &p).unwrap().expect("a digest");
+    assert!(d.followed.iter().any(|f| f.id == last.id), "{:?}", d.followed.iter().map(|p| &p.title).collect::<Vec<_>>());
+    assert!(d.followed.iter().all(|f| f.authors.iter().any(|a| paperboy_engine::readers::author_key(&a.name) == paperboy_engine::readers::author_key(&name))));
+    assert!(d.followed.iter().all(|f| !d.trending.iter().any(|t| t.id == f.id)), "never twice in one digest");
+    let message = paperboy_digest::digest_message(&d, &ada, &cfg());
+    assert!(message.html.contains("From authors you follow") && message.text.contains("From authors you follow"));
+    // Sent once: the ledger keeps it out of the next digest.
+    compose_all(&mut store, None, &cfg(), day("2026-08-21"), Utc::now()).unwrap();
+    let ada = sub(&store, "ada@example.org");
+    let next = compose(&store, None, &ada, &Period { frequency: Frequency::Daily, day: day("2026-08-22") }).unwrap();
+    assert!(next.is_none_or(|d| d.papers().all(|p| p.id != last.id)));
+}

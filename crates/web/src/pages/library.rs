@@ -208,6 +208,11 @@ pub async fn collection(State(state): State<AppState>, Path(id): Path<i64>, visi
                             label for="import-text" { "…or paste it here" }
                             textarea #import-text name="text" rows="4" {}
                         }
+                        @if s.config().arxiv_api.is_some() {
+                            div.field {
+                                label { input type="checkbox" name="fetch" value="on"; " Fetch papers this paperboy lacks from arXiv" }
+                            }
+                        }
                         button type="submit" { "Import into " (c.name) }
                     }
                 }
@@ -387,13 +392,14 @@ pub async fn export_account(State(state): State<AppState>, Path(file): Path<Stri
 /// `POST /collections/{id}/import` (multipart: `file` and/or `text`): matches each entry to a
 /// stored paper, saves the matches, and reports every entry.
 pub async fn import(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap, visit: Visit, mut multipart: Multipart) -> Result<Response, PageError> {
-    let (mut csrf, mut input) = (String::new(), String::new());
+    let (mut csrf, mut input, mut fetch) = (String::new(), String::new(), false);
     while let Some(field) = multipart.next_field().await.map_err(|e| WebError::BadRequest(format!("the upload could not be read: {e}")))? {
         let name = field.name().unwrap_or("").to_owned();
         let bytes = field.bytes().await.map_err(|e| WebError::BadRequest(format!("the upload could not be read: {e}")))?;
         let text = || String::from_utf8(bytes.to_vec()).map_err(|e| WebError::BadRequest(format!("{name}: not UTF-8 text (byte {})", e.utf8_error().valid_up_to())));
         match name.as_str() {
             "csrf" => csrf = text()?,
+            "fetch" => fetch = text()? == "on",
             "file" | "text" if !bytes.is_empty() => {
                 input.push_str(&text()?);
                 input.push('\n');
@@ -410,7 +416,11 @@ pub async fn import(State(state): State<AppState>, Path(id): Path<i64>, headers:
         .blocking(move |s| {
             let reader = s.signed_in(&visit)?;
             let c = own_collection(s, &reader, id)?;
-            let results = library::match_citations(&*s.store(), &parsed.citations)?;
+            let mut results = library::match_citations(&*s.store(), &parsed.citations)?;
+            let fetched = match (&s.config().arxiv_api, fetch) {
+                (Some(api), true) => fetch_missing(s, api, &parsed.citations, &mut results),
+                _ => None,
+            };
             let now = Utc::now();
             let mut added = 0;
             for m in &results {
@@ -430,6 +440,7 @@ pub async fn import(State(state): State<AppState>, Path(id): Path<i64>, headers:
                 section.notice role="status" {
                     p { "Read " (parsed.citations.len() + parsed.unreadable.len()) " entries as " (format!("{:?}", parsed.format)) ": "
                         strong { (added) " matched and saved" } ", " (unmatched) " not matched, " (parsed.unreadable.len()) " unreadable." }
+                    @if let Some(f) = &fetched { p { (f) } }
                 }
                 table.import-report {
                     thead { tr { th { "Entry" } th { "Result" } } }
@@ -453,6 +464,38 @@ pub async fn import(State(state): State<AppState>, Path(id): Path<i64>, headers:
             Ok(Html(page(s, "Import", main).into_string()).into_response())
         })
         .await
+}
+
+/// Fetches the entries' arXiv ids this store lacks from the arXiv API, stores the papers and
+/// matches the entries again; says what happened, in words.
+fn fetch_missing(s: &AppState, api: &paperboy_engine::harvest::HarvestOptions, citations: &[library::Citation], results: &mut Vec<Match>) -> Option<String> {
+    let ids: Vec<paperboy_core::ArxivId> = results
+        .iter()
+        .filter_map(|m| match m {
+            Match::Unmatched { fetchable: Some(id), .. } => id.parse().ok(),
+            _ => None,
+        })
+        .take(library::MAX_IMPORT_ENTRIES)
+        .collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let fetched = paperboy_engine::harvest::fetch_by_ids(&mut *s.store(), &api.base_url, &ids, api, &mut std::thread::sleep);
+    let said = match fetched {
+        Ok(n) => {
+            s.papers_changed();
+            format!("Fetched {n} of {} papers from arXiv.", ids.len())
+        }
+        Err(e) => {
+            tracing::warn!("import: fetching from arXiv: {e}");
+            format!("Fetching {} papers from arXiv failed: {e}", ids.len())
+        }
+    };
+    match library::match_citations(&*s.store(), citations) {
+        Ok(again) => *results = again,
+        Err(e) => tracing::warn!("import: matching again: {e}"),
+    }
+    Some(said)
 }
 
 /// `GET /shared/{key}`: a shared collection, read-only.

@@ -28,6 +28,8 @@ pub const HOSTILE_PAPER: &str = "2601.99999";
 
 pub struct TestApp {
     pub state: AppState,
+    /// The "arXiv API" library imports fetch from: recorded answers on loopback.
+    pub arxiv: paperboy_testkit::ReplayServer,
     /// Kept so the data directory lives as long as the app.
     pub _dir: tempfile::TempDir,
 }
@@ -56,9 +58,13 @@ fn build(limits: RateLimits) -> TestApp {
     let mut cache = SqliteStore::open(&db).unwrap();
     let service = SearchService::open(&store, &mut cache, Some(&IndexDirs::under(&dir.path().join("index"))), model, Embed::Later, &mut |_, _, _| {}).expect("search");
     let stores = (0..3).map(|_| Box::new(SqliteStore::open(&db).unwrap()) as Box<dyn Store>).collect();
+    let arxiv = paperboy_testkit::ReplayServer::start(|_, _| paperboy_testkit::Reply::ok(paperboy_testkit::read_fixture("atom/id_2104.12255v1_s0_m100_6ae69987ffe1.xml")));
     let mut config = WebConfig::new("http://paperboy.test");
     config.rate_limits = limits;
-    TestApp { state: AppState::new(stores, Some(Arc::new(service)), config), _dir: dir }
+    let mut api = paperboy_engine::harvest::HarvestOptions::new(arxiv.base_url.trim_end_matches("/oai2"));
+    (api.max_retries, api.delay) = (0, std::time::Duration::ZERO);
+    config.arxiv_api = Some(api);
+    TestApp { state: AppState::new(stores, Some(Arc::new(service)), config), arxiv, _dir: dir }
 }
 
 /// The shared application (built once per test binary).

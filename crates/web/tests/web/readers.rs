@@ -254,6 +254,18 @@ async fn collections_are_private_shareable_exportable_and_importable() {
         saved.sort();
         assert_eq!(saved, [OTHER, GDPO], "{name}");
     }
+    // An arXiv id this paperboy lacks is fetched from the arXiv API when asked.
+    let (_, headers, _) = post_as(app, &eve, "/collections", &format!("csrf={eve_token}&name=Fetched")).await;
+    let id = collection_id(&headers);
+    let boundary = "XpaperboyX";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\narXiv:2104.12255\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"fetch\"\r\n\r\non\r\n--{boundary}--\r\n",
+        csrf_of(&page_as(app, &eve, "/account").await.2)
+    );
+    let (status, _, report) = request(app, "POST", &format!("/collections/{id}/import"), &[("cookie", &eve), ("content-type", &format!("multipart/form-data; boundary={boundary}"))], body).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(report.contains("Fetched 1 of 1 papers from arXiv") && report.contains("1 matched and saved"), "{report}");
+    assert!(app.arxiv.requests().iter().any(|r| r.url.contains("id_list=2104.12255")));
     // Rename, remove, delete.
     post_as(app, &ada, &format!("/collections/{thesis}"), &format!("csrf={token}&action=remove&paper={OTHER}")).await;
     assert_eq!(app.state.store().saved_papers(thesis).unwrap().len(), 1);
