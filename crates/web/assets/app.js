@@ -53,7 +53,8 @@
       event.preventDefault();
       var button = form.querySelector("button");
       button.disabled = true;
-      fetch(form.action, {
+      // getAttribute: the form's hidden input named "action" shadows form.action.
+      fetch(form.getAttribute("action"), {
         method: "POST",
         body: new URLSearchParams(new FormData(form)),
         headers: { "Accept": "application/json" },

@@ -231,6 +231,11 @@ pub fn safe_url(url: &Option<String>) -> Option<&str> {
     })
 }
 
+/// `n` and the noun, in the plural unless `n` is 1 ("1 paper", "3 papers").
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// Percent-encodes a query-string value.
 pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

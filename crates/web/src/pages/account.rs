@@ -17,7 +17,7 @@ use paperboy_engine::subscriptions::{Status, Subscriber};
 use super::PageResult;
 use crate::error::{PageError, WebError};
 use crate::params::Params;
-use crate::render::{page, url_encode};
+use crate::render::{count, page, url_encode};
 use crate::security::{check_csrf, csrf_token};
 use crate::session::{clear_cookie, local_path, set_cookie, Visit};
 use crate::state::AppState;
@@ -235,7 +235,7 @@ fn account_page(s: &AppState, reader: &Subscriber, fresh: Option<(&ApiToken, &st
             @if data.collections.is_empty() { p { "No collections yet: save a paper from any list." } } @else {
                 ul.collections {
                     @for (c, _) in &data.collections {
-                        li { a href=(format!("/collections/{}", c.id)) { (c.name) } " · " (c.papers) " papers" @if c.share_key.is_some() { " · shared" } }
+                        li { a href=(format!("/collections/{}", c.id)) { (c.name) } " · " (count(c.papers as usize, "paper")) @if c.share_key.is_some() { " · shared" } }
                     }
                 }
             }
@@ -270,11 +270,11 @@ fn account_page(s: &AppState, reader: &Subscriber, fresh: Option<(&ApiToken, &st
             h2 #acct-stored { "What is stored about you" }
             ul {
                 li { "Your address, " (reader.email) ", since " (reader.created_at.format("%-d %B %Y")) "." }
-                li { (ups) " upvotes (counted in trending, without your name) and " (data.votes.len() - ups) " “not for me” marks (seen by you alone)." }
-                li { (data.read.len()) " papers marked read." }
-                li { (data.collections.len()) " collections with " (data.collections.iter().map(|(_, p)| p.len()).sum::<usize>()) " saved papers; no one else sees them unless you share one." }
-                li { (data.follows.len()) " followed authors." }
-                li { (data.sessions) " signed-in sessions and " (data.api_tokens.len()) " API tokens." }
+                li { (count(ups, "upvote")) " (counted in trending, without your name) and " (count(data.votes.len() - ups, "“not for me” mark")) " (seen by you alone)." }
+                li { (count(data.read.len(), "paper")) " marked read." }
+                li { (count(data.collections.len(), "collection")) " with " (count(data.collections.iter().map(|(_, p)| p.len()).sum::<usize>(), "saved paper")) "; no one else sees them unless you share one." }
+                li { (count(data.follows.len(), "followed author")) "." }
+                li { (count(data.sessions as usize, "signed-in session")) " and " (count(data.api_tokens.len(), "API token")) "." }
             }
             p { a.button href="/account/data.json" download="paperboy-account.json" { "Download my data (JSON)" } }
         }
@@ -290,7 +290,7 @@ fn account_page(s: &AppState, reader: &Subscriber, fresh: Option<(&ApiToken, &st
             }
             form.inline method="post" action="/sign-out/everywhere" {
                 input type="hidden" name="csrf" value=(csrf);
-                button type="submit" { "Sign out everywhere (" (data.sessions) " sessions)" }
+                button type="submit" { "Sign out everywhere (" (count(data.sessions as usize, "session")) ")" }
             }
         }
         section.danger aria-labelledby="acct-delete" {

@@ -21,7 +21,7 @@ use super::{PageResult, PER_PAGE};
 use crate::error::{PageError, WebError};
 use crate::feeds;
 use crate::params::Params;
-use crate::render::{page, pager, paper_item};
+use crate::render::{count, page, pager, paper_item};
 use crate::security::check_csrf;
 use crate::session::{local_path, Viewer, Visit, DEFAULT_COLLECTION};
 use crate::state::AppState;
@@ -180,11 +180,11 @@ pub async fn collection(State(state): State<AppState>, Path(id): Path<i64>, visi
             let base = s.config().base_url.clone();
             let main = html! {
                 h1 { (c.name) }
-                p { (items.len()) " papers · " a href="/account" { "all your collections" } }
+                p { (count(items.len(), "paper")) " · " a href="/account" { "all your collections" } }
                 section.share aria-labelledby="share-title" {
                     h2 #share-title { "Sharing" }
                     @if let Some(key) = &c.share_key {
-                        p { "Anyone with this link can read the collection (not your notes' author, votes or other collections): " }
+                        p { "Anyone with this link can read the collection and its notes (not your address, votes or other collections):" }
                         p { a href=(urls::shared_collection("", key)) { (urls::shared_collection(&base, key)) } " · " a href=(format!("/shared/{key}/feed.xml")) { "Atom feed" } }
                     } @else {
                         p { "Private: only you can see it." }
@@ -507,7 +507,7 @@ pub async fn shared(State(state): State<AppState>, Path(key): Path<String>, visi
             let v = Viewer::load(s, &visit, &items.iter().map(|(p, _)| p.id.clone()).collect::<Vec<_>>())?;
             let main = html! {
                 h1 { (c.name) }
-                p { "A reading list shared from paperboy · " (items.len()) " papers · " a href=(format!("/shared/{key}/feed.xml")) { "Atom feed" } }
+                p { "A reading list shared from paperboy · " (count(items.len(), "paper")) " · " a href=(format!("/shared/{key}/feed.xml")) { "Atom feed" } }
                 h2.visually-hidden { "Papers" }
                 @if items.is_empty() { p.empty { "No papers yet." } } @else {
                     ol.papers { @for (p, item) in &items { (paper_item(p, None, note_markup(item), &v)) } }

@@ -1,6 +1,8 @@
 //! Pages in real headless Chromium, driven over WebDriver (chromedriver) with fantoccini: the
 //! home page lists papers, a search finds relevant papers, a paper page shows rendered math
-//! and similar papers, the subscribe form posts and says "check your inbox".
+//! and similar papers, the subscribe form posts and says "check your inbox"; a reader signs in
+//! with the link from a real SMTP server's mail, votes and saves in place (JavaScript), shares
+//! a collection and opens its link, and follows an author.
 //!
 //! Needs `chromium` and `chromedriver` (Debian's packages; `.ci/run` installs them and sets
 //! `PAPERBOY_BROWSER_TESTS=1`, which turns "not installed" into a failure instead of a skip).
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::common::{app, MATH_PAPER, MONEY_PAPER};
+use crate::common::{browser_app, link_after, TestApp, MATH_PAPER, MONEY_PAPER};
 
 fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Ok(p) = std::env::var(env) {
@@ -77,6 +79,7 @@ async fn connect(port: u16, chromium: &Path, profile: &Path) -> Client {
 
 /// One browser, one server, the steps in turn; a failing step leaves a screenshot.
 struct Session {
+    app: &'static TestApp,
     client: Client,
     base: String,
     shots: Option<PathBuf>,
@@ -201,6 +204,112 @@ async fn dark_theme_switch(s: &Session) -> Step {
     Ok(())
 }
 
+async fn click(s: &Session, css: &str) -> Step {
+    s.client.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?.click().await.map_err(|e| format!("clicking {css}: {e}"))
+}
+
+async fn attribute(s: &Session, css: &str, name: &str) -> Result<String, String> {
+    let el = s.client.find(Locator::Css(css)).await.map_err(|e| format!("{css}: {e}"))?;
+    Ok(el.attr(name).await.map_err(|e| format!("{css}: {e}"))?.unwrap_or_default())
+}
+
+/// Waits until `css`'s attribute `name` is `value` (a page script's change, or the page a form
+/// post comes back to: an element of the page being left may go stale meanwhile).
+async fn wait_attribute(s: &Session, css: &str, name: &str, value: &str) -> Step {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = attribute(s, css, name).await;
+        if now.as_deref() == Ok(value) {
+            return Ok(());
+        }
+        check!(std::time::Instant::now() < deadline, "{css} [{name}] is {now:?}, not {value:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn sign_in_with_the_emailed_link(s: &Session, sink: &paperboy_testkit::SmtpSink) -> Step {
+    s.goto("/account").await?;
+    s.wait_for("#sign-in-email").await?;
+    s.client.find(Locator::Css("#sign-in-email")).await.map_err(|e| e.to_string())?.send_keys("browser.signin@example.org").await.map_err(|e| e.to_string())?;
+    click(s, "main form button").await?;
+    s.wait_for("section.notice h1").await?;
+    check!(s.texts("section.notice h1").await?.join("") == "Check your inbox", "no \"check your inbox\" after asking for a link");
+    // The worker's delivery pass, to the real SMTP server on loopback.
+    let mailer = paperboy_digest::SmtpMailer::new(&sink.url, "paperboy <hello@paperboy.test>").map_err(|e| e.to_string())?;
+    paperboy_digest::deliver_due(&mut *s.app.state.store(), &mailer, chrono::Utc::now(), 100).map_err(|e| e.to_string())?;
+    let mail = sink.received().into_iter().find(|m| m.to == ["browser.signin@example.org"] && m.header("Subject").is_some_and(|s| s == "Sign in to paperboy")).ok_or("no sign-in mail arrived")?;
+    let link = link_after(&mail.body_text(), "http://paperboy.test/sign-in/link?token=");
+    s.goto(link.trim_start_matches("http://paperboy.test")).await?;
+    click(s, "main form button").await?;
+    s.wait_for("#acct-digest").await?;
+    let who = s.texts("main p strong").await?.join(" ");
+    check!(who.contains("browser.signin@example.org"), "the account page is not the reader's: {who}");
+    Ok(())
+}
+
+async fn vote_and_save_in_place(s: &Session) -> Step {
+    s.goto("/papers/2026-01-09").await?;
+    s.wait_for("li.paper form.mark").await?;
+    let first = "ol.papers li.paper:first-child";
+    let before: u32 = s.texts(&format!("{first} .votes .count")).await?.join("").trim().parse().map_err(|e| format!("vote count: {e}"))?;
+    click(s, &format!("{first} form[data-kind=up] button")).await?;
+    wait_attribute(s, &format!("{first} form[data-kind=up] button"), "aria-pressed", "true").await?;
+    let after: u32 = s.texts(&format!("{first} .votes .count")).await?.join("").trim().parse().map_err(|e| format!("vote count: {e}"))?;
+    check!(after == before + 1, "the count went from {before} to {after}");
+    // In place: the page was not loaded again (a marker set now is still there).
+    s.client.execute("window.paperboyMarker = 1", vec![]).await.map_err(|e| e.to_string())?;
+    click(s, &format!("{first} form[data-kind=save] button")).await?;
+    wait_attribute(s, &format!("{first} form[data-kind=save] button"), "aria-pressed", "true").await?;
+    click(s, &format!("{first} form[data-kind=save] button")).await?;
+    wait_attribute(s, &format!("{first} form[data-kind=save] button"), "aria-pressed", "false").await?;
+    click(s, &format!("{first} form[data-kind=save] button")).await?;
+    wait_attribute(s, &format!("{first} form[data-kind=save] button"), "aria-pressed", "true").await?;
+    let marker = s.client.execute("return window.paperboyMarker || 0", vec![]).await.map_err(|e| e.to_string())?;
+    check!(marker == json!(1), "the page was loaded again: the marks did not update in place");
+    // A reload shows what the server kept.
+    s.goto("/papers/2026-01-09").await?;
+    check!(attribute(s, &format!("{first} form[data-kind=up] button"), "aria-pressed").await? == "true", "the upvote did not stick");
+    Ok(())
+}
+
+async fn account_lists_the_collection(s: &Session) -> Step {
+    s.goto("/account").await?;
+    s.wait_for("ul.collections a").await?;
+    let names = s.texts("ul.collections li").await?;
+    check!(names.iter().any(|n| n.starts_with("Saved")), "no \"Saved\" collection: {names:?}");
+    Ok(())
+}
+
+async fn share_a_collection_and_open_its_link(s: &Session) -> Step {
+    s.goto("/account").await?;
+    click(s, "ul.collections a").await?;
+    s.wait_for("section.share").await?;
+    click(s, "section.share form button").await?;
+    s.wait_for("section.share a[href^='/shared/']").await?;
+    let link = attribute(s, "section.share a[href^='/shared/']", "href").await?;
+    check!(link.len() > 60, "the share link is guessable: {link}");
+    let shared = link.split_once("/shared/").map(|(_, k)| format!("/shared/{k}")).unwrap_or(link);
+    s.goto(&shared).await?;
+    let titles = s.texts("ol.papers li.paper h3").await?;
+    check!(titles.len() == 1, "the shared page lists {} papers", titles.len());
+    Ok(())
+}
+
+async fn the_collection_page(s: &Session) -> Step {
+    s.goto("/account").await?;
+    click(s, "ul.collections a").await?;
+    s.wait_for("form.note-form").await?;
+    Ok(())
+}
+
+async fn follow_an_author(s: &Session) -> Step {
+    s.goto("/author/shih-yang-liu").await?;
+    s.wait_for("form.follow button").await?;
+    click(s, "form.follow button").await?;
+    wait_attribute(s, "form.follow button", "aria-pressed", "true").await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_work_in_headless_chromium() {
     let required = std::env::var("PAPERBOY_BROWSER_TESTS").is_ok_and(|v| v == "1");
@@ -212,7 +321,8 @@ async fn pages_work_in_headless_chromium() {
         eprintln!("SKIPPED: browser tests need chromium and chromedriver (apt-get install chromium chromium-driver)");
         return;
     };
-    let state = app().state.clone();
+    let app = browser_app();
+    let state = app.state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -223,12 +333,19 @@ async fn pages_work_in_headless_chromium() {
     let profile = tempfile::tempdir().unwrap();
     let client = connect(port, &chromium, profile.path()).await;
     let shots = std::env::var_os("PAPERBOY_SCREENSHOTS").map(PathBuf::from);
-    let s = Session { client, base: format!("http://{addr}"), shots };
+    let s = Session { app, client, base: format!("http://{addr}"), shots };
     s.run("home", home_lists_papers(&s)).await;
     s.run("search", search_finds_relevant_papers(&s)).await;
     s.run("paper", paper_page_renders_math_and_similar_papers(&s)).await;
     s.run("money", dollars_that_are_money_stay_text(&s)).await;
     s.run("subscribe", subscribe_says_check_your_inbox(&s)).await;
     s.run("paper-dark", dark_theme_switch(&s)).await;
+    let sink = paperboy_testkit::SmtpSink::start_local(&[]);
+    s.run("sign-in", sign_in_with_the_emailed_link(&s, &sink)).await;
+    s.run("vote", vote_and_save_in_place(&s)).await;
+    s.run("account", account_lists_the_collection(&s)).await;
+    s.run("collection-shared", share_a_collection_and_open_its_link(&s)).await;
+    s.run("collection", the_collection_page(&s)).await;
+    s.run("author", follow_an_author(&s)).await;
     s.client.close().await.ok();
 }
