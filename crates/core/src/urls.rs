@@ -45,9 +45,25 @@ pub fn confirm(base: &str, token: &str) -> String {
     format!("{base}/confirm?token={token}")
 }
 
-/// The link of a sign-in email.
-pub fn sign_in_link(base: &str, token: &str) -> String {
-    format!("{base}/sign-in/link?token={token}")
+/// The link of a sign-in email; `next` is the page to come back to after signing in.
+pub fn sign_in_link(base: &str, token: &str, next: Option<&str>) -> String {
+    match next {
+        Some(next) => format!("{base}/sign-in/link?token={token}&next={}", encode(next)),
+        None => format!("{base}/sign-in/link?token={token}"),
+    }
+}
+
+/// Percent-encodes a query value: everything but RFC 3986's unreserved characters.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// An author's page (`slug` from the author's name: lower case, words joined by `-`).

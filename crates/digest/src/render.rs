@@ -180,7 +180,7 @@ fn link_mail(mail: LinkMail<'_>, id: i64, email: &str, link: &str, period: &str,
 }
 
 /// The sign-in email: a single-use link valid for [`SIGN_IN_TTL`].
-pub fn sign_in_message(reader: i64, email: &str, token: &str, issued: &str, base: &str) -> OutgoingMessage {
+pub fn sign_in_message(reader: i64, email: &str, token: &str, next: Option<&str>, issued: &str, base: &str) -> OutgoingMessage {
     let mail = LinkMail {
         subject: "Sign in to paperboy",
         why: format!("Someone, hopefully you, asked to sign in to paperboy as {email}."),
@@ -189,7 +189,7 @@ pub fn sign_in_message(reader: i64, email: &str, token: &str, issued: &str, base
         action: "Sign in",
         not_you: "nobody can sign in without the link.",
     };
-    link_mail(mail, reader, email, &urls::sign_in_link(base, token), &format!("sign-in:{issued}"), base)
+    link_mail(mail, reader, email, &urls::sign_in_link(base, token, next), &format!("sign-in:{issued}"), base)
 }
 
 /// The double opt-in email: a confirmation link, nothing else.

@@ -34,15 +34,16 @@ pub fn request_subscription(
     Ok(true)
 }
 
-/// Issues a sign-in link for `email` and queues the email that carries it, unless the address
-/// had its hourly share of links (see `paperboy_engine::readers`). Returns whether an email was
-/// queued (for logs, never for the person asking: the page says the same either way).
-pub fn request_sign_in(store: &mut dyn Store, base_url: &str, email: &EmailAddress, now: DateTime<Utc>) -> Result<bool, DigestError> {
+/// Issues a sign-in link for `email` (coming back to the local path `next` once signed in) and
+/// queues the email that carries it, unless the address had its hourly share of links (see
+/// `paperboy_engine::readers`). Returns whether an email was queued (for logs, never for the
+/// person asking: the page says the same either way).
+pub fn request_sign_in(store: &mut dyn Store, base_url: &str, email: &EmailAddress, next: Option<&str>, now: DateTime<Utc>) -> Result<bool, DigestError> {
     let SignInRequest::Send { reader, token } = store.request_sign_in(email, now)? else {
         tracing::info!("sign-in link not sent: the address had its links for this hour");
         return Ok(false);
     };
-    let message = sign_in_message(reader, email.as_str(), &token, &now.to_rfc3339(), base_url);
+    let message = sign_in_message(reader, email.as_str(), &token, next, &now.to_rfc3339(), base_url);
     store.enqueue_mail(reader, Kind::SignIn, &message, now)?;
     tracing::info!(reader, "sign-in link queued");
     Ok(true)

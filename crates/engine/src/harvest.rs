@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use paperboy_core::urls::encode;
 use paperboy_core::Source;
 
 use crate::ingest::oai_pmh::{parse_page, OaiError};
@@ -150,19 +151,6 @@ pub fn fetch_by_ids(store: &mut dyn PaperStore, api: &str, ids: &[paperboy_core:
         store.upsert_papers(papers)?;
     }
     Ok(fetched)
-}
-
-/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Reads `Retry-After` as seconds or an HTTP date.

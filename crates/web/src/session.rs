@@ -59,15 +59,19 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 
 /// `Set-Cookie` for a new session.
 pub fn set_cookie(state: &AppState, secret: &str) -> HeaderValue {
-    let secure = if state.config().base_url.starts_with("https://") { "; Secure" } else { "" };
-    let value = format!("{COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", SESSION_TTL.num_seconds());
-    HeaderValue::from_str(&value).expect("hex and ASCII")
+    cookie(secret, SESSION_TTL.num_seconds(), state.config().base_url.starts_with("https://"))
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear_cookie(state: &AppState) -> HeaderValue {
-    let secure = if state.config().base_url.starts_with("https://") { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")).expect("ASCII")
+    cookie("", 0, state.config().base_url.starts_with("https://"))
+}
+
+/// The session cookie: script cannot read it, other sites' requests do not carry it (but links
+/// from them do), and over https it never travels in the clear.
+fn cookie(value: &str, max_age: i64, https: bool) -> HeaderValue {
+    let secure = if https { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")).expect("hex and ASCII")
 }
 
 /// A path to come back to after a form: a local path, never another site.
@@ -133,5 +137,24 @@ impl Viewer {
             None => (Marks::default(), vec![]),
         };
         Ok(Viewer { reader, marks, local_votes, collections, csrf: csrf_token(&s.config().secret), here: visit.here.clone() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_secure_over_https_and_read_back_strictly() {
+        assert_eq!(cookie("ab12", 60, true).to_str().unwrap(), "paperboy_session=ab12; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure");
+        assert!(!cookie("ab12", 60, false).to_str().unwrap().contains("Secure"));
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("theme=dark; paperboy_session=ab12"));
+        assert_eq!(session_cookie(&h).as_deref(), Some("ab12"));
+        h.insert(header::COOKIE, HeaderValue::from_static("paperboy_session=<script>"));
+        assert_eq!(session_cookie(&h), None, "only hex secrets");
+        assert_eq!(local_path(Some("//evil.example/x"), "/"), "/");
+        assert_eq!(local_path(Some("https://evil.example/"), "/"), "/");
+        assert_eq!(local_path(Some("/paper/1?x=1"), "/"), "/paper/1?x=1");
     }
 }

@@ -69,7 +69,8 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, Form(for
     state
         .blocking(move |s| {
             let base = s.config().base_url.clone();
-            paperboy_digest::request_sign_in(&mut *s.store(), &base, &email, Utc::now())?;
+            let back = (next != "/account").then_some(next.as_str());
+            paperboy_digest::request_sign_in(&mut *s.store(), &base, &email, back, Utc::now())?;
             let main = html! {
                 section.notice role="status" {
                     h1 { "Check your inbox" }
@@ -84,7 +85,8 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, Form(for
 
 /// `GET /sign-in/link?token=…`: a button that signs in (a mail scanner's GET uses nothing up).
 pub async fn link_page(State(state): State<AppState>, params: Params) -> PageResult {
-    super::token_button_page(&state, "Sign in to paperboy", "/sign-in/link", params.text("token").unwrap_or(""), "Sign in")
+    let action = format!("/sign-in/link?next={}", url_encode(&local_path(params.text("next"), "/account")));
+    super::token_button_page(&state, "Sign in to paperboy", &action, params.text("token").unwrap_or(""), "Sign in")
 }
 
 /// The sign-in link's form.
@@ -94,9 +96,11 @@ pub struct LinkForm {
     token: Option<String>,
 }
 
-/// `POST /sign-in/link`: a current, unused link starts a new session (any session the browser
-/// had is ended: the cookie is rotated) and goes to the account page.
-pub async fn link(State(state): State<AppState>, headers: HeaderMap, visit: Visit, Form(form): Form<LinkForm>) -> Result<Response, PageError> {
+/// `POST /sign-in/link?next=…`: a current, unused link starts a new session (any session the
+/// browser had is ended: the cookie is rotated) and goes back to `next` (the account page by
+/// default).
+pub async fn link(State(state): State<AppState>, headers: HeaderMap, visit: Visit, params: Params, Form(form): Form<LinkForm>) -> Result<Response, PageError> {
+    let next = local_path(params.text("next"), "/account");
     check_csrf(&state.config().secret, form.csrf.as_deref().unwrap_or(""), &headers)?;
     let token = form.token.unwrap_or_default();
     state
@@ -120,7 +124,7 @@ pub async fn link(State(state): State<AppState>, headers: HeaderMap, visit: Visi
             let secret = store.start_session(reader.id, now)?;
             drop(store);
             tracing::info!(reader = reader.id, "signed in");
-            let mut res = Redirect::to("/account").into_response();
+            let mut res = Redirect::to(&next).into_response();
             res.headers_mut().insert(header::SET_COOKIE, set_cookie(s, &secret));
             Ok(res)
         })

@@ -117,6 +117,20 @@ async fn sign_in_by_emailed_link_sessions_and_signing_out() {
         let (_, _, page) = page_as(app, &c, "/account").await;
         assert!(page.contains("Email me a sign-in link"));
     }
+    // Signing in from a page comes back to it: the link carries the page.
+    let (_, _, form) = get(app, &format!("/sign-in?next=/paper/{GDPO}")).await;
+    let (status, _) = post_form(app, "/sign-in", &format!("csrf={}&email=reader2%40example.org&next=%2Fpaper%2F{GDPO}", enc(&csrf_of(&form))), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    deliver_due(&mut *app.state.store(), &mailer, Utc::now(), 100).unwrap();
+    let mail = sink.received().into_iter().find(|m| m.to == ["reader2@example.org"]).expect("a sign-in mail");
+    let url = link_after(&mail.body_text(), "http://paperboy.test/sign-in/link?token=");
+    assert!(url.ends_with(&format!("&next=%2Fpaper%2F{GDPO}")), "{url}");
+    let (_, _, page) = get(app, url.trim_start_matches("http://paperboy.test")).await;
+    let action = format!("/sign-in/link?next=%2Fpaper%2F{GDPO}");
+    assert!(page.contains(&format!("action=\"{action}\"")), "{page}");
+    let token = url.split("token=").nth(1).unwrap().split('&').next().unwrap();
+    let (status, headers, _) = request(app, "POST", &action, &[("content-type", "application/x-www-form-urlencoded")], format!("csrf={}&token={token}", enc(&csrf_of(&page)))).await;
+    assert_eq!((status, headers["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, format!("/paper/{GDPO}").as_str()));
     // A page that needs a reader sends the signed-out visitor to sign in, and back.
     let (status, headers, _) = get(app, "/collections/1").await;
     assert_eq!(status, StatusCode::SEE_OTHER);

@@ -490,15 +490,20 @@ impl PaperStore for SqliteStore {
     }
 
     fn local_upvotes(&self, papers: &[PaperId]) -> Result<HashMap<PaperId, u32>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT count(*) FROM votes WHERE paper_id = ?1 AND vote = 'up'")?;
-        let mut out = HashMap::new();
-        for id in papers {
-            let n: u32 = stmt.query_row([id.to_string()], |r| r.get(0))?;
-            if n > 0 {
-                out.insert(id.clone(), n);
-            }
+        if papers.is_empty() {
+            return Ok(HashMap::new());
         }
-        Ok(out)
+        // One statement for any number of papers (a month's ranking asks for thousands).
+        let ids = serde_json::to_string(&papers.iter().map(|p| p.to_string()).collect::<Vec<_>>()).expect("strings serialise");
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT paper_id, count(*) FROM votes WHERE vote = 'up' AND paper_id IN (SELECT value FROM json_each(?1)) GROUP BY paper_id",
+        )?;
+        let rows = stmt.query_map([ids], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))?;
+        rows.map(|row| {
+            let (id, n) = row?;
+            Ok((id.parse().map_err(|e| StoreError::corrupt(format!("votes on {id}"), e))?, n))
+        })
+        .collect()
     }
 
     fn papers_by_keys(&self, keys: &[String]) -> Result<Vec<(String, PaperId)>, StoreError> {
