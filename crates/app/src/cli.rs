@@ -224,8 +224,18 @@ pub enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         papers: usize,
     },
-    /// Measure search quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10
+    /// Measure quality: search on a BEIR dataset, or the "For you" recommendations
     Eval {
+        #[command(subcommand)]
+        what: EvalAction,
+    },
+}
+
+/// `eval …`
+#[derive(Debug, Subcommand)]
+pub enum EvalAction {
+    /// Search quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10
+    Search {
         /// corpus.jsonl
         #[arg(long)]
         corpus: PathBuf,
@@ -238,6 +248,13 @@ pub enum Command {
         /// bm25, semantic or hybrid
         #[arg(long, default_value = "hybrid")]
         mode: String,
+    },
+    /// "For you" against popularity, mean similarity and tf-idf + SVM on Hugging Face daily
+    /// papers (submitters and keyword readers; nDCG@10, recall@10, MRR; both halves)
+    Recs {
+        /// The daily-papers archive (YYYY-MM-DD.json files in a .tar.gz)
+        #[arg(long, default_value = "../shared/data/hf-daily-papers/Paper_metadata_download.all-558-days.tar.gz")]
+        archive: PathBuf,
     },
 }
 

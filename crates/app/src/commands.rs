@@ -10,7 +10,7 @@ use paperboy_engine::ingest::ingest_path;
 use paperboy_engine::{IngestReport, Location};
 use serde_json::json;
 
-use crate::cli::{Command, DigestAction, SubscribersAction};
+use crate::cli::{Command, DigestAction, EvalAction, SubscribersAction};
 use crate::ctx::Ctx;
 use crate::{demo, search, Application};
 
@@ -37,7 +37,8 @@ pub fn run(command: Command, ctx: Ctx) -> Result<()> {
         Command::BenchSearch { queries } => search::bench(&ctx, queries),
         Command::Synth { papers } => search::synth(&ctx, papers),
         Command::Reindex => search::reindex(&ctx),
-        Command::Eval { corpus, queries, qrels, mode } => search::eval(&ctx, &corpus, &queries, &qrels, &mode),
+        Command::Eval { what: EvalAction::Search { corpus, queries, qrels, mode } } => search::eval(&ctx, &corpus, &queries, &qrels, &mode),
+        Command::Eval { what: EvalAction::Recs { archive } } => search::eval_recs(&ctx, &archive),
     }
 }
 

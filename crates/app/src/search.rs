@@ -163,6 +163,57 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
     Ok(())
 }
 
+/// `paperboy eval recs`: the "For you" model against the peers' recipes on the daily-papers
+/// archive. Vectors come from (and go into) the data directory's embedding cache, so only the
+/// first run embeds (about 9,600 papers, minutes on 2 cores).
+pub fn eval_recs(ctx: &Ctx, archive: &Path) -> Result<()> {
+    use paperboy_engine::recommend::{self, eval};
+    anyhow::ensure!(archive.exists(), "{} is missing: pass --archive with the Hugging Face daily-papers archive (../shared/data/hf-daily-papers/)", archive.display());
+    let papers = eval::read_archive(archive).map_err(anyhow::Error::msg)?;
+    let model = load_model()?;
+    let model_id = model.model_id().to_string();
+    let mut cache = ctx.open_store()?;
+    let hashes: Vec<String> = papers.iter().map(|p| paperboy_core::text::stable_digest(&p.text)).collect();
+    let mut vectors = cache.cached_embeddings(&model_id, &hashes)?;
+    let missing: Vec<usize> = (0..papers.len()).filter(|&i| !vectors.contains_key(&hashes[i])).collect();
+    if !missing.is_empty() {
+        eprintln!("embedding {} of {} papers (cached for the next run)", missing.len(), papers.len());
+        let bar = ctx.progress_bar();
+        bar.set_length(missing.len() as u64);
+        for chunk in missing.chunks(64) {
+            let texts: Vec<&str> = chunk.iter().map(|&i| papers[i].text.as_str()).collect();
+            let embedded = model.embed(&texts)?;
+            let rows: Vec<(String, Vec<f32>)> = chunk.iter().zip(embedded).map(|(&i, v)| (hashes[i].clone(), v.into_vec())).collect();
+            cache.cache_embeddings(&model_id, &rows)?;
+            vectors.extend(rows);
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+    }
+    let vectors: Vec<Vec<f32>> = hashes.iter().map(|h| vectors.remove(h).expect("every paper embedded")).collect();
+    let n = papers.len();
+    let start = std::time::Instant::now();
+    let corpus = eval::Corpus::new(papers, vectors);
+    let p = recommend::PARAMS;
+    let methods = eval::Method::ALL;
+    let mut rows = eval::submitters(&corpus, &methods, false, &p);
+    rows.extend(eval::submitters(&corpus, &methods, true, &p));
+    rows.extend(eval::keyword_readers(&corpus, &methods, 5, &p));
+    rows.extend(eval::keyword_readers(&corpus, &methods, 20, &p));
+    if ctx.json() {
+        ctx.print_json(json!({"papers": n, "params": format!("{p:?}"), "rows": rows}));
+        return Ok(());
+    }
+    println!("{n} papers, {:?}, {:.0} s\n", p, start.elapsed().as_secs_f64());
+    println!("| protocol | half | method | readers | nDCG@10 | recall@10 | MRR |");
+    println!("| --- | --- | --- | ---: | ---: | ---: | ---: |");
+    for r in &rows {
+        let s = r.scores;
+        println!("| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} |", r.protocol, r.half, r.method.name(), s.readers, s.ndcg10, s.recall10, s.mrr);
+    }
+    Ok(())
+}
+
 /// `paperboy synth`: fills the data directory with a synthetic corpus for benchmarks.
 pub fn synth(ctx: &Ctx, papers: usize) -> Result<()> {
     let mut store = ctx.open_store()?;

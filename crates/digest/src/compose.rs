@@ -1,10 +1,14 @@
 //! Composing a subscriber's digest for a period: the trending papers of the period, the new
-//! papers of the authors they follow, then the papers matching their interests among those new
-//! since their last digest, minus every paper the subscriber already had (the ledger), at most
-//! [`TRENDING`] + [`FOLLOWED`] + [`MATCHES`] papers.
+//! papers of the authors they follow, their own model's picks ("For you", once they have rated
+//! papers), then the papers matching their interests among those new since their last digest,
+//! minus every paper the subscriber already had (the ledger), at most [`TRENDING`] +
+//! [`FOLLOWED`] + [`FOR_YOU`] + [`MATCHES`] papers.
 
 use chrono::{Datelike, NaiveDate};
 use paperboy_core::{Paper, PaperId};
+use std::collections::HashSet;
+
+use paperboy_engine::recommend;
 use paperboy_engine::search::{Filters, Mode, SearchQuery, SearchService};
 use paperboy_engine::subscriptions::{Frequency, Subscriber};
 use paperboy_engine::trending::{self, Window};
@@ -18,6 +22,8 @@ pub const TRENDING: usize = 5;
 pub const MATCHES: usize = 10;
 /// New papers of followed authors per digest at most.
 pub const FOLLOWED: usize = 10;
+/// Papers the reader's own model picks per digest at most.
+pub const FOR_YOU: usize = 5;
 /// Hits found by meaning alone that count as matches (the nearest few).
 const NEAREST: usize = 3;
 /// Search depth for interest matches (before the ledger and keyword filters).
@@ -70,6 +76,8 @@ pub struct Digest {
     pub trending: Vec<Paper>,
     /// New papers of the authors the subscriber follows, newest first.
     pub followed: Vec<Paper>,
+    /// The reader's model's picks, best first, each with why (in words).
+    pub for_you: Vec<(Paper, String)>,
     /// Papers matching the subscriber's interests, best first.
     pub matches: Vec<Paper>,
 }
@@ -77,7 +85,7 @@ pub struct Digest {
 impl Digest {
     /// Papers in the digest.
     pub fn len(&self) -> usize {
-        self.trending.len() + self.followed.len() + self.matches.len()
+        self.trending.len() + self.followed.len() + self.for_you.len() + self.matches.len()
     }
 
     /// No papers: nothing to send.
@@ -87,7 +95,7 @@ impl Digest {
 
     /// Every paper, in the order of the email.
     pub fn papers(&self) -> impl Iterator<Item = &Paper> {
-        self.trending.iter().chain(&self.followed).chain(&self.matches)
+        self.trending.iter().chain(&self.followed).chain(self.for_you.iter().map(|(p, _)| p)).chain(&self.matches)
     }
 }
 
@@ -133,10 +141,29 @@ pub fn compose_ranked(
         let seen = store.already_sent(subscriber.id, &theirs.iter().map(|p| p.id.clone()).collect::<Vec<_>>())?;
         followed = theirs.into_iter().filter(|p| !seen.contains(&p.id)).take(FOLLOWED).collect();
     }
+    // The reader's own model, once they have rated something (the interests alone are the
+    // interests section's).
+    let mut for_you = Vec::new();
+    if let Some(service) = search {
+        let model = recommend::model(store, service, subscriber).map_err(|e| match e {
+            recommend::RecommendError::Store(e) => DigestError::Store(e),
+            recommend::RecommendError::Search(e) => DigestError::Search(e),
+        })?;
+        if !model.inputs.positives.is_empty() {
+            let shown: HashSet<PaperId> = trending.iter().chain(&followed).map(|p| p.id.clone()).collect();
+            let ranked = recommend::recommend(service, &model, since, period.day, &shown, 0, FOR_YOU * 4);
+            let ids: Vec<PaperId> = ranked.into_iter().map(|(id, _)| id).collect();
+            let seen = store.already_sent(subscriber.id, &ids)?;
+            let unseen: Vec<PaperId> = ids.into_iter().filter(|id| !seen.contains(id)).collect();
+            let papers: Vec<Paper> = store.papers(&unseen)?.into_iter().filter(|p| !excluded(p)).take(FOR_YOU).collect();
+            let why = recommend::explain_all(service, &model, &papers);
+            for_you = papers.into_iter().zip(why).map(|(p, b)| (p, b.iter().map(|b| b.words()).collect::<Vec<_>>().join("; "))).collect();
+        }
+    }
     let mut matches = Vec::new();
     if !interests.is_empty() {
         let in_categories = |p: &Paper| interests.categories.is_empty() || p.categories.iter().any(|c| interests.categories.contains(c));
-        let shown = |p: &Paper| trending.iter().chain(&followed).any(|t| t.id == p.id);
+        let shown = |p: &Paper| trending.iter().chain(&followed).chain(for_you.iter().map(|(p, _)| p)).any(|t| t.id == p.id);
         let wanted = |p: &Paper| in_categories(p) && interests.include.iter().all(|w| mentions(p, w)) && !excluded(p) && !shown(p);
         let mut found: Vec<Paper> = Vec::new();
         let text: String = [interests.text.as_str(), &interests.include.join(" ")].join(" ").trim().to_owned();
@@ -170,6 +197,6 @@ pub fn compose_ranked(
         found.truncate(MATCHES);
         matches = found;
     }
-    let digest = Digest { period: period.clone(), trending, followed, matches };
+    let digest = Digest { period: period.clone(), trending, followed, for_you, matches };
     Ok((!digest.is_empty()).then_some(digest))
 }

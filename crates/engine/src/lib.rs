@@ -41,6 +41,7 @@ pub mod ingest;
 pub mod library;
 pub mod outbox;
 pub mod readers;
+pub mod recommend;
 pub mod search;
 pub mod store;
 pub mod subscriptions;

@@ -183,7 +183,7 @@ fn search_similar_and_eval_with_the_real_model() {
     std::fs::write(beir.join("queries.jsonl"), queries).unwrap();
     std::fs::write(beir.join("qrels.tsv"), qrels).unwrap();
     let args = |mode: &'static str| {
-        vec!["--json", "eval", "--corpus", "CORPUS", "--queries", "QUERIES", "--qrels", "QRELS", "--mode", mode]
+        vec!["--json", "eval", "search", "--corpus", "CORPUS", "--queries", "QUERIES", "--qrels", "QRELS", "--mode", mode]
     };
     for mode in ["bm25", "semantic", "hybrid"] {
         let a: Vec<String> = args(mode)

@@ -218,6 +218,18 @@ impl SearchService {
         self.vectors.read().expect("vectors lock").clone()
     }
 
+    /// Runs `f` over the paper vectors searched now (unit length, one slot per paper), for the
+    /// models that learn from them.
+    pub fn with_vectors<T>(&self, f: impl FnOnce(&VectorSet) -> T) -> T {
+        let vectors = self.current_vectors();
+        f(vectors.index.set())
+    }
+
+    /// A text's vector (cached like a query's).
+    pub fn text_vector(&self, text: &str) -> Result<Vec<f32>, SearchError> {
+        Ok(self.query_vector(text)?.into_vec())
+    }
+
     /// The embedder queries are embedded with.
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
         &self.embedder

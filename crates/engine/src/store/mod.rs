@@ -271,6 +271,10 @@ pub trait ReaderStore: Send {
     fn unfollow_author(&mut self, reader: i64, key: &str) -> Result<(), StoreError>;
     /// The authors `reader` follows, by name.
     fn follows(&self, reader: i64) -> Result<Vec<Follow>, StoreError>;
+    /// The secret of the reader's private "For you" feed (made on first use).
+    fn feed_key(&mut self, reader: i64) -> Result<String, StoreError>;
+    /// The reader whose feed key this is.
+    fn feed_reader(&self, key: &str) -> Result<Option<Subscriber>, StoreError>;
     /// Deletes the reader and everything tied to the address: sessions, links, tokens, votes,
     /// collections, follows, the subscription, its outbox rows and digest ledger. False for
     /// an unknown reader.

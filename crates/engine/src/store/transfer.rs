@@ -176,6 +176,7 @@ pub const TABLES: &[Table] = &[
     Table { name: "follows", columns: &[("reader_id", Int), ("author_key", Text), ("name", Text), ("since", Time)], key: 2, serial: false },
     Table { name: "paper_authors", columns: &[("author_key", Text), ("paper_id", Text), ("day", Day)], key: 2, serial: false },
     Table { name: "paper_keys", columns: &[("key", Text), ("paper_id", Text)], key: 2, serial: false },
+    Table { name: "feed_keys", columns: &[("reader_id", Int), ("key", Text)], key: 1, serial: false },
 ];
 
 /// Whole-table access for copying between backends.

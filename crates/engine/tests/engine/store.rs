@@ -46,7 +46,7 @@ fn upgrading_to_readers_indexes_the_stored_papers_by_author() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "DROP TABLE sign_in_links; DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE votes; DROP TABLE read_marks;
-         DROP TABLE collection_items; DROP TABLE collections; DROP TABLE follows; DROP TABLE paper_authors; DROP TABLE paper_keys; PRAGMA user_version = 5;",
+         DROP TABLE collection_items; DROP TABLE collections; DROP TABLE follows; DROP TABLE paper_authors; DROP TABLE paper_keys; DROP TABLE feed_keys; PRAGMA user_version = 5;",
     )
     .unwrap();
     drop(conn);

@@ -5,6 +5,7 @@
 //! works without JavaScript; errors render as pages through [`PageError`].
 
 pub mod account;
+pub mod foryou;
 pub mod library;
 pub mod papers;
 pub mod search;

@@ -3,5 +3,6 @@
 mod browser;
 mod common;
 mod email;
+mod foryou;
 mod readers;
 mod routes;

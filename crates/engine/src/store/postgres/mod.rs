@@ -195,7 +195,11 @@ const MIGRATIONS: &[&str] = &[
         paper_id TEXT COLLATE "C" NOT NULL REFERENCES papers (id),
         PRIMARY KEY (key, paper_id)
     );
-    CREATE INDEX paper_keys_by_paper ON paper_keys (paper_id);"#,
+    CREATE INDEX paper_keys_by_paper ON paper_keys (paper_id);
+    CREATE TABLE feed_keys (
+        reader_id BIGINT PRIMARY KEY REFERENCES subscribers (id),
+        key TEXT COLLATE "C" NOT NULL UNIQUE
+    );"#,
 ];
 
 /// The migration after which `paper_authors` is filled from the stored papers.

@@ -323,6 +323,17 @@ impl ReaderStore for PgStore {
         rows.iter().map(|r| Ok(Follow { key: r.try_get(0)?, name: r.try_get(1)?, since: r.try_get(2)? })).collect()
     }
 
+    fn feed_key(&mut self, reader: i64) -> Result<String, StoreError> {
+        let fresh = format!("{}{}", random_token(), random_token());
+        self.conn().execute("INSERT INTO feed_keys (reader_id, key) VALUES ($1, $2) ON CONFLICT (reader_id) DO NOTHING", &[&reader, &fresh])?;
+        Ok(self.conn().query_one("SELECT key FROM feed_keys WHERE reader_id = $1", &[&reader])?.try_get(0)?)
+    }
+
+    fn feed_reader(&self, key: &str) -> Result<Option<Subscriber>, StoreError> {
+        let row = self.conn().query_opt("SELECT reader_id FROM feed_keys WHERE key = $1", &[&key])?;
+        self.reader_of(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
     fn delete_reader(&mut self, reader: i64) -> Result<bool, StoreError> {
         let mut client = self.conn();
         let mut tx = client.transaction()?;
@@ -335,6 +346,7 @@ impl ReaderStore for PgStore {
             "DELETE FROM collection_items WHERE collection_id IN (SELECT id FROM collections WHERE reader_id = $1)",
             "DELETE FROM collections WHERE reader_id = $1",
             "DELETE FROM follows WHERE reader_id = $1",
+            "DELETE FROM feed_keys WHERE reader_id = $1",
             "DELETE FROM digest_ledger WHERE subscriber_id = $1",
             "DELETE FROM outbox WHERE subscriber_id = $1",
         ] {

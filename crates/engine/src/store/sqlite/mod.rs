@@ -190,7 +190,11 @@ const MIGRATIONS: &[&str] = &[
         paper_id TEXT NOT NULL REFERENCES papers(id),
         PRIMARY KEY (key, paper_id)
     ) WITHOUT ROWID;
-    CREATE INDEX paper_keys_by_paper ON paper_keys(paper_id);",
+    CREATE INDEX paper_keys_by_paper ON paper_keys(paper_id);
+    CREATE TABLE feed_keys (
+        reader_id INTEGER PRIMARY KEY NOT NULL REFERENCES subscribers(id),
+        key TEXT NOT NULL UNIQUE
+    );",
 ];
 
 /// The migration after which `paper_authors` is filled from the stored papers.

@@ -349,6 +349,15 @@ impl ReaderStore for SqliteStore {
         Ok(out)
     }
 
+    fn feed_key(&mut self, reader: i64) -> Result<String, StoreError> {
+        self.conn.execute("INSERT OR IGNORE INTO feed_keys (reader_id, key) VALUES (?1, ?2)", params![reader, format!("{}{}", random_token(), random_token())])?;
+        Ok(self.conn.query_row("SELECT key FROM feed_keys WHERE reader_id = ?1", [reader], |r| r.get(0))?)
+    }
+
+    fn feed_reader(&self, key: &str) -> Result<Option<Subscriber>, StoreError> {
+        self.reader_where("SELECT reader_id FROM feed_keys WHERE key = ?1", &key)
+    }
+
     fn delete_reader(&mut self, reader: i64) -> Result<bool, StoreError> {
         let tx = self.conn.transaction()?;
         for sql in [
@@ -360,6 +369,7 @@ impl ReaderStore for SqliteStore {
             "DELETE FROM collection_items WHERE collection_id IN (SELECT id FROM collections WHERE reader_id = ?1)",
             "DELETE FROM collections WHERE reader_id = ?1",
             "DELETE FROM follows WHERE reader_id = ?1",
+            "DELETE FROM feed_keys WHERE reader_id = ?1",
             "DELETE FROM digest_ledger WHERE subscriber_id = ?1",
             "DELETE FROM outbox WHERE subscriber_id = ?1",
         ] {

@@ -701,6 +701,9 @@ pub fn deleting_a_reader_leaves_nothing_behind(db: &TestDb) {
     let c = store.create_collection(ada, "c", t0()).unwrap();
     store.save_paper(ada, c.id, &paper, Some("n"), t0()).unwrap();
     store.follow_author(ada, "Ada Lovelace", t0()).unwrap();
+    let key = store.feed_key(ada).unwrap();
+    assert_eq!(store.feed_key(ada).unwrap(), key, "one feed key per reader");
+    assert_eq!(store.feed_reader(&key).unwrap().unwrap().id, ada);
     for (r, to) in [(ada, "r0@example.org"), (keep, "r1@example.org")] {
         store.enqueue_digest(r, "daily:2026-01-01", day("2026-01-01"), std::slice::from_ref(&paper), &message(&format!("d{r}"), to), t0()).unwrap();
     }
@@ -722,6 +725,7 @@ pub fn deleting_a_reader_leaves_nothing_behind(db: &TestDb) {
     }
     assert!(store.collection(c.id).unwrap().is_none());
     assert!(store.saved_papers(c.id).unwrap().is_empty());
+    assert!(store.feed_reader(&key).unwrap().is_none());
     assert!(store.local_upvotes(std::slice::from_ref(&paper)).unwrap().is_empty());
     assert_eq!(store.outbox_counts().unwrap().queued, 1);
     assert!(store.already_sent(keep, std::slice::from_ref(&paper)).unwrap().contains(&paper));

@@ -1,0 +1,440 @@
+//! "For you": a per-reader linear model over the paper embeddings.
+//!
+//! **The model** is an L2-regularised logistic regression with balanced class weights, fitted
+//! by accelerated gradient descent ([`fit`]). Positives are the reader's upvotes, saved papers
+//! and the papers of the authors they follow; negatives are their "not for me" papers plus a
+//! background sample of papers drawn from the whole store (a different draw per reader, the
+//! same draw every time for one reader). The reader's free-text interests, embedded like a
+//! query, join the positives as one more example; with no positive at all the interests alone
+//! rank (cold start), and an imported library counts as saved papers. The vectors are unit
+//! length, so the loss is smooth with a known constant (¼ + λ) and a fixed step needs no line
+//! search; the weights start from the difference of the class means, which is most of the way.
+//!
+//! **Explanations** ([`explain`]) name the 1–3 rated papers nearest to a pick with their cosine
+//! similarity, the followed author who wrote it, or the interests it is close to.
+//!
+//! The same code serves the "For you" page, its feed, the digest section and `paperboy eval
+//! recs` (which compares it with the peers' recipes on real data: `recommend::eval`).
+
+pub mod eval;
+pub mod tfidf;
+
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+use paperboy_core::{Paper, PaperId};
+use paperboy_embed::dot;
+use serde::Serialize;
+
+use crate::readers::{author_key, Vote};
+use crate::search::vectors::VectorSet;
+use crate::search::{SearchError, SearchService};
+use crate::store::{Store, StoreError};
+use crate::subscriptions::Subscriber;
+
+/// The model's settings (tuned on the evaluation's tuning half only; see BENCHMARKS.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// L2 penalty on the weights.
+    pub lambda: f32,
+    /// Gradient steps.
+    pub iterations: usize,
+    /// Background papers drawn as negatives.
+    pub background: usize,
+    /// How much of the score is mean similarity to the positives (0: the linear model alone).
+    pub mean_similarity: f32,
+}
+
+/// The settings paperboy uses.
+pub const PARAMS: Params = Params { lambda: 0.01, iterations: 60, background: 256, mean_similarity: 0.5 };
+
+/// Positives per reader at most (the most recent), so training stays fast for any reader.
+pub const MAX_POSITIVES: usize = 400;
+/// Papers of one followed author that count as positives at most (the newest).
+const PER_AUTHOR: usize = 20;
+
+fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// The mean of unit vectors, normalised (zero when there are none).
+pub fn centroid(vectors: &[&[f32]], dim: usize) -> Vec<f32> {
+    let mut c = vec![0.0f32; dim];
+    for v in vectors {
+        axpy(1.0, v, &mut c);
+    }
+    let norm = dot(&c, &c).sqrt();
+    if norm > 0.0 {
+        c.iter_mut().for_each(|x| *x /= norm);
+    }
+    c
+}
+
+/// Fits logistic-regression weights that score `pos` above `neg`: each class weighs the same in
+/// the loss whatever its size (balanced), L2 penalty `lambda`, `iterations` steps of Nesterov's
+/// accelerated gradient from the difference of the class means. Vectors are unit length.
+pub fn fit(pos: &[&[f32]], neg: &[&[f32]], p: &Params) -> Vec<f32> {
+    let dim = pos.first().or(neg.first()).map_or(0, |v| v.len());
+    let (cp, cn) = (centroid(pos, dim), centroid(neg, dim));
+    let mut w: Vec<f32> = cp.iter().zip(&cn).map(|(a, b)| a - b).collect();
+    if pos.is_empty() || neg.is_empty() {
+        return w;
+    }
+    let (wp, wn) = (0.5 / pos.len() as f32, 0.5 / neg.len() as f32);
+    // With ‖x‖ = 1 and weights summing to 1 the loss's gradient is (¼ + λ)-Lipschitz.
+    let step = 1.0 / (0.25 + p.lambda);
+    let mut prev = w.clone();
+    let mut y = w.clone();
+    let mut grad = vec![0.0f32; dim];
+    for t in 0..p.iterations {
+        grad.iter_mut().zip(&y).for_each(|(g, yi)| *g = p.lambda * yi);
+        for x in pos {
+            axpy(wp * (sigmoid(dot(&y, x)) - 1.0), x, &mut grad);
+        }
+        for x in neg {
+            axpy(wn * sigmoid(dot(&y, x)), x, &mut grad);
+        }
+        std::mem::swap(&mut prev, &mut w);
+        w.iter_mut().zip(&y).zip(&grad).for_each(|((wi, yi), g)| *wi = yi - step * g);
+        let momentum = t as f32 / (t as f32 + 3.0);
+        y.iter_mut().zip(&w).zip(&prev).for_each(|((yi, wi), pi)| *yi = wi + momentum * (wi - pi));
+    }
+    w
+}
+
+/// Why a paper counts for a reader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reason {
+    /// They upvoted it.
+    Upvoted,
+    /// They saved it.
+    Saved,
+    /// One of its authors is followed.
+    Follows {
+        /// The author.
+        author: String,
+    },
+}
+
+impl Reason {
+    /// "which you upvoted" and the like.
+    pub fn words(&self) -> String {
+        match self {
+            Reason::Upvoted => "which you upvoted".into(),
+            Reason::Saved => "which you saved".into(),
+            Reason::Follows { author } => format!("by {author}, whom you follow"),
+        }
+    }
+}
+
+/// A paper the reader rated, with its vector.
+#[derive(Debug, Clone)]
+pub struct Rated {
+    /// The paper.
+    pub paper: PaperId,
+    /// Its title.
+    pub title: String,
+    /// Why it counts.
+    pub reason: Reason,
+    /// Its vector.
+    pub vector: Vec<f32>,
+}
+
+/// Everything a reader's model learns from.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Upvoted and saved papers and followed authors' papers (with vectors), most recent first.
+    pub positives: Vec<Rated>,
+    /// "Not for me" papers' vectors.
+    pub negatives: Vec<Vec<f32>>,
+    /// The interests text and its vector.
+    pub interests: Option<(String, Vec<f32>)>,
+    /// Followed authors (key, name).
+    pub authors: Vec<(String, String)>,
+    /// Papers never to recommend: voted on (either way), saved, or already sent by email.
+    pub exclude: HashSet<PaperId>,
+}
+
+/// A reader's model: weights to score with, and what it learned from (for explanations).
+#[derive(Debug, Clone)]
+pub struct ReaderModel {
+    /// Linear weights (`score = w · x`).
+    pub weights: Vec<f32>,
+    /// The mean of the positives (with the interests), for the mean-similarity term.
+    pub centroid: Vec<f32>,
+    /// What it learned from.
+    pub inputs: Inputs,
+}
+
+/// A background sample: `n` slots drawn without repeats from `set`, the same for one seed.
+pub fn background(set: &VectorSet, n: usize, seed: u64, skip: &HashSet<PaperId>) -> Vec<usize> {
+    let len = set.len();
+    if len == 0 {
+        return vec![];
+    }
+    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        // splitmix64
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut chosen = HashSet::new();
+    let mut out = Vec::new();
+    let mut tries = 0;
+    while out.len() < n.min(len) && tries < 4 * n + 16 {
+        tries += 1;
+        let slot = (next() % len as u64) as usize;
+        if !skip.contains(&set.meta[slot].id) && chosen.insert(slot) {
+            out.push(slot);
+        }
+    }
+    out
+}
+
+impl ReaderModel {
+    /// Trains on `inputs` (`seed` picks the background sample; the reader's id).
+    pub fn train(inputs: Inputs, set: &VectorSet, seed: u64, p: &Params) -> ReaderModel {
+        let mut pos: Vec<&[f32]> = inputs.positives.iter().map(|r| r.vector.as_slice()).collect();
+        if let Some((_, v)) = &inputs.interests {
+            pos.push(v);
+        }
+        let centroid = centroid(&pos, set.dim);
+        if pos.is_empty() {
+            return ReaderModel { weights: vec![0.0; set.dim], centroid, inputs };
+        }
+        let skip: HashSet<PaperId> = inputs.positives.iter().map(|r| r.paper.clone()).collect();
+        let sample: Vec<Vec<f32>> = background(set, p.background, seed, &skip).into_iter().map(|s| set.vector(s)).collect();
+        let mut neg: Vec<&[f32]> = sample.iter().map(|v| v.as_slice()).collect();
+        neg.extend(inputs.negatives.iter().map(|v| v.as_slice()));
+        // "Not for me" counts as much as the whole background: it is what the reader said.
+        let weights = if inputs.negatives.is_empty() {
+            fit(&pos, &neg, p)
+        } else {
+            let mut w = fit(&pos, &neg, p);
+            let own: Vec<&[f32]> = inputs.negatives.iter().map(|v| v.as_slice()).collect();
+            let w_own = fit(&pos, &own, p);
+            axpy(1.0, &w_own, &mut w);
+            w
+        };
+        ReaderModel { weights, centroid, inputs }
+    }
+
+    /// Whether the model has nothing to go on (no rated paper, no interests).
+    pub fn is_empty(&self) -> bool {
+        self.inputs.positives.is_empty() && self.inputs.interests.is_none()
+    }
+
+    /// The score of a paper's vector: the linear model plus the mean-similarity term.
+    pub fn score(&self, v: &[f32], p: &Params) -> f32 {
+        let norm = dot(&self.weights, &self.weights).sqrt().max(1e-6);
+        (1.0 - p.mean_similarity) * dot(&self.weights, v) / norm + p.mean_similarity * dot(&self.centroid, v)
+    }
+}
+
+/// One recommended paper.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pick {
+    /// The paper.
+    pub paper: PaperId,
+    /// Its score.
+    pub score: f32,
+    /// Why, nearest reasons first.
+    pub because: Vec<Because>,
+}
+
+/// One reason for a pick.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Because {
+    /// Close to a paper the reader rated.
+    CloseTo {
+        /// That paper.
+        paper: PaperId,
+        /// Its title.
+        title: String,
+        /// How the reader rated it.
+        reason: Reason,
+        /// Cosine similarity.
+        similarity: f32,
+    },
+    /// Written by an author the reader follows.
+    Author {
+        /// The author.
+        name: String,
+    },
+    /// Close to the reader's interests.
+    Interests {
+        /// The interests text.
+        text: String,
+        /// Cosine similarity.
+        similarity: f32,
+    },
+}
+
+impl Because {
+    /// The reason in words, with its number.
+    pub fn words(&self) -> String {
+        match self {
+            Because::CloseTo { title, reason, similarity, .. } => format!("close to “{title}” ({similarity:.2}), {}", reason.words()),
+            Because::Author { name } => format!("by {name}, whom you follow"),
+            Because::Interests { text, similarity } => format!("close to your interests “{text}” ({similarity:.2})"),
+        }
+    }
+}
+
+/// Why `paper` (with vector `v`) suits the reader: a followed author, the 1–3 nearest rated
+/// papers, the interests when they are close.
+pub fn explain(model: &ReaderModel, paper: &Paper, v: &[f32]) -> Vec<Because> {
+    let mut out = Vec::new();
+    let keys: HashSet<String> = paper.authors.iter().map(|a| author_key(&a.name)).collect();
+    for (key, name) in &model.inputs.authors {
+        if keys.contains(key) {
+            out.push(Because::Author { name: name.clone() });
+        }
+    }
+    let mut near: Vec<(f32, &Rated)> = model.inputs.positives.iter().filter(|r| r.paper != paper.id).map(|r| (dot(&r.vector, v), r)).collect();
+    near.sort_by(|a, b| b.0.total_cmp(&a.0));
+    near.dedup_by(|a, b| a.1.paper == b.1.paper);
+    for (i, (similarity, r)) in near.into_iter().take(3).enumerate() {
+        // The nearest always; the next ones when they are close too.
+        if i == 0 || similarity >= 0.5 {
+            out.push(Because::CloseTo { paper: r.paper.clone(), title: r.title.clone(), reason: r.reason.clone(), similarity });
+        }
+    }
+    if let Some((text, iv)) = &model.inputs.interests {
+        let similarity = dot(iv, v);
+        if model.inputs.positives.is_empty() || similarity >= 0.3 {
+            out.push(Because::Interests { text: text.clone(), similarity });
+        }
+    }
+    out
+}
+
+/// What a reader's model learns from, read from the store; vectors from `set`.
+pub fn inputs(store: &dyn Store, search: &SearchService, reader: &Subscriber) -> Result<Inputs, RecommendError> {
+    let votes = store.votes(reader.id)?;
+    let mut rated: Vec<(PaperId, Reason)> = votes.iter().filter(|v| v.vote == Vote::Up).map(|v| (v.paper.clone(), Reason::Upvoted)).collect();
+    let not_for_me: Vec<PaperId> = votes.iter().filter(|v| v.vote == Vote::NotForMe).map(|v| v.paper.clone()).collect();
+    let mut exclude: HashSet<PaperId> = votes.iter().map(|v| v.paper.clone()).collect();
+    for c in store.collections(reader.id)? {
+        for s in store.saved_papers(c.id)? {
+            exclude.insert(s.paper.clone());
+            rated.push((s.paper, Reason::Saved));
+        }
+    }
+    let follows = store.follows(reader.id)?;
+    for f in &follows {
+        for p in store.papers_by_authors(std::slice::from_ref(&f.key), None, 0, PER_AUTHOR)? {
+            rated.push((p.id, Reason::Follows { author: f.name.clone() }));
+        }
+    }
+    let mut seen = HashSet::new();
+    rated.retain(|(id, _)| seen.insert(id.clone()));
+    rated.truncate(MAX_POSITIVES);
+    let titles: std::collections::HashMap<PaperId, String> =
+        store.papers(&rated.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>())?.into_iter().map(|p| (p.id, p.title)).collect();
+    let interests = match reader.interests.text.trim() {
+        "" => None,
+        text => Some((text.to_owned(), search.text_vector(text)?)),
+    };
+    let (positives, negatives) = search.with_vectors(|set| {
+        let vector = |id: &PaperId| set.slot_of(id).map(|s| set.vector(s));
+        let positives = rated
+            .into_iter()
+            .filter_map(|(paper, reason)| {
+                let vector = vector(&paper)?;
+                Some(Rated { title: titles.get(&paper).cloned().unwrap_or_else(|| paper.to_string()), paper, reason, vector })
+            })
+            .collect();
+        (positives, not_for_me.iter().filter_map(vector).collect())
+    });
+    Ok(Inputs { positives, negatives, interests, authors: follows.into_iter().map(|f| (f.key, f.name)).collect(), exclude })
+}
+
+/// Why a recommendation could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RecommendError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The search service (vectors, the interests' embedding) failed.
+    #[error(transparent)]
+    Search(#[from] SearchError),
+}
+
+/// The reader's model, trained now.
+pub fn model(store: &dyn Store, search: &SearchService, reader: &Subscriber) -> Result<ReaderModel, RecommendError> {
+    let inputs = inputs(store, search, reader)?;
+    Ok(search.with_vectors(|set| ReaderModel::train(inputs, set, reader.id as u64, &PARAMS)))
+}
+
+/// The best papers for the reader among those whose day is in `from..=to`, never one in
+/// `model.inputs.exclude` or `also_exclude`; `limit` of them after skipping `offset`.
+pub fn recommend(search: &SearchService, model: &ReaderModel, from: NaiveDate, to: NaiveDate, also_exclude: &HashSet<PaperId>, offset: usize, limit: usize) -> Vec<(PaperId, f32)> {
+    if model.is_empty() {
+        return vec![];
+    }
+    search.with_vectors(|set| {
+        let mut scored: Vec<(usize, f32)> = (0..set.len())
+            .filter(|&s| set.meta[s].day.is_some_and(|d| d >= from && d <= to))
+            .filter(|&s| !model.inputs.exclude.contains(&set.meta[s].id) && !also_exclude.contains(&set.meta[s].id))
+            .map(|s| (s, model.score(&set.vector(s), &PARAMS)))
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.into_iter().skip(offset).take(limit).map(|(s, score)| (set.meta[s].id.clone(), score)).collect()
+    })
+}
+
+/// Explanations for `papers` (with the vectors the search service holds).
+pub fn explain_all(search: &SearchService, model: &ReaderModel, papers: &[Paper]) -> Vec<Vec<Because>> {
+    search.with_vectors(|set| papers.iter().map(|p| set.slot_of(&p.id).map(|s| explain(model, p, &set.vector(s))).unwrap_or_default()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        let n = dot(v, v).sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn the_model_learns_a_direction_and_negatives_push_away() {
+        // Positives lean on axis 0, negatives on axis 1; a "not for me" near axis 2.
+        let pos: Vec<Vec<f32>> = (0..5).map(|i| unit(&[1.0, 0.1 * i as f32, 0.0, 0.2])).collect();
+        let neg: Vec<Vec<f32>> = (0..20).map(|i| unit(&[0.1, 1.0, 0.05 * i as f32, 0.3])).collect();
+        let w = fit(&pos.iter().map(|v| v.as_slice()).collect::<Vec<_>>(), &neg.iter().map(|v| v.as_slice()).collect::<Vec<_>>(), &PARAMS);
+        let (a, b) = (unit(&[1.0, 0.0, 0.0, 0.1]), unit(&[0.0, 1.0, 0.0, 0.1]));
+        assert!(dot(&w, &a) > dot(&w, &b), "{w:?}");
+        // With no negatives the weights are the positives' mean.
+        let only = fit(&[&a], &[], &PARAMS);
+        assert!((dot(&only, &a) - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_background_sample_is_fixed_per_seed_and_skips_what_it_is_told() {
+        let mut set = VectorSet::new(2);
+        for i in 0..50 {
+            let id: PaperId = format!("2401.{:05}", i + 1).parse().unwrap();
+            set.push_keyed(crate::search::vectors::SlotMeta { id, day: None, categories: vec![] }, &unit(&[1.0, i as f32]), i);
+        }
+        let skip: HashSet<PaperId> = ["2401.00001".parse().unwrap()].into_iter().collect();
+        let a = background(&set, 10, 7, &skip);
+        assert_eq!(a, background(&set, 10, 7, &skip));
+        assert_ne!(a, background(&set, 10, 8, &skip));
+        assert_eq!(a.iter().collect::<HashSet<_>>().len(), 10);
+        assert!(!a.contains(&0));
+        assert_eq!(background(&set, 500, 1, &HashSet::new()).len(), 50);
+    }
+}
