@@ -38,7 +38,7 @@ pub fn run(command: Command, ctx: Ctx) -> Result<()> {
         Command::Synth { papers } => search::synth(&ctx, papers),
         Command::Reindex => search::reindex(&ctx),
         Command::Eval { what: EvalAction::Search { corpus, queries, qrels, mode } } => search::eval(&ctx, &corpus, &queries, &qrels, &mode),
-        Command::Eval { what: EvalAction::Recs { archive } } => search::eval_recs(&ctx, &archive),
+        Command::Eval { what: EvalAction::Recs { archive, params, tuning_only, model_only } } => search::eval_recs(&ctx, &archive, params.as_deref(), tuning_only, model_only),
     }
 }
 

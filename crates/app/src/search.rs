@@ -166,7 +166,7 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
 /// `paperboy eval recs`: the "For you" model against the peers' recipes on the daily-papers
 /// archive. Vectors come from (and go into) the data directory's embedding cache, so only the
 /// first run embeds (about 9,600 papers, minutes on 2 cores).
-pub fn eval_recs(ctx: &Ctx, archive: &Path) -> Result<()> {
+pub fn eval_recs(ctx: &Ctx, archive: &Path, params: Option<&str>, tuning_only: bool, model_only: bool) -> Result<()> {
     use paperboy_engine::recommend::{self, eval};
     anyhow::ensure!(archive.exists(), "{} is missing: pass --archive with the Hugging Face daily-papers archive (../shared/data/hf-daily-papers/)", archive.display());
     let papers = eval::read_archive(archive).map_err(anyhow::Error::msg)?;
@@ -194,12 +194,27 @@ pub fn eval_recs(ctx: &Ctx, archive: &Path) -> Result<()> {
     let n = papers.len();
     let start = std::time::Instant::now();
     let corpus = eval::Corpus::new(papers, vectors);
-    let p = recommend::PARAMS;
-    let methods = eval::Method::ALL;
+    let p = match params {
+        None => recommend::PARAMS,
+        Some(text) => {
+            let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+            anyhow::ensure!(parts.len() == 4, "--params: LAMBDA,STEPS,BACKGROUND,MEAN_SIMILARITY, e.g. 0.01,60,256,0.5");
+            recommend::Params {
+                lambda: parts[0].parse().context("--params: lambda")?,
+                iterations: parts[1].parse().context("--params: steps")?,
+                background: parts[2].parse().context("--params: background")?,
+                mean_similarity: parts[3].parse().context("--params: mean similarity")?,
+            }
+        }
+    };
+    let methods: Vec<eval::Method> = if model_only { vec![eval::Method::Paperboy, eval::Method::Hybrid] } else { eval::Method::ALL.to_vec() };
     let mut rows = eval::submitters(&corpus, &methods, false, &p);
     rows.extend(eval::submitters(&corpus, &methods, true, &p));
     rows.extend(eval::keyword_readers(&corpus, &methods, 5, &p));
     rows.extend(eval::keyword_readers(&corpus, &methods, 20, &p));
+    if tuning_only {
+        rows.retain(|r| r.half == "tuning");
+    }
     if ctx.json() {
         ctx.print_json(json!({"papers": n, "params": format!("{p:?}"), "rows": rows}));
         return Ok(());

@@ -23,7 +23,7 @@ use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use paperboy_core::{Paper, PaperId};
-use paperboy_embed::dot;
+use paperboy_embed::{dot, dot_f16};
 use serde::Serialize;
 
 use crate::readers::{author_key, Vote};
@@ -46,7 +46,7 @@ pub struct Params {
 }
 
 /// The settings paperboy uses.
-pub const PARAMS: Params = Params { lambda: 0.01, iterations: 60, background: 256, mean_similarity: 0.5 };
+pub const PARAMS: Params = Params { lambda: 0.01, iterations: 40, background: 128, mean_similarity: 0.5 };
 
 /// Positives per reader at most (the most recent), so training stays fast for any reader.
 pub const MAX_POSITIVES: usize = 400;
@@ -239,6 +239,12 @@ impl ReaderModel {
         let norm = dot(&self.weights, &self.weights).sqrt().max(1e-6);
         (1.0 - p.mean_similarity) * dot(&self.weights, v) / norm + p.mean_similarity * dot(&self.centroid, v)
     }
+
+    /// [`ReaderModel::score`] of a vector as the vector set stores it (f16), without converting it.
+    pub fn score_stored(&self, v: &[half::f16], p: &Params) -> f32 {
+        let norm = dot(&self.weights, &self.weights).sqrt().max(1e-6);
+        (1.0 - p.mean_similarity) * dot_f16(&self.weights, v) / norm + p.mean_similarity * dot_f16(&self.centroid, v)
+    }
 }
 
 /// One recommended paper.
@@ -388,7 +394,7 @@ pub fn recommend(search: &SearchService, model: &ReaderModel, from: NaiveDate, t
         let mut scored: Vec<(usize, f32)> = (0..set.len())
             .filter(|&s| set.meta[s].day.is_some_and(|d| d >= from && d <= to))
             .filter(|&s| !model.inputs.exclude.contains(&set.meta[s].id) && !also_exclude.contains(&set.meta[s].id))
-            .map(|s| (s, model.score(&set.vector(s), &PARAMS)))
+            .map(|s| (s, model.score_stored(set.stored(s), &PARAMS)))
             .collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.into_iter().skip(offset).take(limit).map(|(s, score)| (set.meta[s].id.clone(), score)).collect()

@@ -26,6 +26,9 @@ use sha2::{Digest, Sha256};
 use super::tfidf::{self, Sparse};
 use super::{centroid, fit, Params};
 
+/// The tf-idf SVM's weight in the hybrid (equal z-scores: tried 1 and 2 on the tuning half).
+const HYBRID_TFIDF_WEIGHT: f64 = 1.0;
+
 /// One paper of the evaluation corpus.
 #[derive(Debug, Clone)]
 pub struct EvalPaper {
@@ -101,11 +104,14 @@ pub enum Method {
     TfidfSvm,
     /// paperboy's model.
     Paperboy,
+    /// paperboy's model fused with the tf-idf SVM (z-scores over the candidates): the
+    /// direction the evaluation points to, not in the product yet.
+    Hybrid,
 }
 
 impl Method {
     /// All, baselines first.
-    pub const ALL: [Method; 4] = [Method::Popularity, Method::MeanSimilarity, Method::TfidfSvm, Method::Paperboy];
+    pub const ALL: [Method; 5] = [Method::Popularity, Method::MeanSimilarity, Method::TfidfSvm, Method::Paperboy, Method::Hybrid];
 
     /// Its name in reports.
     pub fn name(self) -> &'static str {
@@ -114,6 +120,7 @@ impl Method {
             Method::MeanSimilarity => "mean similarity (zotero-arxiv-daily)",
             Method::TfidfSvm => "tf-idf + linear SVM (arxiv-sanity-lite)",
             Method::Paperboy => "paperboy: logistic regression + mean similarity",
+            Method::Hybrid => "paperboy + tf-idf SVM, fused (not in the product yet)",
         }
     }
 }
@@ -174,6 +181,8 @@ impl Corpus {
 /// A trained scorer for one reader: scores papers by index.
 struct Scorer {
     method: Method,
+    /// For the hybrid: the two parts.
+    parts: Vec<Scorer>,
     weights: Vec<f32>,
     centroid: Vec<f32>,
     /// Mean similarity: the positives (newest first) and their time weights.
@@ -184,8 +193,11 @@ impl Scorer {
     /// Trains `method` on positives `pos` (indexes, oldest first) with papers up to `cutoff`
     /// (index, exclusive) as the available corpus.
     fn train(c: &Corpus, method: Method, pos: &[usize], cutoff: usize, seed: u64, p: &Params) -> Scorer {
-        let mut s = Scorer { method, weights: vec![], centroid: vec![], anchors: vec![] };
+        let mut s = Scorer { method, parts: vec![], weights: vec![], centroid: vec![], anchors: vec![] };
         match method {
+            Method::Hybrid => {
+                s.parts = vec![Scorer::train(c, Method::Paperboy, pos, cutoff, seed, p), Scorer::train(c, Method::TfidfSvm, pos, cutoff, seed, p)];
+            }
             Method::Popularity => {}
             Method::MeanSimilarity => {
                 // zotero-arxiv-daily: newest first, weight 1 / (1 + log10(rank + 1)), normalised.
@@ -219,12 +231,30 @@ impl Scorer {
             Method::MeanSimilarity => self.anchors.iter().map(|&(a, w)| w * f64::from(dot(&c.vectors[a], &c.vectors[i]))).sum(),
             Method::TfidfSvm => f64::from(tfidf::score(&self.weights, &c.tfidf[i])),
             Method::Paperboy => f64::from((1.0 - p.mean_similarity) * dot(&self.weights, &c.vectors[i]) + p.mean_similarity * dot(&self.centroid, &c.vectors[i])),
+            Method::Hybrid => unreachable!("scored over the candidates"),
         }
+    }
+
+    /// Scores of `candidates`; the hybrid sums its parts' z-scores over them.
+    fn scores(&self, c: &Corpus, candidates: &[usize], p: &Params) -> Vec<f64> {
+        if self.method != Method::Hybrid {
+            return candidates.iter().map(|&i| self.score(c, i, p)).collect();
+        }
+        let mut total = vec![0.0; candidates.len()];
+        for (k, part) in self.parts.iter().enumerate() {
+            let s = part.scores(c, candidates, p);
+            let n = s.len().max(1) as f64;
+            let mean = s.iter().sum::<f64>() / n;
+            let sd = (s.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt().max(1e-9);
+            let w = if k == 0 { 1.0 } else { HYBRID_TFIDF_WEIGHT };
+            total.iter_mut().zip(&s).for_each(|(t, x)| *t += w * (x - mean) / sd);
+        }
+        total
     }
 
     /// Ranks `candidates` (ties by index) and scores the ranking against `relevant`.
     fn evaluate(&self, c: &Corpus, candidates: &[usize], relevant: &HashSet<usize>, p: &Params) -> (f64, f64, f64) {
-        let mut scored: Vec<(f64, usize)> = candidates.iter().map(|&i| (self.score(c, i, p), i)).collect();
+        let mut scored: Vec<(f64, usize)> = self.scores(c, candidates, p).into_iter().zip(candidates.iter().copied()).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let flags: Vec<bool> = scored.iter().map(|(_, i)| relevant.contains(i)).collect();
         metrics(&flags, relevant.len(), 10)

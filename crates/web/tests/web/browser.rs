@@ -302,6 +302,15 @@ async fn the_collection_page(s: &Session) -> Step {
     Ok(())
 }
 
+async fn for_you_explains_its_picks(s: &Session) -> Step {
+    s.goto("/for-you?period=week").await?;
+    s.wait_for("ol.papers li.paper").await?;
+    let why = s.texts("p.why-pick").await?;
+    check!(!why.is_empty() && why.iter().all(|w| w.starts_with("Why: ")), "picks without reasons: {why:?}");
+    check!(why.iter().any(|w| w.contains("which you upvoted") || w.contains("which you saved")), "no pick names a rated paper: {why:?}");
+    Ok(())
+}
+
 async fn follow_an_author(s: &Session) -> Step {
     s.goto("/author/shih-yang-liu").await?;
     s.wait_for("form.follow button").await?;
@@ -347,5 +356,6 @@ async fn pages_work_in_headless_chromium() {
     s.run("collection-shared", share_a_collection_and_open_its_link(&s)).await;
     s.run("collection", the_collection_page(&s)).await;
     s.run("author", follow_an_author(&s)).await;
+    s.run("for-you", for_you_explains_its_picks(&s)).await;
     s.client.close().await.ok();
 }

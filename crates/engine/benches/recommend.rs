@@ -1,0 +1,133 @@
+//! "For you" speed: retraining one reader's model after a vote, and the daily job's scoring of
+//! one day's new papers for many readers.
+//!
+//! `cargo bench -p paperboy-engine --bench recommend`. The vectors are synthetic: unit vectors
+//! around 64 topic centres (384 dimensions, as all-MiniLM-L6-v2's), 100,000 papers over 334
+//! days (~300 a day). `BENCH_READERS` (default 10,000) readers, each with `BENCH_VOTES`
+//! (default 20) upvotes on one topic; the retraining case uses 200 votes.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use chrono::{Days, NaiveDate};
+use paperboy_core::PaperId;
+use paperboy_engine::recommend::{background, fit, ReaderModel, Inputs, Rated, Reason, PARAMS};
+use paperboy_engine::search::vectors::{SlotMeta, VectorSet};
+use rayon::prelude::*;
+
+const DIM: usize = 384;
+const PAPERS: usize = 100_000;
+const PER_DAY: usize = 300;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn normal(&mut self) -> f32 {
+        // Sum of uniforms: close enough to a Gaussian for directions.
+        (0..6).map(|_| (self.next() % 10_000) as f32 / 10_000.0).sum::<f32>() - 3.0
+    }
+}
+
+fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|x| *x /= n);
+    v
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    let readers = env("BENCH_READERS", 10_000);
+    let votes = env("BENCH_VOTES", 20);
+    let mut rng = Rng(0x5EED);
+    let centres: Vec<Vec<f32>> = (0..64).map(|_| unit((0..DIM).map(|_| rng.normal()).collect())).collect();
+    let first = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let mut set = VectorSet::new(DIM);
+    let mut topic = Vec::with_capacity(PAPERS);
+    for i in 0..PAPERS {
+        let t = (rng.next() % 64) as usize;
+        let v = unit(centres[t].iter().map(|c| c + 0.08 * rng.normal()).collect());
+        let id: PaperId = format!("{:02}{:02}.{:05}", 20 + i / 1_200_000, 1 + (i / 100_000) % 12, i % 100_000).parse().unwrap();
+        let day = first.checked_add_days(Days::new((i / PER_DAY) as u64)).unwrap();
+        set.push_keyed(SlotMeta { id, day: Some(day), categories: vec![] }, &v, i as u64);
+        topic.push(t);
+    }
+    // The last full day (the very last holds the remainder).
+    let last_day = set.meta[PAPERS - PER_DAY - 1].day.unwrap();
+    let today: Vec<usize> = (0..set.len()).filter(|&s| set.meta[s].day == Some(last_day)).collect();
+    let inputs_of = |seed: u64, n: usize| -> Inputs {
+        let t = (seed % 64) as usize;
+        let mut r = Rng(seed | 1);
+        let mut positives = Vec::new();
+        while positives.len() < n {
+            let s = (r.next() % (PAPERS - PER_DAY) as u64) as usize;
+            if topic[s] == t {
+                positives.push(Rated { paper: set.meta[s].id.clone(), title: String::new(), reason: Reason::Upvoted, vector: set.vector(s) });
+            }
+        }
+        Inputs { positives, ..Default::default() }
+    };
+
+    // Retraining after a vote: 200 votes, then scoring the day's papers.
+    let mut times = Vec::new();
+    for seed in 1..=50u64 {
+        let inputs = inputs_of(seed, 200);
+        let start = Instant::now();
+        let model = ReaderModel::train(inputs, &set, seed, &PARAMS);
+        let mut scores: Vec<f32> = today.iter().map(|&s| model.score_stored(set.stored(s), &PARAMS)).collect();
+        scores.sort_by(|a, b| b.total_cmp(a));
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "retrain (200 votes + {} background, {} steps) and score {} papers: p50 {:.2} ms, p90 {:.2} ms, max {:.2} ms",
+        PARAMS.background,
+        PARAMS.iterations,
+        today.len(),
+        times[times.len() / 2],
+        times[times.len() * 9 / 10],
+        times[times.len() - 1]
+    );
+    let fit_only = {
+        let inputs = inputs_of(7, 200);
+        let pos: Vec<&[f32]> = inputs.positives.iter().map(|r| r.vector.as_slice()).collect();
+        let bg: Vec<Vec<f32>> = background(&set, PARAMS.background, 7, &HashSet::new()).into_iter().map(|s| set.vector(s)).collect();
+        let neg: Vec<&[f32]> = bg.iter().map(|v| v.as_slice()).collect();
+        let start = Instant::now();
+        for _ in 0..20 {
+            std::hint::black_box(fit(&pos, &neg, &PARAMS));
+        }
+        start.elapsed().as_secs_f64() * 1000.0 / 20.0
+    };
+    println!("  of which fitting alone: {fit_only:.2} ms");
+
+    // The daily job: every reader's model trained and the day's papers scored, on all cores.
+    let all: Vec<Inputs> = (0..readers as u64).map(|r| inputs_of(r + 1000, votes)).collect();
+    let start = Instant::now();
+    let picks: usize = all
+        .into_par_iter()
+        .enumerate()
+        .map(|(r, inputs)| {
+            let model = ReaderModel::train(inputs, &set, r as u64, &PARAMS);
+            let mut scored: Vec<(f32, usize)> = today.iter().map(|&s| (model.score_stored(set.stored(s), &PARAMS), s)).collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+            scored.truncate(5);
+            scored.len()
+        })
+        .sum();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "daily job: {readers} readers x {votes} votes, {} papers of the day, {} threads: {secs:.2} s, {:.0} readers/s ({picks} picks)",
+        today.len(),
+        rayon::current_num_threads(),
+        readers as f64 / secs
+    );
+}
