@@ -22,6 +22,7 @@
 //! search_per_minute = 300
 //! subscribe_per_hour = 20
 //! tick_secs = 30          # how often a worker looks at the clock and the outbox
+//! trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]   # whose X-Forwarded-For/Forwarded name the client
 //!
 //! [mail]
 //! smtp_url = "smtp://127.0.0.1:2525"
@@ -43,6 +44,7 @@ use paperboy_digest::{MailConfig, SmtpMailer};
 use paperboy_engine::harvest::HarvestOptions;
 use paperboy_engine::search::IndexDirs;
 use paperboy_engine::Location;
+use paperboy_web::proxy::TrustedProxies;
 use paperboy_web::RateLimits;
 use serde::Deserialize;
 
@@ -103,6 +105,9 @@ pub struct ServeSection {
     pub subscribe_per_hour: Option<u32>,
     /// Seconds between the scheduler's looks at the clock and the outbox (default 30).
     pub tick_secs: Option<u64>,
+    /// Reverse proxies (addresses or CIDR networks) whose `Forwarded`/`X-Forwarded-For` name
+    /// the client.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// `[harvest]`
@@ -185,6 +190,8 @@ pub struct ServeSettings {
     pub rate_limits: RateLimits,
     /// How often a worker looks at the clock and the outbox.
     pub tick: Duration,
+    /// Reverse proxies whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Email and the daily jobs, resolved.
@@ -280,6 +287,11 @@ impl Settings {
                 subscribe_per_hour: file.serve.subscribe_per_hour.unwrap_or(defaults.subscribe_per_hour),
             },
             tick: file.serve.tick_secs.map_or(DEFAULT_TICK, Duration::from_secs),
+            trusted_proxies: match env("PAPERBOY_TRUSTED_PROXIES") {
+                Some(list) => TrustedProxies::parse(list.split(',')),
+                None => TrustedProxies::parse(file.serve.trusted_proxies.iter().flatten().map(String::as_str)),
+            }
+            .map_err(anyhow::Error::msg)?,
         };
 
         let given_base_url = flag_base_url.or_else(|| env("PAPERBOY_BASE_URL")).or(file.serve.base_url).or(file.mail.base_url);
@@ -358,6 +370,7 @@ mod tests {
         assert_eq!(s.mail.cfg.base_url, "https://flag.example");
         assert_eq!(s.data.root(), Path::new("/file"));
         assert_eq!(s.serve.rate_limits.search_per_minute, 7);
+        assert_eq!(s.serve.trusted_proxies, TrustedProxies::default(), "no proxy is trusted unless named");
         assert_eq!(s.mail.cfg.from, "file <f@example.org>");
         let s = resolve(&["paperboy", "serve"], file, &[("PAPERBOY_BASE_URL", "https://env.example"), ("PAPERBOY_FROM", "env <e@example.org>")]);
         assert_eq!((s.mail.cfg.base_url.as_str(), s.mail.cfg.from.as_str()), ("https://env.example", "env <e@example.org>"));
@@ -400,5 +413,18 @@ mod tests {
         let s = resolve(&["paperboy", "--database", "postgres://u:p@h/db", "stats"], "", &[]);
         assert_eq!(s.database, Location::Postgres("postgres://u:p@h/db".into()));
         assert!(Settings::resolve(&Cli::parse_from(["paperboy", "--database", "mysql://h/db", "stats"]), ConfigFile::default(), &|_| None, None).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_file_or_the_environment_and_bad_ones_are_named() {
+        let file = "[serve]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n";
+        let s = resolve(&["paperboy", "serve"], file, &[]);
+        assert_eq!(s.serve.trusted_proxies, TrustedProxies::parse(["127.0.0.1", "10.0.0.0/8"]).unwrap());
+        let s = resolve(&["paperboy", "serve"], file, &[("PAPERBOY_TRUSTED_PROXIES", "::1, 192.168.0.0/16")]);
+        assert_eq!(s.serve.trusted_proxies, TrustedProxies::parse(["::1", "192.168.0.0/16"]).unwrap());
+        let cli = Cli::parse_from(["paperboy", "serve"]);
+        let bad: ConfigFile = toml::from_str("[serve]\ntrusted_proxies = [\"proxy.lan\"]\n").unwrap();
+        let err = Settings::resolve(&cli, bad, &|_: &str| None, Some("/platform/paperboy".into())).unwrap_err().to_string();
+        assert!(err.contains("proxy.lan"), "{err}");
     }
 }

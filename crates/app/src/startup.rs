@@ -83,6 +83,7 @@ impl Application {
         config.secret = load_secret(&settings.data.secret())?;
         config.rate_limits = settings.serve.rate_limits;
         config.arxiv_api = settings.arxiv_api.clone();
+        config.trusted_proxies = settings.serve.trusted_proxies.clone();
         let connections = if settings.serve.role.serves_http() { CONNECTIONS } else { 1 };
         let stores = (0..connections).map(|_| open(&settings)).collect::<Result<Vec<_>>>()?;
         let state = AppState::new(stores, None, config);

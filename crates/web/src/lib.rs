@@ -12,6 +12,7 @@ mod feeds;
 mod limits;
 mod pages;
 pub mod params;
+pub mod proxy;
 mod render;
 mod security;
 pub mod session;

@@ -42,7 +42,8 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     if req.method() == axum::http::Method::GET && req.uri().path() == "/sign-in" {
         return next.run(req).await;
     }
-    let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let client = state.config().trusted_proxies.client(peer, req.headers());
     if let Err(e) = state.limiter().check(Bucket::of(req.uri().path()), client) {
         return error_response(req.uri().path(), e);
     }

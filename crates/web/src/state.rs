@@ -31,12 +31,14 @@ pub struct WebConfig {
     /// The arXiv API (`base_url`, user agent, retries) that library imports may fetch papers
     /// this instance lacks from; `None` keeps imports offline.
     pub arxiv_api: Option<paperboy_engine::harvest::HarvestOptions>,
+    /// The reverse proxies whose `Forwarded`/`X-Forwarded-For` name the client (rate limits, logs).
+    pub trusted_proxies: crate::proxy::TrustedProxies,
 }
 
 impl WebConfig {
     /// A configuration with a fresh random secret and the default rate limits.
     pub fn new(base_url: impl Into<String>) -> Self {
-        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret: Self::random_secret(), arxiv_api: None }
+        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret: Self::random_secret(), arxiv_api: None, trusted_proxies: Default::default() }
     }
 
     /// A fresh random CSRF key.

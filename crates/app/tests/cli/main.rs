@@ -84,6 +84,8 @@ fn errors_name_what_and_where_and_exit_non_zero() {
     let out = paperboy(dir.path(), &["ingest", "oai-pmh", broken.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("broken.xml") && stderr(&out).contains("malformed XML"), "{}", stderr(&out));
+    // Each cause once: the message already holds the XML error, so no "caused by" repeats it.
+    assert_eq!(stderr(&out).lines().filter(|l| l.contains("malformed XML")).count(), 1, "{}", stderr(&out));
 
     let unknown = paperboy(dir.path(), &["paper", "2401.01234"]);
     assert!(!unknown.status.success());

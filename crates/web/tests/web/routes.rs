@@ -280,6 +280,11 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert!(headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
     let (_, v) = get_json(app, "/api/v1/search?q=agents&mode=bm25").await;
     assert_eq!(v["error"]["code"], "rate_limited");
+    // A client cannot pick another bucket by naming itself: no proxy is trusted here.
+    for spoofed in ["203.0.113.1", "203.0.113.2"] {
+        let (status, _, _) = request(app, "GET", "/api/v1/search?q=agents&mode=bm25", &[("x-forwarded-for", spoofed), ("forwarded", "for=198.51.100.7")], "").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "X-Forwarded-For from an untrusted peer is ignored");
+    }
     // Pages that cost little are not limited.
     let (status, _, _) = get(app, "/").await;
     assert_eq!(status, StatusCode::OK);
