@@ -198,16 +198,18 @@ pub fn eval_recs(ctx: &Ctx, archive: &Path, params: Option<&str>, tuning_only: b
         None => recommend::PARAMS,
         Some(text) => {
             let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-            anyhow::ensure!(parts.len() == 4, "--params: LAMBDA,STEPS,BACKGROUND,MEAN_SIMILARITY, e.g. 0.01,60,256,0.5");
+            anyhow::ensure!(parts.len() == 6, "--params: LAMBDA,STEPS,BACKGROUND,MEAN_SIMILARITY,LEXICAL_BACKGROUND,LEXICAL_WEIGHT, e.g. 0.01,40,128,0.5,1024,1");
             recommend::Params {
                 lambda: parts[0].parse().context("--params: lambda")?,
                 iterations: parts[1].parse().context("--params: steps")?,
                 background: parts[2].parse().context("--params: background")?,
                 mean_similarity: parts[3].parse().context("--params: mean similarity")?,
+                lexical_background: parts[4].parse().context("--params: lexical background")?,
+                lexical_weight: parts[5].parse().context("--params: lexical weight")?,
             }
         }
     };
-    let methods: Vec<eval::Method> = if model_only { vec![eval::Method::Paperboy, eval::Method::Hybrid] } else { eval::Method::ALL.to_vec() };
+    let methods: Vec<eval::Method> = if model_only { vec![eval::Method::Paperboy] } else { eval::Method::ALL.to_vec() };
     let mut rows = eval::submitters(&corpus, &methods, false, &p);
     rows.extend(eval::submitters(&corpus, &methods, true, &p));
     rows.extend(eval::keyword_readers(&corpus, &methods, 5, &p));

@@ -12,7 +12,8 @@
 //!
 //! Metrics per ranking: nDCG@10, recall@10 and MRR, averaged per reader, then over readers.
 //! Methods: popularity (Hugging Face upvotes), time-weighted mean similarity to the positives
-//! (zotero-arxiv-daily's rule), tf-idf + linear SVM (arxiv-sanity-lite's), and paperboy's model.
+//! (zotero-arxiv-daily's rule), tf-idf + linear SVM (arxiv-sanity-lite's), paperboy's embedding
+//! half alone, and paperboy's model (both halves fused, as the product ranks).
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -25,9 +26,6 @@ use sha2::{Digest, Sha256};
 
 use super::tfidf::{self, Sparse};
 use super::{centroid, fit, Params};
-
-/// The tf-idf SVM's weight in the hybrid (equal z-scores: tried 1 and 2 on the tuning half).
-const HYBRID_TFIDF_WEIGHT: f64 = 1.0;
 
 /// One paper of the evaluation corpus.
 #[derive(Debug, Clone)]
@@ -102,16 +100,16 @@ pub enum Method {
     MeanSimilarity,
     /// tf-idf + linear SVM (arxiv-sanity-lite).
     TfidfSvm,
-    /// paperboy's model.
+    /// paperboy's embedding half alone (logistic regression + mean similarity).
+    Embeddings,
+    /// paperboy's model: the embedding half fused with a lexical (tf-idf SVM) half trained
+    /// against a background sample (the product's code).
     Paperboy,
-    /// paperboy's model fused with the tf-idf SVM (z-scores over the candidates): the
-    /// direction the evaluation points to, not in the product yet.
-    Hybrid,
 }
 
 impl Method {
     /// All, baselines first.
-    pub const ALL: [Method; 5] = [Method::Popularity, Method::MeanSimilarity, Method::TfidfSvm, Method::Paperboy, Method::Hybrid];
+    pub const ALL: [Method; 5] = [Method::Popularity, Method::MeanSimilarity, Method::TfidfSvm, Method::Embeddings, Method::Paperboy];
 
     /// Its name in reports.
     pub fn name(self) -> &'static str {
@@ -119,8 +117,8 @@ impl Method {
             Method::Popularity => "popularity (upvotes)",
             Method::MeanSimilarity => "mean similarity (zotero-arxiv-daily)",
             Method::TfidfSvm => "tf-idf + linear SVM (arxiv-sanity-lite)",
-            Method::Paperboy => "paperboy: logistic regression + mean similarity",
-            Method::Hybrid => "paperboy + tf-idf SVM, fused (not in the product yet)",
+            Method::Embeddings => "paperboy's embedding half alone",
+            Method::Paperboy => "paperboy: embeddings + tf-idf, fused",
         }
     }
 }
@@ -181,8 +179,8 @@ impl Corpus {
 /// A trained scorer for one reader: scores papers by index.
 struct Scorer {
     method: Method,
-    /// For the hybrid: the two parts.
-    parts: Vec<Scorer>,
+    /// The lexical half's weights (paperboy's model).
+    lexical: Vec<f32>,
     weights: Vec<f32>,
     centroid: Vec<f32>,
     /// Mean similarity: the positives (newest first) and their time weights.
@@ -193,11 +191,8 @@ impl Scorer {
     /// Trains `method` on positives `pos` (indexes, oldest first) with papers up to `cutoff`
     /// (index, exclusive) as the available corpus.
     fn train(c: &Corpus, method: Method, pos: &[usize], cutoff: usize, seed: u64, p: &Params) -> Scorer {
-        let mut s = Scorer { method, parts: vec![], weights: vec![], centroid: vec![], anchors: vec![] };
+        let mut s = Scorer { method, lexical: vec![], weights: vec![], centroid: vec![], anchors: vec![] };
         match method {
-            Method::Hybrid => {
-                s.parts = vec![Scorer::train(c, Method::Paperboy, pos, cutoff, seed, p), Scorer::train(c, Method::TfidfSvm, pos, cutoff, seed, p)];
-            }
             Method::Popularity => {}
             Method::MeanSimilarity => {
                 // zotero-arxiv-daily: newest first, weight 1 / (1 + log10(rank + 1)), normalised.
@@ -209,9 +204,9 @@ impl Scorer {
                 let set: HashSet<usize> = pos.iter().copied().collect();
                 let positives: Vec<&Sparse> = pos.iter().map(|&i| &c.tfidf[i]).collect();
                 let negatives: Vec<&Sparse> = (0..cutoff).filter(|i| !set.contains(i)).map(|i| &c.tfidf[i]).collect();
-                s.weights = tfidf::linear_svm(&positives, &negatives, c.features, 0.01);
+                s.weights = tfidf::linear_svm(&positives, &negatives, c.features, 0.01, tfidf::CONVERGED);
             }
-            Method::Paperboy => {
+            Method::Embeddings | Method::Paperboy => {
                 let set: HashSet<usize> = pos.iter().copied().collect();
                 let positives: Vec<&[f32]> = pos.iter().map(|&i| c.vectors[i].as_slice()).collect();
                 let background = sample(cutoff, p.background, seed, &set);
@@ -220,6 +215,11 @@ impl Scorer {
                 let norm = dot(&s.weights, &s.weights).sqrt().max(1e-6);
                 s.weights.iter_mut().for_each(|w| *w /= norm);
                 s.centroid = centroid(&positives, c.vectors.first().map_or(0, |v| v.len()));
+                if method == Method::Paperboy && p.lexical_background > 0 {
+                    let rows: Vec<&Sparse> = pos.iter().map(|&i| &c.tfidf[i]).collect();
+                    let background: Vec<&Sparse> = sample(cutoff, p.lexical_background, seed ^ 0x1e, &set).into_iter().map(|i| &c.tfidf[i]).collect();
+                    s.lexical = tfidf::linear_svm(&rows, &background, c.features, 0.01, super::LEXICAL_PASSES);
+                }
             }
         }
         s
@@ -230,26 +230,19 @@ impl Scorer {
             Method::Popularity => f64::from(c.papers[i].upvotes),
             Method::MeanSimilarity => self.anchors.iter().map(|&(a, w)| w * f64::from(dot(&c.vectors[a], &c.vectors[i]))).sum(),
             Method::TfidfSvm => f64::from(tfidf::score(&self.weights, &c.tfidf[i])),
-            Method::Paperboy => f64::from((1.0 - p.mean_similarity) * dot(&self.weights, &c.vectors[i]) + p.mean_similarity * dot(&self.centroid, &c.vectors[i])),
-            Method::Hybrid => unreachable!("scored over the candidates"),
+            Method::Embeddings | Method::Paperboy => f64::from((1.0 - p.mean_similarity) * dot(&self.weights, &c.vectors[i]) + p.mean_similarity * dot(&self.centroid, &c.vectors[i])),
         }
     }
 
-    /// Scores of `candidates`; the hybrid sums its parts' z-scores over them.
+    /// Scores of `candidates`; paperboy's model fuses its two halves over them as the product does.
     fn scores(&self, c: &Corpus, candidates: &[usize], p: &Params) -> Vec<f64> {
-        if self.method != Method::Hybrid {
-            return candidates.iter().map(|&i| self.score(c, i, p)).collect();
+        let own: Vec<f64> = candidates.iter().map(|&i| self.score(c, i, p)).collect();
+        if self.method != Method::Paperboy || self.lexical.is_empty() {
+            return own;
         }
-        let mut total = vec![0.0; candidates.len()];
-        for (k, part) in self.parts.iter().enumerate() {
-            let s = part.scores(c, candidates, p);
-            let n = s.len().max(1) as f64;
-            let mean = s.iter().sum::<f64>() / n;
-            let sd = (s.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt().max(1e-9);
-            let w = if k == 0 { 1.0 } else { HYBRID_TFIDF_WEIGHT };
-            total.iter_mut().zip(&s).for_each(|(t, x)| *t += w * (x - mean) / sd);
-        }
-        total
+        let embedding: Vec<f32> = own.iter().map(|&x| x as f32).collect();
+        let lexical: Vec<f32> = candidates.iter().map(|&i| tfidf::score(&self.lexical, &c.tfidf[i])).collect();
+        super::fuse(&embedding, &lexical, p.lexical_weight).into_iter().map(f64::from).collect()
     }
 
     /// Ranks `candidates` (ties by index) and scores the ranking against `relevant`.
@@ -457,9 +450,10 @@ mod tests {
         }
         let c = Corpus::new(papers, vectors);
         let params = super::super::PARAMS;
-        let rows = submitters(&c, &[Method::Popularity, Method::Paperboy, Method::MeanSimilarity], false, &params);
+        let rows = submitters(&c, &[Method::Popularity, Method::Paperboy, Method::Embeddings, Method::MeanSimilarity], false, &params);
         let score = |m: Method| rows.iter().find(|r| r.method == m && r.scores.readers == 1).unwrap().scores;
         assert_eq!(score(Method::Paperboy).ndcg10, 1.0);
+        assert_eq!(score(Method::Embeddings).ndcg10, 1.0);
         assert_eq!(score(Method::MeanSimilarity).ndcg10, 1.0);
         assert!(score(Method::Popularity).ndcg10 < 1.0, "the reader's papers have the fewest upvotes");
     }

@@ -1,4 +1,5 @@
-//! arxiv-sanity-lite's recipe, for the evaluation's baseline: tf-idf features (word 1- and
+//! arxiv-sanity-lite's recipe (the evaluation's baseline, and the lexical half of paperboy's
+//! model): tf-idf features (word 1- and
 //! 2-grams, the 20,000 most frequent terms with document frequency ≥ 5 and ≤ 10% of the papers,
 //! sublinear tf, smoothed idf, rows of unit length; as scikit-learn's `TfidfVectorizer`) and a
 //! linear SVM per reader (squared hinge loss, L2, `C = 0.01`, balanced class weights, a bias
@@ -24,58 +25,140 @@ pub struct TfidfParams {
 /// arxiv-sanity-lite's settings.
 pub const ARXIV_SANITY: TfidfParams = TfidfParams { max_features: 20_000, min_df: 5, max_df: 0.1 };
 
-/// Words of two or more letters, digits or `_`, lower case (scikit-learn's default pattern).
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| w.chars().count() >= 2).map(str::to_lowercase).collect()
+/// The words of a text (two or more letters, digits or `_`; scikit-learn's default pattern),
+/// lower case, each handed to `each`.
+fn for_words(text: &str, buf: &mut String, each: &mut dyn FnMut(&str)) {
+    for w in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        if w.len() < 2 || (w.chars().nth(1).is_none()) {
+            continue;
+        }
+        buf.clear();
+        if w.is_ascii() {
+            buf.push_str(w);
+            buf.make_ascii_lowercase();
+        } else {
+            buf.extend(w.chars().flat_map(char::to_lowercase));
+        }
+        each(buf);
+    }
 }
 
-fn terms(text: &str) -> Vec<String> {
-    let w = words(text);
-    let mut out = w.clone();
-    out.extend(w.windows(2).map(|p| format!("{} {}", p[0], p[1])));
-    out
+/// A term: a word (`UNIGRAM | word`) or two words in a row (`first << 32 | second`).
+const UNIGRAM: u64 = 0xFFFF_FFFF << 32;
+
+/// A fitted vocabulary with each term's idf.
+#[derive(Debug, Clone, Default)]
+pub struct Lexicon {
+    words: HashMap<String, u32>,
+    index: HashMap<u64, u32>,
+    idf: Vec<f32>,
+}
+
+impl Lexicon {
+    /// The terms of a document as word ids, new words getting new ids.
+    fn all_terms(words: &mut HashMap<String, u32>, doc: &str, buf: &mut String, out: &mut Vec<u64>) {
+        out.clear();
+        let mut prev: Option<u32> = None;
+        for_words(doc, buf, &mut |w| {
+            let id = match words.get(w) {
+                Some(&id) => id,
+                None => {
+                    let id = words.len() as u32;
+                    words.insert(w.to_owned(), id);
+                    id
+                }
+            };
+            out.push(UNIGRAM | u64::from(id));
+            if let Some(p) = prev {
+                out.push(u64::from(p) << 32 | u64::from(id));
+            }
+            prev = Some(id);
+        });
+    }
+
+    /// Fits the vocabulary and idf on `docs`.
+    pub fn fit(docs: &[&str], p: &TfidfParams) -> Lexicon {
+        let n = docs.len();
+        let mut words: HashMap<String, u32> = HashMap::new();
+        let mut df: HashMap<u64, (u32, u64)> = HashMap::new();
+        let (mut buf, mut terms) = (String::new(), Vec::new());
+        for d in docs {
+            Self::all_terms(&mut words, d, &mut buf, &mut terms);
+            terms.sort_unstable();
+            let mut i = 0;
+            while i < terms.len() {
+                let j = terms[i..].iter().position(|t| *t != terms[i]).map_or(terms.len(), |k| i + k);
+                let e = df.entry(terms[i]).or_insert((0, 0));
+                e.0 += 1;
+                e.1 += (j - i) as u64;
+                i = j;
+            }
+        }
+        let max_df = (p.max_df * n as f32).floor() as usize;
+        let mut kept: Vec<(u64, u32, u64)> = df.into_iter().filter(|(_, (d, _))| *d as usize >= p.min_df && *d as usize <= max_df).map(|(t, (d, c))| (t, d, c)).collect();
+        // The most frequent terms, ties by term (the same vocabulary every time).
+        kept.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        kept.truncate(p.max_features);
+        kept.sort_by_key(|k| k.0);
+        let idf = kept.iter().map(|(_, d, _)| ((1.0 + n as f32) / (1.0 + *d as f32)).ln() + 1.0).collect();
+        let index: HashMap<u64, u32> = kept.iter().enumerate().map(|(i, (t, _, _))| (*t, i as u32)).collect();
+        // Only words some kept term uses are needed to read new documents.
+        let used: std::collections::HashSet<u32> = kept.iter().flat_map(|(t, _, _)| [(*t >> 32) as u32, *t as u32]).collect();
+        words.retain(|_, id| used.contains(id));
+        Lexicon { words, index, idf }
+    }
+
+    /// Features.
+    pub fn len(&self) -> usize {
+        self.idf.len()
+    }
+
+    /// True when no term was kept.
+    pub fn is_empty(&self) -> bool {
+        self.idf.is_empty()
+    }
+
+    /// A document's row: sublinear tf × idf, unit length.
+    pub fn row(&self, doc: &str) -> Sparse {
+        let (mut buf, mut terms) = (String::new(), Vec::new());
+        Self::known_terms(&self.words, doc, &mut buf, &mut terms);
+        let mut counts: HashMap<u32, u32> = HashMap::new();
+        for t in &terms {
+            if let Some(&i) = self.index.get(t) {
+                *counts.entry(i).or_insert(0) += 1;
+            }
+        }
+        let mut row: Sparse = counts.into_iter().map(|(i, c)| (i, (1.0 + (c as f32).ln()) * self.idf[i as usize])).collect();
+        row.sort_by_key(|(i, _)| *i);
+        let norm = row.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|(_, v)| *v /= norm);
+        }
+        row
+    }
+
+    /// The terms of a document made of known words (an unknown word is in no kept term).
+    fn known_terms(words: &HashMap<String, u32>, doc: &str, buf: &mut String, out: &mut Vec<u64>) {
+        out.clear();
+        let mut prev: Option<u32> = None;
+        for_words(doc, buf, &mut |w| {
+            let id = words.get(w).copied();
+            if let Some(id) = id {
+                out.push(UNIGRAM | u64::from(id));
+                if let Some(p) = prev {
+                    out.push(u64::from(p) << 32 | u64::from(id));
+                }
+            }
+            prev = id;
+        });
+    }
 }
 
 /// Fits the vocabulary and idf on `docs` and returns every document's row.
 pub fn tfidf(docs: &[String], p: &TfidfParams) -> Vec<Sparse> {
-    let n = docs.len();
-    let doc_terms: Vec<HashMap<String, u32>> = docs
-        .iter()
-        .map(|d| {
-            let mut counts = HashMap::new();
-            for t in terms(d) {
-                *counts.entry(t).or_insert(0) += 1;
-            }
-            counts
-        })
-        .collect();
-    let mut df: HashMap<&str, usize> = HashMap::new();
-    let mut total: HashMap<&str, u64> = HashMap::new();
-    for counts in &doc_terms {
-        for (t, c) in counts {
-            *df.entry(t).or_default() += 1;
-            *total.entry(t).or_default() += u64::from(*c);
-        }
-    }
-    let max_df = (p.max_df * n as f32).floor() as usize;
-    let mut kept: Vec<(&str, u64)> = total.into_iter().filter(|(t, _)| df[t] >= p.min_df && df[t] <= max_df).collect();
-    kept.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    kept.truncate(p.max_features);
-    kept.sort_by(|a, b| a.0.cmp(b.0));
-    let index: HashMap<&str, u32> = kept.iter().enumerate().map(|(i, (t, _))| (*t, i as u32)).collect();
-    let idf: Vec<f32> = kept.iter().map(|(t, _)| ((1.0 + n as f32) / (1.0 + df[t] as f32)).ln() + 1.0).collect();
-    doc_terms
-        .iter()
-        .map(|counts| {
-            let mut row: Sparse = counts.iter().filter_map(|(t, c)| index.get(t.as_str()).map(|&i| (i, (1.0 + (*c as f32).ln()) * idf[i as usize]))).collect();
-            row.sort_by_key(|(i, _)| *i);
-            let norm = row.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                row.iter_mut().for_each(|(_, v)| *v /= norm);
-            }
-            row
-        })
-        .collect()
+    let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+    let lexicon = Lexicon::fit(&refs, p);
+    docs.iter().map(|d| lexicon.row(d)).collect()
 }
 
 /// Sparse row · dense weights (the bias is the last weight).
@@ -83,9 +166,13 @@ pub fn score(w: &[f32], x: &Sparse) -> f32 {
     x.iter().map(|(i, v)| w[*i as usize] * v).sum::<f32>() + w[w.len() - 1]
 }
 
+/// Passes of dual coordinate descent for a converged fit (the baseline's, as liblinear's).
+pub const CONVERGED: usize = 200;
+
 /// A linear SVM (squared hinge, L2, bias feature 1) with balanced class weights, by dual
-/// coordinate descent: `pos` rows are +1, `neg` rows −1; `dim` features.
-pub fn linear_svm(pos: &[&Sparse], neg: &[&Sparse], dim: usize, c: f32) -> Vec<f32> {
+/// coordinate descent: `pos` rows are +1, `neg` rows −1; `dim` features; at most `passes`
+/// passes, fewer once converged.
+pub fn linear_svm(pos: &[&Sparse], neg: &[&Sparse], dim: usize, c: f32, passes: usize) -> Vec<f32> {
     let n = pos.len() + neg.len();
     let mut w = vec![0.0f32; dim + 1];
     if pos.is_empty() || neg.is_empty() {
@@ -94,11 +181,12 @@ pub fn linear_svm(pos: &[&Sparse], neg: &[&Sparse], dim: usize, c: f32) -> Vec<f
     let (cp, cn) = (c * n as f32 / (2.0 * pos.len() as f32), c * n as f32 / (2.0 * neg.len() as f32));
     let rows: Vec<(&Sparse, f32, f32)> = pos.iter().map(|x| (*x, 1.0, cp)).chain(neg.iter().map(|x| (*x, -1.0, cn))).collect();
     // Squared hinge: no upper bound on α, and D_ii = 1 / (2 C_i) on the diagonal.
-    let q: Vec<f32> = rows.iter().map(|(x, _, ci)| x.iter().map(|(_, v)| v * v).sum::<f32>() + 1.0 + 0.5 / ci).collect();
+    // Rows are unit length (or empty): ‖x‖² + the bias feature's 1 + D_ii.
+    let q: Vec<f32> = rows.iter().map(|(x, _, ci)| if x.is_empty() { 1.0 } else { 2.0 } + 0.5 / ci).collect();
     let mut alpha = vec![0.0f32; n];
     let mut order: Vec<usize> = (0..n).collect();
     let mut state = 0x2545_F491_4F6C_DD1Du64;
-    for _epoch in 0..200 {
+    for _epoch in 0..passes {
         // A fixed shuffle per epoch (xorshift), as liblinear permutes.
         for i in (1..n).rev() {
             state ^= state << 13;
@@ -151,7 +239,7 @@ mod tests {
     fn the_svm_separates_what_can_be_separated() {
         let a: Sparse = vec![(0, 1.0)];
         let b: Sparse = vec![(1, 1.0)];
-        let w = linear_svm(&[&a], &[&b, &b, &b], 2, 1.0);
+        let w = linear_svm(&[&a], &[&b, &b, &b], 2, 1.0, CONVERGED);
         assert!(score(&w, &a) > score(&w, &b), "{w:?}");
     }
 }

@@ -44,6 +44,9 @@ pub struct SearchService {
     query_vectors: Mutex<HashMap<String, Embedding>>,
     /// Where the HNSW graph is saved (beside the full-text index), if on disk.
     graph_dir: Option<std::path::PathBuf>,
+    /// The tf-idf lexicon of recent papers, for "For you" (fitted when first needed, and again
+    /// once a tenth more papers have vectors).
+    lexical: RwLock<Option<Arc<crate::recommend::Lexical>>>,
 }
 
 /// The vector index with each slot's exact-title key (to keep other records of a paper out of
@@ -140,6 +143,7 @@ impl SearchService {
             embedder,
             query_vectors: Mutex::new(HashMap::new()),
             graph_dir,
+            lexical: RwLock::new(None),
         })
     }
 
@@ -223,6 +227,32 @@ impl SearchService {
     pub fn with_vectors<T>(&self, f: impl FnOnce(&VectorSet) -> T) -> T {
         let vectors = self.current_vectors();
         f(vectors.index.set())
+    }
+
+    /// The tf-idf lexicon of the most recent papers with vectors (at most
+    /// [`crate::recommend::LEXICAL_PAPERS`]), fitted now if there is none or it is out of date.
+    pub fn lexical(&self, store: &dyn PaperStore) -> Result<Arc<crate::recommend::Lexical>, SearchError> {
+        let vectors = self.current_vectors();
+        let set = vectors.index.set();
+        if let Some(l) = self.current_lexical().filter(|l| set.len() <= l.fitted_at + l.fitted_at / 10) {
+            return Ok(l);
+        }
+        let mut recent: Vec<usize> = (0..set.len()).filter(|&s| set.meta[s].day.is_some()).collect();
+        recent.sort_by(|a, b| set.meta[*b].day.cmp(&set.meta[*a].day).then(b.cmp(a)));
+        recent.truncate(crate::recommend::LEXICAL_PAPERS);
+        let ids: Vec<PaperId> = recent.iter().map(|&s| set.meta[s].id.clone()).collect();
+        let mut papers = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(1_000) {
+            papers.extend(store.papers(chunk)?);
+        }
+        let fitted = Arc::new(crate::recommend::Lexical::fit(&papers, set.len()));
+        *self.lexical.write().expect("lexical lock") = Some(fitted.clone());
+        Ok(fitted)
+    }
+
+    /// The lexicon fitted last, if any.
+    pub fn current_lexical(&self) -> Option<Arc<crate::recommend::Lexical>> {
+        self.lexical.read().expect("lexical lock").clone()
     }
 
     /// A text's vector (cached like a query's).
