@@ -107,17 +107,20 @@ fn mentions(p: &Paper, word: &str) -> bool {
 /// Composes `subscriber`'s digest for `period`; `None` when there is nothing new to send.
 pub fn compose(store: &dyn Store, search: Option<&SearchService>, subscriber: &Subscriber, period: &Period) -> Result<Option<Digest>, DigestError> {
     let ranked = trending::ranking(store, period.window(), period.day)?;
-    compose_ranked(store, search, subscriber, period, &ranked)
+    let rated = store.readers_with_marks()?.contains(&subscriber.id);
+    compose_ranked(store, search, subscriber, period, &ranked, rated)
 }
 
 /// [`compose`] with the period's trending ranking already computed (it is the same for every
-/// subscriber of a run).
+/// subscriber of a run); `rated`: whether the subscriber voted, saved or followed anything (if
+/// not, their own sections are skipped without asking the store).
 pub fn compose_ranked(
     store: &dyn Store,
     search: Option<&SearchService>,
     subscriber: &Subscriber,
     period: &Period,
     ranked: &[trending::Trending],
+    rated: bool,
 ) -> Result<Option<Digest>, DigestError> {
     let interests = &subscriber.interests;
     let excluded = |p: &Paper| interests.exclude.iter().any(|w| mentions(p, w));
@@ -130,7 +133,7 @@ pub fn compose_ranked(
     // Followed authors and interests: papers new since the last digest (or of the last week,
     // for a first digest).
     let since = subscriber.last_digest_day.map(|d| d.succ_opt().unwrap_or(d)).unwrap_or_else(|| Window::Week.start(period.day));
-    let authors: Vec<String> = store.follows(subscriber.id)?.into_iter().map(|f| f.key).collect();
+    let authors: Vec<String> = if rated { store.follows(subscriber.id)?.into_iter().map(|f| f.key).collect() } else { vec![] };
     let mut followed = Vec::new();
     if !authors.is_empty() {
         let theirs: Vec<Paper> = store
@@ -144,7 +147,7 @@ pub fn compose_ranked(
     // The reader's own model, once they have rated something (the interests alone are the
     // interests section's).
     let mut for_you = Vec::new();
-    if let Some(service) = search {
+    if let Some(service) = search.filter(|_| rated) {
         let model = recommend::model(store, service, subscriber).map_err(|e| match e {
             recommend::RecommendError::Store(e) => DigestError::Store(e),
             recommend::RecommendError::Search(e) => DigestError::Search(e),

@@ -102,8 +102,8 @@ pub fn preview_all(store: &mut dyn Store, search: Option<&SearchService>, day: N
 }
 
 /// The trending rankings a run needs, one per window of the subscribers due (the same for
-/// every subscriber of a run).
-struct Rankings(std::collections::HashMap<paperboy_engine::trending::Window, Vec<paperboy_engine::trending::Trending>>);
+/// every subscriber of a run), and the readers with marks of their own.
+struct Rankings(std::collections::HashMap<paperboy_engine::trending::Window, Vec<paperboy_engine::trending::Trending>>, std::collections::HashSet<i64>);
 
 impl Rankings {
     fn for_subscribers(store: &dyn Store, subscribers: &[Subscriber], day: NaiveDate) -> Result<Self, DigestError> {
@@ -114,7 +114,7 @@ impl Rankings {
                 slot.insert(paperboy_engine::trending::ranking(store, window, day)?);
             }
         }
-        Ok(Rankings(rankings))
+        Ok(Rankings(rankings, store.readers_with_marks()?))
     }
 }
 
@@ -139,7 +139,7 @@ fn compose_each(
             continue;
         }
         let ranked = rankings.0.get(&period.window()).map_or(&[][..], Vec::as_slice);
-        match compose::compose_ranked(&*store, search, &sub, &period, ranked)? {
+        match compose::compose_ranked(&*store, search, &sub, &period, ranked, rankings.1.contains(&sub.id))? {
             Some(digest) => each(store, sub, &period, digest, report)?,
             None => report.empty += 1,
         }

@@ -271,6 +271,9 @@ pub trait ReaderStore: Send {
     fn unfollow_author(&mut self, reader: i64, key: &str) -> Result<(), StoreError>;
     /// The authors `reader` follows, by name.
     fn follows(&self, reader: i64) -> Result<Vec<Follow>, StoreError>;
+    /// Readers who voted, saved or followed anything (whose digests have sections of their own):
+    /// one query for a whole digest run.
+    fn readers_with_marks(&self) -> Result<HashSet<i64>, StoreError>;
     /// The secret of the reader's private "For you" feed (made on first use).
     fn feed_key(&mut self, reader: i64) -> Result<String, StoreError>;
     /// The reader whose feed key this is.

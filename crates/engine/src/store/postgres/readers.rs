@@ -323,6 +323,15 @@ impl ReaderStore for PgStore {
         rows.iter().map(|r| Ok(Follow { key: r.try_get(0)?, name: r.try_get(1)?, since: r.try_get(2)? })).collect()
     }
 
+    fn readers_with_marks(&self) -> Result<std::collections::HashSet<i64>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT reader_id FROM votes UNION SELECT reader_id FROM follows
+             UNION SELECT c.reader_id FROM collections c WHERE EXISTS (SELECT 1 FROM collection_items i WHERE i.collection_id = c.id)",
+            &[],
+        )?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     fn feed_key(&mut self, reader: i64) -> Result<String, StoreError> {
         let fresh = format!("{}{}", random_token(), random_token());
         self.conn().execute("INSERT INTO feed_keys (reader_id, key) VALUES ($1, $2) ON CONFLICT (reader_id) DO NOTHING", &[&reader, &fresh])?;

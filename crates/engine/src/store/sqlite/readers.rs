@@ -349,6 +349,15 @@ impl ReaderStore for SqliteStore {
         Ok(out)
     }
 
+    fn readers_with_marks(&self) -> Result<std::collections::HashSet<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT reader_id FROM votes UNION SELECT reader_id FROM follows
+             UNION SELECT c.reader_id FROM collections c WHERE EXISTS (SELECT 1 FROM collection_items i WHERE i.collection_id = c.id)",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn feed_key(&mut self, reader: i64) -> Result<String, StoreError> {
         self.conn.execute("INSERT OR IGNORE INTO feed_keys (reader_id, key) VALUES (?1, ?2)", params![reader, format!("{}{}", random_token(), random_token())])?;
         Ok(self.conn.query_row("SELECT key FROM feed_keys WHERE reader_id = ?1", [reader], |r| r.get(0))?)

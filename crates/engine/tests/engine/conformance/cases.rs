@@ -600,6 +600,7 @@ pub fn votes_toggle_mark_and_count_in_trending(db: &TestDb) {
     assert_eq!(store.read_papers(readers[0]).unwrap().len(), 1);
     store.set_read(readers[0], p, false, t0()).unwrap();
     assert!(store.marks(readers[0], std::slice::from_ref(p)).unwrap().read.is_empty());
+    assert_eq!(store.readers_with_marks().unwrap(), readers[..2].iter().copied().collect(), "the third cleared their only vote");
     // Marks are private: another reader sees only their own.
     assert_eq!(store.marks(readers[2], &[p.clone(), q.clone()]).unwrap(), Marks::default());
     // Local votes join the trending score.
@@ -681,8 +682,15 @@ pub fn followed_authors_and_their_papers(db: &TestDb) {
     store.follow_author(ada, "...", t0()).unwrap();
     let follows = store.follows(ada).unwrap();
     assert_eq!(follows.iter().map(|f| (f.key.as_str(), f.name.as_str())).collect::<Vec<_>>(), vec![("ada lovelace", "Ada  Lovelace")]);
+    assert!(store.readers_with_marks().unwrap().contains(&ada));
     store.unfollow_author(ada, "ada lovelace").unwrap();
     assert!(store.follows(ada).unwrap().is_empty());
+    assert!(!store.readers_with_marks().unwrap().contains(&ada));
+    // A collection counts once it holds a paper.
+    let c = store.create_collection(ada, "c", t0()).unwrap();
+    assert!(!store.readers_with_marks().unwrap().contains(&ada));
+    store.save_paper(ada, c.id, &first.id, None, t0()).unwrap();
+    assert!(store.readers_with_marks().unwrap().contains(&ada));
 }
 
 pub fn deleting_a_reader_leaves_nothing_behind(db: &TestDb) {
