@@ -7,6 +7,7 @@
 
 mod api;
 mod assets;
+mod caching;
 pub mod error;
 mod feeds;
 mod limits;
@@ -99,6 +100,9 @@ pub fn router(state: AppState) -> Router {
         .merge(limited)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(caching::etag))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(middleware::from_fn(caching::tag_encoding))
         .layer(middleware::from_fn(security::headers))
         .with_state(state)
 }

@@ -338,3 +338,39 @@ async fn headings_go_in_order_and_search_landmarks_are_named() {
     let (_, _, search) = get(app(), "/search?q=diffusion").await;
     assert!(search.contains(r#"role="search" aria-label="Quick search""#) && search.contains(r#"role="search" aria-label="Search papers""#));
 }
+
+#[tokio::test]
+async fn feeds_and_api_answers_carry_etags_304_and_compression() {
+    use std::io::Read;
+    let (status, headers, plain) = get(app(), "/feeds/daily.xml").await;
+    assert_eq!(status, StatusCode::OK);
+    let tag = headers["etag"].to_str().unwrap().to_owned();
+    assert!(tag.starts_with('"') && tag.ends_with('"') && !tag.starts_with("W/"), "a strong tag: {tag}");
+    // The poll of an unchanged feed: 304, no body, the same tag.
+    let (status, headers, body) = request(app(), "GET", "/feeds/daily.xml", &[("if-none-match", &tag)], "").await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    assert_eq!(headers["etag"].to_str().unwrap(), tag);
+    let (status, _, _) = request(app(), "GET", "/feeds/daily.xml", &[("if-none-match", "\"0000\"")], "").await;
+    assert_eq!(status, StatusCode::OK, "another tag: the whole feed");
+    // gzip and br when asked; the compressed body is the same feed, under its own tag.
+    let res = send(app(), axum::http::Request::get("/feeds/daily.xml").header("accept-encoding", "gzip").body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    assert!(res.headers()["vary"].to_str().unwrap().to_lowercase().contains("accept-encoding"));
+    let gz_tag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(gz_tag, format!("{}-gzip\"", tag.trim_end_matches('"')));
+    let bytes = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    assert!(bytes.len() < plain.len() / 2, "{} of {} bytes", bytes.len(), plain.len());
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut unzipped).unwrap();
+    assert_eq!(unzipped, plain);
+    let (status, _, _) = request(app(), "GET", "/feeds/daily.xml", &[("if-none-match", &gz_tag), ("accept-encoding", "gzip")], "").await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    let res = send(app(), axum::http::Request::get("/api/v1/papers").header("accept-encoding", "br").body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(res.headers()["content-encoding"], "br");
+    // The JSON API too.
+    let (_, headers, _) = get(app(), "/api/v1/trending?window=week").await;
+    let tag = headers["etag"].to_str().unwrap().to_owned();
+    let (status, _, _) = request(app(), "GET", "/api/v1/trending?window=week", &[("if-none-match", &tag)], "").await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+}
