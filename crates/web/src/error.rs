@@ -39,6 +39,12 @@ pub enum WebError {
     /// 503: not ready yet (the search index is still opening).
     #[error("{0}")]
     Unavailable(String),
+    /// 415: a request body of a type the endpoint does not take.
+    #[error("{0}")]
+    Unsupported(String),
+    /// Another status, with its message (errors the framework answers before a handler).
+    #[error("{1}")]
+    Status(axum::http::StatusCode, String),
     /// 500.
     #[error("{0}")]
     Internal(String),
@@ -56,6 +62,8 @@ impl WebError {
             WebError::TooLong(_) => S::URI_TOO_LONG,
             WebError::TooMany(_) => S::TOO_MANY_REQUESTS,
             WebError::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            WebError::Unsupported(_) => S::UNSUPPORTED_MEDIA_TYPE,
+            WebError::Status(s, _) => *s,
             WebError::Internal(_) => S::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,6 +78,16 @@ impl WebError {
             WebError::TooLong(_) => "too_long",
             WebError::TooMany(_) => "rate_limited",
             WebError::Unavailable(_) => "unavailable",
+            WebError::Unsupported(_) => "unsupported_media_type",
+            WebError::Status(s, _) => match s.as_u16() {
+                404 => "not_found",
+                405 => "method_not_allowed",
+                413 => "too_large",
+                415 => "unsupported_media_type",
+                422 | 400 => "bad_request",
+                s if s >= 500 => "internal",
+                _ => "error",
+            },
             WebError::Internal(_) => "internal",
         }
     }

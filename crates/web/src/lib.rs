@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(limited)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(security::api_errors))
         .layer(middleware::from_fn(caching::etag))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(middleware::from_fn(caching::tag_encoding))

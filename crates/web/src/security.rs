@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use hmac::{Hmac, Mac};
@@ -32,6 +32,46 @@ pub async fn headers(req: Request, next: Next) -> Response {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    res
+}
+
+/// Under `/api/`, an error answered before any handler (no route, a method the route lacks, a
+/// body over the limit, a body that is not JSON) becomes the API's JSON envelope with the same
+/// status and headers (`Allow` on a 405), and a request body must be declared JSON (415).
+pub async fn api_errors(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let has_body = axum::body::HttpBody::size_hint(req.body()).exact() != Some(0);
+    let json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        mime == "application/json" || mime.ends_with("+json")
+    });
+    if has_body && !json {
+        return error_response(req.uri().path(), WebError::Unsupported("the request body must be JSON, sent as Content-Type: application/json".into()));
+    }
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    let is_json = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if res.status().is_success() || is_json || res.status() == StatusCode::NOT_MODIFIED {
+        return res;
+    }
+    let status = res.status();
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned()).unwrap_or_default();
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => format!("this path does not take {method} (the Allow header says what it takes)"),
+        StatusCode::PAYLOAD_TOO_LARGE => format!("the request body is larger than {} bytes", crate::MAX_BODY_BYTES),
+        StatusCode::NOT_FOUND if text.is_empty() => "there is no API endpoint at this path (see /api/openapi.json)".to_owned(),
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_owned(),
+        _ => text,
+    };
+    let mut res = error_response("/api/", WebError::Status(status, message));
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            res.headers_mut().insert(name, v.clone());
+        }
+    }
     res
 }
 

@@ -374,3 +374,23 @@ async fn feeds_and_api_answers_carry_etags_304_and_compression() {
     let (status, _, _) = request(app(), "GET", "/api/v1/trending?window=week", &[("if-none-match", &tag)], "").await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
 }
+
+#[tokio::test]
+async fn every_api_error_is_the_json_envelope() {
+    let envelope = |body: &str| -> serde_json::Value { serde_json::from_str(body).unwrap_or_else(|e| panic!("not the JSON envelope ({e}): {body}")) };
+    let (status, headers, body) = request(app(), "DELETE", "/api/v1/papers", &[], "").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(headers["allow"].to_str().unwrap().contains("GET"), "{headers:?}");
+    assert_eq!(envelope(&body)["error"]["code"], "method_not_allowed");
+    let (status, _, body) = request(app(), "GET", "/api/v1/nothing-here", &[], "").await;
+    assert_eq!((status, envelope(&body)["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (status, _, body) = request(app(), "POST", "/api/v1/subscriptions", &[("content-type", "text/plain")], r#"{"email":"x@example.org"}"#).await;
+    assert_eq!((status, envelope(&body)["error"]["code"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type")));
+    let huge = format!(r#"{{"email":"x@example.org","interests":{{"text":"{}"}}}}"#, "a".repeat(40_000));
+    let (status, _, body) = request(app(), "POST", "/api/v1/subscriptions", &[("content-type", "application/json")], huge).await;
+    assert_eq!((status, envelope(&body)["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
+    // Pages keep their HTML.
+    let (status, headers, _) = request(app(), "DELETE", "/", &[], "").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(!headers.get("content-type").is_some_and(|v| v.to_str().unwrap().starts_with("application/json")));
+}
