@@ -195,32 +195,30 @@ pub struct ReaderModel {
     pub inputs: Inputs,
 }
 
-/// A background sample: `n` slots drawn without repeats from `set`, the same for one seed.
-pub fn background(set: &VectorSet, n: usize, seed: u64, skip: &HashSet<PaperId>) -> Vec<usize> {
-    let len = set.len();
-    if len == 0 {
-        return vec![];
-    }
-    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        // splitmix64
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+/// `n` indexes below `len` drawn without repeats, ascending, none that `skip` names: the same
+/// for one seed (xorshift). Every background sample, product and evaluation, is drawn here.
+pub fn draw(len: usize, n: usize, seed: u64, skip: &dyn Fn(usize) -> bool) -> Vec<usize> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut chosen = HashSet::new();
-    let mut out = Vec::new();
     let mut tries = 0;
-    while out.len() < n.min(len) && tries < 4 * n + 16 {
+    while chosen.len() < n.min(len) && tries < 8 * n + 16 {
         tries += 1;
-        let slot = (next() % len as u64) as usize;
-        if !skip.contains(&set.meta[slot].id) && chosen.insert(slot) {
-            out.push(slot);
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let i = (state % len.max(1) as u64) as usize;
+        if !skip(i) {
+            chosen.insert(i);
         }
     }
+    let mut out: Vec<usize> = chosen.into_iter().collect();
+    out.sort_unstable();
     out
+}
+
+/// A background sample: `n` slots of `set` (see [`draw`]), none of the papers in `skip`.
+pub fn background(set: &VectorSet, n: usize, seed: u64, skip: &HashSet<PaperId>) -> Vec<usize> {
+    draw(set.len(), n, seed, &|slot| skip.contains(&set.meta[slot].id))
 }
 
 impl ReaderModel {
@@ -331,24 +329,9 @@ impl Lexical {
         self.slots.get(id).map(|&i| &self.rows[i])
     }
 
-    /// `n` kept rows drawn without repeats (the same for one seed), none of `skip`.
+    /// `n` kept rows drawn without repeats (see [`draw`]), none of the papers in `skip`.
     pub fn sample(&self, n: usize, seed: u64, skip: &HashSet<PaperId>) -> Vec<&Sparse> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut chosen = HashSet::new();
-        let mut tries = 0;
-        while chosen.len() < n.min(self.ids.len()) && tries < 4 * n + 16 {
-            tries += 1;
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let i = (state % self.ids.len() as u64) as usize;
-            if !skip.contains(&self.ids[i]) {
-                chosen.insert(i);
-            }
-        }
-        let mut picked: Vec<usize> = chosen.into_iter().collect();
-        picked.sort_unstable();
-        picked.into_iter().map(|i| &self.rows[i]).collect()
+        draw(self.ids.len(), n, seed, &|i| skip.contains(&self.ids[i])).into_iter().map(|i| &self.rows[i]).collect()
     }
 }
 
@@ -436,8 +419,9 @@ pub fn explain(model: &ReaderModel, paper: &Paper, v: &[f32]) -> Vec<Because> {
     out
 }
 
-/// What a reader's model learns from, read from the store; vectors from `set`.
-pub fn inputs(store: &dyn Store, search: &SearchService, reader: &Subscriber) -> Result<Inputs, RecommendError> {
+/// What a reader's model learns from, read from the store; vectors from the search service,
+/// tf-idf rows from `lexical`.
+pub fn inputs(store: &dyn Store, search: &SearchService, lexical: &Lexical, reader: &Subscriber) -> Result<Inputs, RecommendError> {
     let votes = store.votes(reader.id)?;
     let mut rated: Vec<(PaperId, Reason)> = votes.iter().filter(|v| v.vote == Vote::Up).map(|v| (v.paper.clone(), Reason::Upvoted)).collect();
     let not_for_me: Vec<PaperId> = votes.iter().filter(|v| v.vote == Vote::NotForMe).map(|v| v.paper.clone()).collect();
@@ -457,7 +441,6 @@ pub fn inputs(store: &dyn Store, search: &SearchService, reader: &Subscriber) ->
     let mut seen = HashSet::new();
     rated.retain(|(id, _)| seen.insert(id.clone()));
     rated.truncate(MAX_POSITIVES);
-    let lexical = search.lexical(store)?;
     let mut wanted: Vec<PaperId> = rated.iter().map(|(id, _)| id.clone()).collect();
     wanted.extend(not_for_me.iter().cloned());
     let stored: std::collections::HashMap<PaperId, Paper> = store.papers(&wanted)?.into_iter().map(|p| (p.id.clone(), p)).collect();
@@ -495,8 +478,8 @@ pub enum RecommendError {
 
 /// The reader's model, trained now.
 pub fn model(store: &dyn Store, search: &SearchService, reader: &Subscriber) -> Result<ReaderModel, RecommendError> {
-    let inputs = inputs(store, search, reader)?;
     let lexical = search.lexical(store)?;
+    let inputs = inputs(store, search, &lexical, reader)?;
     Ok(search.with_vectors(|set| ReaderModel::train(inputs, set, Some(&lexical), reader.id as u64, &PARAMS)))
 }
 

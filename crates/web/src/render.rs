@@ -198,6 +198,33 @@ pub fn actions(p: &Paper, v: &Viewer) -> Markup {
     }
 }
 
+/// Follow or unfollow an author (a toggle: `on` when followed), coming back to `next`.
+pub fn follow_toggle(csrf: &str, name: &str, next: &str, on: bool, label: Markup) -> Markup {
+    html! {
+        form.follow method="post" action="/follow" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="name" value=(name);
+            input type="hidden" name="next" value=(next);
+            input type="hidden" name="action" value=(if on { "unfollow" } else { "follow" });
+            button type="submit" aria-pressed=(on) { (label) }
+        }
+    }
+}
+
+/// A followed author in a list: their page, and a button to stop following, coming back to `next`.
+pub fn followed_author(csrf: &str, follow: &paperboy_engine::readers::Follow, next: &str) -> Markup {
+    html! {
+        a href=(urls::author("", &follow.key.replace(' ', "-"))) { (follow.name) }
+        form.inline method="post" action="/follow" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="name" value=(follow.name);
+            input type="hidden" name="action" value="unfollow";
+            input type="hidden" name="next" value=(next);
+            button type="submit" { "Unfollow" }
+        }
+    }
+}
+
 /// A list of papers, or a message when there are none.
 pub fn paper_list(papers: &[Paper], empty: &str, v: &Viewer) -> Markup {
     html! {

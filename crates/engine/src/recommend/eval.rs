@@ -254,24 +254,9 @@ impl Scorer {
     }
 }
 
-/// `n` indexes below `below` drawn without repeats (the same for one seed), none in `skip`.
+/// `n` indexes below `below` (see [`super::draw`]), none in `skip`.
 fn sample(below: usize, n: usize, seed: u64, skip: &HashSet<usize>) -> Vec<usize> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut chosen = HashSet::new();
-    let mut tries = 0;
-    while chosen.len() < n.min(below.saturating_sub(skip.len())) && tries < 8 * n + 16 {
-        tries += 1;
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let i = (state % below.max(1) as u64) as usize;
-        if !skip.contains(&i) {
-            chosen.insert(i);
-        }
-    }
-    let mut out: Vec<usize> = chosen.into_iter().collect();
-    out.sort_unstable();
-    out
+    super::draw(below, n, seed, &|i| skip.contains(&i))
 }
 
 /// Accumulates per-reader averages.

@@ -55,24 +55,20 @@ pub struct Lexicon {
 }
 
 impl Lexicon {
-    /// The terms of a document as word ids, new words getting new ids.
-    fn all_terms(words: &mut HashMap<String, u32>, doc: &str, buf: &mut String, out: &mut Vec<u64>) {
+    /// The terms of a document: each word's id from `id_of` (`None`: a word in no term, which
+    /// also breaks the bigram across it).
+    fn terms(doc: &str, buf: &mut String, out: &mut Vec<u64>, id_of: &mut dyn FnMut(&str) -> Option<u32>) {
         out.clear();
         let mut prev: Option<u32> = None;
         for_words(doc, buf, &mut |w| {
-            let id = match words.get(w) {
-                Some(&id) => id,
-                None => {
-                    let id = words.len() as u32;
-                    words.insert(w.to_owned(), id);
-                    id
+            let id = id_of(w);
+            if let Some(id) = id {
+                out.push(UNIGRAM | u64::from(id));
+                if let Some(p) = prev {
+                    out.push(u64::from(p) << 32 | u64::from(id));
                 }
-            };
-            out.push(UNIGRAM | u64::from(id));
-            if let Some(p) = prev {
-                out.push(u64::from(p) << 32 | u64::from(id));
             }
-            prev = Some(id);
+            prev = id;
         });
     }
 
@@ -83,7 +79,15 @@ impl Lexicon {
         let mut df: HashMap<u64, (u32, u64)> = HashMap::new();
         let (mut buf, mut terms) = (String::new(), Vec::new());
         for d in docs {
-            Self::all_terms(&mut words, d, &mut buf, &mut terms);
+            // Fitting: every word gets an id.
+            Self::terms(d, &mut buf, &mut terms, &mut |w| match words.get(w) {
+                Some(&id) => Some(id),
+                None => {
+                    let id = words.len() as u32;
+                    words.insert(w.to_owned(), id);
+                    Some(id)
+                }
+            });
             terms.sort_unstable();
             let mut i = 0;
             while i < terms.len() {
@@ -121,7 +125,7 @@ impl Lexicon {
     /// A document's row: sublinear tf × idf, unit length.
     pub fn row(&self, doc: &str) -> Sparse {
         let (mut buf, mut terms) = (String::new(), Vec::new());
-        Self::known_terms(&self.words, doc, &mut buf, &mut terms);
+        Self::terms(doc, &mut buf, &mut terms, &mut |w| self.words.get(w).copied());
         let mut counts: HashMap<u32, u32> = HashMap::new();
         for t in &terms {
             if let Some(&i) = self.index.get(t) {
@@ -135,22 +139,6 @@ impl Lexicon {
             row.iter_mut().for_each(|(_, v)| *v /= norm);
         }
         row
-    }
-
-    /// The terms of a document made of known words (an unknown word is in no kept term).
-    fn known_terms(words: &HashMap<String, u32>, doc: &str, buf: &mut String, out: &mut Vec<u64>) {
-        out.clear();
-        let mut prev: Option<u32> = None;
-        for_words(doc, buf, &mut |w| {
-            let id = words.get(w).copied();
-            if let Some(id) = id {
-                out.push(UNIGRAM | u64::from(id));
-                if let Some(p) = prev {
-                    out.push(u64::from(p) << 32 | u64::from(id));
-                }
-            }
-            prev = id;
-        });
     }
 }
 

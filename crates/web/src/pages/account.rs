@@ -17,7 +17,7 @@ use paperboy_engine::subscriptions::{Status, Subscriber};
 use super::PageResult;
 use crate::error::{PageError, WebError};
 use crate::params::Params;
-use crate::render::{count, page, url_encode};
+use crate::render::{count, followed_author, page, url_encode};
 use crate::security::{check_csrf, csrf_token};
 use crate::session::{clear_cookie, local_path, set_cookie, Visit};
 use crate::state::AppState;
@@ -256,16 +256,7 @@ fn account_page(s: &AppState, reader: &Subscriber, fresh: Option<(&ApiToken, &st
             @if data.follows.is_empty() { p { "None yet: follow authors from a paper's page." } } @else {
                 ul.follows {
                     @for f in &data.follows {
-                        li {
-                            a href=(urls::author("", &f.key.replace(' ', "-"))) { (f.name) }
-                            form.inline method="post" action="/follow" {
-                                input type="hidden" name="csrf" value=(csrf);
-                                input type="hidden" name="name" value=(f.name);
-                                input type="hidden" name="action" value="unfollow";
-                                input type="hidden" name="next" value="/account";
-                                button type="submit" { "Unfollow" }
-                            }
-                        }
+                        li { (followed_author(&csrf, f, "/account")) }
                     }
                 }
             }

@@ -18,7 +18,7 @@ use super::{PageResult, PER_PAGE};
 use crate::error::{PageError, WebError};
 use crate::feeds;
 use crate::params::Params;
-use crate::render::{count, page, pager, paper_item};
+use crate::render::{count, followed_author, page, pager, paper_item};
 use crate::security::check_csrf;
 use crate::session::{Viewer, Visit};
 use crate::state::AppState;
@@ -210,16 +210,7 @@ pub async fn learned(State(state): State<AppState>, visit: Visit) -> PageResult 
                     @if follows.is_empty() { p.empty { "None yet." } } @else {
                         ul.learned {
                             @for f in &follows {
-                                li {
-                                    a href=(urls::author("", &f.key.replace(' ', "-"))) { (f.name) }
-                                    form.inline method="post" action="/follow" {
-                                        input type="hidden" name="csrf" value=(v.csrf);
-                                        input type="hidden" name="name" value=(f.name);
-                                        input type="hidden" name="action" value="unfollow";
-                                        input type="hidden" name="next" value="/for-you/learned";
-                                        button type="submit" { "Unfollow" }
-                                    }
-                                }
+                                li { (followed_author(&v.csrf, f, "/for-you/learned")) }
                             }
                         }
                     }

@@ -21,7 +21,7 @@ use super::{PageResult, PER_PAGE};
 use crate::error::{PageError, WebError};
 use crate::feeds;
 use crate::params::Params;
-use crate::render::{count, page, pager, paper_item};
+use crate::render::{count, follow_toggle, page, pager, paper_item};
 use crate::security::check_csrf;
 use crate::session::{local_path, Viewer, Visit, DEFAULT_COLLECTION};
 use crate::state::AppState;
@@ -575,13 +575,7 @@ pub async fn author(State(state): State<AppState>, Path(slug): Path<String>, par
                 h1 { (name) }
                 p { "Papers by " (name) ", newest first · " a href=(format!("{}/feed.xml", urls::author("", &slug))) { "Atom feed" } }
                 @if v.reader.is_some() {
-                    form.follow method="post" action="/follow" {
-                        input type="hidden" name="csrf" value=(v.csrf);
-                        input type="hidden" name="name" value=(name);
-                        input type="hidden" name="next" value=(v.here);
-                        input type="hidden" name="action" value=(if following { "unfollow" } else { "follow" });
-                        button type="submit" aria-pressed=(following) { (if following { "Following" } else { "Follow" }) }
-                    }
+                    (follow_toggle(&v.csrf, &name, &v.here, following, html! { (if following { "Following" } else { "Follow" }) }))
                     @if following { p.hint { "Their new papers come in a section of your digest." } }
                 } @else {
                     p.sign-in-hint { a href=(format!("/sign-in?next={}", crate::render::url_encode(&v.here))) { "Sign in" } " to follow " (name) " and get their new papers in your digest." }

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use super::{PageResult, PER_PAGE};
 use crate::error::WebError;
 use crate::params::{parse_day, Params};
-use crate::render::{actions, author_links, long_day, page, page_with, pager, paper_href, paper_item, paper_list, safe_url, url_encode};
+use crate::render::{actions, author_links, follow_toggle, long_day, page, page_with, pager, paper_href, paper_item, paper_list, safe_url, url_encode};
 use crate::session::{Viewer, Visit, DEFAULT_COLLECTION};
 use crate::state::AppState;
 
@@ -241,13 +241,7 @@ fn yours(s: &AppState, p: &Paper, v: &Viewer) -> Result<Markup, WebError> {
                     @for name in &authors {
                         @let on = followed.contains(&author_key(name));
                         li {
-                            form.follow method="post" action="/follow" {
-                                input type="hidden" name="csrf" value=(v.csrf);
-                                input type="hidden" name="name" value=(name);
-                                input type="hidden" name="next" value=(v.here);
-                                input type="hidden" name="action" value=(if on { "unfollow" } else { "follow" });
-                                button type="submit" aria-pressed=(on) { (if on { "Following " } else { "Follow " }) (name) }
-                            }
+                            (follow_toggle(&v.csrf, name, &v.here, on, html! { (if on { "Following " } else { "Follow " }) (name) }))
                         }
                     }
                 }
