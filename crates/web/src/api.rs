@@ -8,14 +8,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use paperboy_core::{urls, Paper};
 use paperboy_engine::trending::Window;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, WebError};
-use crate::params::{parse_id, Params, MAX_LIMIT};
+use crate::params::{self, parse_id, Params};
 use crate::state::AppState;
 
-/// The OpenAPI document (hand-written; `tests` compare it with the router).
+/// The OpenAPI document as written: paths, bodies and answers; the query parameters are added
+/// from the handlers' specs ([`openapi_document`]), and `tests` compare the paths with the router.
 pub const OPENAPI: &str = include_str!("openapi.json");
 /// Deepest search result reachable with `offset`.
 const MAX_SEARCH_DEPTH: usize = 1_000;
@@ -57,8 +58,9 @@ impl PaperSummary {
 
 /// `GET /api/v1/papers?date=YYYY-MM-DD`: a day's papers, most upvoted first (the latest day by default).
 pub async fn papers(State(state): State<AppState>, params: Params) -> ApiResult {
+    let params = params.checked(params::PAPERS)?;
     let day = params.day("date")?;
-    let (limit, offset) = params.paging(100_000)?;
+    let (limit, offset) = (params.int("limit"), params.int("offset"));
     state
         .blocking(move |s| {
             let store = s.store();
@@ -88,7 +90,7 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Api
 /// `GET /api/v1/papers/{id}/similar`: the nearest papers in meaning.
 pub async fn similar(State(state): State<AppState>, Path(id): Path<String>, params: Params) -> ApiResult {
     let pid = parse_id(&id)?;
-    let limit = params.number("limit", 10, MAX_LIMIT)?.max(1);
+    let limit = params.checked(params::SIMILAR)?.int("limit");
     state
         .blocking(move |s| {
             if s.store().paper(&pid)?.is_none() {
@@ -105,9 +107,10 @@ pub async fn similar(State(state): State<AppState>, Path(id): Path<String>, para
 
 /// `GET /api/v1/search?q=…&mode=…`.
 pub async fn search(State(state): State<AppState>, params: Params) -> ApiResult {
+    let params = params.checked(params::SEARCH)?;
     let asked = params.search()?;
     let query = asked.query()?;
-    let (limit, offset) = params.paging(MAX_SEARCH_DEPTH - 1)?;
+    let (limit, offset) = (params.int("limit"), params.int("offset"));
     let (q, mode, filters) = (asked.q, asked.mode, asked.filters);
     state
         .blocking(move |s| {
@@ -126,9 +129,10 @@ pub async fn search(State(state): State<AppState>, params: Params) -> ApiResult 
 
 /// `GET /api/v1/trending?window=day|week|month`: ranked papers with their scores explained.
 pub async fn trending(State(state): State<AppState>, params: Params) -> ApiResult {
+    let params = params.checked(params::TRENDING)?;
     let window = params.window("window", Window::Week)?;
     let end = params.day("date")?;
-    let (limit, offset) = params.paging(100_000)?;
+    let (limit, offset) = (params.int("limit"), params.int("offset"));
     state
         .blocking(move |s| {
             let Some(end) = end.map_or_else(|| s.store().latest_day(), |d| Ok(Some(d)))? else {
@@ -147,14 +151,29 @@ pub async fn trending(State(state): State<AppState>, params: Params) -> ApiResul
         .await
 }
 
+/// A body field that may be left out but not set to `null` (the document says which may be).
+fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// An object field that may be left out but must be an object when given (serde alone would read
+/// a struct from a list too).
+fn object<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    use serde::de::Error;
+    match Value::deserialize(d)? {
+        v @ Value::Object(_) => serde_json::from_value(v).map(Some).map_err(D::Error::custom),
+        other => Err(D::Error::custom(format!("{other} is not an object"))),
+    }
+}
+
 /// The body of `POST /api/v1/subscriptions`.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionRequest {
     email: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     frequency: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     interests: Option<InterestsRequest>,
 }
 
@@ -176,10 +195,12 @@ pub struct InterestsRequest {
 /// same body whether or not the address is known; a confirmation email is queued (at most one
 /// per 10 minutes per address).
 pub async fn subscribe(State(state): State<AppState>, body: axum::body::Bytes) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
-    let req: SubscriptionRequest = serde_json::from_slice(&body).map_err(|e| WebError::BadRequest(format!("request body: {e}")))?;
+    let req: SubscriptionRequest = json_body(&body)?;
     let email = paperboy_core::EmailAddress::parse(&req.email).map_err(|e| WebError::BadRequest(format!("email: {e}")))?;
-    let frequency: paperboy_engine::subscriptions::Frequency =
-        req.frequency.as_deref().unwrap_or("daily").parse().map_err(|e: String| WebError::BadRequest(format!("frequency: {e}")))?;
+    let frequency: paperboy_engine::subscriptions::Frequency = match req.frequency.as_deref().unwrap_or("daily") {
+        f @ ("daily" | "weekly") => f.parse().map_err(|e: String| WebError::BadRequest(format!("frequency: {e}")))?,
+        other => return Err(WebError::BadRequest(format!("frequency: {other:?} is not \"daily\" or \"weekly\"")).into()),
+    };
     let i = req.interests.unwrap_or_default();
     let interests = paperboy_engine::subscriptions::Interests::from_fields(&i.text, &i.categories.join(","), &i.include.join(","), &i.exclude.join(","))
         .map_err(|e| WebError::BadRequest(format!("interests: {e}")))?;
@@ -191,9 +212,25 @@ pub async fn subscribe(State(state): State<AppState>, body: axum::body::Bytes) -
         .await
 }
 
+/// The OpenAPI document as served: [`OPENAPI`] with each operation's query parameters made from
+/// the specs its handler checks requests against ([`params::API_OPS`]).
+pub fn openapi_document() -> &'static str {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc: Value = serde_json::from_str(OPENAPI).expect("openapi.json is JSON");
+        for op in params::API_OPS {
+            let get = doc["paths"].get_mut(op.path).and_then(|p| p.get_mut("get")).unwrap_or_else(|| panic!("openapi.json has no GET {}", op.path));
+            let mut list = get.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+            list.extend(params::openapi_parameters(&op));
+            get["parameters"] = Value::Array(list);
+        }
+        doc.to_string()
+    })
+}
+
 /// `GET /api/openapi.json`.
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], openapi_document()).into_response()
 }
 
 /// `GET /healthz`: 200 with counts once the store answers.
@@ -228,8 +265,14 @@ fn own_collection(s: &AppState, reader: i64, id: i64) -> Result<paperboy_engine:
     s.store().collection(id)?.filter(|c| c.reader == reader).ok_or_else(|| WebError::NotFound(format!("you have no collection {id}")))
 }
 
+/// A request body: one JSON object of the fields `T` takes (a list is no object, though serde
+/// would read a struct from one).
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WebError> {
-    serde_json::from_slice(body).map_err(|e| WebError::BadRequest(format!("request body: {e}")))
+    let value: Value = serde_json::from_slice(body).map_err(|e| WebError::BadRequest(format!("request body: {e}")))?;
+    if !value.is_object() {
+        return Err(WebError::BadRequest("request body: a JSON object is expected".into()));
+    }
+    serde_json::from_value(value).map_err(|e| WebError::BadRequest(format!("request body: {e}")))
 }
 
 /// `GET /api/v1/me`: the token's reader.
@@ -278,7 +321,7 @@ pub struct MarksRequest {
     /// `"up"`, `"not_for_me"`, or `null` to clear.
     #[serde(default, with = "double_option")]
     vote: Option<Option<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     read: Option<bool>,
 }
 
@@ -372,7 +415,7 @@ pub async fn collection(State(state): State<AppState>, Path(id): Path<i64>, head
 #[serde(deny_unknown_fields)]
 pub struct SaveRequest {
     paper: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     note: Option<String>,
 }
 

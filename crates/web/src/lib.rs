@@ -34,7 +34,7 @@ pub use state::{AppState, WebConfig};
 /// Largest request body accepted (forms are small).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Longest request target (path and query) accepted.
-pub const MAX_URI_BYTES: usize = 4 * 1024;
+pub const MAX_URI_BYTES: usize = 16 * 1024;
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {

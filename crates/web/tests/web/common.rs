@@ -73,6 +73,13 @@ pub fn app() -> &'static TestApp {
     APP.get_or_init(|| build(RateLimits { search_per_minute: 0, subscribe_per_hour: 0 }))
 }
 
+/// An application of its own for the API contract walk, whose subscriptions and collections no
+/// other test sees.
+pub fn contract_app() -> &'static TestApp {
+    static APP: OnceLock<TestApp> = OnceLock::new();
+    APP.get_or_init(|| build(RateLimits { search_per_minute: 0, subscribe_per_hour: 0 }))
+}
+
 /// An application of its own for the browser test, whose outbox no other test delivers.
 pub fn browser_app() -> &'static TestApp {
     static APP: OnceLock<TestApp> = OnceLock::new();

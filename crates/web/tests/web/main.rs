@@ -2,6 +2,7 @@
 
 mod browser;
 mod common;
+mod contract;
 mod email;
 mod foryou;
 mod readers;

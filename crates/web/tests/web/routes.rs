@@ -104,7 +104,7 @@ async fn search_page_modes_filters_pagination_and_no_results() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _, _) = get(app(), "/search?q=x&since=yesterday").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _, _) = get(app(), &format!("/search?q={}", "a".repeat(5000))).await;
+    let (status, _, _) = get(app(), &format!("/search?q={}", "a".repeat(17_000))).await;
     assert_eq!(status, StatusCode::URI_TOO_LONG);
 }
 
@@ -160,7 +160,7 @@ async fn json_api_routes_and_error_shape() {
         assert_eq!(v["error"]["code"], code, "{uri}");
         assert!(!v["error"]["message"].as_str().unwrap().is_empty());
     }
-    let (s, v) = get_json(app(), &format!("/api/v1/search?q={}", "b".repeat(5000))).await;
+    let (s, v) = get_json(app(), &format!("/api/v1/search?q={}", "b".repeat(17_000))).await;
     assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (414, Some("too_long")));
     let (s, v) = get_json(app(), "/healthz").await;
     assert_eq!(s, StatusCode::OK);
@@ -181,13 +181,15 @@ async fn openapi_document_matches_the_routes() {
         .skip(1)
         .map(|s| s.split('"').next().unwrap().to_owned())
         .filter(|p| p.starts_with("/api/") || p == "/healthz")
+        // A path that takes old-style ids with their slash is a wildcard route, `{id}` to clients.
+        .map(|p| p.replace("{*", "{"))
         .collect();
     routed.sort();
     assert_eq!(documented, routed);
     // Every documented operation answers (with its example parameters where needed); those
     // of a reader's own data want a token.
     for path in documented.iter().filter(|p| doc["paths"][p.as_str()].get("get").is_some()) {
-        let uri = path.replace("{*id}", "2601.05242").replace("{id}", if path.contains("collections") { "1" } else { "2601.05242" })
+        let uri = path.replace("{id}", if path.contains("collections") { "1" } else { "2601.05242" })
             + if path.ends_with("/search") { "?q=agents" } else { "" };
         let (status, _, body) = get(app(), &uri).await;
         if doc["paths"][path.as_str()]["get"].get("security").is_some() {
