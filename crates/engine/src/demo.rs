@@ -1,14 +1,18 @@
 //! The demo corpus, built into the binary (see `data/demo/PROVENANCE.md`): twelve months of
-//! Hugging Face daily papers and the seed listing, with the vectors of their texts, so a fresh
-//! install has real papers to show and semantic search at once.
+//! Hugging Face daily papers, the seed listing and a recorded arXiv OAI-PMH harvest (papers with
+//! their arXiv categories, so category pages, feeds and filters have something to show), with
+//! the vectors of their texts, so a fresh install has real papers to show and semantic search at
+//! once.
 
 use paperboy_core::Source;
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::{hf_daily, listing};
+use crate::ingest::{hf_daily, listing, oai_pmh};
 use crate::{EmbeddingCache, IngestReport, IngestRun, Store, StoreError};
 
 const HF_DAILY_TAR_GZ: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/hf-daily.tar.gz"));
+/// Three pages of a real OAI-PMH harvest (`oai_dc`), as arXiv answered them.
+const OAI_PMH_TAR_GZ: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/oai-pmh.tar.gz"));
 const LISTING: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/papers-listing.txt"));
 /// The demo papers' vectors (f16), so semantic search works at once on a fresh install.
 const VECTORS: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/demo/vectors.bin"));
@@ -53,9 +57,34 @@ pub fn load(store: &mut dyn Store) -> Result<Vec<IngestReport>, DemoError> {
     let hf = run.finish()?;
     let mut run = IngestRun::new(store, Source::Listing, "demo:papers-listing.txt");
     run.accept_all(listing::parse_listing(LISTING, "demo:papers-listing.txt"))?;
-    let reports = vec![hf, run.finish()?];
+    let listed = run.finish()?;
+    let mut run = IngestRun::new(store, Source::OaiPmh, "demo:oai-pmh.tar.gz");
+    for (name, page) in oai_pages()? {
+        let page = oai_pmh::parse_page(&page, &format!("demo:oai-pmh.tar.gz/{name}")).map_err(|e| DemoError::Corrupt(e.to_string()))?;
+        run.accept_all(page.records)?;
+    }
+    let reports = vec![hf, listed, run.finish()?];
     load_vectors(store)?;
     Ok(reports)
+}
+
+/// The OAI-PMH pages of the demo, in order: (file name, XML).
+fn oai_pages() -> Result<Vec<(String, Vec<u8>)>, DemoError> {
+    let corrupt = |e: std::io::Error| DemoError::Corrupt(format!("data/demo/oai-pmh.tar.gz: {e}"));
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(OAI_PMH_TAR_GZ));
+    let mut pages = vec![];
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let name = entry.path().map_err(corrupt)?.display().to_string();
+        let mut xml = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut xml).map_err(corrupt)?;
+        pages.push((name, xml));
+    }
+    pages.sort();
+    Ok(pages)
 }
 
 /// Puts the shipped demo vectors into the store's embedding cache; returns how many.

@@ -12,6 +12,17 @@ use crate::security::csrf_token;
 use crate::session::Viewer;
 use crate::state::AppState;
 
+/// Why a store has no categories, for the places that offer them (category pages, the search
+/// filter, digest interests) when none of its papers has one.
+pub fn no_categories_note() -> Markup {
+    html! {
+        p.note.no-categories {
+            "No paper here has arXiv categories yet: Hugging Face's daily lists carry none. "
+            "An arXiv harvest (" code { "paperboy harvest" } ") brings them, for the papers already here too."
+        }
+    }
+}
+
 /// A whole page: head, site header, `main`, the subscribe form and the footer.
 pub fn page(state: &AppState, title: &str, main: Markup) -> Markup {
     page_with(state, title, main, None)

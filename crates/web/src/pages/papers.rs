@@ -123,12 +123,14 @@ pub async fn category(State(state): State<AppState>, Path(category): Path<String
             let has_next = papers.len() > PER_PAGE;
             papers.truncate(PER_PAGE);
             let v = Viewer::load(s, &visit, &papers.iter().map(|p| p.id.clone()).collect::<Vec<_>>())?;
+            let none_anywhere = papers.is_empty() && s.category_counts()?.is_empty();
             let name = cat.name().unwrap_or("");
             let title = if name.is_empty() { cat.to_string() } else { format!("{name} ({cat})") };
             let main = html! {
                 h1 { (title) }
                 p { a href=(urls::category_feed("", &cat)) { "RSS feed of this category" } }
                 h2.visually-hidden { "Papers" }
+                @if none_anywhere { (crate::render::no_categories_note()) }
                 (paper_list(&papers, "No papers in this category yet.", &v))
                 (pager(page_no, has_next, |p| format!("{}?page={p}", urls::category("", &cat))))
             };

@@ -134,6 +134,7 @@ fn search_form(q: &str, mode: Mode, f: &Filters, categories: &[(String, u64)]) -
                         @if !categories.iter().any(|(c, _)| c == fc.as_str()) { option value=(fc) selected { (fc) } }
                     }
                 }
+                @if categories.is_empty() { (crate::render::no_categories_note()) }
             }
             button type="submit" { "Search" }
         }

@@ -187,6 +187,7 @@ fn preferences_form(s: &AppState, key: &str, sub: &paperboy_engine::subscription
             div.field {
                 label for="pref-categories" { "Categories (comma-separated, e.g. cs.LG)" }
                 input #pref-categories type="text" name="categories" value=(cats.join(", ")) maxlength="500";
+                @if s.category_counts().is_ok_and(|c| c.is_empty()) { (crate::render::no_categories_note()) }
             }
             div.field {
                 label for="pref-include" { "Must mention" }

@@ -70,7 +70,7 @@ async fn for_you_learns_from_votes_and_explains_itself() {
     // "Not for me" on the top pick: it goes, and its nearest neighbour in the week drops.
     let top = first[0].clone();
     let neighbour = service
-        .similar(&top, 50)
+        .similar(&top, 300)
         .unwrap()
         .into_iter()
         .map(|h| h.id)

@@ -114,6 +114,9 @@ pub fn the_same_paper_from_two_sources_merges(db: &TestDb) {
     assert_eq!(merged.listed_on, hf.listed_on);
     assert_eq!(merged.sources.len(), 2);
     assert_eq!(merged.latest_version(), Some(2));
+    // The Hugging Face paper is now listed under its primary arXiv category.
+    assert!(store.papers_in_category("cs.AI", 0, 50).unwrap().iter().any(|p| p.id == merged.id));
+    assert!(store.category_counts().unwrap().iter().any(|(c, n)| c == "cs.AI" && *n >= 1));
     // Re-reading the Hugging Face day does not undo the arXiv metadata.
     let again = ingest(store, Source::HfDaily, "hf-daily/2025-03-03.json");
     assert_eq!(again.updated, 0);
