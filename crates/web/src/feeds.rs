@@ -80,8 +80,15 @@ fn new_writer() -> W {
     w
 }
 
-fn day_time(d: Option<NaiveDate>) -> chrono::DateTime<Utc> {
-    d.and_then(|d| d.and_hms_opt(0, 0, 0)).map_or_else(Utc::now, |t| t.and_utc())
+/// Midnight UTC of a day.
+fn day_time(d: NaiveDate) -> chrono::DateTime<Utc> {
+    d.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// When a feed last changed: its newest paper's day (the Unix epoch for a feed with none). Never
+/// the time of the request, so an unchanged feed is the same bytes, and its ETag holds.
+fn feed_updated(feed: &Feed) -> chrono::DateTime<Utc> {
+    feed.papers.iter().filter_map(Paper::day).max().map_or(chrono::DateTime::UNIX_EPOCH, day_time)
 }
 
 fn rss(feed: &Feed, base: &str) -> Vec<u8> {
@@ -97,14 +104,16 @@ fn rss(feed: &Feed, base: &str) -> Vec<u8> {
         ("type", "application/rss+xml"),
     ])))
     .expect("writing to memory");
-    text(&mut w, "lastBuildDate", &Utc::now().to_rfc2822());
+    text(&mut w, "lastBuildDate", &feed_updated(feed).to_rfc2822());
     for p in &feed.papers {
         let url = urls::paper(base, &p.id);
         start(&mut w, BytesStart::new("item"));
         text(&mut w, "title", &p.title);
         text(&mut w, "link", &url);
         w.create_element("guid").with_attribute(("isPermaLink", "true")).write_text_content(BytesText::new(&url)).expect("writing to memory");
-        text(&mut w, "pubDate", &day_time(p.day()).to_rfc2822());
+        if let Some(day) = p.day() {
+            text(&mut w, "pubDate", &day_time(day).to_rfc2822());
+        }
         text(&mut w, "description", &item_text(p));
         for c in &p.categories {
             text(&mut w, "category", c.as_str());
@@ -125,8 +134,8 @@ fn atom(feed: &Feed, base: &str) -> Vec<u8> {
     let link = |rel: &'static str, href: &str| BytesStart::new("link").with_attributes([("rel", rel), ("href", href)]).into_owned();
     w.write_event(Event::Empty(link("self", &feed.self_url))).expect("writing to memory");
     w.write_event(Event::Empty(link("alternate", &feed.page))).expect("writing to memory");
-    let updated = feed.papers.iter().filter_map(Paper::day).max();
-    text(&mut w, "updated", &day_time(updated).to_rfc3339());
+    let updated = feed_updated(feed);
+    text(&mut w, "updated", &updated.to_rfc3339());
     start(&mut w, BytesStart::new("author"));
     text(&mut w, "name", "paperboy");
     end(&mut w, "author");
@@ -136,7 +145,7 @@ fn atom(feed: &Feed, base: &str) -> Vec<u8> {
         text(&mut w, "title", &p.title);
         text(&mut w, "id", &url);
         w.write_event(Event::Empty(link("alternate", &url))).expect("writing to memory");
-        text(&mut w, "updated", &day_time(p.day()).to_rfc3339());
+        text(&mut w, "updated", &p.day().map_or(updated, day_time).to_rfc3339());
         for a in p.authors.iter().take(20) {
             start(&mut w, BytesStart::new("author"));
             text(&mut w, "name", &a.name);
