@@ -2,7 +2,10 @@
 //! home page lists papers, a search finds relevant papers, a paper page shows rendered math
 //! and similar papers, the subscribe form posts and says "check your inbox"; a reader signs in
 //! with the link from a real SMTP server's mail, votes and saves in place (JavaScript), shares
-//! a collection and opens its link, and follows an author.
+//! a collection and opens its link, and follows an author. Every page a step ends on is
+//! checked by axe-core (WCAG 2.1 A and AA, and best practices; `tests/fixtures/axe-core`), and
+//! every same-origin link of the home page and of a paper page is followed: none may lead to an
+//! error or an empty page.
 //!
 //! Needs `chromium` and `chromedriver` (Debian's packages; `.ci/run` installs them and sets
 //! `PAPERBOY_BROWSER_TESTS=1`, which turns "not installed" into a failure instead of a skip).
@@ -77,6 +80,12 @@ async fn connect(port: u16, chromium: &Path, profile: &Path) -> Client {
         .expect("a WebDriver session in headless Chromium")
 }
 
+/// axe-core, as shipped by its npm package (a test asset; never served by paperboy).
+const AXE: &str = include_str!("../../../../tests/fixtures/axe-core/axe.min.js");
+
+/// The headings of paperboy's error pages (`error.rs`).
+const ERROR_TITLES: [&str; 5] = ["Not found", "Slow down", "Not allowed", "That request did not work", "Something went wrong"];
+
 /// One browser, one server, the steps in turn; a failing step leaves a screenshot.
 struct Session {
     app: &'static TestApp,
@@ -125,8 +134,35 @@ impl Session {
         }
     }
 
+    /// axe-core's violations on the current page (WCAG 2.1 A/AA and best practices), one line each.
+    async fn axe(&self) -> Result<Vec<String>, String> {
+        let loaded = self.client.execute("return typeof axe === 'object'", vec![]).await.map_err(|e| format!("axe: {e}"))?;
+        if loaded != json!(true) {
+            self.client.execute(&format!("{AXE}\n;return true;"), vec![]).await.map_err(|e| format!("loading axe-core: {e}"))?;
+        }
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
+              .then(r => done(r.violations.map(v => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`)))
+              .catch(e => done(['axe failed: ' + e]));
+        "#;
+        let found = self.client.execute_async(script, vec![]).await.map_err(|e| format!("axe: {e}"))?;
+        Ok(found.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default())
+    }
+
+    /// Fails with axe-core's findings on the current page, if any.
+    async fn accessible(&self) -> Step {
+        let found = self.axe().await?;
+        let url = self.client.current_url().await.map_or_else(|_| "?".into(), |u| u.path().to_owned());
+        check!(found.is_empty(), "axe-core on {url}:\n  {}", found.join("\n  "));
+        Ok(())
+    }
+
     async fn run(&self, name: &str, step: impl std::future::Future<Output = Step>) {
-        let result = step.await;
+        let result = match step.await {
+            Ok(()) => self.accessible().await,
+            e => e,
+        };
         if let Some(dir) = &self.shots {
             self.save(dir, name).await;
         }
@@ -319,6 +355,72 @@ async fn follow_an_author(s: &Session) -> Step {
     Ok(())
 }
 
+/// What the current page is, for the link walk: `(title, content type, main text, is an empty
+/// list (an empty-list message and no paper), feed items)`.
+async fn page_facts(s: &Session) -> Result<(String, String, String, bool, u64), String> {
+    let facts = s
+        .client
+        .execute(
+            "const main = document.querySelector('main');
+             return [document.title, document.contentType, (main || document.body || {innerText: ''}).innerText || '',
+                     !!document.querySelector('p.empty') && !document.querySelector('li.paper, .abstract'),
+                     document.getElementsByTagName('item').length + document.getElementsByTagName('entry').length];",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = |i: usize| facts[i].as_str().unwrap_or("").to_owned();
+    Ok((text(0), text(1), text(2), facts[3].as_bool().unwrap_or(false), facts[4].as_u64().unwrap_or(0)))
+}
+
+/// Follows every same-origin link of `start` (never one off this machine): each must lead to a
+/// page that is neither an error nor empty (a feed with items, a list with papers).
+async fn every_link_leads_somewhere(s: &Session, start: &str) -> Step {
+    s.goto(start).await?;
+    let mut hrefs = vec![];
+    for a in s.client.find_all(Locator::Css("a[href]")).await.map_err(|e| e.to_string())? {
+        if let Ok(Some(href)) = a.prop("href").await {
+            hrefs.push(href);
+        }
+    }
+    let mut links: Vec<String> = hrefs.into_iter().filter_map(|h| h.strip_prefix(&s.base).map(|p| p.split('#').next().unwrap_or("").to_owned())).filter(|p| p.starts_with('/')).collect();
+    links.sort();
+    links.dedup();
+    check!(links.len() >= 10, "{start}: only {} links", links.len());
+    let mut bad = vec![];
+    for link in &links {
+        s.goto(link).await?;
+        let (title, kind, main, empty, items) = page_facts(s).await?;
+        let heading = title.trim_end_matches(" · paperboy");
+        let trouble = if ERROR_TITLES.contains(&heading) {
+            Some(format!("an error page ({heading}): {}", main.chars().take(120).collect::<String>()))
+        } else if kind.contains("xml") && items == 0 {
+            Some("a feed with no items".into())
+        } else if empty {
+            Some(format!("an empty list: {}", main.chars().take(160).collect::<String>()))
+        } else if main.trim().is_empty() {
+            Some("nothing on the page".into())
+        } else {
+            None
+        };
+        if let Some(t) = trouble {
+            bad.push(format!("{link}: {t}"));
+        }
+    }
+    check!(bad.is_empty(), "from {start}, {} of {} links lead nowhere:\n  {}", bad.len(), links.len(), bad.join("\n  "));
+    s.goto(start).await
+}
+
+/// The page kinds no other step ends on, each checked by axe-core.
+async fn other_pages_are_accessible(s: &Session) -> Step {
+    let latest = s.app.state.store().latest_day().map_err(|e| e.to_string())?.ok_or("no papers")?;
+    for path in [format!("/papers/{latest}"), "/category/math.QA".into(), "/?period=week".into(), "/search".into(), "/sign-in".into(), "/for-you/learned".into(), "/no-such-page".into()] {
+        s.goto(&path).await?;
+        s.accessible().await?;
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_work_in_headless_chromium() {
     let required = std::env::var("PAPERBOY_BROWSER_TESTS").is_ok_and(|v| v == "1");
@@ -357,5 +459,8 @@ async fn pages_work_in_headless_chromium() {
     s.run("collection", the_collection_page(&s)).await;
     s.run("author", follow_an_author(&s)).await;
     s.run("for-you", for_you_explains_its_picks(&s)).await;
+    s.run("other-pages", other_pages_are_accessible(&s)).await;
+    s.run("links-home", every_link_leads_somewhere(&s, "/")).await;
+    s.run("links-paper", every_link_leads_somewhere(&s, &format!("/paper/{MATH_PAPER}"))).await;
     s.client.close().await.ok();
 }

@@ -375,6 +375,23 @@ async fn feeds_and_api_answers_carry_etags_304_and_compression() {
     let tag = headers["etag"].to_str().unwrap().to_owned();
     let (status, _, _) = request(app(), "GET", "/api/v1/trending?window=week", &[("if-none-match", &tag)], "").await;
     assert_eq!(status, StatusCode::NOT_MODIFIED);
+    // Last-Modified, for clients that poll with If-Modified-Since alone (a feed no other test
+    // changes: local votes move trending).
+    let (_, headers, _) = get(app(), "/feeds/category/math.QA.xml").await;
+    let modified = headers["last-modified"].to_str().unwrap().to_owned();
+    assert!(modified.ends_with(" GMT"), "{modified}");
+    // A copy from the second the body was first served may predate it (another body in that
+    // second); one from a later second is this body.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let later = (chrono::DateTime::parse_from_rfc2822(&modified).unwrap() + chrono::Duration::seconds(1)).format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let (status, headers, body) = request(app(), "GET", "/feeds/category/math.QA.xml", &[("if-modified-since", &later)], "").await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    assert_eq!(headers["last-modified"].to_str().unwrap(), modified);
+    let (status, _, _) = request(app(), "GET", "/feeds/category/math.QA.xml", &[("if-modified-since", "Sat, 01 Jan 2000 00:00:00 GMT")], "").await;
+    assert_eq!(status, StatusCode::OK, "an older copy gets the feed");
+    let (status, _, _) = request(app(), "GET", "/feeds/category/math.QA.xml", &[("if-modified-since", &later), ("if-none-match", "\"0000\"")], "").await;
+    assert_eq!(status, StatusCode::OK, "If-None-Match, when sent, decides");
 }
 
 #[tokio::test]
@@ -395,4 +412,23 @@ async fn every_api_error_is_the_json_envelope() {
     let (status, headers, _) = request(app(), "DELETE", "/", &[], "").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(!headers.get("content-type").is_some_and(|v| v.to_str().unwrap().starts_with("application/json")));
+}
+
+/// A store whose papers carry no categories (Hugging Face's lists alone) says why its category
+/// pages are empty, instead of showing a bare list.
+#[tokio::test]
+async fn a_store_without_categories_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = paperboy_engine::SqliteStore::open(&dir.path().join("p.db")).unwrap();
+    let mut paper = paperboy_core::Paper::new("2608.00001".parse().unwrap(), "A paper from a daily list", paperboy_core::Source::HfDaily);
+    paper.listed_on = Some("2026-08-21".parse().unwrap());
+    paperboy_engine::PaperStore::upsert_papers(&mut store, vec![paper]).unwrap();
+    let stores: Vec<Box<dyn paperboy_engine::Store>> = vec![Box::new(store)];
+    let bare = TestApp { state: paperboy_web::AppState::new(stores, None, paperboy_web::WebConfig::new("http://paperboy.test")), arxiv: paperboy_testkit::ReplayServer::start(|_, _| paperboy_testkit::Reply::ok(Vec::new())), _dir: dir };
+    let (status, _, page) = get(&bare, "/category/cs.LG").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No paper here has arXiv categories yet") && page.contains("paperboy harvest"), "{page}");
+    // With categories (the demo corpus has arXiv's), an empty category is just empty.
+    let (_, _, page) = get(app(), "/category/q-bio.XX").await;
+    assert!(page.contains("No papers in this category yet.") && !page.contains("No paper here has arXiv categories"));
 }
