@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Load test of the web service on the demo corpus with wrk (Debian package `wrk`):
-# `/` and hybrid `/api/v1/search` (191 queries in turn, scripts/bench-web-queries.txt).
-# The query vectors are cached after the first round, so the search figure is for the
-# steady state of repeated queries; the first round (cold) is reported by `warm-up`.
+# Load test of the web service on the demo corpus.
+# First, what users feel: `cargo bench -p paperboy --bench fresh` (600 distinct queries from
+# SciFact dev claims and demo titles, scripts/bench-fresh-queries.txt, each sent once with the
+# query cache empty, then again warm, then an overload run; server CPU use beside each row).
+# Then wrk (Debian package `wrk`) on `/` and hybrid `/api/v1/search` (191 queries in turn,
+# scripts/bench-web-queries.txt): their vectors are cached after the first round, so that
+# figure is the steady state of repeated queries; the first round (cold) is `warm-up`.
 # Usage: scripts/bench-web.sh [target/release/paperboy] [seconds] [connections]
+# (BENCH_FRESH=0 skips the fresh-query run.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${BENCH_FRESH:-1}" != 0 ]; then
+  echo "== fresh queries (each once), then warm, then overload: cargo bench -p paperboy --bench fresh"
+  cargo bench -q -p paperboy --bench fresh
+fi
 bin=${1:-target/release/paperboy}
 secs=${2:-20}
 conns=${3:-32}

@@ -23,6 +23,7 @@
 //! subscribe_per_hour = 20
 //! tick_secs = 30          # how often a worker looks at the clock and the outbox
 //! trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]   # whose X-Forwarded-For/Forwarded name the client
+//! search_queue = 64       # searches in flight past which search answers 503 (Retry-After: 1)
 //!
 //! [mail]
 //! smtp_url = "smtp://127.0.0.1:2525"
@@ -108,6 +109,8 @@ pub struct ServeSection {
     /// Reverse proxies (addresses or CIDR networks) whose `Forwarded`/`X-Forwarded-For` name
     /// the client.
     pub trusted_proxies: Option<Vec<String>>,
+    /// Searches waiting or running at once past which search answers 503.
+    pub search_queue: Option<usize>,
 }
 
 /// `[harvest]`
@@ -192,6 +195,8 @@ pub struct ServeSettings {
     pub tick: Duration,
     /// Reverse proxies whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
+    /// Searches in flight past which search answers 503.
+    pub search_queue: usize,
 }
 
 /// Email and the daily jobs, resolved.
@@ -292,6 +297,7 @@ impl Settings {
                 None => TrustedProxies::parse(file.serve.trusted_proxies.iter().flatten().map(String::as_str)),
             }
             .map_err(anyhow::Error::msg)?,
+            search_queue: file.serve.search_queue.unwrap_or(paperboy_web::SEARCH_QUEUE).max(1),
         };
 
         let given_base_url = flag_base_url.or_else(|| env("PAPERBOY_BASE_URL")).or(file.serve.base_url).or(file.mail.base_url);

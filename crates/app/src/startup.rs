@@ -84,6 +84,7 @@ impl Application {
         config.rate_limits = settings.serve.rate_limits;
         config.arxiv_api = settings.arxiv_api.clone();
         config.trusted_proxies = settings.serve.trusted_proxies.clone();
+        config.search_queue = settings.serve.search_queue;
         let connections = if settings.serve.role.serves_http() { CONNECTIONS } else { 1 };
         let stores = (0..connections).map(|_| open(&settings)).collect::<Result<Vec<_>>>()?;
         let state = AppState::new(stores, None, config);
@@ -144,7 +145,8 @@ impl Application {
 /// [`FOLLOW`] until `stop`.
 fn open_search(state: &AppState, dirs: &paperboy_engine::search::IndexDirs, (store, mut cache): (Box<dyn Store>, Box<dyn Store>), stop: &AtomicBool) -> Result<()> {
     let started = std::time::Instant::now();
-    let model: Arc<dyn Embedder> = Arc::new(MiniLm::load().context("loading the embedding model")?);
+    // Queries arriving together share the model's passes (bulk embedding goes straight through).
+    let model: Arc<dyn Embedder> = Arc::new(paperboy_embed::Batching::new(Arc::new(MiniLm::load().context("loading the embedding model")?)));
     let service = SearchService::open(&*store, &mut *cache, Some(dirs), model, Embed::Later, &mut |what, done, total| {
         tracing::debug!(what, done, total, "opening search");
     })?;

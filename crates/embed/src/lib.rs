@@ -10,12 +10,14 @@
 #![warn(missing_docs)]
 
 mod attention;
+mod batch;
 mod dims;
 mod encoder;
 mod math;
 mod matmul;
 mod minilm;
 
+pub use batch::{Batching, MAX_BATCH};
 pub use minilm::{MiniLm, MINILM_ID};
 
 use std::fmt;
@@ -47,6 +49,9 @@ pub enum EmbedError {
         /// What was given.
         got: usize,
     },
+    /// A batched pass failed, or the thread that runs them stopped.
+    #[error("embedding failed: {0}")]
+    Failed(String),
 }
 
 /// A unit-length embedding vector.

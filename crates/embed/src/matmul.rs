@@ -90,6 +90,10 @@ pub(crate) fn matmul_add(
     let used = (m * ldc).min(c.len());
     let c = &mut c[..used];
     let threads = rayon::current_num_threads();
+    let panels = b.n.div_ceil(PANEL);
+    if parallel && m < PARALLEL_ROWS && threads > 1 && panels >= 2 && m > 0 {
+        return by_panels(Block { a, lda, rows: m, b, panels: 0..panels, ldc, epilogue }, c, threads.min(panels));
+    }
     let parallel = parallel && m >= PARALLEL_ROWS && threads > 1;
     let block_rows = if parallel {
         // As many blocks on every thread (a thread left with one block fewer waits a whole
@@ -101,7 +105,7 @@ pub(crate) fn matmul_add(
     };
     let run = |(i, c): (usize, &mut [f32])| {
         let rows = block_rows.min(m - i * block_rows);
-        block(Block { a: &a[i * block_rows * lda..], lda, rows, b, ldc, epilogue }, c);
+        block(Block { a: &a[i * block_rows * lda..], lda, rows, b, panels: 0..panels, ldc, epilogue }, c);
     };
     if parallel {
         c.par_chunks_mut(block_rows * ldc).enumerate().for_each(run);
@@ -110,13 +114,52 @@ pub(crate) fn matmul_add(
     }
 }
 
-/// One row block of a product: its left-hand rows (`lda` apart) against every panel of `b`.
-#[derive(Clone, Copy)]
+/// A short product (a search query's few tokens): too few rows to share, so the threads share
+/// the panels instead, each reading only its part of the weights. The first part is written in
+/// place; the others into their own rows (holding `c`'s columns first, for a residual), copied
+/// back after.
+fn by_panels(x: Block, c: &mut [f32], parts: usize) {
+    let panels = x.panels.len();
+    let per = panels.div_ceil(parts);
+    let mut others: Vec<(std::ops::Range<usize>, Vec<f32>)> = (1..parts)
+        .map(|i| i * per..((i + 1) * per).min(panels))
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            let width = r.len() * PANEL;
+            let mut own = vec![0f32; x.rows * width];
+            if x.epilogue.bias.is_none() {
+                for (row, dst) in own.chunks_exact_mut(width).enumerate() {
+                    dst.copy_from_slice(&c[row * x.ldc + r.start * PANEL..][..width]);
+                }
+            }
+            (r, own)
+        })
+        .collect();
+    rayon::join(
+        || block(Block { panels: 0..per, ..x.clone() }, c),
+        || {
+            others.par_iter_mut().for_each(|(r, own)| {
+                block(Block { panels: r.clone(), ldc: r.len() * PANEL, ..x.clone() }, own);
+            })
+        },
+    );
+    for (r, own) in &others {
+        let width = r.len() * PANEL;
+        for (row, src) in own.chunks_exact(width).enumerate() {
+            c[row * x.ldc + r.start * PANEL..][..width].copy_from_slice(src);
+        }
+    }
+}
+
+/// One row block of a product: its left-hand rows (`lda` apart) against the panels `panels`
+/// of `b`, whose outputs go to `c`'s columns from 0 (panel `panels.start` first).
+#[derive(Clone)]
 struct Block<'a> {
     a: &'a [f32],
     lda: usize,
     rows: usize,
     b: &'a Packed,
+    panels: std::ops::Range<usize>,
     ldc: usize,
     epilogue: Epilogue<'a>,
 }
@@ -144,7 +187,7 @@ thread_local! {
 
 #[inline(always)]
 fn block_kernel<const FUSED: bool>(x: Block, c: &mut [f32]) {
-    let Block { a, lda, rows, b, ldc, epilogue } = x;
+    let Block { a, lda, rows, b, panels, ldc, epilogue } = x;
     let k = b.k;
     let groups = rows.div_ceil(ROWS);
     // Taken out of the thread-local rather than used inside `with`: a closure would not be
@@ -167,11 +210,12 @@ fn block_kernel<const FUSED: bool>(x: Block, c: &mut [f32]) {
         // The bias starts the sum on the first pass; GELU ends it on the last.
         let bias = epilogue.bias.filter(|_| k0 == 0);
         let gelu = epilogue.gelu && k0 + kc == k;
-        for (p, panel) in b.data.chunks_exact(k * PANEL).enumerate() {
+        for (p, panel) in b.data.chunks_exact(k * PANEL).enumerate().skip(panels.start).take(panels.len()) {
             let panel = &panel[k0 * PANEL..(k0 + kc) * PANEL];
             let bias = bias.map(|b| &b[p * PANEL..][..PANEL]);
+            let column = (p - panels.start) * PANEL;
             for (g, group) in packed.chunks_exact(kc * ROWS).enumerate() {
-                let c = &mut c[g * ROWS * ldc + p * PANEL..];
+                let c = &mut c[g * ROWS * ldc + column..];
                 micro::<FUSED>(group, panel, c, ldc, ROWS.min(rows - g * ROWS), bias, gelu);
             }
         }
@@ -243,7 +287,7 @@ mod tests {
     #[test]
     fn agrees_with_the_textbook_product() {
         let shapes =
-            [(1usize, 1usize, 1usize), (7, 5, 16), (13, 33, 40), (100, 64, 48), (257, 384, 32), (70, 1700, 16)];
+            [(1usize, 1usize, 1usize), (7, 5, 16), (13, 33, 40), (15, 384, 1152), (3, 1536, 384), (100, 64, 48), (257, 384, 32), (70, 1700, 16)];
         for &(m, k, n) in &shapes {
             let (lda, ldc) = (k + 3, n.div_ceil(PANEL) * PANEL + 5);
             let a: Vec<f32> = (0..m * lda).map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0 / (k as f32).sqrt()).collect();

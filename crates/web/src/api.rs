@@ -112,8 +112,10 @@ pub async fn search(State(state): State<AppState>, params: Params) -> ApiResult 
     let query = asked.query()?;
     let (limit, offset) = (params.int("limit"), params.int("offset"));
     let (q, mode, filters) = (asked.q, asked.mode, asked.filters);
+    let slot = state.admit_search(&query, mode).await?;
     state
         .blocking(move |s| {
+            let _slot = slot;
             let service = s.search_ready()?;
             let hits = service.search(&*s.store(), &query, mode, &filters, (offset + limit).min(MAX_SEARCH_DEPTH))?;
             let base = &s.config().base_url;
@@ -239,11 +241,15 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult {
         .blocking(|s| {
             let stats = s.store().stats()?;
             let search = s.search();
+            let queue = s.search_queue();
             Ok(Json(json!({
                 "status": "ok",
                 "papers": stats.papers,
                 "latest_day": stats.latest_day,
-                "search": {"ready": search.is_some(), "indexed": search.as_ref().map(|x| x.indexed()), "embedded": search.as_ref().map(|x| x.embedded())},
+                "search": {
+                    "ready": search.is_some(), "indexed": search.as_ref().map(|x| x.indexed()), "embedded": search.as_ref().map(|x| x.embedded()),
+                    "queue": queue.0, "queue_limit": queue.1,
+                },
             })))
         })
         .await

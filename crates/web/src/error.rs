@@ -39,6 +39,9 @@ pub enum WebError {
     /// 503: not ready yet (the search index is still opening).
     #[error("{0}")]
     Unavailable(String),
+    /// 503 with `Retry-After: 1`: too many searches at once; the request was not queued.
+    #[error("busy: {0}")]
+    Busy(String),
     /// 415: a request body of a type the endpoint does not take.
     #[error("{0}")]
     Unsupported(String),
@@ -61,7 +64,7 @@ impl WebError {
             WebError::Forbidden(_) => S::FORBIDDEN,
             WebError::TooLong(_) => S::URI_TOO_LONG,
             WebError::TooMany(_) => S::TOO_MANY_REQUESTS,
-            WebError::Unavailable(_) => S::SERVICE_UNAVAILABLE,
+            WebError::Unavailable(_) | WebError::Busy(_) => S::SERVICE_UNAVAILABLE,
             WebError::Unsupported(_) => S::UNSUPPORTED_MEDIA_TYPE,
             WebError::Status(s, _) => *s,
             WebError::Internal(_) => S::INTERNAL_SERVER_ERROR,
@@ -77,7 +80,7 @@ impl WebError {
             WebError::Forbidden(_) => "forbidden",
             WebError::TooLong(_) => "too_long",
             WebError::TooMany(_) => "rate_limited",
-            WebError::Unavailable(_) => "unavailable",
+            WebError::Unavailable(_) | WebError::Busy(_) => "unavailable",
             WebError::Unsupported(_) => "unsupported_media_type",
             WebError::Status(s, _) => match s.as_u16() {
                 404 => "not_found",
@@ -128,8 +131,10 @@ impl From<paperboy_digest::DigestError> for WebError {
 
 /// `res` with the status of `e`, and `Retry-After` when `e` says when to come back.
 fn with_retry_after(mut res: Response, e: &WebError) -> Response {
-    if let WebError::TooMany(secs) = e {
-        res.headers_mut().insert(header::RETRY_AFTER, (*secs).into());
+    match e {
+        WebError::TooMany(secs) => drop(res.headers_mut().insert(header::RETRY_AFTER, (*secs).into())),
+        WebError::Busy(_) => drop(res.headers_mut().insert(header::RETRY_AFTER, 1.into())),
+        _ => {}
     }
     res
 }
@@ -170,6 +175,7 @@ impl IntoResponse for PageError {
             StatusCode::NOT_FOUND => "Not found",
             StatusCode::TOO_MANY_REQUESTS => "Slow down",
             StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::SERVICE_UNAVAILABLE if matches!(self.0, WebError::Busy(_)) => "Busy, try again",
             s if s.is_client_error() => "That request did not work",
             _ => "Something went wrong",
         };

@@ -254,8 +254,10 @@ pub async fn search(State(state): State<AppState>, params: Params) -> Result<Res
     let asked = SearchParams { q: params.text("q").unwrap_or("").to_owned(), mode: params.mode()?, filters: Filters::default() };
     let query = asked.query()?;
     let (q, mode): (String, Mode) = (asked.q, asked.mode);
+    let slot = state.admit_search(&query, mode).await?;
     state
         .blocking(move |s| {
+            let _slot = slot;
             let base = s.config().base_url.clone();
             let service = s.search_ready()?;
             let store = s.store();

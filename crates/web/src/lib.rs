@@ -29,7 +29,7 @@ use axum::Router;
 
 pub use error::WebError;
 pub use limits::RateLimits;
-pub use state::{AppState, WebConfig};
+pub use state::{AppState, WebConfig, SEARCH_QUEUE};
 
 /// Largest request body accepted (forms are small).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;

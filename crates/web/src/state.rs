@@ -7,7 +7,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use chrono::NaiveDate;
-use paperboy_engine::search::{Hit, SearchService};
+use paperboy_engine::search::{Hit, Mode, SearchQuery, SearchService};
 use paperboy_engine::trending::{self, Trending, Window};
 use paperboy_core::{Paper, PaperId};
 use paperboy_engine::{Store, StoreError};
@@ -33,12 +33,19 @@ pub struct WebConfig {
     pub arxiv_api: Option<paperboy_engine::harvest::HarvestOptions>,
     /// The reverse proxies whose `Forwarded`/`X-Forwarded-For` name the client (rate limits, logs).
     pub trusted_proxies: crate::proxy::TrustedProxies,
+    /// Searches waiting or running at once past which search answers 503 at once (with
+    /// `Retry-After`) rather than queueing without bound.
+    pub search_queue: usize,
 }
+
+/// The default of [`WebConfig::search_queue`]: with passes of up to 32 queries (~10 ms each
+/// here), the last of 64 waits about two passes.
+pub const SEARCH_QUEUE: usize = 64;
 
 impl WebConfig {
     /// A configuration with a fresh random secret and the default rate limits.
     pub fn new(base_url: impl Into<String>) -> Self {
-        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret: Self::random_secret(), arxiv_api: None, trusted_proxies: Default::default() }
+        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret: Self::random_secret(), arxiv_api: None, trusted_proxies: Default::default(), search_queue: SEARCH_QUEUE }
     }
 
     /// A fresh random CSRF key.
@@ -66,6 +73,15 @@ impl DerefMut for StoreGuard<'_> {
     }
 }
 
+/// An admitted search ([`AppState::admit_search`]); dropping it lets the next one in.
+pub struct SearchSlot(Arc<AtomicUsize>);
+
+impl Drop for SearchSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Shared state; cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -86,6 +102,8 @@ struct Inner {
     categories: Mutex<Option<CategoryCounts>>,
     /// Recently shown papers (decoded once; dropped when papers change).
     papers: Mutex<HashMap<PaperId, Arc<Paper>>>,
+    /// Searches admitted and not yet answered (see [`WebConfig::search_queue`]).
+    searches: Arc<AtomicUsize>,
     /// Synchronous work running at once: about one per core, taken first come, first served;
     /// more only adds thread switching and stretches the slowest requests.
     workers: tokio::sync::Semaphore,
@@ -106,6 +124,7 @@ impl AppState {
             trending: Mutex::new(HashMap::new()),
             papers: Mutex::new(HashMap::new()),
             categories: Mutex::new(None),
+            searches: Arc::new(AtomicUsize::new(0)),
             workers: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) + 1),
         }))
     }
@@ -130,6 +149,33 @@ impl AppState {
     /// The search service, or a 503 while it is still opening.
     pub fn search_ready(&self) -> Result<Arc<SearchService>, WebError> {
         self.search().ok_or_else(|| WebError::Unavailable("search is starting up; try again in a few seconds".into()))
+    }
+
+    /// Admits a search (503 at once past [`WebConfig::search_queue`] in flight) and, for the
+    /// modes that search by meaning, has its query embedded: on a blocking thread that holds no
+    /// worker, so queries arriving together wait for the model together and share its next
+    /// pass (`paperboy_embed::Batching`). Hold the slot until the answer is made.
+    pub async fn admit_search(&self, query: &SearchQuery, mode: Mode) -> Result<SearchSlot, WebError> {
+        let limit = self.0.config.search_queue;
+        if self.0.searches.fetch_add(1, Ordering::AcqRel) >= limit {
+            self.0.searches.fetch_sub(1, Ordering::AcqRel);
+            return Err(WebError::Busy(format!("{limit} searches are running or waiting already; try again in a moment")));
+        }
+        let slot = SearchSlot(self.0.searches.clone());
+        if mode != Mode::Bm25 {
+            let service = self.search_ready()?;
+            let text = query.as_str().to_owned();
+            match tokio::task::spawn_blocking(move || service.text_vector(&text)).await {
+                Ok(r) => drop(r?),
+                Err(e) => return Err(WebError::Internal(format!("embedding the query failed: {e}"))),
+            }
+        }
+        Ok(slot)
+    }
+
+    /// Searches admitted and not yet answered, and how many may be.
+    pub fn search_queue(&self) -> (usize, usize) {
+        (self.0.searches.load(Ordering::Relaxed), self.0.config.search_queue)
     }
 
     /// The papers of `hits`, in order, each with its hit. A hit whose paper the store no longer

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use paperboy_core::text::stable_digest;
 use paperboy_core::{Paper, PaperId};
@@ -41,7 +41,8 @@ pub struct SearchService {
     vectors: RwLock<Arc<Vectors>>,
     embedder: Arc<dyn Embedder>,
     /// Recent query vectors: paging through results or repeating a search embeds nothing.
-    query_vectors: Mutex<HashMap<String, Embedding>>,
+    /// Read by every search at once (a write only for a query not seen lately).
+    query_vectors: RwLock<HashMap<String, Embedding>>,
     /// Where the HNSW graph is saved (beside the full-text index), if on disk.
     graph_dir: Option<std::path::PathBuf>,
     /// The tf-idf lexicon of recent papers, for "For you" (fitted when first needed, and again
@@ -141,7 +142,7 @@ impl SearchService {
             fulltext: RwLock::new(fulltext),
             vectors: RwLock::new(Arc::new(vectors)),
             embedder,
-            query_vectors: Mutex::new(HashMap::new()),
+            query_vectors: RwLock::new(HashMap::new()),
             graph_dir,
             lexical: RwLock::new(None),
         })
@@ -336,15 +337,15 @@ impl SearchService {
 
     /// Forgets the cached query vectors (benchmarks measure the embedding too).
     pub fn clear_query_cache(&self) {
-        self.query_vectors.lock().expect("cache lock").clear();
+        self.query_vectors.write().expect("cache lock").clear();
     }
 
     fn query_vector(&self, query: &str) -> Result<Embedding, SearchError> {
-        if let Some(v) = self.query_vectors.lock().expect("cache lock").get(query) {
+        if let Some(v) = self.query_vectors.read().expect("cache lock").get(query) {
             return Ok(v.clone());
         }
         let v = self.embedder.embed(&[query])?.pop().expect("one vector");
-        let mut cache = self.query_vectors.lock().expect("cache lock");
+        let mut cache = self.query_vectors.write().expect("cache lock");
         if cache.len() >= QUERY_CACHE {
             cache.clear();
         }

@@ -16,8 +16,13 @@ use crate::state::AppState;
 pub async fn search(State(state): State<AppState>, params: Params, visit: Visit) -> PageResult {
     let page_no = params.page()?;
     let asked = params.search()?;
+    let slot = match asked.q.is_empty() {
+        true => None,
+        false => Some(state.admit_search(&asked.query()?, asked.mode).await?),
+    };
     state
         .blocking(move |s| {
+            let _slot = slot;
             let SearchParams { q, mode, filters } = &asked;
             let (q, mode) = (q.as_str(), *mode);
             let categories = s.category_counts()?;

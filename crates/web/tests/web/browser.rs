@@ -84,7 +84,7 @@ async fn connect(port: u16, chromium: &Path, profile: &Path) -> Client {
 const AXE: &str = include_str!("../../../../tests/fixtures/axe-core/axe.min.js");
 
 /// The headings of paperboy's error pages (`error.rs`).
-const ERROR_TITLES: [&str; 5] = ["Not found", "Slow down", "Not allowed", "That request did not work", "Something went wrong"];
+const ERROR_TITLES: [&str; 6] = ["Not found", "Slow down", "Not allowed", "Busy, try again", "That request did not work", "Something went wrong"];
 
 /// One browser, one server, the steps in turn; a failing step leaves a screenshot.
 struct Session {

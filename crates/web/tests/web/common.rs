@@ -51,7 +51,8 @@ fn build(limits: RateLimits) -> TestApp {
     money.listed_on = Some("2026-08-20".parse().unwrap());
     store.upsert_papers(vec![hostile, money]).expect("hostile and money papers");
     // The math paper gets a vector (the OAI-PMH page is not in the shipped demo vectors).
-    let model: Arc<dyn Embedder> = Arc::new(MiniLm::load().expect("model"));
+    // As `serve` has it: queries arriving together share the model's passes.
+    let model: Arc<dyn Embedder> = Arc::new(paperboy_embed::Batching::new(Arc::new(MiniLm::load().expect("model"))));
     let math = store.paper(&MATH_PAPER.parse().unwrap()).unwrap().expect("math paper ingested");
     let v = model.embed(&[&paper_text(&math.title, &math.abstract_text)]).unwrap().pop().unwrap();
     store.cache_embeddings(&model.model_id().to_string(), &[(text_hash(&math), v.into_vec())]).unwrap();
