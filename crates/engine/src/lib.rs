@@ -35,6 +35,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod demo;
 pub mod harvest;
 pub mod ingest;
@@ -49,4 +50,4 @@ pub mod synth;
 pub mod trending;
 
 pub use ingest::{IngestReport, IngestRun, RecordError};
-pub use store::{EmbeddingCache, Leases, Location, Outbox, PaperStore, PgStore, ReaderStore, SqliteStore, Store, StoreError, SubscriberStore};
+pub use store::{AlertStore, EmbeddingCache, Leases, Location, Outbox, PaperStore, PgStore, ReaderStore, SqliteStore, Store, StoreError, SubscriberStore};

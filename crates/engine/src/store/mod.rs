@@ -24,6 +24,7 @@ use serde::Serialize;
 pub use self::postgres::PgStore;
 pub use self::sqlite::SqliteStore;
 
+use crate::alerts::{Alert, AlertSpec, FeedEntry, Run, WebhookJob, WebhookState};
 use crate::ingest::IngestReport;
 use crate::readers::{AccountData, ApiToken, Collection, Follow, Marks, SavedPaper, SignInRequest, Vote, VoteRecord};
 use crate::outbox::{Delivery, Kind, OutboxCounts, OutboxRow, OutgoingMessage, Outcome};
@@ -298,6 +299,39 @@ pub fn account_data(store: &dyn Store, reader: &Subscriber) -> Result<AccountDat
     })
 }
 
+/// Alerts (saved searches), their ledger and their webhook outbox; the rules are in
+/// [`crate::alerts`].
+pub trait AlertStore: Send {
+    /// Saves an alert for `reader`, matching papers stored from now on; a fresh signing secret.
+    /// `None` when the reader already has an alert of that name.
+    fn create_alert(&mut self, reader: i64, name: &str, spec: &AlertSpec, now: DateTime<Utc>) -> Result<Option<Alert>, StoreError>;
+    /// Replaces an alert's spec (its ledger stays; a disabled webhook is enabled again).
+    /// `None` when it is not `reader`'s.
+    fn update_alert(&mut self, reader: i64, id: i64, spec: &AlertSpec) -> Result<Option<Alert>, StoreError>;
+    /// `reader`'s alerts, by name.
+    fn alerts_of(&self, reader: i64) -> Result<Vec<Alert>, StoreError>;
+    /// Every alert, by id.
+    fn all_alerts(&self) -> Result<Vec<Alert>, StoreError>;
+    /// Deletes one of `reader`'s alerts with its queued webhook deliveries.
+    fn delete_alert(&mut self, reader: i64, id: i64) -> Result<bool, StoreError>;
+    /// Records a run in one transaction: each delivery not yet in the ledger for its output
+    /// gets its ledger row (and its webhook request queued), and each alert its new
+    /// `seen_seq`. Returns the deliveries recorded now, as `(item, output)`.
+    fn record_alert_run(&mut self, run: &Run, now: DateTime<Utc>) -> Result<Vec<(String, String)>, StoreError>;
+    /// The newest items delivered to `reader`'s feed, at most `limit`.
+    fn alert_feed(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
+    /// Claims up to `limit` webhook deliveries due at `now` (queued and due, or `sending`
+    /// with an expired claim), for this caller alone, counting the attempt. Deliveries of
+    /// alerts whose webhook is disabled are not claimed.
+    fn claim_webhooks(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<WebhookJob>, StoreError>;
+    /// Records an attempt's outcome: sent; or queued again after [`crate::alerts::retry_after`],
+    /// failed after [`crate::alerts::WEBHOOK_ATTEMPTS`]; the alert's failures in a row counted
+    /// and its webhook disabled after [`crate::alerts::FAILURES_TO_DISABLE`].
+    fn record_webhook(&mut self, id: i64, outcome: Result<(), String>, now: DateTime<Utc>) -> Result<WebhookState, StoreError>;
+    /// State and attempts of the delivery with this idempotency key.
+    fn webhook_delivery(&self, idempotency_key: &str) -> Result<Option<(WebhookState, u32)>, StoreError>;
+}
+
 /// Named leases with an expiry: how one node of many runs a job, and how a node that died
 /// holding one blocks nobody once it has expired.
 pub trait Leases: Send {
@@ -311,7 +345,7 @@ pub trait Leases: Send {
 }
 
 /// The whole store: every part, on one database.
-pub trait Store: PaperStore + EmbeddingCache + SubscriberStore + ReaderStore + Outbox + Leases + transfer::Transfer {
+pub trait Store: PaperStore + EmbeddingCache + SubscriberStore + ReaderStore + AlertStore + Outbox + Leases + transfer::Transfer {
     /// Which backend this is (`sqlite` or `postgres`), for logs.
     fn backend(&self) -> &'static str;
 }

@@ -22,6 +22,7 @@ use postgres::{Client, GenericClient, NoTls, Statement};
 use super::{decode_paper, encode_paper, merged, vector_bytes, vector_from_bytes, EmbeddingCache, PaperStore, Stats, Store, StoreError, UpsertCounts};
 use crate::ingest::IngestReport;
 
+mod alerts;
 mod outbox;
 mod readers;
 mod subscribers;
@@ -200,6 +201,45 @@ const MIGRATIONS: &[&str] = &[
         reader_id BIGINT PRIMARY KEY REFERENCES subscribers (id),
         key TEXT COLLATE "C" NOT NULL UNIQUE
     );"#,
+    // 3: alerts (SQLite's migration 7).
+    r#"CREATE TABLE alerts (
+        id BIGSERIAL PRIMARY KEY,
+        reader_id BIGINT NOT NULL REFERENCES subscribers (id),
+        name TEXT COLLATE "C" NOT NULL,
+        spec TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        seen_seq BIGINT NOT NULL,
+        webhook_failures INTEGER NOT NULL DEFAULT 0,
+        webhook_disabled_at TIMESTAMPTZ,
+        webhook_error TEXT,
+        last_run_at TIMESTAMPTZ,
+        created_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (reader_id, name)
+    );
+    CREATE TABLE alert_ledger (
+        reader_id BIGINT NOT NULL REFERENCES subscribers (id),
+        item TEXT COLLATE "C" NOT NULL,
+        output TEXT COLLATE "C" NOT NULL,
+        alerts TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (reader_id, output, item)
+    );
+    CREATE TABLE webhook_deliveries (
+        id BIGSERIAL PRIMARY KEY,
+        alert_id BIGINT NOT NULL REFERENCES alerts (id),
+        url TEXT NOT NULL,
+        idempotency_key TEXT COLLATE "C" NOT NULL UNIQUE,
+        content_type TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TIMESTAMPTZ NOT NULL,
+        last_error TEXT,
+        created_at TIMESTAMPTZ NOT NULL,
+        sent_at TIMESTAMPTZ
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);"#,
 ];
 
 /// The migration after which `paper_authors` is filled from the stored papers.

@@ -15,6 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::{decode_paper, encode_paper, merged, vector_bytes, vector_from_bytes, EmbeddingCache, PaperStore, Stats, Store, StoreError, UpsertCounts};
 use crate::ingest::IngestReport;
 
+mod alerts;
 mod outbox;
 mod readers;
 mod subscribers;
@@ -195,6 +196,46 @@ const MIGRATIONS: &[&str] = &[
         reader_id INTEGER PRIMARY KEY NOT NULL REFERENCES subscribers(id),
         key TEXT NOT NULL UNIQUE
     );",
+    // 7: alerts (see alerts.rs): saved searches, their ledger (an item once per reader and
+    // output) and the webhook outbox.
+    "CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        reader_id INTEGER NOT NULL REFERENCES subscribers(id),
+        name TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        seen_seq INTEGER NOT NULL,
+        webhook_failures INTEGER NOT NULL DEFAULT 0,
+        webhook_disabled_at TEXT,
+        webhook_error TEXT,
+        last_run_at TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (reader_id, name)
+    );
+    CREATE TABLE alert_ledger (
+        reader_id INTEGER NOT NULL REFERENCES subscribers(id),
+        item TEXT NOT NULL,
+        output TEXT NOT NULL,
+        alerts TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (reader_id, output, item)
+    ) WITHOUT ROWID;
+    CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY,
+        alert_id INTEGER NOT NULL REFERENCES alerts(id),
+        url TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        content_type TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);",
 ];
 
 /// The migration after which `paper_authors` is filled from the stored papers.

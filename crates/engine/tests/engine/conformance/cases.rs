@@ -12,6 +12,7 @@ use paperboy_engine::readers::{author_key, Marks, SignInRequest, Vote, SESSION_T
 use paperboy_engine::store::account_data;
 use paperboy_engine::store::transfer::{Value, TABLES};
 use paperboy_engine::trending::{self, Window};
+use paperboy_engine::alerts::{Alert, AlertSpec, Delivery as AlertDelivery, Run, Webhook, WebhookFormat, WebhookRequest, WebhookState, FAILURES_TO_DISABLE};
 use paperboy_engine::{IngestRun, Store};
 
 use super::TestDb;
@@ -714,6 +715,10 @@ pub fn deleting_a_reader_leaves_nothing_behind(db: &TestDb) {
     store.follow_author(ada, "Ada Lovelace", t0()).unwrap();
     let key = store.feed_key(ada).unwrap();
     assert_eq!(store.feed_key(ada).unwrap(), key, "one feed key per reader");
+    let mut spec = AlertSpec::new("transformers");
+    spec.webhook = Some(Webhook { url: "http://hooks.example.org/p".into(), format: WebhookFormat::Json });
+    let alert = store.create_alert(ada, "a", &spec, t0()).unwrap().unwrap();
+    store.record_alert_run(&one_run(ada, &alert, &paper.to_string()), t0()).unwrap();
     assert_eq!(store.feed_reader(&key).unwrap().unwrap().id, ada);
     for (r, to) in [(ada, "r0@example.org"), (keep, "r1@example.org")] {
         store.enqueue_digest(r, "daily:2026-01-01", day("2026-01-01"), std::slice::from_ref(&paper), &message(&format!("d{r}"), to), t0()).unwrap();
@@ -740,4 +745,121 @@ pub fn deleting_a_reader_leaves_nothing_behind(db: &TestDb) {
     assert!(store.local_upvotes(std::slice::from_ref(&paper)).unwrap().is_empty());
     assert_eq!(store.outbox_counts().unwrap().queued, 1);
     assert!(store.already_sent(keep, std::slice::from_ref(&paper)).unwrap().contains(&paper));
+}
+
+/// A run of `alert` delivering `item` to the feed and, when it has one, its webhook.
+fn one_run(reader: i64, alert: &Alert, item: &str) -> Run {
+    let mut deliveries = vec![AlertDelivery { item: item.into(), output: "feed".into(), alerts: vec![alert.name.clone()], webhook: None }];
+    if let Some(hook) = &alert.spec.webhook {
+        deliveries.push(AlertDelivery {
+            item: item.into(),
+            output: format!("webhook:{}", hook.url),
+            alerts: vec![alert.name.clone()],
+            webhook: Some(WebhookRequest {
+                alert: alert.id,
+                url: hook.url.clone(),
+                idempotency_key: format!("k-{reader}-{item}"),
+                content_type: "application/json".into(),
+                headers: vec![("Title".into(), "t".into())],
+                body: format!("{{\"paper\":\"{item}\"}}"),
+            }),
+        });
+    }
+    Run { reader, seen: vec![(alert.id, 7)], deliveries }
+}
+
+pub fn alerts_are_per_reader_and_deliver_an_item_once_per_output(db: &TestDb) {
+    let mut store = db.open();
+    ingest(&mut *store, Source::HfDaily, "hf-daily");
+    let last = store.last_seq().unwrap();
+    let ids = confirmed(&mut *store, 2);
+    let (ada, bob) = (ids[0], ids[1]);
+    let mut spec = AlertSpec::new("diffusion models");
+    spec.exclude.words = vec!["survey".into()];
+    let a = store.create_alert(ada, "diffusion", &spec, t0()).unwrap().unwrap();
+    assert_eq!((a.reader, a.name.as_str(), &a.spec, a.seen_seq), (ada, "diffusion", &spec, last), "a new alert matches papers stored from now on");
+    assert!(store.create_alert(ada, "diffusion", &spec, t0()).unwrap().is_none(), "one alert per name and reader");
+    let b = store.create_alert(ada, "agents", &AlertSpec::new("agents"), t0()).unwrap().unwrap();
+    store.create_alert(bob, "diffusion", &spec, t0()).unwrap().unwrap();
+    assert_eq!(store.alerts_of(ada).unwrap().iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["agents", "diffusion"]);
+    assert_eq!(store.all_alerts().unwrap().len(), 3);
+    assert_ne!(a.secret, b.secret, "each alert signs with its own secret");
+
+    // Two alerts matching one paper: one ledger row naming both.
+    let run = Run {
+        reader: ada,
+        seen: vec![(a.id, last + 5), (b.id, last + 5)],
+        deliveries: vec![
+            AlertDelivery { item: "2401.00001".into(), output: "feed".into(), alerts: vec!["agents".into(), "diffusion".into()], webhook: None },
+            AlertDelivery { item: "2401.00002".into(), output: "feed".into(), alerts: vec!["diffusion".into()], webhook: None },
+        ],
+    };
+    assert_eq!(store.record_alert_run(&run, t0()).unwrap().len(), 2);
+    assert!(store.record_alert_run(&run, t0() + Duration::hours(1)).unwrap().is_empty(), "an item reaches a reader's output once");
+    let feed = store.alert_feed(ada, 10).unwrap();
+    assert_eq!(feed.len(), 2);
+    assert_eq!(feed.iter().find(|e| e.item == "2401.00001").unwrap().alerts, ["agents", "diffusion"]);
+    assert_eq!(feed[0].at, t0(), "the first delivery's time stays");
+    assert!(store.alert_feed(bob, 10).unwrap().is_empty(), "ledgers are per reader");
+    let a2 = store.alerts_of(ada).unwrap().into_iter().find(|x| x.id == a.id).unwrap();
+    assert_eq!((a2.seen_seq, a2.last_run_at), (last + 5, Some(t0() + Duration::hours(1))));
+    // seen_seq never goes back.
+    store.record_alert_run(&Run { reader: ada, seen: vec![(a.id, 1)], deliveries: vec![] }, t0()).unwrap();
+    assert_eq!(store.alerts_of(ada).unwrap().into_iter().find(|x| x.id == a.id).unwrap().seen_seq, last + 5);
+
+    let mut changed = spec.clone();
+    changed.top_n = Some(3);
+    assert_eq!(store.update_alert(ada, a.id, &changed).unwrap().unwrap().spec.top_n, Some(3));
+    assert!(store.update_alert(bob, a.id, &changed).unwrap().is_none(), "only its reader changes an alert");
+    assert!(!store.delete_alert(bob, a.id).unwrap(), "only its reader deletes an alert");
+    assert!(store.delete_alert(ada, a.id).unwrap());
+    assert_eq!(store.alerts_of(ada).unwrap().len(), 1);
+    assert_eq!(store.alert_feed(ada, 10).unwrap().len(), 2, "what was delivered stays in the feed");
+}
+
+pub fn webhook_deliveries_retry_with_the_same_key_and_a_dead_endpoint_is_disabled(db: &TestDb) {
+    let mut store = db.open();
+    let ada = confirmed(&mut *store, 1)[0];
+    let mut spec = AlertSpec::new("graphs");
+    spec.webhook = Some(Webhook { url: "http://hooks.example.org/x".into(), format: WebhookFormat::Json });
+    let alert = store.create_alert(ada, "graphs", &spec, t0()).unwrap().unwrap();
+    store.record_alert_run(&one_run(ada, &alert, "2401.00001"), t0()).unwrap();
+    store.record_alert_run(&one_run(ada, &alert, "2401.00001"), t0()).unwrap();
+    let jobs = store.claim_webhooks(t0(), 10, Duration::minutes(5)).unwrap();
+    assert_eq!(jobs.len(), 1, "queued once, however often the run is recorded");
+    let job = &jobs[0];
+    assert_eq!((job.attempts, job.secret.as_str(), job.request.idempotency_key.as_str()), (1, alert.secret.as_str(), format!("k-{ada}-2401.00001").as_str()));
+    assert_eq!(job.request.headers, [("Title".to_owned(), "t".to_owned())]);
+    assert!(store.claim_webhooks(t0(), 10, Duration::minutes(5)).unwrap().is_empty(), "a claimed delivery belongs to its claimer");
+    assert_eq!(store.record_webhook(job.id, Err("HTTP 500".into()), t0()).unwrap(), WebhookState::Queued);
+    assert!(store.claim_webhooks(t0() + Duration::seconds(29), 10, Duration::minutes(5)).unwrap().is_empty(), "backed off");
+    let again = store.claim_webhooks(t0() + Duration::seconds(30), 10, Duration::minutes(5)).unwrap();
+    assert_eq!((again[0].attempts, &again[0].request.idempotency_key), (2, &job.request.idempotency_key), "a retry keeps its key");
+    assert_eq!(store.record_webhook(job.id, Ok(()), t0() + Duration::seconds(31)).unwrap(), WebhookState::Sent);
+    assert_eq!(store.webhook_delivery(&job.request.idempotency_key).unwrap(), Some((WebhookState::Sent, 2)));
+    assert_eq!(store.alerts_of(ada).unwrap()[0].webhook_failures, 0, "a success resets the failures");
+
+    // A claim that was never answered (its worker died) is claimed again once its lease ran out.
+    store.record_alert_run(&one_run(ada, &alert, "2401.00002"), t0()).unwrap();
+    let lost = store.claim_webhooks(t0() + Duration::minutes(1), 10, Duration::minutes(5)).unwrap();
+    assert_eq!(lost.len(), 1);
+    assert!(store.claim_webhooks(t0() + Duration::minutes(5), 10, Duration::minutes(5)).unwrap().is_empty());
+    let reclaimed = store.claim_webhooks(t0() + Duration::minutes(7), 10, Duration::minutes(5)).unwrap();
+    assert_eq!((reclaimed[0].id, reclaimed[0].attempts), (lost[0].id, 2));
+
+    // Failures in a row disable the alert's webhook: nothing more is claimed until it is saved again.
+    let mut now = t0() + Duration::minutes(7);
+    let id = reclaimed[0].id;
+    for _ in 0..FAILURES_TO_DISABLE {
+        store.record_webhook(id, Err("connection refused".into()), now).unwrap();
+        now += Duration::days(1);
+        store.claim_webhooks(now, 10, Duration::minutes(5)).unwrap();
+    }
+    let dead = store.alerts_of(ada).unwrap().remove(0);
+    assert_eq!(dead.webhook_failures, FAILURES_TO_DISABLE);
+    assert_eq!(dead.webhook_disabled.as_ref().map(|(_, e)| e.as_str()), Some("connection refused"));
+    assert!(store.claim_webhooks(now + Duration::days(30), 10, Duration::minutes(5)).unwrap().is_empty(), "a disabled webhook gets no calls");
+    let revived = store.update_alert(ada, alert.id, &dead.spec).unwrap().unwrap();
+    assert!(revived.webhook_disabled.is_none() && revived.webhook_failures == 0);
+    assert_eq!(store.claim_webhooks(now + Duration::days(30), 10, Duration::minutes(5)).unwrap().len(), 1, "saving it again resumes delivery");
 }

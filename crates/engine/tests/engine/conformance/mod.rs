@@ -105,4 +105,6 @@ conformance!(
     collections_are_private_shareable_and_keep_notes,
     followed_authors_and_their_papers,
     deleting_a_reader_leaves_nothing_behind,
+    alerts_are_per_reader_and_deliver_an_item_once_per_output,
+    webhook_deliveries_retry_with_the_same_key_and_a_dead_endpoint_is_disabled,
 );
