@@ -412,43 +412,61 @@ pub struct RunReport {
     pub matched: usize,
 }
 
-/// Matches of one alert among `candidates`: `(paper, similarity)`, best first, at most its
-/// `top_n`.
+/// The stems of a text's words, stop words left out.
+fn stems(text: &str) -> HashSet<String> {
+    words(text)
+        .into_iter()
+        .filter(|w| !crate::library::STOP_WORDS.contains(&w.as_str()))
+        .map(|mut w| {
+            crate::search::stem::stem(&mut w);
+            w
+        })
+        .collect()
+}
+
+/// Matches of one alert among `candidates`: `(paper, similarity to the query)`, those that
+/// hold every word of the query first, then by similarity; at most its `top_n`.
+///
+/// A paper matches by its words when it holds every word of the query (stemmed, stop words
+/// aside; a query in the search syntax — phrases, fields, `+`/`-` — is the index's to
+/// judge), and by meaning when its cosine similarity to the query is at least the alert's
+/// `min_score` or [`MEANING_FLOOR`]. With a `min_score`, only meaning counts.
 pub fn matches(service: &SearchService, spec: &AlertSpec, candidates: &[&Paper]) -> Result<Vec<(PaperId, f32)>, AlertError> {
     if candidates.is_empty() {
         return Ok(vec![]);
     }
     let query = SearchQuery::parse(&spec.query)?;
-    let since = candidates.iter().filter_map(|p| p.day()).min();
-    let filters = Filters { since, until: None, category: None };
-    // Deep enough to rank every candidate: the filter already keeps out older papers.
-    let hits = service.rank(&query, spec.mode, &filters, (candidates.len() * 2).max(100))?;
-    let by_id: std::collections::HashMap<&PaperId, &Paper> = candidates.iter().map(|p| (&p.id, *p)).collect();
+    let lexical: Box<dyn Fn(&Paper) -> bool> = if crate::search::fulltext::uses_query_syntax(&spec.query) {
+        let since = candidates.iter().filter_map(|p| p.day()).min();
+        let filters = Filters { since, until: None, category: None };
+        let hits: HashSet<PaperId> = service.rank(&query, Mode::Bm25, &filters, (candidates.len() * 4).max(200))?.into_iter().map(|h| h.id).collect();
+        Box::new(move |p: &Paper| hits.contains(&p.id))
+    } else {
+        let wanted = stems(&spec.query);
+        Box::new(move |p: &Paper| {
+            let have = stems(&format!("{}\n{}", p.title, p.abstract_text));
+            !wanted.is_empty() && wanted.iter().all(|w| have.contains(w))
+        })
+    };
     let vector = (spec.mode != Mode::Bm25).then(|| service.text_vector(&spec.query)).transpose()?;
     let floor = spec.min_score.unwrap_or(MEANING_FLOOR);
-    let out = service.with_vectors(|set| {
-        let cosine = |id: &PaperId| -> f32 {
-            match (&vector, set.slot_of(id)) {
-                (Some(q), Some(slot)) => set.vector(slot).iter().zip(q).map(|(a, b)| a * b).sum(),
-                _ => 0.0,
-            }
-        };
-        hits.iter()
-            .filter_map(|h| by_id.get(&h.id).map(|p| (h, *p)))
-            .filter_map(|(h, p)| {
-                let sim = cosine(&h.id);
-                let lexical = h.explain.bm25_rank.is_some() || spec.mode == Mode::Bm25;
-                let close = vector.is_some() && sim >= floor;
-                let relevant = match spec.min_score {
-                    Some(_) => close,
-                    None => (lexical && spec.mode != Mode::Semantic) || close,
+    let mut found: Vec<(PaperId, f32, bool)> = service.with_vectors(|set| {
+        candidates
+            .iter()
+            .filter(|p| spec.admits(p))
+            .filter_map(|p| {
+                let sim = match (&vector, set.slot_of(&p.id)) {
+                    (Some(q), Some(slot)) => set.vector(slot).iter().zip(q).map(|(a, b)| a * b).sum(),
+                    _ => 0.0,
                 };
-                (relevant && spec.admits(p)).then(|| (h.id.clone(), sim))
+                let by_words = spec.min_score.is_none() && spec.mode != Mode::Semantic && lexical(p);
+                let by_meaning = vector.is_some() && sim >= floor;
+                (by_words || by_meaning).then(|| (p.id.clone(), sim, by_words))
             })
-            .take(spec.top_n.unwrap_or(DEFAULT_TOP_N))
             .collect()
     });
-    Ok(out)
+    found.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.total_cmp(&a.1)).then_with(|| a.0.cmp(&b.0)));
+    Ok(found.into_iter().take(spec.top_n.unwrap_or(DEFAULT_TOP_N)).map(|(id, sim, _)| (id, sim)).collect())
 }
 
 /// Runs every alert over the papers stored since its last run and records what each reader

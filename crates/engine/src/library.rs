@@ -59,7 +59,7 @@ pub fn lookup_keys(paper: &Paper) -> Vec<String> {
 
 // ---- export ---------------------------------------------------------------------------------
 
-const STOP_WORDS: &[&str] = &["a", "an", "the", "on", "of", "for", "in", "to", "and", "with", "towards", "toward", "via", "from", "is", "are", "by", "at"];
+pub(crate) const STOP_WORDS: &[&str] = &["a", "an", "the", "on", "of", "for", "in", "to", "and", "with", "towards", "toward", "via", "from", "is", "are", "by", "at"];
 
 /// Letters and digits of `s` in ASCII lower case (common accented letters lose their accent).
 fn ascii_word(s: &str) -> String {

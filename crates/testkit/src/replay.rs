@@ -22,8 +22,18 @@ impl Reply {
 /// A request as the server saw it.
 #[derive(Clone, Debug)]
 pub struct Seen {
+    pub method: String,
     pub url: String,
     pub user_agent: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Seen {
+    /// A header's value (the first of that name, any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 /// An HTTP server on a loopback port that answers each request with `route(url, n)`, where `n`
@@ -43,16 +53,16 @@ impl ReplayServer {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (srv, log) = (server.clone(), seen.clone());
         let thread = std::thread::spawn(move || {
-            for request in srv.incoming_requests() {
+            for mut request in srv.incoming_requests() {
                 let url = request.url().to_owned();
-                let user_agent = request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv("User-Agent"))
-                    .map(|h| h.value.as_str().to_owned());
+                let headers: Vec<(String, String)> = request.headers().iter().map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned())).collect();
+                let user_agent = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("User-Agent")).map(|(_, v)| v.clone());
+                let method = request.method().as_str().to_owned();
+                let mut body = Vec::new();
+                let _ = std::io::Read::read_to_end(request.as_reader(), &mut body);
                 let n = {
                     let mut log = log.lock().unwrap();
-                    log.push(Seen { url: url.clone(), user_agent });
+                    log.push(Seen { method, url: url.clone(), user_agent, headers, body });
                     log.len() - 1
                 };
                 let reply = route(&url, n);

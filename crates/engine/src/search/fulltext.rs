@@ -467,7 +467,7 @@ fn rewrite_field_aliases(query: &str) -> String {
 }
 
 /// True when the user wrote query syntax on purpose: a phrase, a field, or a +/- term.
-fn uses_query_syntax(query: &str) -> bool {
+pub(crate) fn uses_query_syntax(query: &str) -> bool {
     query.contains('"')
         || query.split_whitespace().any(|w| {
             let w = w.trim_start_matches(['(', '+', '-']);

@@ -1,6 +1,7 @@
 //! Integration tests of the engine: every parser on real recorded data, the store, and the
 //! OAI-PMH harvester against a local server replaying recorded arXiv responses.
 
+mod alerts;
 mod harvest;
 mod library;
 mod helpers;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use paperboy_core::{PaperId, Source};
-use paperboy_embed::{EmbedError, Embedder, Embedding, ModelId};
+use paperboy_embed::{Embedding, ModelId};
 use paperboy_engine::ingest::ingest_path;
 use paperboy_engine::search::fulltext::FullTextIndex;
 use paperboy_engine::search::service::{rebuild_fulltext, sync_fulltext};
@@ -13,7 +13,7 @@ use paperboy_engine::search::vectors::{ExactIndex, HnswIndex, SlotMeta, VectorIn
 use paperboy_engine::search::{Embed, Filters, Mode, SearchQuery, SearchService};
 use paperboy_engine::{PaperStore, SqliteStore};
 
-use crate::helpers::{fixture, memory_store};
+use crate::helpers::{fixture, memory_store, BagOfWords};
 
 fn store_with(inputs: &[(Source, &str)]) -> SqliteStore {
     let mut store = memory_store();
@@ -135,34 +135,6 @@ fn snippets_pick_the_best_fragment_and_follow_a_changed_abstract() {
     assert!(shown.trim_matches('…').len() <= 240, "{html}");
     // Title words first ("Summing the curious series of Kempner and Irwin"), then the abstract's.
     assert_eq!(after[0].matched_terms, ["series", "kempner"], "{:?}", after[0].matched_terms);
-}
-
-/// A deterministic test embedder: hashed bag of lower-cased words. It is not the model (that
-/// is tested against the reference vectors in paperboy-embed); it makes service logic testable
-/// without one.
-struct BagOfWords(ModelId);
-
-impl Embedder for BagOfWords {
-    fn model_id(&self) -> &ModelId {
-        &self.0
-    }
-    fn dim(&self) -> usize {
-        64
-    }
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>, EmbedError> {
-        Ok(texts
-            .iter()
-            .map(|t| {
-                let mut v = vec![0.0f32; 64];
-                for w in t.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 3) {
-                    let h = w.to_lowercase().bytes().fold(1469598103934665603u64, |h, b| (h ^ b as u64).wrapping_mul(1099511628211));
-                    v[(h % 64) as usize] += 1.0;
-                }
-                v[0] += 0.01;
-                Embedding::normalized(v)
-            })
-            .collect())
-    }
 }
 
 #[test]
