@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{NaiveDate, Timelike, Utc};
 use paperboy_digest::{compose_all_on, deliver_due_claiming, ComposeReport, Mailer};
+use paperboy_engine::alerts;
 use paperboy_engine::harvest::{harvest, HarvestOptions};
 use paperboy_engine::search::SearchService;
 use paperboy_engine::Store;
@@ -23,6 +24,11 @@ use crate::settings::Settings;
 
 /// Messages delivered per pass at most.
 pub const DELIVERY_BATCH: usize = 10_000;
+/// Webhook calls per tick at most (each may wait up to 10 s for its endpoint).
+const WEBHOOK_BATCH: usize = 50;
+/// How long the alerts' lease lasts while a pass runs.
+const ALERTS_LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
 /// How long the daily jobs' lease lasts while they run.
 pub const DAILY_LEASE: chrono::Duration = chrono::Duration::hours(2);
 
@@ -112,13 +118,41 @@ impl Jobs {
                     }
                 }
             }
+            if let Some(search) = state.search() {
+                self.alerts(&search, &mut *conns.main);
+            }
             if let Some(mailer) = &self.mailer {
                 deliver(&mut *conns.main, mailer.as_ref(), self.settings.mail.claim_lease);
+            }
+            match alerts::deliver_webhooks(&mut *conns.main, Utc::now(), self.settings.allow_private_webhooks, WEBHOOK_BATCH) {
+                Ok(r) if r.attempted > 0 => tracing::info!(attempted = r.attempted, sent = r.sent, failed = r.failed, "webhooks"),
+                Ok(_) => {}
+                Err(e) => tracing::error!("webhook delivery stopped: {e}"),
             }
             let slept = Instant::now();
             while slept.elapsed() < self.settings.serve.tick && !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(self.settings.serve.tick.min(Duration::from_millis(100)));
             }
+        }
+    }
+
+    /// Runs every alert over the papers stored since its last run, unless another worker is
+    /// (one lease for the whole pass; a run records each reader's deliveries in one transaction,
+    /// so a worker that dies mid-pass leaves the rest to the next).
+    fn alerts(&self, search: &SearchService, store: &mut dyn Store) {
+        let now = Utc::now();
+        match store.try_lease("alerts", &self.holder, now, now + ALERTS_LEASE) {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => return tracing::error!("alerts: {e}"),
+        }
+        match alerts::run_all(store, search, &self.settings.mail.cfg.base_url, now) {
+            Ok(r) if r.candidates > 0 => tracing::info!(alerts = r.alerts, papers = r.candidates, deliveries = r.matched, "alerts run"),
+            Ok(_) => {}
+            Err(e) => tracing::error!("alerts stopped: {e}"),
+        }
+        if let Err(e) = store.release_lease("alerts", &self.holder) {
+            tracing::error!("alerts: {e}");
         }
     }
 

@@ -79,6 +79,17 @@ pub struct ConfigFile {
     /// `[mail]`
     #[serde(default)]
     pub mail: MailSection,
+    /// `[alerts]`
+    #[serde(default)]
+    pub alerts: AlertsSection,
+}
+
+/// `[alerts]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsSection {
+    /// Let alerts call webhooks on loopback and private addresses (a home network's ntfy).
+    pub allow_private_webhooks: Option<bool>,
 }
 
 /// `[mail]`
@@ -242,6 +253,8 @@ pub struct Settings {
     pub harvest: HarvestOptions,
     /// The arXiv API for fetching papers by id (library imports), when set.
     pub arxiv_api: Option<HarvestOptions>,
+    /// Whether alerts may call webhooks on loopback and private addresses.
+    pub allow_private_webhooks: bool,
 }
 
 /// The process environment as `resolve` reads it: a variable's value, if set and not empty.
@@ -338,7 +351,8 @@ impl Settings {
             max_retry_wait: Duration::from_secs(5),
             ..harvest.clone()
         });
-        Ok(Settings { json: cli.json, data, database, serve, mail, harvest, arxiv_api })
+        let allow_private_webhooks = file.alerts.allow_private_webhooks.unwrap_or(false);
+        Ok(Settings { json: cli.json, data, database, serve, mail, harvest, arxiv_api, allow_private_webhooks })
     }
 
     /// A new connection to the store (the data directory is created first).

@@ -85,6 +85,7 @@ impl Application {
         config.arxiv_api = settings.arxiv_api.clone();
         config.trusted_proxies = settings.serve.trusted_proxies.clone();
         config.search_queue = settings.serve.search_queue;
+        config.allow_private_webhooks = settings.allow_private_webhooks;
         let connections = if settings.serve.role.serves_http() { CONNECTIONS } else { 1 };
         let stores = (0..connections).map(|_| open(&settings)).collect::<Result<Vec<_>>>()?;
         let state = AppState::new(stores, None, config);

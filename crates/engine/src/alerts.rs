@@ -43,6 +43,10 @@ pub const DEFAULT_TOP_N: usize = 10;
 pub const WEBHOOK_ATTEMPTS: u32 = 8;
 /// Failed attempts in a row after which an alert's webhook is disabled.
 pub const FAILURES_TO_DISABLE: u32 = 5;
+/// Events of watched papers handled per run at most (the rest wait for the next).
+const EVENTS_PER_RUN: usize = 10_000;
+/// The "alert" name under which a watched paper's events are delivered.
+pub const WATCHING: &str = "watched paper";
 /// Papers read from the store per page while collecting a run's candidates.
 const PAGE: usize = 2_000;
 /// Longest alert name, query, and list entry (characters); most entries per list.
@@ -114,7 +118,7 @@ pub struct AlertSpec {
     /// Matches per run at most (1–100); none: [`DEFAULT_TOP_N`].
     #[serde(default)]
     pub top_n: Option<usize>,
-    /// Deliver to the reader's private alerts feed.
+    /// Deliver to the reader's private alerts feed (with no webhook either, the alert is paused).
     #[serde(default = "yes")]
     pub feed: bool,
     /// Deliver to this webhook too.
@@ -175,9 +179,6 @@ impl AlertSpec {
             hook.url = hook.url.trim().to_owned();
             target(&hook.url).map_err(|e| format!("webhook.url: {e}"))?;
         }
-        if !self.feed && self.webhook.is_none() {
-            return Err("feed: an alert needs somewhere to deliver (the feed or a webhook)".into());
-        }
         Ok(self)
     }
 
@@ -218,6 +219,15 @@ pub fn alert_name(name: &str) -> Result<String, String> {
         return Err(format!("name: at most {MAX_NAME} characters, no control characters"));
     }
     Ok(name)
+}
+
+/// The name an alert gets when it is given none: its query, shortened to fit.
+pub fn default_name(query: &str) -> String {
+    let q = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    match q.char_indices().nth(MAX_NAME - 1) {
+        Some((cut, _)) => format!("{}…", &q[..cut]),
+        None => q,
+    }
 }
 
 /// The lower-cased words of a text (letters and digits; anything else separates).
@@ -321,6 +331,8 @@ pub struct Run {
     pub seen: Vec<(i64, i64)>,
     /// What to deliver (items already delivered to an output are skipped by the store).
     pub deliveries: Vec<Delivery>,
+    /// Each watched paper whose events were handled, with the last event's id.
+    pub events_seen: Vec<(PaperId, i64)>,
 }
 
 /// A feed entry: an item delivered to the reader's feed.
@@ -410,6 +422,8 @@ pub struct RunReport {
     pub candidates: usize,
     /// Deliveries handed to the store (before the ledger).
     pub matched: usize,
+    /// Events of watched papers handed to their watchers.
+    pub events: usize,
 }
 
 /// The stems of a text's words, stop words left out.
@@ -469,36 +483,93 @@ pub fn matches(service: &SearchService, spec: &AlertSpec, candidates: &[&Paper])
     Ok(found.into_iter().take(spec.top_n.unwrap_or(DEFAULT_TOP_N)).map(|(id, sim, _)| (id, sim)).collect())
 }
 
+/// Something that happened to a stored paper that its watchers hear of: a new arXiv version, a
+/// journal reference or DOI, a code or project link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaperEvent {
+    /// Its id (events are numbered in the order they were recorded).
+    pub id: i64,
+    /// The paper.
+    pub paper: PaperId,
+    /// `version`, `journal_ref`, `doi`, `code` or `project`.
+    pub kind: String,
+    /// The event's stable key, `PAPER#what` (`2401.00001#v2`, `2401.00001#doi`): an event is
+    /// recorded once, and reaches a reader's output once.
+    pub key: String,
+    /// In words: "new version v2 (2026-01-03): 12 pages, code released".
+    pub text: String,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// An event to record (before it has an id): kind, key and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// See [`PaperEvent::kind`].
+    pub kind: &'static str,
+    /// See [`PaperEvent::key`].
+    pub key: String,
+    /// See [`PaperEvent::text`].
+    pub text: String,
+}
+
+/// What changed between a stored paper and its merged update, as events for its watchers:
+/// each version past the stored ones, and a journal reference, DOI, code or project link that
+/// appeared or changed.
+pub fn events_between(before: &Paper, after: &Paper) -> Vec<NewEvent> {
+    let id = &after.id;
+    let mut out = Vec::new();
+    let newest = before.versions.iter().map(|v| v.version).max().unwrap_or(0);
+    for v in after.versions.iter().filter(|v| v.version > newest) {
+        let date = v.date.map(|d| format!(" ({})", d.date_naive())).unwrap_or_default();
+        let comment = after.comments.as_deref().filter(|c| !c.trim().is_empty()).map(|c| format!(": {}", c.trim())).unwrap_or_default();
+        out.push(NewEvent { kind: "version", key: format!("{id}#v{}", v.version), text: format!("new version v{}{date}{comment}", v.version) });
+    }
+    let changed = |b: &Option<String>, a: &Option<String>| a.as_deref().filter(|a| !a.trim().is_empty() && b.as_deref() != Some(*a)).map(str::to_owned);
+    for (kind, b, a, words) in [
+        ("journal_ref", &before.journal_ref, &after.journal_ref, "published"),
+        ("doi", &before.doi, &after.doi, "DOI"),
+        ("code", &before.links.code, &after.links.code, "code"),
+        ("project", &before.links.project, &after.links.project, "project page"),
+    ] {
+        if let Some(value) = changed(b, a) {
+            out.push(NewEvent { kind, key: format!("{id}#{kind}:{value}"), text: format!("{words}: {value}") });
+        }
+    }
+    out
+}
+
+/// What one output of a reader gets of one item in a run: the names of the alerts that matched
+/// it, the paper, and the alert whose webhook it goes to (none for the feed).
+type Found<'a> = (Vec<String>, &'a Paper, Option<&'a Alert>);
+
 /// Runs every alert over the papers stored since its last run and records what each reader
 /// gets (see the module docs). `base_url` makes the links in webhook bodies.
 pub fn run_all(store: &mut dyn Store, service: &SearchService, base_url: &str, now: DateTime<Utc>) -> Result<RunReport, AlertError> {
     let alerts = store.all_alerts()?;
-    let mut report = RunReport { alerts: alerts.len(), ..RunReport::default() };
-    let Some(oldest) = alerts.iter().map(|a| a.seen_seq).min() else { return Ok(report) };
+    let events = store.watch_events(EVENTS_PER_RUN)?;
+    let mut report = RunReport { alerts: alerts.len(), events: events.len(), ..RunReport::default() };
     let last = store.last_seq()?;
-    if oldest >= last {
-        return Ok(report);
-    }
+    let oldest = alerts.iter().map(|a| a.seen_seq).min().unwrap_or(last);
     let mut papers: Vec<(i64, Paper)> = Vec::new();
     let mut after = oldest;
-    loop {
+    while after < last {
         let page = store.papers_changed_since(after, PAGE)?;
         let Some((seq, _)) = page.last() else { break };
         after = *seq;
         papers.extend(page.into_iter().filter(|(s, _)| *s <= last));
-        if after >= last {
-            break;
-        }
     }
     report.candidates = papers.len();
-    let mut by_reader: BTreeMap<i64, Vec<&Alert>> = BTreeMap::new();
+    let mut by_reader: BTreeMap<i64, (Vec<&Alert>, Vec<&PaperEvent>)> = BTreeMap::new();
     for a in &alerts {
-        by_reader.entry(a.reader).or_default().push(a);
+        by_reader.entry(a.reader).or_default().0.push(a);
     }
-    for (reader, alerts) in by_reader {
-        let mut run = Run { reader, seen: vec![], deliveries: vec![] };
-        // output → item → (alert names, the paper, the alert whose webhook it is)
-        let mut found: BTreeMap<String, BTreeMap<String, (Vec<String>, &Paper, Option<&Alert>)>> = BTreeMap::new();
+    for (reader, e) in &events {
+        by_reader.entry(*reader).or_default().1.push(e);
+    }
+    for (reader, (alerts, events)) in by_reader {
+        let mut run = Run { reader, seen: vec![], deliveries: vec![], events_seen: vec![] };
+        let mut found: BTreeMap<String, BTreeMap<String, Found<'_>>> = BTreeMap::new();
         for alert in alerts {
             run.seen.push((alert.id, last));
             // Papers after this alert's last run that are not older than a week before it was
@@ -525,6 +596,14 @@ pub fn run_all(store: &mut dyn Store, service: &SearchService, base_url: &str, n
                 run.deliveries.push(Delivery { item, output: output.clone(), alerts: names, webhook });
             }
         }
+        // A watched paper's events go to the reader's feed, each once.
+        let mut seen: BTreeMap<&PaperId, i64> = BTreeMap::new();
+        for e in events {
+            run.deliveries.push(Delivery { item: e.key.clone(), output: "feed".into(), alerts: vec![WATCHING.into()], webhook: None });
+            let last = seen.entry(&e.paper).or_insert(e.id);
+            *last = (*last).max(e.id);
+        }
+        run.events_seen = seen.into_iter().map(|(p, id)| (p.clone(), id)).collect();
         report.matched += run.deliveries.len();
         store.record_alert_run(&run, now)?;
     }
@@ -637,6 +716,24 @@ pub fn is_public(ip: IpAddr) -> bool {
             let s = v6.segments();
             !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfe80 || s[0] == 0x2001 && s[1] == 0xdb8)
         }
+    }
+}
+
+/// Checks a webhook URL as it is saved, without asking DNS (a name is checked again, resolved,
+/// before every call: [`check_target`]): `http(s)`, and unless `allow_private`, not
+/// `localhost` nor a literal private or local address.
+pub fn check_url(url: &str, allow_private: bool) -> Result<(), String> {
+    let (host, _) = target(url)?;
+    if allow_private {
+        return Ok(());
+    }
+    let lower = host.to_ascii_lowercase();
+    if lower == "localhost" || lower.ends_with(".localhost") {
+        return Err(format!("{host} is this machine (the operator can allow local targets: [alerts] allow_private_webhooks)"));
+    }
+    match host.parse::<IpAddr>() {
+        Ok(ip) if !is_public(ip) => Err(format!("{host} is a private or local address (the operator can allow those: [alerts] allow_private_webhooks)")),
+        _ => Ok(()),
     }
 }
 
@@ -761,7 +858,7 @@ mod tests {
         assert!(s.clone().checked().unwrap_err().starts_with("webhook.url:"));
         s.webhook = None;
         s.feed = false;
-        assert!(s.checked().unwrap_err().starts_with("feed:"));
+        assert!(s.checked().is_ok(), "an alert delivering nowhere is paused, not wrong");
     }
 
     #[test]
@@ -771,6 +868,8 @@ mod tests {
             assert!(check_target(url, true).is_ok(), "{url} is allowed when the operator says so");
         }
         assert!(check_target("http://93.184.215.14/x", false).is_ok());
+        assert!(check_url("http://localhost:8080/x", false).is_err() && check_url("http://[fd00::1]/x", false).is_err());
+        assert!(check_url("https://hooks.example.org/x", false).is_ok(), "names are resolved and checked at every call");
         assert!(check_target("http://user@93.184.215.14/x", false).is_err());
         assert!(check_target("gopher://93.184.215.14/", true).is_err());
     }

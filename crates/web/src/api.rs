@@ -453,3 +453,82 @@ pub async fn unsave_paper(State(state): State<AppState>, Path((id, paper)): Path
         })
         .await
 }
+
+/// An alert as the API shows it.
+fn alert_json(a: &paperboy_engine::alerts::Alert) -> Value {
+    json!({
+        "id": a.id,
+        "name": a.name,
+        "spec": a.spec,
+        "webhook_secret": a.spec.webhook.as_ref().map(|_| a.secret.clone()),
+        "webhook_failures": a.webhook_failures,
+        "webhook_disabled": a.webhook_disabled.as_ref().map(|(at, error)| json!({"at": at, "error": error})),
+        "last_run_at": a.last_run_at,
+        "created_at": a.created_at,
+    })
+}
+
+/// `GET /api/v1/alerts`: the reader's alerts and their private feed's address.
+pub async fn alerts(State(state): State<AppState>, headers: HeaderMap) -> ApiResult {
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            let list: Vec<Value> = s.store().alerts_of(r.id)?.iter().map(alert_json).collect();
+            let key = s.store().feed_key(r.id)?;
+            Ok(Json(json!({"alerts": list, "feed": format!("{}/feeds/alerts/{key}.xml", s.config().base_url)})))
+        })
+        .await
+}
+
+/// `POST /api/v1/alerts`: saves an alert by name (`name`, default the query, and the fields of
+/// the spec): a new name makes one (201), a known one replaces its spec (200).
+pub async fn save_alert(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut fields: serde_json::Map<String, Value> = json_body(&body)?;
+    let name = match fields.remove("name") {
+        None => None,
+        Some(Value::String(n)) => Some(n),
+        Some(other) => return Err(WebError::BadRequest(format!("name: {other} is not text")).into()),
+    };
+    // serde reads a struct from a list too: the nested objects must be objects.
+    for nested in ["exclude", "webhook"] {
+        if fields.get(nested).is_some_and(|v| v.is_array()) {
+            return Err(WebError::BadRequest(format!("{nested}: an object is expected, not a list")).into());
+        }
+    }
+    let spec: paperboy_engine::alerts::AlertSpec = serde_json::from_value(Value::Object(fields)).map_err(|e| WebError::BadRequest(format!("request body: {e}")))?;
+    let spec = spec.checked().map_err(WebError::BadRequest)?;
+    if let Some(hook) = &spec.webhook {
+        paperboy_engine::alerts::check_url(&hook.url, state.config().allow_private_webhooks).map_err(|e| WebError::BadRequest(format!("webhook.url: {e}")))?;
+    }
+    let name = match name {
+        Some(n) => paperboy_engine::alerts::alert_name(&n).map_err(WebError::BadRequest)?,
+        None => paperboy_engine::alerts::default_name(&spec.query),
+    };
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            let known = s.store().alerts_of(r.id)?.into_iter().find(|a| a.name == name);
+            Ok(match known {
+                Some(a) => {
+                    let a = s.store().update_alert(r.id, a.id, &spec)?.ok_or_else(|| WebError::NotFound(format!("you have no alert {}", a.id)))?;
+                    (StatusCode::OK, Json(alert_json(&a)))
+                }
+                None => (StatusCode::CREATED, Json(alert_json(&crate::pages::alerts::save(s, r.id, &name, &spec)?))),
+            })
+        })
+        .await
+}
+
+/// `DELETE /api/v1/alerts/{id}`.
+pub async fn delete_alert(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<StatusCode, ApiError> {
+    let id: i64 = id.parse().map_err(|_| WebError::BadRequest(format!("id: {id:?} is not an alert id")))?;
+    state
+        .blocking(move |s| {
+            let r = s.api_reader(&headers)?;
+            if !s.store().delete_alert(r.id, id)? {
+                return Err(WebError::NotFound(format!("you have no alert {id}")).into());
+            }
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
+}

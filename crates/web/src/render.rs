@@ -55,6 +55,7 @@ pub fn page_with(state: &AppState, title: &str, main: Markup, aside: Option<Mark
                         a href="/?period=week" { "This week" }
                         a href="/search" { "Search" }
                         a href="/for-you" { "For you" }
+                        a href="/alerts" { "Alerts" }
                         a href="/account" { "Account" }
                     }
                     form.quick role="search" aria-label="Quick search" action="/search" method="get" {

@@ -36,6 +36,8 @@ pub struct WebConfig {
     /// Searches waiting or running at once past which search answers 503 at once (with
     /// `Retry-After`) rather than queueing without bound.
     pub search_queue: usize,
+    /// Whether alerts may name webhooks on loopback and private addresses.
+    pub allow_private_webhooks: bool,
 }
 
 /// The default of [`WebConfig::search_queue`]: with passes of up to 32 queries (~10 ms each
@@ -45,7 +47,7 @@ pub const SEARCH_QUEUE: usize = 64;
 impl WebConfig {
     /// A configuration with a fresh random secret and the default rate limits.
     pub fn new(base_url: impl Into<String>) -> Self {
-        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret: Self::random_secret(), arxiv_api: None, trusted_proxies: Default::default(), search_queue: SEARCH_QUEUE }
+        WebConfig { base_url: base_url.into().trim_end_matches('/').to_owned(), rate_limits: RateLimits::default(), secret: Self::random_secret(), arxiv_api: None, trusted_proxies: Default::default(), search_queue: SEARCH_QUEUE, allow_private_webhooks: false }
     }
 
     /// A fresh random CSRF key.

@@ -24,7 +24,7 @@ use serde::Serialize;
 pub use self::postgres::PgStore;
 pub use self::sqlite::SqliteStore;
 
-use crate::alerts::{Alert, AlertSpec, FeedEntry, Run, WebhookJob, WebhookState};
+use crate::alerts::{Alert, AlertSpec, FeedEntry, PaperEvent, Run, WebhookJob, WebhookState};
 use crate::ingest::IngestReport;
 use crate::readers::{AccountData, ApiToken, Collection, Follow, Marks, SavedPaper, SignInRequest, Vote, VoteRecord};
 use crate::outbox::{Delivery, Kind, OutboxCounts, OutboxRow, OutgoingMessage, Outcome};
@@ -330,6 +330,15 @@ pub trait AlertStore: Send {
     fn record_webhook(&mut self, id: i64, outcome: Result<(), String>, now: DateTime<Utc>) -> Result<WebhookState, StoreError>;
     /// State and attempts of the delivery with this idempotency key.
     fn webhook_delivery(&self, idempotency_key: &str) -> Result<Option<(WebhookState, u32)>, StoreError>;
+    /// Watches `paper` for `reader` (from the events recorded after now on), or stops.
+    fn watch_paper(&mut self, reader: i64, paper: &PaperId, watch: bool, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The papers `reader` watches, most recently watched first.
+    fn watched_papers(&self, reader: i64) -> Result<Vec<(PaperId, DateTime<Utc>)>, StoreError>;
+    /// Events of watched papers that their watchers have not had yet, as `(reader, event)` in
+    /// event order, at most `limit`.
+    fn watch_events(&self, limit: usize) -> Result<Vec<(i64, PaperEvent)>, StoreError>;
+    /// Every event recorded for `paper`, oldest first.
+    fn paper_events(&self, paper: &PaperId) -> Result<Vec<PaperEvent>, StoreError>;
 }
 
 /// Named leases with an expiry: how one node of many runs a job, and how a node that died
@@ -420,19 +429,24 @@ pub(crate) fn decode_paper(id: &str, data: &str) -> Result<Paper, StoreError> {
 }
 
 /// The merge step of an upsert, shared by the backends: what to write for one incoming paper
-/// given what is stored, or `None` when the stored record already says it all.
-pub(crate) fn merged(id: &str, stored: Option<&str>, incoming: Paper) -> Result<Option<(Paper, bool)>, StoreError> {
+/// given what is stored, whether it is new, and what its watchers should hear of (see
+/// [`crate::alerts::events_between`]); `None` when the stored record already says it all.
+pub(crate) fn merged(id: &str, stored: Option<&str>, incoming: Paper) -> Result<Option<(Paper, bool, Vec<crate::alerts::NewEvent>)>, StoreError> {
     match stored {
         None => {
             let mut fresh = incoming;
             fresh.normalize();
-            Ok(Some((fresh, true)))
+            Ok(Some((fresh, true, vec![])))
         }
         Some(data) => {
             let before = decode_paper(id, data)?;
             let mut merged = before.clone();
             merged.merge(incoming);
-            Ok((merged != before).then_some((merged, false)))
+            if merged == before {
+                return Ok(None);
+            }
+            let events = crate::alerts::events_between(&before, &merged);
+            Ok(Some((merged, false, events)))
         }
     }
 }

@@ -216,6 +216,8 @@ pub const TABLES: &[Table] = &[
         key: 1,
         serial: true,
     },
+    Table { name: "paper_events", columns: &[("id", Int), ("paper_id", Text), ("kind", Text), ("key", Text), ("text", Text), ("at", Time)], key: 1, serial: true },
+    Table { name: "watches", columns: &[("reader_id", Int), ("paper_id", Text), ("seen_event", Int), ("since", Time)], key: 2, serial: false },
 ];
 
 /// Whole-table access for copying between backends.

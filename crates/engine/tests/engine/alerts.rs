@@ -84,7 +84,7 @@ fn saved_searches_deliver_new_matches_once_and_never_an_excluded_one() {
     let again = alerts::run_all(&mut store, &service, "http://paperboy.test", t0 + Duration::hours(1)).unwrap();
     assert_eq!(again.candidates, 0);
     for a in store.all_alerts().unwrap() {
-        assert!(store.record_alert_run(&alerts::Run { reader: a.reader, seen: vec![(a.id, 0)], deliveries: vec![] }, t0).unwrap().is_empty());
+        assert!(store.record_alert_run(&alerts::Run { reader: a.reader, seen: vec![(a.id, 0)], deliveries: vec![], events_seen: vec![] }, t0).unwrap().is_empty());
     }
     assert_eq!(store.alert_feed(ada, 500).unwrap().len(), ada_feed.len());
 

@@ -18,7 +18,7 @@ fn a_database_file_reopens_at_the_same_schema() {
         store.set_harvest_checkpoint("k", "2023-03-01".parse().unwrap()).unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 6);
+    assert_eq!(store.schema_version().unwrap(), 7);
     assert_eq!(store.stats().unwrap().papers, 14);
     assert_eq!(store.harvest_checkpoint("k").unwrap().unwrap().to_string(), "2023-03-07", "checkpoints never go back");
 }
@@ -45,13 +45,13 @@ fn upgrading_to_readers_indexes_the_stored_papers_by_author() {
     // Back to a version-5 database, as an older paperboy left it.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP TABLE sign_in_links; DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE votes; DROP TABLE read_marks;
+        "DROP TABLE watches; DROP TABLE paper_events; DROP TABLE webhook_deliveries; DROP TABLE alert_ledger; DROP TABLE alerts; DROP TABLE sign_in_links; DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE votes; DROP TABLE read_marks;
          DROP TABLE collection_items; DROP TABLE collections; DROP TABLE follows; DROP TABLE paper_authors; DROP TABLE paper_keys; DROP TABLE feed_keys; PRAGMA user_version = 5;",
     )
     .unwrap();
     drop(conn);
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 6);
+    assert_eq!(store.schema_version().unwrap(), 7);
     let papers = store.papers_changed_since(0, 100).unwrap();
     let (_, first) = papers.iter().find(|(_, p)| !p.authors.is_empty()).unwrap();
     let key = paperboy_engine::readers::author_key(&first.authors[0].name);

@@ -134,17 +134,31 @@ pub async fn for_you(State(state): State<AppState>, params: Params, visit: Visit
         .await
 }
 
+fn unknown_feed() -> WebError {
+    WebError::NotFound("this feed does not exist (its address changes when the account is deleted)".into())
+}
+
+/// The reader's private feed key of a feed file name (`KEY.xml`).
+pub(crate) fn private_feed_key(file: &str) -> Result<String, WebError> {
+    let key = file.strip_suffix(".xml").ok_or_else(unknown_feed)?;
+    if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(unknown_feed());
+    }
+    Ok(key.to_owned())
+}
+
+/// The reader whose private feed key this is.
+pub(crate) fn private_feed_reader(s: &AppState, key: &str) -> Result<Subscriber, WebError> {
+    s.store().feed_reader(key)?.ok_or_else(unknown_feed)
+}
+
 /// `GET /feeds/for-you/{key}.xml`: the reader's picks of the week as Atom (the key is the
 /// reader's private feed secret).
 pub async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, PageError> {
-    let unknown = || WebError::NotFound("this feed does not exist (its address changes when the account is deleted)".into());
-    let key = file.strip_suffix(".xml").ok_or_else(unknown)?.to_owned();
-    if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(unknown().into());
-    }
+    let key = private_feed_key(&file)?;
     state
         .blocking(move |s| {
-            let reader = s.store().feed_reader(&key)?.ok_or_else(unknown)?;
+            let reader = private_feed_reader(s, &key)?;
             let model = model_of(s, &reader)?;
             let papers = match s.store().latest_day()? {
                 Some(latest) if !model.is_empty() => {

@@ -5,6 +5,7 @@
 //! works without JavaScript; errors render as pages through [`PageError`].
 
 pub mod account;
+pub mod alerts;
 pub mod foryou;
 pub mod library;
 pub mod papers;

@@ -68,7 +68,10 @@ pub async fn search(State(state): State<AppState>, params: Params, visit: Visit)
                         }
                     }
                     (pager(page_no, has_next, href))
-                    p.feeds { a href=(format!("/feeds/search.xml?q={}", url_encode(q))) { "Follow this search (RSS)" } }
+                    p.feeds {
+                        a href=(format!("/feeds/search.xml?q={}", url_encode(q))) { "Follow this search (RSS)" } " · "
+                        a href=(alert_href(q, mode, filters)) { "Save as an alert" } " (its new matches in your feed or a webhook)"
+                    }
                 }
             };
             Ok(Html(page(s, &format!("{q} – search"), main).into_string()))
@@ -86,6 +89,16 @@ fn explain(h: &Hit) -> Markup {
             @if !e.matched_terms.is_empty() { "matched: " (e.matched_terms.join(", ")) }
         }
     }
+}
+
+/// The alerts page with its form filled from this search.
+fn alert_href(q: &str, mode: Mode, f: &Filters) -> String {
+    let mut href = format!("/alerts?q={}&mode={mode}", url_encode(q));
+    if let Some(c) = &f.category {
+        href.push_str(&format!("&category={}", url_encode(c.as_str())));
+    }
+    href.push_str("#new-alert");
+    href
 }
 
 fn search_href(q: &str, mode: Mode, f: &Filters, page: usize) -> String {

@@ -414,7 +414,7 @@ async fn every_link_leads_somewhere(s: &Session, start: &str) -> Step {
 /// The page kinds no other step ends on, each checked by axe-core.
 async fn other_pages_are_accessible(s: &Session) -> Step {
     let latest = s.app.state.store().latest_day().map_err(|e| e.to_string())?.ok_or("no papers")?;
-    for path in [format!("/papers/{latest}"), "/category/math.QA".into(), "/?period=week".into(), "/search".into(), "/sign-in".into(), "/for-you/learned".into(), "/no-such-page".into()] {
+    for path in [format!("/papers/{latest}"), "/category/math.QA".into(), "/?period=week".into(), "/search".into(), "/sign-in".into(), "/for-you/learned".into(), "/alerts?q=protein+folding".into(), "/no-such-page".into()] {
         s.goto(&path).await?;
         s.accessible().await?;
     }

@@ -252,15 +252,17 @@ fn body_cases(doc: &Doc, schema: &Value, body: &Value, at: &str) -> Vec<(String,
     out
 }
 
-/// A reader with an API token and a collection: the bearer header value and the collection id.
-fn reader(app: &TestApp) -> (String, i64) {
+/// A reader with an API token, a collection and an alert: the bearer header value, the
+/// collection id and the alert id.
+fn reader(app: &TestApp) -> (String, i64, i64) {
     let email = EmailAddress::parse("contract@example.org").unwrap();
     let mut store = app.state.store();
     let SignInRequest::Send { token, .. } = store.request_sign_in(&email, Utc::now()).unwrap() else { panic!("no sign-in link") };
     let reader = store.redeem_sign_in(&token, Utc::now()).unwrap().expect("reader");
     let (_, secret) = store.create_api_token(reader.id, "contract", Utc::now()).unwrap();
     let collection = store.create_collection(reader.id, "Contract", Utc::now()).unwrap();
-    (format!("Bearer {secret}"), collection.id)
+    let alert = store.create_alert(reader.id, "Contract, to delete", &paperboy_engine::alerts::AlertSpec::new("contract"), Utc::now()).unwrap().unwrap();
+    (format!("Bearer {secret}"), collection.id, alert.id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -269,7 +271,7 @@ async fn every_parameter_and_field_answers_as_the_document_says() {
     let (status, doc) = get_json(app, "/api/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     let doc = Doc(doc);
-    let (bearer, collection) = reader(app);
+    let (bearer, collection, alert) = reader(app);
     let mut failures = vec![];
     let mut sent = 0;
     for (path, item) in doc.0["paths"].as_object().unwrap() {
@@ -280,7 +282,11 @@ async fn every_parameter_and_field_answers_as_the_document_says() {
                 "delete" => "DELETE",
                 other => panic!("{other} in the document"),
             };
-            let id = if path.starts_with("/api/v1/collections") { collection.to_string() } else { PAPER.to_owned() };
+            let id = match path {
+                p if p.starts_with("/api/v1/collections") => collection.to_string(),
+                p if p.starts_with("/api/v1/alerts") => alert.to_string(),
+                _ => PAPER.to_owned(),
+            };
             for case in cases(&doc, path, method, op, &[("id", id), ("paper", PAPER.to_owned())]) {
                 let mut headers = vec![("authorization", bearer.as_str())];
                 if case.body.is_some() {

@@ -1,5 +1,6 @@
 //! The web layer: routes in process, and pages in real headless Chromium.
 
+mod alerts;
 mod batching;
 mod browser;
 mod common;

@@ -1,10 +1,11 @@
 //! Alerts, their ledger and the webhook outbox on PostgreSQL (rules in `crate::alerts`).
 
 use chrono::{DateTime, Duration, Utc};
+use paperboy_core::PaperId;
 use postgres::Row;
 
 use super::PgStore;
-use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, Run, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
+use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
 use crate::store::{AlertStore, StoreError};
 use crate::subscriptions::random_token;
 
@@ -26,6 +27,19 @@ fn alert(r: &Row) -> Result<Alert, StoreError> {
         webhook_disabled: disabled.map(|d| Ok::<_, StoreError>((d, r.try_get::<_, Option<String>>(8)?.unwrap_or_default()))).transpose()?,
         last_run_at: r.try_get(9)?,
         created_at: r.try_get(10)?,
+    })
+}
+
+fn event(r: &Row) -> Result<PaperEvent, StoreError> {
+    let id: i64 = r.try_get(0)?;
+    let paper: String = r.try_get(1)?;
+    Ok(PaperEvent {
+        id,
+        paper: paper.parse().map_err(|e| StoreError::corrupt(format!("paper event {id}"), format!("paper id {paper:?}: {e}")))?,
+        kind: r.try_get(2)?,
+        key: r.try_get(3)?,
+        text: r.try_get(4)?,
+        at: r.try_get(5)?,
     })
 }
 
@@ -104,6 +118,9 @@ impl AlertStore for PgStore {
         }
         for (id, seq) in &run.seen {
             tx.execute("UPDATE alerts SET seen_seq = greatest(seen_seq, $2), last_run_at = $3 WHERE id = $1", &[id, seq, &now])?;
+        }
+        for (paper, event) in &run.events_seen {
+            tx.execute("UPDATE watches SET seen_event = greatest(seen_event, $3) WHERE reader_id = $1 AND paper_id = $2", &[&run.reader, &paper.to_string(), event])?;
         }
         tx.commit()?;
         Ok(recorded)
@@ -190,6 +207,45 @@ impl AlertStore for PgStore {
         };
         tx.commit()?;
         Ok(state)
+    }
+
+    fn watch_paper(&mut self, reader: i64, paper: &PaperId, watch: bool, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let paper = paper.to_string();
+        if watch {
+            self.conn().execute(
+                "INSERT INTO watches (reader_id, paper_id, seen_event, since) VALUES ($1, $2, (SELECT coalesce(max(id), 0) FROM paper_events), $3) ON CONFLICT DO NOTHING",
+                &[&reader, &paper, &now],
+            )?;
+        } else {
+            self.conn().execute("DELETE FROM watches WHERE reader_id = $1 AND paper_id = $2", &[&reader, &paper])?;
+        }
+        Ok(())
+    }
+
+    fn watched_papers(&self, reader: i64) -> Result<Vec<(PaperId, DateTime<Utc>)>, StoreError> {
+        let rows = self.conn().query("SELECT paper_id, since FROM watches WHERE reader_id = $1 ORDER BY since DESC, paper_id", &[&reader])?;
+        rows.iter()
+            .map(|r| {
+                let paper: String = r.try_get(0)?;
+                let id = paper.parse().map_err(|e| StoreError::corrupt(format!("watch of {paper} by reader {reader}"), format!("paper id: {e}")))?;
+                Ok((id, r.try_get(1)?))
+            })
+            .collect()
+    }
+
+    fn watch_events(&self, limit: usize) -> Result<Vec<(i64, PaperEvent)>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT e.id, e.paper_id, e.kind, e.key, e.text, e.at, w.reader_id
+             FROM watches w JOIN paper_events e ON e.paper_id = w.paper_id AND e.id > w.seen_event
+             ORDER BY e.id, w.reader_id LIMIT $1",
+            &[&(limit as i64)],
+        )?;
+        rows.iter().map(|r| Ok((r.try_get(6)?, event(r)?))).collect()
+    }
+
+    fn paper_events(&self, paper: &PaperId) -> Result<Vec<PaperEvent>, StoreError> {
+        let rows = self.conn().query("SELECT id, paper_id, kind, key, text, at FROM paper_events WHERE paper_id = $1 ORDER BY id", &[&paper.to_string()])?;
+        rows.iter().map(event).collect()
     }
 
     fn webhook_delivery(&self, idempotency_key: &str) -> Result<Option<(WebhookState, u32)>, StoreError> {

@@ -239,7 +239,23 @@ const MIGRATIONS: &[&str] = &[
         created_at TIMESTAMPTZ NOT NULL,
         sent_at TIMESTAMPTZ
     );
-    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);"#,
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+    CREATE TABLE paper_events (
+        id BIGSERIAL PRIMARY KEY,
+        paper_id TEXT COLLATE "C" NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT COLLATE "C" NOT NULL UNIQUE,
+        text TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX paper_events_by_paper ON paper_events (paper_id, id);
+    CREATE TABLE watches (
+        reader_id BIGINT NOT NULL REFERENCES subscribers (id),
+        paper_id TEXT COLLATE "C" NOT NULL,
+        seen_event BIGINT NOT NULL,
+        since TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (reader_id, paper_id)
+    );"#,
 ];
 
 /// The migration after which `paper_authors` is filled from the stored papers.
@@ -419,16 +435,18 @@ impl PaperStore for PgStore {
         let mut next_seq: i64 = tx.query_one("SELECT coalesce(max(seq), 0) + 1 FROM papers", &[])?.try_get(0)?;
         let mut writes: Vec<Write> = Vec::new();
         let mut pending: HashMap<String, usize> = HashMap::new();
+        let mut events: Vec<(String, crate::alerts::NewEvent)> = Vec::new();
         for (incoming, id) in papers.into_iter().zip(ids) {
             // A paper seen twice in one batch merges onto its first write, as if stored.
             let current = match pending.get(&id) {
                 Some(&i) => Some(encode_paper(&writes[i].paper)),
                 None => stored.get(&id).cloned(),
             };
-            let Some((paper, is_new)) = merged(&id, current.as_deref(), incoming)? else {
+            let Some((paper, is_new, found)) = merged(&id, current.as_deref(), incoming)? else {
                 counts.unchanged += 1;
                 continue;
             };
+            events.extend(found.into_iter().map(|e| (id.clone(), e)));
             if is_new {
                 counts.new += 1;
             } else {
@@ -467,6 +485,18 @@ impl PaperStore for PgStore {
             tx.execute(sql, &[&ids, &seqs, &days, &categories, &upvotes, &data, &now])?;
         }
         write_authors(&mut tx, &writes.iter().map(|w| &w.paper).collect::<Vec<_>>())?;
+        if !events.is_empty() {
+            let papers: Vec<&str> = events.iter().map(|(id, _)| id.as_str()).collect();
+            let kinds: Vec<&str> = events.iter().map(|(_, e)| e.kind).collect();
+            let keys: Vec<&str> = events.iter().map(|(_, e)| e.key.as_str()).collect();
+            let texts: Vec<&str> = events.iter().map(|(_, e)| e.text.as_str()).collect();
+            tx.execute(
+                "INSERT INTO paper_events (paper_id, kind, key, text, at)
+                 SELECT paper_id, kind, key, text, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS t(paper_id, kind, key, text, n)
+                 ORDER BY n ON CONFLICT (key) DO NOTHING",
+                &[&papers, &kinds, &keys, &texts, &now],
+            )?;
+        }
         tx.commit()?;
         Ok(counts)
     }

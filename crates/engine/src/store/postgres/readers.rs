@@ -358,6 +358,7 @@ impl ReaderStore for PgStore {
             "DELETE FROM feed_keys WHERE reader_id = $1",
             "DELETE FROM webhook_deliveries WHERE alert_id IN (SELECT id FROM alerts WHERE reader_id = $1)",
             "DELETE FROM alert_ledger WHERE reader_id = $1",
+            "DELETE FROM watches WHERE reader_id = $1",
             "DELETE FROM alerts WHERE reader_id = $1",
             "DELETE FROM digest_ledger WHERE subscriber_id = $1",
             "DELETE FROM outbox WHERE subscriber_id = $1",

@@ -1,10 +1,11 @@
 //! Alerts, their ledger and the webhook outbox on SQLite (rules in `crate::alerts`).
 
 use chrono::{DateTime, Duration, Utc};
+use paperboy_core::PaperId;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{time, SqliteStore};
-use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, Run, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
+use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
 use crate::store::{AlertStore, StoreError};
 use crate::subscriptions::random_token;
 
@@ -32,6 +33,20 @@ fn alert(r: &rusqlite::Row<'_>) -> Result<Alert, StoreError> {
 
 fn state(s: &str, id: i64) -> Result<WebhookState, StoreError> {
     WebhookState::parse(s).ok_or_else(|| StoreError::corrupt(format!("webhook delivery {id}"), format!("state {s:?}")))
+}
+
+fn event(r: &rusqlite::Row<'_>) -> Result<PaperEvent, StoreError> {
+    let id: i64 = r.get(0)?;
+    let record = || format!("paper event {id}");
+    let paper: String = r.get(1)?;
+    Ok(PaperEvent {
+        id,
+        paper: paper.parse().map_err(|e| StoreError::corrupt(record(), format!("paper id {paper:?}: {e}")))?,
+        kind: r.get(2)?,
+        key: r.get(3)?,
+        text: r.get(4)?,
+        at: time(&r.get::<_, String>(5)?, &record)?,
+    })
 }
 
 impl SqliteStore {
@@ -112,6 +127,10 @@ impl AlertStore for SqliteStore {
             let mut seen = tx.prepare_cached("UPDATE alerts SET seen_seq = max(seen_seq, ?2), last_run_at = ?3 WHERE id = ?1")?;
             for (id, seq) in &run.seen {
                 seen.execute(params![id, seq, now.to_rfc3339()])?;
+            }
+            let mut events = tx.prepare_cached("UPDATE watches SET seen_event = max(seen_event, ?3) WHERE reader_id = ?1 AND paper_id = ?2")?;
+            for (paper, event) in &run.events_seen {
+                events.execute(params![run.reader, paper.to_string(), event])?;
             }
         }
         tx.commit()?;
@@ -196,6 +215,54 @@ impl AlertStore for SqliteStore {
         };
         tx.commit()?;
         Ok(state)
+    }
+
+    fn watch_paper(&mut self, reader: i64, paper: &PaperId, watch: bool, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if watch {
+            self.conn.execute(
+                "INSERT OR IGNORE INTO watches (reader_id, paper_id, seen_event, since) VALUES (?1, ?2, (SELECT coalesce(max(id), 0) FROM paper_events), ?3)",
+                params![reader, paper.to_string(), now.to_rfc3339()],
+            )?;
+        } else {
+            self.conn.execute("DELETE FROM watches WHERE reader_id = ?1 AND paper_id = ?2", params![reader, paper.to_string()])?;
+        }
+        Ok(())
+    }
+
+    fn watched_papers(&self, reader: i64) -> Result<Vec<(PaperId, DateTime<Utc>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT paper_id, since FROM watches WHERE reader_id = ?1 ORDER BY since DESC, paper_id")?;
+        let mut rows = stmt.query([reader])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let (paper, since): (String, String) = (r.get(0)?, r.get(1)?);
+            let record = || format!("watch of {paper} by reader {reader}");
+            out.push((paper.parse().map_err(|e| StoreError::corrupt(record(), format!("paper id: {e}")))?, time(&since, &record)?));
+        }
+        Ok(out)
+    }
+
+    fn watch_events(&self, limit: usize) -> Result<Vec<(i64, PaperEvent)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.id, e.paper_id, e.kind, e.key, e.text, e.at, w.reader_id
+             FROM watches w JOIN paper_events e ON e.paper_id = w.paper_id AND e.id > w.seen_event
+             ORDER BY e.id, w.reader_id LIMIT ?1",
+        )?;
+        let mut rows = stmt.query([limit as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push((r.get(6)?, event(r)?));
+        }
+        Ok(out)
+    }
+
+    fn paper_events(&self, paper: &PaperId) -> Result<Vec<PaperEvent>, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, paper_id, kind, key, text, at FROM paper_events WHERE paper_id = ?1 ORDER BY id")?;
+        let mut rows = stmt.query([paper.to_string()])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(event(r)?);
+        }
+        Ok(out)
     }
 
     fn webhook_delivery(&self, idempotency_key: &str) -> Result<Option<(WebhookState, u32)>, StoreError> {

@@ -197,7 +197,7 @@ const MIGRATIONS: &[&str] = &[
         key TEXT NOT NULL UNIQUE
     );",
     // 7: alerts (see alerts.rs): saved searches, their ledger (an item once per reader and
-    // output) and the webhook outbox.
+    // output), the webhook outbox, and watched papers with the events their watchers hear of.
     "CREATE TABLE alerts (
         id INTEGER PRIMARY KEY,
         reader_id INTEGER NOT NULL REFERENCES subscribers(id),
@@ -235,7 +235,23 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL,
         sent_at TEXT
     );
-    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);",
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+    CREATE TABLE paper_events (
+        id INTEGER PRIMARY KEY,
+        paper_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL UNIQUE,
+        text TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX paper_events_by_paper ON paper_events(paper_id, id);
+    CREATE TABLE watches (
+        reader_id INTEGER NOT NULL REFERENCES subscribers(id),
+        paper_id TEXT NOT NULL,
+        seen_event INTEGER NOT NULL,
+        since TEXT NOT NULL,
+        PRIMARY KEY (reader_id, paper_id)
+    ) WITHOUT ROWID;",
 ];
 
 /// The migration after which `paper_authors` is filled from the stored papers.
@@ -359,10 +375,14 @@ impl PaperStore for SqliteStore {
             for incoming in papers {
                 let id = incoming.id.to_string();
                 let existing: Option<String> = select.query_row([&id], |r| r.get(0)).optional()?;
-                let Some((paper, is_new)) = merged(&id, existing.as_deref(), incoming)? else {
+                let Some((paper, is_new, events)) = merged(&id, existing.as_deref(), incoming)? else {
                     counts.unchanged += 1;
                     continue;
                 };
+                for e in events {
+                    tx.prepare_cached("INSERT OR IGNORE INTO paper_events (paper_id, kind, key, text, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                        .execute(params![id, e.kind, e.key, e.text, now])?;
+                }
                 let day = paper.day().map(|d| d.to_string());
                 let category = paper.primary_category().map(|c| c.to_string());
                 let upvotes = paper.signals.hf_upvotes;

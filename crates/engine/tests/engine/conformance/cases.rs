@@ -765,7 +765,7 @@ fn one_run(reader: i64, alert: &Alert, item: &str) -> Run {
             }),
         });
     }
-    Run { reader, seen: vec![(alert.id, 7)], deliveries }
+    Run { reader, seen: vec![(alert.id, 7)], deliveries, events_seen: vec![] }
 }
 
 pub fn alerts_are_per_reader_and_deliver_an_item_once_per_output(db: &TestDb) {
@@ -793,6 +793,7 @@ pub fn alerts_are_per_reader_and_deliver_an_item_once_per_output(db: &TestDb) {
             AlertDelivery { item: "2401.00001".into(), output: "feed".into(), alerts: vec!["agents".into(), "diffusion".into()], webhook: None },
             AlertDelivery { item: "2401.00002".into(), output: "feed".into(), alerts: vec!["diffusion".into()], webhook: None },
         ],
+        events_seen: vec![],
     };
     assert_eq!(store.record_alert_run(&run, t0()).unwrap().len(), 2);
     assert!(store.record_alert_run(&run, t0() + Duration::hours(1)).unwrap().is_empty(), "an item reaches a reader's output once");
@@ -804,7 +805,7 @@ pub fn alerts_are_per_reader_and_deliver_an_item_once_per_output(db: &TestDb) {
     let a2 = store.alerts_of(ada).unwrap().into_iter().find(|x| x.id == a.id).unwrap();
     assert_eq!((a2.seen_seq, a2.last_run_at), (last + 5, Some(t0() + Duration::hours(1))));
     // seen_seq never goes back.
-    store.record_alert_run(&Run { reader: ada, seen: vec![(a.id, 1)], deliveries: vec![] }, t0()).unwrap();
+    store.record_alert_run(&Run { reader: ada, seen: vec![(a.id, 1)], deliveries: vec![], events_seen: vec![] }, t0()).unwrap();
     assert_eq!(store.alerts_of(ada).unwrap().into_iter().find(|x| x.id == a.id).unwrap().seen_seq, last + 5);
 
     let mut changed = spec.clone();
@@ -862,4 +863,44 @@ pub fn webhook_deliveries_retry_with_the_same_key_and_a_dead_endpoint_is_disable
     let revived = store.update_alert(ada, alert.id, &dead.spec).unwrap().unwrap();
     assert!(revived.webhook_disabled.is_none() && revived.webhook_failures == 0);
     assert_eq!(store.claim_webhooks(now + Duration::days(30), 10, Duration::minutes(5)).unwrap().len(), 1, "saving it again resumes delivery");
+}
+
+pub fn a_watched_paper_raises_one_event_per_change_for_its_watchers(db: &TestDb) {
+    let mut store = db.open();
+    let ids = confirmed(&mut *store, 3);
+    let (ada, bob, carol) = (ids[0], ids[1], ids[2]);
+    let v1 = paper("2404.00001", "Watched", "cs.LG", 1);
+    let pid = v1.id.clone();
+    store.upsert_papers(vec![v1]).unwrap();
+    assert!(store.paper_events(&pid).unwrap().is_empty(), "a new paper is no event");
+    store.watch_paper(ada, &pid, true, t0()).unwrap();
+    store.watch_paper(ada, &pid, true, t0()).unwrap();
+    store.watch_paper(bob, &pid, true, t0()).unwrap();
+    assert_eq!(store.watched_papers(ada).unwrap(), [(pid.clone(), t0())]);
+
+    // v2, then v2 again (nothing changed), then a DOI and a journal reference.
+    store.upsert_papers(vec![paper("2404.00001", "Watched", "cs.LG", 2)]).unwrap();
+    store.upsert_papers(vec![paper("2404.00001", "Watched", "cs.LG", 2)]).unwrap();
+    let mut published = paper("2404.00001", "Watched", "cs.LG", 2);
+    published.doi = Some("10.1000/xyz".into());
+    published.journal_ref = Some("J. Watch. 1 (2026)".into());
+    store.upsert_papers(vec![published]).unwrap();
+    let events = store.paper_events(&pid).unwrap();
+    assert_eq!(events.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["2404.00001#v2", "2404.00001#journal_ref:J. Watch. 1 (2026)", "2404.00001#doi:10.1000/xyz"]);
+    assert!(events[0].text.starts_with("new version v2"), "{}", events[0].text);
+    assert_eq!(events[2].text, "DOI: 10.1000/xyz");
+
+    // Watchers from before hear of all three; one who watches from now on, of none.
+    store.watch_paper(carol, &pid, true, t0()).unwrap();
+    let pending = store.watch_events(100).unwrap();
+    assert_eq!(pending.iter().filter(|(r, _)| *r == ada).count(), 3);
+    assert_eq!(pending.iter().filter(|(r, _)| *r == bob).count(), 3);
+    assert!(pending.iter().all(|(r, _)| *r != carol));
+    let last = events.last().unwrap().id;
+    store.record_alert_run(&Run { reader: ada, seen: vec![], deliveries: vec![], events_seen: vec![(pid.clone(), last)] }, t0()).unwrap();
+    let pending = store.watch_events(100).unwrap();
+    assert!(pending.iter().all(|(r, _)| *r == bob), "ada has had them: {pending:?}");
+    store.watch_paper(bob, &pid, false, t0()).unwrap();
+    assert!(store.watch_events(100).unwrap().is_empty());
+    assert!(store.watched_papers(bob).unwrap().is_empty());
 }

@@ -107,4 +107,5 @@ conformance!(
     deleting_a_reader_leaves_nothing_behind,
     alerts_are_per_reader_and_deliver_an_item_once_per_output,
     webhook_deliveries_retry_with_the_same_key_and_a_dead_endpoint_is_disabled,
+    a_watched_paper_raises_one_event_per_change_for_its_watchers,
 );
