@@ -44,6 +44,20 @@ struct Feed {
     self_url: String,
     description: String,
     papers: Vec<Paper>,
+    /// Per paper, what this feed says of it beyond the paper (Atom only; empty: nothing).
+    notes: Vec<Option<Note>>,
+}
+
+/// What a feed entry says beyond its paper: an event of a watched paper, or why an alert sent it.
+pub(crate) struct Note {
+    /// Added to the entry's id (`…/paper/ID#v2`), so each event is an entry of its own.
+    pub fragment: Option<String>,
+    /// Put before the paper's title.
+    pub title: Option<String>,
+    /// Put before the paper's summary.
+    pub summary: String,
+    /// The entry's time.
+    pub updated: chrono::DateTime<chrono::Utc>,
 }
 
 fn response(feed: Feed, format: Format, base: &str) -> Response {
@@ -56,7 +70,14 @@ fn response(feed: Feed, format: Format, base: &str) -> Response {
 
 /// An Atom feed of `papers` (shared collections, authors).
 pub(crate) fn atom_response(title: &str, page: &str, self_url: &str, description: &str, papers: Vec<Paper>, base: &str) -> Response {
-    let feed = Feed { title: title.to_owned(), page: page.to_owned(), self_url: self_url.to_owned(), description: description.to_owned(), papers };
+    let feed = Feed { title: title.to_owned(), page: page.to_owned(), self_url: self_url.to_owned(), description: description.to_owned(), papers, notes: vec![] };
+    response(feed, Format::Atom, base)
+}
+
+/// An Atom feed of papers, each with what the feed says of it (the alerts feed).
+pub(crate) fn atom_notes_response(title: &str, page: &str, self_url: &str, description: &str, entries: Vec<(Paper, Option<Note>)>, base: &str) -> Response {
+    let (papers, notes) = entries.into_iter().unzip();
+    let feed = Feed { title: title.to_owned(), page: page.to_owned(), self_url: self_url.to_owned(), description: description.to_owned(), papers, notes };
     response(feed, Format::Atom, base)
 }
 
@@ -139,13 +160,20 @@ fn atom(feed: &Feed, base: &str) -> Vec<u8> {
     start(&mut w, BytesStart::new("author"));
     text(&mut w, "name", "paperboy");
     end(&mut w, "author");
-    for p in &feed.papers {
+    for (i, p) in feed.papers.iter().enumerate() {
+        let note = feed.notes.get(i).and_then(Option::as_ref);
         let url = urls::paper(base, &p.id);
         start(&mut w, BytesStart::new("entry"));
-        text(&mut w, "title", &p.title);
-        text(&mut w, "id", &url);
+        match note.and_then(|n| n.title.as_deref()) {
+            Some(t) => text(&mut w, "title", &format!("{t}: {}", p.title)),
+            None => text(&mut w, "title", &p.title),
+        }
+        match note.and_then(|n| n.fragment.as_deref()) {
+            Some(f) => text(&mut w, "id", &format!("{url}#{}", urls::encode(f))),
+            None => text(&mut w, "id", &url),
+        }
         w.write_event(Event::Empty(link("alternate", &url))).expect("writing to memory");
-        text(&mut w, "updated", &p.day().map_or(updated, day_time).to_rfc3339());
+        text(&mut w, "updated", &note.map(|n| n.updated).unwrap_or_else(|| p.day().map_or(updated, day_time)).to_rfc3339());
         for a in p.authors.iter().take(20) {
             start(&mut w, BytesStart::new("author"));
             text(&mut w, "name", &a.name);
@@ -154,7 +182,10 @@ fn atom(feed: &Feed, base: &str) -> Vec<u8> {
         for c in &p.categories {
             w.write_event(Event::Empty(BytesStart::new("category").with_attributes([("term", c.as_str())]))).expect("writing to memory");
         }
-        text(&mut w, "summary", &item_text(p));
+        match note {
+            Some(n) => text(&mut w, "summary", &format!("{}\n\n{}", n.summary, item_text(p))),
+            None => text(&mut w, "summary", &item_text(p)),
+        }
         end(&mut w, "entry");
     }
     end(&mut w, "feed");
@@ -188,6 +219,7 @@ pub async fn daily(State(state): State<AppState>, params: Params) -> Result<Resp
                 self_url: format!("{base}/feeds/daily.xml"),
                 description: "The papers of the latest day, most upvoted first.".into(),
                 papers: papers.into_iter().take(ITEMS).collect(),
+                notes: vec![],
             };
             Ok(response(feed, format, &base))
         })
@@ -212,6 +244,7 @@ pub async fn trending(State(state): State<AppState>, params: Params) -> Result<R
                 self_url: format!("{base}/feeds/trending.xml?window={window}"),
                 description: format!("The papers with the highest trending score this {window} (upvotes, decaying with age)."),
                 papers,
+                notes: vec![],
             };
             Ok(response(feed, format, &base))
         })
@@ -240,6 +273,7 @@ pub async fn category(State(state): State<AppState>, Path(file): Path<String>, p
                 self_url: urls::category_feed(&base, &cat),
                 description: format!("The newest papers in {cat}."),
                 papers,
+                notes: vec![],
             };
             Ok(response(feed, format, &base))
         })
@@ -270,6 +304,7 @@ pub async fn search(State(state): State<AppState>, params: Params) -> Result<Res
                 self_url: format!("{base}/feeds/search.xml?q={}&mode={mode}", url_encode(&q)),
                 description: format!("Papers matching “{q}” ({mode} search)."),
                 papers,
+                notes: vec![],
             };
             Ok(response(feed, format, &base))
         })

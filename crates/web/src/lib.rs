@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/alerts/{id}/delete", post(pages::alerts::delete))
         .route("/alerts/{id}/resume", post(pages::alerts::resume))
         .route("/feeds/alerts/{file}", get(pages::alerts::feed))
+        .route("/watch", post(pages::alerts::watch))
         .route("/for-you", get(pages::foryou::for_you))
         .route("/for-you/learned", get(pages::foryou::learned))
         .route("/for-you/interests", post(pages::foryou::interests))

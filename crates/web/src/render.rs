@@ -223,6 +223,20 @@ pub fn follow_toggle(csrf: &str, name: &str, next: &str, on: bool, label: Markup
     }
 }
 
+/// A one-button form that posts `action` on `paper` to `to`, coming back to `next` (a list's
+/// "Remove" or "Stop watching").
+pub fn paper_button(to: &str, csrf: &str, paper: &paperboy_core::PaperId, action: &str, next: &str, label: &str) -> Markup {
+    html! {
+        form.inline method="post" action=(to) {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="paper" value=(paper);
+            input type="hidden" name="action" value=(action);
+            input type="hidden" name="next" value=(next);
+            button type="submit" { (label) }
+        }
+    }
+}
+
 /// A followed author in a list: their page, and a button to stop following, coming back to `next`.
 pub fn followed_author(csrf: &str, follow: &paperboy_engine::readers::Follow, next: &str) -> Markup {
     html! {

@@ -1,6 +1,7 @@
 //! Alerts end to end on the engine: saved searches run over papers that arrive after them,
 //! hard exclusions, one ledger across alerts and runs, and webhooks delivered to a loopback
-//! receiver that fails twice (signed, retried with the same idempotency key).
+//! receiver that fails twice (signed, retried with the same idempotency key); and a watched
+//! paper's new version, harvested from the OAI-PMH replay server, reaching its watchers once.
 
 use std::sync::Arc;
 
@@ -9,13 +10,14 @@ use hmac::{Hmac, Mac};
 use paperboy_core::{EmailAddress, Source};
 use paperboy_embed::ModelId;
 use paperboy_engine::alerts::{self, AlertSpec, Webhook, WebhookFormat, WebhookState};
+use paperboy_engine::harvest::{harvest, HarvestOptions};
 use paperboy_engine::ingest::ingest_path;
 use paperboy_engine::search::{Embed, SearchService};
 use paperboy_engine::subscriptions::{Frequency, Interests};
 use paperboy_engine::{AlertStore, PaperStore, SqliteStore, SubscriberStore};
 use sha2::Sha256;
 
-use crate::helpers::{fixture, memory_store, BagOfWords, ReplayServer, Reply};
+use crate::helpers::{fixture, memory_store, read_fixture, BagOfWords, ReplayServer, Reply};
 
 fn reader(store: &mut SqliteStore, n: usize) -> i64 {
     let email = EmailAddress::parse(&format!("r{n}@example.org")).unwrap();
@@ -131,4 +133,65 @@ fn saved_searches_deliver_new_matches_once_and_never_an_excluded_one() {
     let r = alerts::deliver_webhooks(&mut store, t + Duration::days(2), false, 10).unwrap();
     assert!(r.attempted >= 1 && r.sent == 0);
     assert_eq!(receiver.requests().len(), 3, "a private address is not called");
+}
+
+/// The recorded arXivRaw page as one complete list (its resumption token taken out), and the
+/// same page as harvested before 0704.0716 had its v4 and journal reference.
+fn raw_pages() -> (Vec<u8>, Vec<u8>) {
+    let page = String::from_utf8(read_fixture("oai-pmh/ListRecordsResponse.xml")).unwrap();
+    let token = regex_lite_strip(&page, "<resumptionToken", "</resumptionToken>");
+    let v4 = r#"<version version="v4"><date>Fri, 14 Nov 2008 09:07:25 GMT</date><size>49kb</size></version>"#;
+    assert!(token.contains(v4));
+    let journal = "<journal-ref>Polygons, polyominoes and polycubes, 247-299, Lecture Notes in\n  Phys., 775, Springer, Dordrecht, 2009</journal-ref>";
+    assert!(token.contains(journal));
+    let before = token.replace(v4, "").replace(journal, "");
+    (before.into_bytes(), token.into_bytes())
+}
+
+/// `text` without the first element that starts with `open` and ends with `close`.
+fn regex_lite_strip(text: &str, open: &str, close: &str) -> String {
+    let start = text.find(open).expect("the element");
+    let end = text[start..].find(close).expect("its end") + start + close.len();
+    format!("{}{}", &text[..start], &text[end..])
+}
+
+#[test]
+fn a_new_version_harvested_reaches_the_papers_watchers_once() {
+    let (before, after) = raw_pages();
+    let pages = std::sync::Arc::new(std::sync::Mutex::new(before));
+    let served = pages.clone();
+    let server = ReplayServer::start(move |_, _| Reply::ok(served.lock().unwrap().clone()));
+    let mut opts = HarvestOptions::new(server.base_url.clone());
+    opts.metadata_prefix = "arXivRaw".into();
+    opts.delay = std::time::Duration::from_millis(0);
+    let mut store = memory_store();
+    harvest(&mut store, &opts, &mut |_| {}, &mut |_| {}).unwrap();
+    let watched: paperboy_core::PaperId = "0704.0716".parse().unwrap();
+    assert_eq!(store.paper(&watched).unwrap().unwrap().versions.len(), 3);
+    let mut cache = memory_store();
+    let service = SearchService::open(&store, &mut cache, None, Arc::new(BagOfWords(ModelId("bag-of-words-test".into()))), Embed::Missing, &mut |_, _, _| {}).unwrap();
+    let (ada, bob) = (reader(&mut store, 0), reader(&mut store, 1));
+    store.watch_paper(ada, &watched, true, Utc::now()).unwrap();
+
+    // The next harvest brings v4 and the journal reference.
+    *pages.lock().unwrap() = after;
+    harvest(&mut store, &opts, &mut |_| {}, &mut |_| {}).unwrap();
+    assert_eq!(store.paper(&watched).unwrap().unwrap().versions.len(), 4);
+    let report = alerts::run_all(&mut store, &service, "http://paperboy.test", Utc::now()).unwrap();
+    assert_eq!(report.events, 2);
+    let feed = store.alert_feed(ada, 10).unwrap();
+    let versions: Vec<_> = feed.iter().filter(|e| e.item == "0704.0716#v4").collect();
+    assert_eq!(versions.len(), 1, "{feed:?}");
+    assert_eq!(versions[0].alerts, [alerts::WATCHING]);
+    let text = &store.paper_events(&watched).unwrap()[0].text;
+    assert!(text.starts_with("new version v4 (2008-11-14): 54 pages"), "{text}");
+    assert!(feed.iter().any(|e| e.item.starts_with("0704.0716#journal_ref:Polygons")), "{feed:?}");
+    assert!(store.alert_feed(bob, 10).unwrap().is_empty(), "only watchers hear of it");
+
+    // The same harvest again changes nothing and delivers nothing.
+    harvest(&mut store, &opts, &mut |_| {}, &mut |_| {}).unwrap();
+    assert_eq!(store.paper_events(&watched).unwrap().len(), 2, "an event is recorded once");
+    let again = alerts::run_all(&mut store, &service, "http://paperboy.test", Utc::now()).unwrap();
+    assert_eq!(again.events, 0);
+    assert_eq!(store.alert_feed(ada, 10).unwrap().len(), 2);
 }

@@ -160,6 +160,8 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
             let reader = s.signed_in(&visit)?;
             let list = s.store().alerts_of(reader.id)?;
             let key = s.store().feed_key(reader.id)?;
+            let watched_ids: Vec<paperboy_core::PaperId> = s.store().watched_papers(reader.id)?.into_iter().map(|(id, _)| id).collect();
+            let watched = s.store().papers(&watched_ids)?;
             let v = Viewer::load(s, &visit, &[])?;
             let main = html! {
                 h1 { "Alerts" }
@@ -203,6 +205,18 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
                             }
                         }
                         button type="submit" { "Save alert" }
+                    }
+                }
+                section aria-labelledby="watched" {
+                    h2 #watched { "Papers you watch" }
+                    @if watched.is_empty() { p.hint { "None yet: “Watch this paper” on a paper's page tells you here and in your feed of a new version, a journal reference or DOI, or code." } }
+                    ul.learned {
+                        @for p in &watched {
+                            li {
+                                a.math href=(paperboy_core::urls::paper("", &p.id)) { (p.title) }
+                                (crate::render::paper_button("/watch", &v.csrf, &p.id, "unwatch", "/alerts", "Stop watching"))
+                            }
+                        }
                     }
                 }
                 section aria-labelledby="your-alerts" {
@@ -252,6 +266,37 @@ pub(crate) fn save(s: &AppState, reader: i64, name: &str, spec: &AlertSpec) -> R
     s.store().create_alert(reader, name, spec, Utc::now())?.ok_or_else(|| WebError::BadRequest(format!("name: you already have an alert called {name:?}")))
 }
 
+/// The watch form.
+#[derive(serde::Deserialize)]
+pub struct WatchForm {
+    csrf: Option<String>,
+    paper: Option<String>,
+    action: Option<String>,
+    next: Option<String>,
+}
+
+/// `POST /watch`: `watch` or `unwatch` `paper`, then back to `next`.
+pub async fn watch(State(state): State<AppState>, headers: HeaderMap, visit: Visit, Form(form): Form<WatchForm>) -> Result<Response, PageError> {
+    check_csrf(&state.config().secret, form.csrf.as_deref().unwrap_or(""), &headers)?;
+    let paper: paperboy_core::PaperId = crate::params::parse_id(form.paper.as_deref().unwrap_or(""))?;
+    let on = match form.action.as_deref() {
+        Some("watch") => true,
+        Some("unwatch") => false,
+        other => return Err(WebError::BadRequest(format!("action: {other:?} is not watch or unwatch")).into()),
+    };
+    let next = crate::session::local_path(form.next.as_deref(), "/alerts");
+    state
+        .blocking(move |s| {
+            let reader = s.signed_in(&Visit { here: next.clone(), ..visit })?;
+            if on && s.store().paper(&paper)?.is_none() {
+                return Err(WebError::NotFound(format!("no paper {paper}")).into());
+            }
+            s.store().watch_paper(reader.id, &paper, on, Utc::now())?;
+            Ok(Redirect::to(&next).into_response())
+        })
+        .await
+}
+
 /// A form with only the CSRF token.
 #[derive(serde::Deserialize)]
 pub struct CsrfForm {
@@ -294,10 +339,24 @@ pub async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Re
         .blocking(move |s| {
             let reader = super::foryou::private_feed_reader(s, &key)?;
             let entries = s.store().alert_feed(reader.id, FEED_ITEMS)?;
-            let ids: Vec<paperboy_core::PaperId> = entries.iter().filter_map(|e| e.item.parse().ok()).collect();
-            let papers = s.store().papers(&ids)?;
+            // An item is a paper (an alert's match) or `PAPER#what` (an event of a watched paper).
+            let paper_of = |item: &str| item.split_once('#').map_or(item, |(p, _)| p).parse::<paperboy_core::PaperId>().ok();
+            let ids: Vec<paperboy_core::PaperId> = entries.iter().filter_map(|e| paper_of(&e.item)).collect();
+            let papers: std::collections::HashMap<_, _> = s.store().papers(&ids)?.into_iter().map(|p| (p.id.clone(), p)).collect();
+            let mut out = Vec::new();
+            for e in &entries {
+                let Some(paper) = paper_of(&e.item).and_then(|id| papers.get(&id)) else { continue };
+                let note = match e.item.split_once('#') {
+                    Some((_, what)) => {
+                        let text = s.store().paper_events(&paper.id)?.into_iter().find(|ev| ev.key == e.item).map_or_else(|| what.to_owned(), |ev| ev.text);
+                        feeds::Note { fragment: Some(what.to_owned()), title: Some(text.clone()), summary: format!("A paper you watch: {text}."), updated: e.at }
+                    }
+                    None => feeds::Note { fragment: None, title: None, summary: format!("Matched your alert{}: {}.", if e.alerts.len() > 1 { "s" } else { "" }, e.alerts.join(", ")), updated: e.at },
+                };
+                out.push((paper.clone(), Some(note)));
+            }
             let base = s.config().base_url.clone();
-            Ok(feeds::atom_response("paperboy: your alerts", &format!("{base}/alerts"), &format!("{base}/feeds/alerts/{key}.xml"), "New papers your saved searches found.", papers, &base))
+            Ok(feeds::atom_notes_response("paperboy: your alerts", &format!("{base}/alerts"), &format!("{base}/feeds/alerts/{key}.xml"), "New papers your saved searches found, and news of the papers you watch.", out, &base))
         })
         .await
 }

@@ -207,13 +207,7 @@ pub async fn learned(State(state): State<AppState>, visit: Visit) -> PageResult 
                                 li {
                                     (if vote.vote == paperboy_engine::readers::Vote::Up { "▲ upvoted: " } else { "✕ not for me: " })
                                     a.math href=(urls::paper("", &vote.paper)) { (title(&vote.paper)) }
-                                    form.inline method="post" action="/mark" {
-                                        input type="hidden" name="csrf" value=(v.csrf);
-                                        input type="hidden" name="paper" value=(vote.paper);
-                                        input type="hidden" name="action" value="clear_vote";
-                                        input type="hidden" name="next" value="/for-you/learned";
-                                        button type="submit" { "Remove" }
-                                    }
+                                    (crate::render::paper_button("/mark", &v.csrf, &vote.paper, "clear_vote", "/for-you/learned", "Remove"))
                                 }
                             }
                         }

@@ -200,9 +200,9 @@ fn yours(s: &AppState, p: &Paper, v: &Viewer) -> Result<Markup, WebError> {
             p.sign-in-hint { a href=(format!("/sign-in?next={}", url_encode(&v.here))) { "Sign in" } " to upvote, save this paper to a collection and follow its authors." }
         });
     };
-    let (inside, followed) = {
+    let (inside, followed, watching) = {
         let store = s.store();
-        (store.collections_with(reader.id, &p.id)?, store.follows(reader.id)?)
+        (store.collections_with(reader.id, &p.id)?, store.follows(reader.id)?, store.watched_papers(reader.id)?.iter().any(|(id, _)| id == &p.id))
     };
     let followed: HashSet<String> = followed.into_iter().map(|f| f.key).collect();
     let mut authors: Vec<&str> = p.authors.iter().map(|a| a.name.as_str()).filter(|n| !author_key(n).is_empty()).collect();
@@ -236,6 +236,14 @@ fn yours(s: &AppState, p: &Paper, v: &Viewer) -> Result<Markup, WebError> {
                     textarea #save-note name="note" maxlength="2000" rows="2" {}
                 }
                 button type="submit" { "Save" }
+            }
+            form.watch method="post" action="/watch" {
+                input type="hidden" name="csrf" value=(v.csrf);
+                input type="hidden" name="paper" value=(p.id);
+                input type="hidden" name="next" value=(v.here);
+                input type="hidden" name="action" value=(if watching { "unwatch" } else { "watch" });
+                button type="submit" aria-pressed=(watching) { (if watching { "Watching this paper" } else { "Watch this paper" }) }
+                " " span.hint { "(new versions, a journal reference or DOI, code: in your " a href="/alerts" { "alerts feed" } ")" }
             }
             @if !authors.is_empty() {
                 h3 { "Follow the authors" }

@@ -1,6 +1,7 @@
 //! Alerts on the web: saved from a search, made and checked field by field on the alerts page
 //! (hostile names escaped, private webhook targets refused), deleted by their reader only, and
-//! the private Atom feed of what they delivered (well-formed, stable entry ids).
+//! the private Atom feed of what they delivered (well-formed, stable entry ids), and watching a
+//! paper from its page.
 
 use axum::http::StatusCode;
 use chrono::Utc;
@@ -107,6 +108,31 @@ async fn alerts_are_saved_from_a_search_checked_listed_and_fed() {
     assert_eq!(entry_ids(&again), ids, "stable ids");
     let (status, _, _) = get(app, &format!("/feeds/alerts/{}.xml", "a".repeat(64))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Watching a paper from its page; its events join the feed as entries of their own.
+    let watched = &papers[0];
+    let (_, _, paper_page) = request(app, "GET", &format!("/paper/{watched}"), &[("cookie", &cookie)], "").await;
+    assert!(paper_page.contains("Watch this paper"), "{paper_page}");
+    let form = format!("csrf={}&paper={watched}&action=watch&next=%2Fpaper%2F{watched}", enc(&csrf_of(&paper_page)));
+    let (status, headers, _) = post(app, &cookie, "/watch", &form).await;
+    assert_eq!((status, headers["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, format!("/paper/{watched}").as_str()));
+    let (_, _, paper_page) = request(app, "GET", &format!("/paper/{watched}"), &[("cookie", &cookie)], "").await;
+    assert!(paper_page.contains("Watching this paper"));
+    let (_, _, page) = request(app, "GET", "/alerts", &[("cookie", &cookie)], "").await;
+    assert!(page.contains("Papers you watch") && page.contains(&format!("/paper/{watched}")), "{page}");
+    let (status, _, _) = post(app, &cookie, "/watch", &format!("csrf={csrf}&paper=9999.99999&action=watch")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "an unknown paper");
+    let (status, _, _) = post(app, &cookie, "/watch", &format!("csrf={csrf}&paper={watched}&action=stare")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let event = Delivery { item: format!("{watched}#v9"), output: "feed".into(), alerts: vec![paperboy_engine::alerts::WATCHING.into()], webhook: None };
+    app.state.store().record_alert_run(&Run { reader, seen: vec![], deliveries: vec![event], events_seen: vec![] }, Utc::now()).unwrap();
+    let (_, _, feed) = get(app, &format!("/feeds/alerts/{key}.xml")).await;
+    let ids = entry_ids(&feed);
+    assert_eq!(ids.len(), 4);
+    assert!(ids.contains(&format!("http://paperboy.test/paper/{watched}#v9")) && ids.contains(&format!("http://paperboy.test/paper/{watched}")), "{ids:?}");
+    let (status, _, _) = post(app, &cookie, "/watch", &format!("csrf={csrf}&paper={watched}&action=unwatch")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(app.state.store().watched_papers(reader).unwrap().is_empty());
 
     // Only its reader deletes an alert.
     let (other, _) = sign_in(app, "other-alerts@example.org").await;
