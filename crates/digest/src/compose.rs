@@ -1,8 +1,8 @@
 //! Composing a subscriber's digest for a period: the trending papers of the period, the new
 //! papers of the authors they follow, their own model's picks ("For you", once they have rated
-//! papers), then the papers matching their interests among those new since their last digest,
-//! minus every paper the subscriber already had (the ledger), at most [`TRENDING`] +
-//! [`FOLLOWED`] + [`FOR_YOU`] + [`MATCHES`] papers.
+//! papers), what their alerts sent to email, then the papers matching their interests among
+//! those new since their last digest, minus every paper the subscriber already had (the
+//! ledger), at most [`TRENDING`] + [`FOLLOWED`] + [`FOR_YOU`] + [`ALERTS`] + [`MATCHES`] papers.
 
 use chrono::{Datelike, NaiveDate};
 use paperboy_core::{Paper, PaperId};
@@ -24,6 +24,8 @@ pub const MATCHES: usize = 10;
 pub const FOLLOWED: usize = 10;
 /// Papers the reader's own model picks per digest at most.
 pub const FOR_YOU: usize = 5;
+/// Papers from the reader's alerts per digest at most (the rest wait for the next).
+pub const ALERTS: usize = 20;
 /// Hits found by meaning alone that count as matches (the nearest few).
 const NEAREST: usize = 3;
 /// Search depth for interest matches (before the ledger and keyword filters).
@@ -78,6 +80,9 @@ pub struct Digest {
     pub followed: Vec<Paper>,
     /// The reader's model's picks, best first, each with why (in words).
     pub for_you: Vec<(Paper, String)>,
+    /// What the reader's alerts sent to their email since the last digest, each with the names
+    /// of the alerts that matched it.
+    pub alerts: Vec<(Paper, String)>,
     /// Papers matching the subscriber's interests, best first.
     pub matches: Vec<Paper>,
 }
@@ -85,7 +90,7 @@ pub struct Digest {
 impl Digest {
     /// Papers in the digest.
     pub fn len(&self) -> usize {
-        self.trending.len() + self.followed.len() + self.for_you.len() + self.matches.len()
+        self.trending.len() + self.followed.len() + self.for_you.len() + self.alerts.len() + self.matches.len()
     }
 
     /// No papers: nothing to send.
@@ -95,7 +100,7 @@ impl Digest {
 
     /// Every paper, in the order of the email.
     pub fn papers(&self) -> impl Iterator<Item = &Paper> {
-        self.trending.iter().chain(&self.followed).chain(self.for_you.iter().map(|(p, _)| p)).chain(&self.matches)
+        self.trending.iter().chain(&self.followed).chain(self.for_you.iter().map(|(p, _)| p)).chain(self.alerts.iter().map(|(p, _)| p)).chain(&self.matches)
     }
 }
 
@@ -112,8 +117,8 @@ pub fn compose(store: &dyn Store, search: Option<&SearchService>, subscriber: &S
 }
 
 /// [`compose`] with the period's trending ranking already computed (it is the same for every
-/// subscriber of a run); `rated`: whether the subscriber voted, saved or followed anything (if
-/// not, their own sections are skipped without asking the store).
+/// subscriber of a run); `rated`: whether the subscriber voted, saved, followed anything or had
+/// alert mail (if not, their own sections are skipped without asking the store).
 pub fn compose_ranked(
     store: &dyn Store,
     search: Option<&SearchService>,
@@ -163,10 +168,19 @@ pub fn compose_ranked(
             for_you = papers.into_iter().zip(why).map(|(p, b)| (p, b.iter().map(|b| b.words()).collect::<Vec<_>>().join("; "))).collect();
         }
     }
+    // The reader's alerts' matches for email that no digest carried yet (their own exclusions
+    // already applied when they matched).
+    let mut alerts = Vec::new();
+    if rated {
+        let shown: HashSet<PaperId> = trending.iter().chain(&followed).chain(for_you.iter().map(|(p, _)| p)).map(|p| p.id.clone()).collect();
+        let entries: Vec<_> = store.alert_mail(subscriber.id, ALERTS)?.into_iter().filter_map(|e| e.item.parse::<PaperId>().ok().map(|id| (id, e.alerts.join(", ")))).filter(|(id, _)| !shown.contains(id)).collect();
+        let papers = store.papers(&entries.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>())?;
+        alerts = papers.into_iter().filter_map(|p| entries.iter().find(|(id, _)| *id == p.id).map(|(_, names)| (p.clone(), names.clone()))).collect();
+    }
     let mut matches = Vec::new();
     if !interests.is_empty() {
         let in_categories = |p: &Paper| interests.categories.is_empty() || p.categories.iter().any(|c| interests.categories.contains(c));
-        let shown = |p: &Paper| trending.iter().chain(&followed).chain(for_you.iter().map(|(p, _)| p)).any(|t| t.id == p.id);
+        let shown = |p: &Paper| trending.iter().chain(&followed).chain(for_you.iter().chain(&alerts).map(|(p, _)| p)).any(|t| t.id == p.id);
         let wanted = |p: &Paper| in_categories(p) && interests.include.iter().all(|w| mentions(p, w)) && !excluded(p) && !shown(p);
         let mut found: Vec<Paper> = Vec::new();
         let text: String = [interests.text.as_str(), &interests.include.join(" ")].join(" ").trim().to_owned();
@@ -200,6 +214,6 @@ pub fn compose_ranked(
         found.truncate(MATCHES);
         matches = found;
     }
-    let digest = Digest { period: period.clone(), trending, followed, for_you, matches };
+    let digest = Digest { period: period.clone(), trending, followed, for_you, alerts, matches };
     Ok((!digest.is_empty()).then_some(digest))
 }

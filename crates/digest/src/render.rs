@@ -123,6 +123,13 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
                 tr { td.muted style="padding:0 0 10px;color:#555b66;font-size:12px;" { "Why: " (why) } }
             }
         }
+        @if !d.alerts.is_empty() {
+            tr { td style="padding:12px 0 8px;" { h2.fg style="margin:0;font-size:17px;color:#1b1d21;" { "From your alerts" } } }
+            @for (p, names) in &d.alerts {
+                (paper_block(p, base))
+                tr { td.muted style="padding:0 0 10px;color:#555b66;font-size:12px;" { "Alert: " (names) } }
+            }
+        }
         (section("For your interests", &d.matches))
         tr { td.muted style="padding:16px 0;color:#555b66;font-size:12px;line-height:1.6;" {
             "You get this " (sub.frequency) " digest at " (sub.email) " because you subscribed at " a href=(format!("{base}/")) style="color:#0b57d0;" { (base) } ". "
@@ -132,13 +139,17 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
     };
     let mut text = format!("{heading}\n\n");
     let for_you: Vec<Paper> = d.for_you.iter().map(|(p, _)| p.clone()).collect();
-    for (title, papers) in [("Trending", &d.trending), ("From authors you follow", &d.followed), ("For you", &for_you), ("For your interests", &d.matches)] {
+    let alerts: Vec<Paper> = d.alerts.iter().map(|(p, _)| p.clone()).collect();
+    for (title, papers) in [("Trending", &d.trending), ("From authors you follow", &d.followed), ("For you", &for_you), ("From your alerts", &alerts), ("For your interests", &d.matches)] {
         if !papers.is_empty() {
             text.push_str(&format!("{title}\n{}\n\n", "-".repeat(title.len())));
             for p in papers {
                 text_block(&mut text, p, base);
                 if let Some((_, why)) = d.for_you.iter().find(|(f, _)| f.id == p.id) {
                     text.push_str(&format!("   Why: {why}\n\n"));
+                }
+                if let Some((_, names)) = d.alerts.iter().find(|(f, _)| f.id == p.id) {
+                    text.push_str(&format!("   Alert: {names}\n\n"));
                 }
             }
         }

@@ -45,6 +45,8 @@ pub const WEBHOOK_ATTEMPTS: u32 = 8;
 pub const FAILURES_TO_DISABLE: u32 = 5;
 /// Events of watched papers handled per run at most (the rest wait for the next).
 const EVENTS_PER_RUN: usize = 10_000;
+/// The output of alert matches that go out in the reader's email digest.
+pub const EMAIL: &str = "email";
 /// The "alert" name under which a watched paper's events are delivered.
 pub const WATCHING: &str = "watched paper";
 /// Papers read from the store per page while collecting a run's candidates.
@@ -118,9 +120,12 @@ pub struct AlertSpec {
     /// Matches per run at most (1–100); none: [`DEFAULT_TOP_N`].
     #[serde(default)]
     pub top_n: Option<usize>,
-    /// Deliver to the reader's private alerts feed (with no webhook either, the alert is paused).
+    /// Deliver to the reader's private alerts feed (with no other output, the alert is paused).
     #[serde(default = "yes")]
     pub feed: bool,
+    /// Deliver to the reader's email digest too (a section of its own, when they subscribe).
+    #[serde(default)]
+    pub email: bool,
     /// Deliver to this webhook too.
     #[serde(default)]
     pub webhook: Option<Webhook>,
@@ -133,7 +138,7 @@ fn yes() -> bool {
 impl AlertSpec {
     /// A spec for `query` with the defaults (hybrid, feed only).
     pub fn new(query: &str) -> AlertSpec {
-        AlertSpec { query: query.into(), mode: Mode::Hybrid, categories: vec![], authors: vec![], exclude: Exclusions::default(), min_score: None, top_n: None, feed: true, webhook: None }
+        AlertSpec { query: query.into(), mode: Mode::Hybrid, categories: vec![], authors: vec![], exclude: Exclusions::default(), min_score: None, top_n: None, feed: true, email: false, webhook: None }
     }
 
     /// The spec tidied (entries trimmed, empty ones and repeats dropped, categories checked),
@@ -581,6 +586,9 @@ pub fn run_all(store: &mut dyn Store, service: &SearchService, base_url: &str, n
                 let mut outputs: Vec<(String, Option<&Alert>)> = vec![];
                 if alert.spec.feed {
                     outputs.push(("feed".into(), None));
+                }
+                if alert.spec.email {
+                    outputs.push((EMAIL.into(), None));
                 }
                 if let Some(hook) = alert.spec.webhook.as_ref().filter(|_| alert.webhook_disabled.is_none()) {
                     outputs.push((format!("webhook:{}", hook.url), Some(alert)));

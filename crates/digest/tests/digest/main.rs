@@ -249,3 +249,33 @@ fn followed_authors_get_their_own_section_once() {
     let next = compose(&store, None, &ada, &Period { frequency: Frequency::Daily, day: day("2026-08-22") }).unwrap();
     assert!(next.is_none_or(|d| d.papers().all(|p| p.id != last.id)));
 }
+
+#[test]
+fn alerts_sent_to_email_get_their_own_section_once() {
+    use paperboy_engine::alerts::{AlertSpec, Delivery as AlertDelivery, Run, EMAIL};
+    use paperboy_engine::{AlertStore, PaperStore};
+    let (_dir, mut store) = store_with(&[("ada@example.org", Frequency::Daily, "")]);
+    let ada = sub(&store, "ada@example.org");
+    let mut spec = AlertSpec::new("agents");
+    spec.email = true;
+    store.create_alert(ada.id, "agents", &spec, Utc::now()).unwrap().unwrap();
+    // What a run of the alert delivered to email: the day's least upvoted paper (trending leaves
+    // it out) and the day before's.
+    let papers = store.papers_on(day("2026-08-21")).unwrap();
+    let (matched, old) = (papers.last().unwrap().clone(), store.papers_on(day("2026-08-20")).unwrap().last().unwrap().clone());
+    let deliveries = [&matched, &old].iter().map(|p| AlertDelivery { item: p.id.to_string(), output: EMAIL.into(), alerts: vec!["agents".into()], webhook: None }).collect();
+    store.record_alert_run(&Run { reader: ada.id, seen: vec![], deliveries, events_seen: vec![] }, Utc::now()).unwrap();
+    let p = Period { frequency: Frequency::Daily, day: day("2026-08-21") };
+    let d = compose(&store, None, &ada, &p).unwrap().expect("a digest");
+    let ids: Vec<&PaperId> = d.alerts.iter().map(|(p, _)| &p.id).collect();
+    assert!(ids.contains(&&matched.id) && ids.contains(&&old.id), "{ids:?}");
+    assert!(d.alerts.iter().all(|(p, names)| names == "agents" && !d.trending.iter().any(|t| t.id == p.id)), "never twice in one digest");
+    let message = paperboy_digest::digest_message(&d, &ada, &cfg());
+    assert!(message.html.contains("From your alerts") && message.text.contains("From your alerts") && message.text.contains("Alert: agents"));
+    // Sent once: the next digest has no alerts section.
+    compose_all(&mut store, None, &cfg(), day("2026-08-21"), Utc::now()).unwrap();
+    let ada = sub(&store, "ada@example.org");
+    assert!(store.alert_mail(ada.id, 10).unwrap().is_empty());
+    let next = compose(&store, None, &ada, &Period { frequency: Frequency::Daily, day: day("2026-08-22") }).unwrap();
+    assert!(next.is_none_or(|d| d.alerts.is_empty()));
+}

@@ -272,7 +272,8 @@ pub trait ReaderStore: Send {
     fn unfollow_author(&mut self, reader: i64, key: &str) -> Result<(), StoreError>;
     /// The authors `reader` follows, by name.
     fn follows(&self, reader: i64) -> Result<Vec<Follow>, StoreError>;
-    /// Readers who voted, saved or followed anything (whose digests have sections of their own):
+    /// Readers who voted, saved or followed anything, or whose alerts sent them email (whose
+    /// digests have sections of their own):
     /// one query for a whole digest run.
     fn readers_with_marks(&self) -> Result<HashSet<i64>, StoreError>;
     /// The secret of the reader's private "For you" feed (made on first use).
@@ -320,6 +321,9 @@ pub trait AlertStore: Send {
     fn record_alert_run(&mut self, run: &Run, now: DateTime<Utc>) -> Result<Vec<(String, String)>, StoreError>;
     /// The newest items delivered to `reader`'s feed, at most `limit`.
     fn alert_feed(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
+    /// The papers `reader`'s alerts delivered to their email that no digest has carried yet
+    /// (the digest ledger decides), oldest first, at most `limit`.
+    fn alert_mail(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
     /// Claims up to `limit` webhook deliveries due at `now` (queued and due, or `sending`
     /// with an expired claim), for this caller alone, counting the attempt. Deliveries of
     /// alerts whose webhook is disabled are not claimed.

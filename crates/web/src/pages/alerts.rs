@@ -41,6 +41,7 @@ pub struct AlertForm {
     min_score: Option<String>,
     top_n: Option<String>,
     feed: Option<String>,
+    email: Option<String>,
     webhook_url: Option<String>,
     webhook_format: Option<String>,
 }
@@ -95,6 +96,7 @@ impl AlertForm {
             min_score: number("min_score", &self.min_score)?.map(|s| s as f32),
             top_n,
             feed: self.feed.is_some(),
+            email: self.email.is_some(),
             webhook,
         }
         .checked()
@@ -131,9 +133,11 @@ fn describe(a: &Alert) -> Markup {
                 @if let Some(m) = s.min_score { ", similarity at least " (format!("{m:.2}")) } }
             dt { "Delivers to" }
             dd {
-                @if s.feed { "your alerts feed" }
+                @let outputs: Vec<&str> = [(s.feed, "your alerts feed"), (s.email, "your email digest")].into_iter().filter(|(on, _)| *on).map(|(_, what)| what).collect();
+                (outputs.join(" and "))
+                @if !s.feed && !s.email && s.webhook.is_none() { "nowhere: paused" }
                 @if let Some(h) = &s.webhook {
-                    @if s.feed { " and " }
+                    @if !outputs.is_empty() { " and " }
                     "a " (format!("{:?}", h.format).to_lowercase()) " webhook at " code { (h.url) }
                     @if let Some((when, error)) = &a.webhook_disabled {
                         strong.warning { " — disabled on " (when.format("%Y-%m-%d %H:%M UTC")) " after " (a.webhook_failures) " failed calls (last: " (error) "); save the alert again to resume" }
@@ -195,6 +199,7 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
                         div.field { label for="alert-top" { "At most, papers a run" } input #alert-top type="number" name="top_n" min="1" max="100" placeholder=(alerts::DEFAULT_TOP_N); }
                         div.field { label for="alert-min" { "Similarity at least (0–1, blank: words or close meaning)" } input #alert-min type="number" name="min_score" min="0" max="1" step="0.05"; }
                         div.field.check { input #alert-feed type="checkbox" name="feed" value="1" checked; label for="alert-feed" { "Deliver to my alerts feed" } }
+                        div.field.check { input #alert-email type="checkbox" name="email" value="1"; label for="alert-email" { "And in my email digest (when subscribed)" } }
                         div.field.wide { label for="alert-hook" { "Webhook URL (optional)" } input #alert-hook type="url" name="webhook_url" placeholder="https://ntfy.sh/my-topic"; }
                         div.field {
                             label for="alert-format" { "Webhook body" }

@@ -44,6 +44,19 @@ fn event(r: &Row) -> Result<PaperEvent, StoreError> {
 }
 
 impl PgStore {
+    /// Alert ledger rows (`item, alerts, at`) of `reader` that `sql` selects (`$1` the reader,
+    /// `$2` the limit).
+    fn ledger_entries(&self, sql: &str, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
+        let rows = self.conn().query(sql, &[&reader, &(limit as i64)])?;
+        rows.iter()
+            .map(|r| {
+                let (item, alerts): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+                let alerts = serde_json::from_str(&alerts).map_err(|e| StoreError::corrupt(format!("alert ledger row {item} of reader {reader}"), e))?;
+                Ok(FeedEntry { item, alerts, at: r.try_get(2)? })
+            })
+            .collect()
+    }
+
     fn alerts_where(&self, tail: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<Vec<Alert>, StoreError> {
         self.conn().query(&format!("{ALERT} {tail}"), params)?.iter().map(alert).collect()
     }
@@ -127,17 +140,17 @@ impl AlertStore for PgStore {
     }
 
     fn alert_feed(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
-        let rows = self.conn().query(
-            "SELECT item, alerts, at FROM alert_ledger WHERE reader_id = $1 AND output = 'feed' ORDER BY at DESC, item LIMIT $2",
-            &[&reader, &(limit as i64)],
-        )?;
-        rows.iter()
-            .map(|r| {
-                let (item, alerts): (String, String) = (r.try_get(0)?, r.try_get(1)?);
-                let alerts = serde_json::from_str(&alerts).map_err(|e| StoreError::corrupt(format!("alert ledger row {item} of reader {reader}"), e))?;
-                Ok(FeedEntry { item, alerts, at: r.try_get(2)? })
-            })
-            .collect()
+        self.ledger_entries("SELECT item, alerts, at FROM alert_ledger WHERE reader_id = $1 AND output = 'feed' ORDER BY at DESC, item LIMIT $2", reader, limit)
+    }
+
+    fn alert_mail(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
+        self.ledger_entries(
+            "SELECT item, alerts, at FROM alert_ledger a WHERE reader_id = $1 AND output = 'email'
+               AND NOT EXISTS (SELECT 1 FROM digest_ledger d WHERE d.subscriber_id = a.reader_id AND d.paper_id = a.item)
+             ORDER BY at, item LIMIT $2",
+            reader,
+            limit,
+        )
     }
 
     fn claim_webhooks(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<WebhookJob>, StoreError> {

@@ -326,7 +326,8 @@ impl ReaderStore for PgStore {
     fn readers_with_marks(&self) -> Result<std::collections::HashSet<i64>, StoreError> {
         let rows = self.conn().query(
             "SELECT reader_id FROM votes UNION SELECT reader_id FROM follows
-             UNION SELECT c.reader_id FROM collections c WHERE EXISTS (SELECT 1 FROM collection_items i WHERE i.collection_id = c.id)",
+             UNION SELECT c.reader_id FROM collections c WHERE EXISTS (SELECT 1 FROM collection_items i WHERE i.collection_id = c.id)
+             UNION SELECT reader_id FROM alert_ledger WHERE output = 'email'",
             &[],
         )?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()

@@ -50,6 +50,20 @@ fn event(r: &rusqlite::Row<'_>) -> Result<PaperEvent, StoreError> {
 }
 
 impl SqliteStore {
+    /// Alert ledger rows (`item, alerts, at`) of `reader` that `sql` selects (`?1` the reader,
+    /// `?2` the limit).
+    fn ledger_entries(&self, sql: &str, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut rows = stmt.query(params![reader, limit as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let (item, alerts, at): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let record = || format!("alert ledger row {item} of reader {reader}");
+            out.push(FeedEntry { alerts: serde_json::from_str(&alerts).map_err(|e| StoreError::corrupt(record(), e))?, at: time(&at, &record)?, item });
+        }
+        Ok(out)
+    }
+
     fn alerts_where(&self, tail: &str, value: &dyn rusqlite::ToSql) -> Result<Vec<Alert>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!("{ALERT} {tail}"))?;
         let mut rows = stmt.query([value])?;
@@ -138,15 +152,17 @@ impl AlertStore for SqliteStore {
     }
 
     fn alert_feed(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT item, alerts, at FROM alert_ledger WHERE reader_id = ?1 AND output = 'feed' ORDER BY at DESC, item LIMIT ?2")?;
-        let mut rows = stmt.query(params![reader, limit as i64])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let (item, alerts, at): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            let record = || format!("alert ledger row {item} of reader {reader}");
-            out.push(FeedEntry { alerts: serde_json::from_str(&alerts).map_err(|e| StoreError::corrupt(record(), e))?, at: time(&at, &record)?, item });
-        }
-        Ok(out)
+        self.ledger_entries("SELECT item, alerts, at FROM alert_ledger WHERE reader_id = ?1 AND output = 'feed' ORDER BY at DESC, item LIMIT ?2", reader, limit)
+    }
+
+    fn alert_mail(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
+        self.ledger_entries(
+            "SELECT item, alerts, at FROM alert_ledger a WHERE reader_id = ?1 AND output = 'email'
+               AND NOT EXISTS (SELECT 1 FROM digest_ledger d WHERE d.subscriber_id = a.reader_id AND d.paper_id = a.item)
+             ORDER BY at, item LIMIT ?2",
+            reader,
+            limit,
+        )
     }
 
     fn claim_webhooks(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<WebhookJob>, StoreError> {

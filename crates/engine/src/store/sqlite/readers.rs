@@ -352,7 +352,8 @@ impl ReaderStore for SqliteStore {
     fn readers_with_marks(&self) -> Result<std::collections::HashSet<i64>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT reader_id FROM votes UNION SELECT reader_id FROM follows
-             UNION SELECT c.reader_id FROM collections c WHERE EXISTS (SELECT 1 FROM collection_items i WHERE i.collection_id = c.id)",
+             UNION SELECT c.reader_id FROM collections c WHERE EXISTS (SELECT 1 FROM collection_items i WHERE i.collection_id = c.id)
+             UNION SELECT reader_id FROM alert_ledger WHERE output = 'email'",
         )?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
