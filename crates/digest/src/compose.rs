@@ -80,9 +80,12 @@ pub struct Digest {
     pub followed: Vec<Paper>,
     /// The reader's model's picks, best first, each with why (in words).
     pub for_you: Vec<(Paper, String)>,
-    /// What the reader's alerts sent to their email since the last digest, each with the names
-    /// of the alerts that matched it.
+    /// What the reader's alerts and watched papers sent to their email since the last digest,
+    /// each with the names of the alerts that matched it or what happened to the paper.
     pub alerts: Vec<(Paper, String)>,
+    /// The alert-mail items (`paperboy_engine::alerts`) the alerts section carries, marked
+    /// mailed with the digest.
+    pub alert_items: Vec<String>,
     /// Papers matching the subscriber's interests, best first.
     pub matches: Vec<Paper>,
 }
@@ -170,12 +173,35 @@ pub fn compose_ranked(
     }
     // The reader's alerts' matches for email that no digest carried yet (their own exclusions
     // already applied when they matched).
-    let mut alerts = Vec::new();
+    let (mut alerts, mut alert_items) = (Vec::new(), Vec::new());
     if rated {
         let shown: HashSet<PaperId> = trending.iter().chain(&followed).chain(for_you.iter().map(|(p, _)| p)).map(|p| p.id.clone()).collect();
-        let entries: Vec<_> = store.alert_mail(subscriber.id, ALERTS)?.into_iter().filter_map(|e| e.item.parse::<PaperId>().ok().map(|id| (id, e.alerts.join(", ")))).filter(|(id, _)| !shown.contains(id)).collect();
-        let papers = store.papers(&entries.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>())?;
-        alerts = papers.into_iter().filter_map(|p| entries.iter().find(|(id, _)| *id == p.id).map(|(_, names)| (p.clone(), names.clone()))).collect();
+        // An item is a paper an alert matched, or `PAPER#what`: news of a watched paper.
+        let entries: Vec<(String, PaperId, Option<String>, String)> = store
+            .alert_mail(subscriber.id, ALERTS)?
+            .into_iter()
+            .filter_map(|e| {
+                let (paper, event) = match e.item.split_once('#') {
+                    Some((p, _)) => (p.to_owned(), Some(e.item.clone())),
+                    None => (e.item.clone(), None),
+                };
+                Some((e.item, paper.parse().ok()?, event, e.alerts.join(", ")))
+            })
+            .filter(|(_, id, event, _)| event.is_some() || !shown.contains(id))
+            .collect();
+        let papers = store.papers(&entries.iter().map(|(_, id, _, _)| id.clone()).collect::<Vec<_>>())?;
+        for (item, id, event, names) in entries {
+            let Some(paper) = papers.iter().find(|p| p.id == id) else { continue };
+            let why = match &event {
+                Some(key) => {
+                    let text = store.paper_events(&id)?.into_iter().find(|e| &e.key == key).map_or_else(|| key.clone(), |e| e.text);
+                    format!("a paper you watch: {text}")
+                }
+                None => format!("Alert: {names}"),
+            };
+            alerts.push((paper.clone(), why));
+            alert_items.push(item);
+        }
     }
     let mut matches = Vec::new();
     if !interests.is_empty() {
@@ -214,6 +240,6 @@ pub fn compose_ranked(
         found.truncate(MATCHES);
         matches = found;
     }
-    let digest = Digest { period: period.clone(), trending, followed, for_you, alerts, matches };
+    let digest = Digest { period: period.clone(), trending, followed, for_you, alerts, alert_items, matches };
     Ok((!digest.is_empty()).then_some(digest))
 }

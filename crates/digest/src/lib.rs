@@ -63,7 +63,7 @@ pub fn compose_all_on(stores: &mut [&mut dyn Store], search: Option<&SearchServi
                     compose_each(&mut **store, search, day, share, rankings, &mut report, &mut |store, sub, period, digest, report| {
                         let message = digest_message(&digest, &sub, cfg);
                         let ids: Vec<_> = digest.papers().map(|p| p.id.clone()).collect();
-                        if store.enqueue_digest(sub.id, &period.key(), day, &ids, &message, now)? {
+                        if store.enqueue_digest_with(sub.id, &period.key(), day, &ids, &digest.alert_items, &message, now)? {
                             report.composed += 1;
                         } else {
                             report.skipped += 1;

@@ -127,7 +127,7 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
             tr { td style="padding:12px 0 8px;" { h2.fg style="margin:0;font-size:17px;color:#1b1d21;" { "From your alerts" } } }
             @for (p, names) in &d.alerts {
                 (paper_block(p, base))
-                tr { td.muted style="padding:0 0 10px;color:#555b66;font-size:12px;" { "Alert: " (names) } }
+                tr { td.muted style="padding:0 0 10px;color:#555b66;font-size:12px;" { (names) } }
             }
         }
         (section("For your interests", &d.matches))
@@ -138,18 +138,24 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
         } }
     };
     let mut text = format!("{heading}\n\n");
-    let for_you: Vec<Paper> = d.for_you.iter().map(|(p, _)| p.clone()).collect();
-    let alerts: Vec<Paper> = d.alerts.iter().map(|(p, _)| p.clone()).collect();
-    for (title, papers) in [("Trending", &d.trending), ("From authors you follow", &d.followed), ("For you", &for_you), ("From your alerts", &alerts), ("For your interests", &d.matches)] {
+    // Each section's papers, each with the line it carries under it (why it was picked).
+    fn plain(papers: &[Paper]) -> Vec<(&Paper, Option<String>)> {
+        papers.iter().map(|p| (p, None)).collect()
+    }
+    let sections = [
+        ("Trending", plain(&d.trending)),
+        ("From authors you follow", plain(&d.followed)),
+        ("For you", d.for_you.iter().map(|(p, why)| (p, Some(format!("Why: {why}")))).collect()),
+        ("From your alerts", d.alerts.iter().map(|(p, why)| (p, Some(why.clone()))).collect()),
+        ("For your interests", plain(&d.matches)),
+    ];
+    for (title, papers) in sections {
         if !papers.is_empty() {
             text.push_str(&format!("{title}\n{}\n\n", "-".repeat(title.len())));
-            for p in papers {
+            for (p, why) in papers {
                 text_block(&mut text, p, base);
-                if let Some((_, why)) = d.for_you.iter().find(|(f, _)| f.id == p.id) {
-                    text.push_str(&format!("   Why: {why}\n\n"));
-                }
-                if let Some((_, names)) = d.alerts.iter().find(|(f, _)| f.id == p.id) {
-                    text.push_str(&format!("   Alert: {names}\n\n"));
+                if let Some(why) = why {
+                    text.push_str(&format!("   {why}\n\n"));
                 }
             }
         }

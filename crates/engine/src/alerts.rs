@@ -507,6 +507,15 @@ pub struct PaperEvent {
     pub at: DateTime<Utc>,
 }
 
+/// Where a reader's watched papers' news goes, beyond their alerts feed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WatchSettings {
+    /// Every paper the reader saves is watched too (from when it is saved).
+    pub saved: bool,
+    /// The news goes to the reader's email digest too.
+    pub email: bool,
+}
+
 /// An event to record (before it has an id): kind, key and text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
@@ -604,10 +613,15 @@ pub fn run_all(store: &mut dyn Store, service: &SearchService, base_url: &str, n
                 run.deliveries.push(Delivery { item, output: output.clone(), alerts: names, webhook });
             }
         }
-        // A watched paper's events go to the reader's feed, each once.
+        // A watched paper's events go to the reader's feed, and to their email if they asked,
+        // each once.
+        let email = !events.is_empty() && store.watch_settings(reader)?.email;
         let mut seen: BTreeMap<&PaperId, i64> = BTreeMap::new();
         for e in events {
             run.deliveries.push(Delivery { item: e.key.clone(), output: "feed".into(), alerts: vec![WATCHING.into()], webhook: None });
+            if email {
+                run.deliveries.push(Delivery { item: e.key.clone(), output: EMAIL.into(), alerts: vec![WATCHING.into()], webhook: None });
+            }
             let last = seen.entry(&e.paper).or_insert(e.id);
             *last = (*last).max(e.id);
         }

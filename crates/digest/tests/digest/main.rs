@@ -269,9 +269,15 @@ fn alerts_sent_to_email_get_their_own_section_once() {
     let d = compose(&store, None, &ada, &p).unwrap().expect("a digest");
     let ids: Vec<&PaperId> = d.alerts.iter().map(|(p, _)| &p.id).collect();
     assert!(ids.contains(&&matched.id) && ids.contains(&&old.id), "{ids:?}");
-    assert!(d.alerts.iter().all(|(p, names)| names == "agents" && !d.trending.iter().any(|t| t.id == p.id)), "never twice in one digest");
+    assert!(d.alerts.iter().all(|(p, names)| names == "Alert: agents" && !d.trending.iter().any(|t| t.id == p.id)), "never twice in one digest");
     let message = paperboy_digest::digest_message(&d, &ada, &cfg());
     assert!(message.html.contains("From your alerts") && message.text.contains("From your alerts") && message.text.contains("Alert: agents"));
+    // News of a watched paper rides along, with what happened.
+    let event = AlertDelivery { item: format!("{}#v2", old.id), output: EMAIL.into(), alerts: vec![paperboy_engine::alerts::WATCHING.into()], webhook: None };
+    store.record_alert_run(&Run { reader: ada.id, seen: vec![], deliveries: vec![event], events_seen: vec![] }, Utc::now()).unwrap();
+    let d = compose(&store, None, &ada, &p).unwrap().expect("a digest");
+    assert!(d.alerts.iter().any(|(paper, why)| paper.id == old.id && why.starts_with("a paper you watch: ")), "{:?}", d.alerts);
+    assert_eq!(d.alert_items.len(), 3);
     // Sent once: the next digest has no alerts section.
     compose_all(&mut store, None, &cfg(), day("2026-08-21"), Utc::now()).unwrap();
     let ada = sub(&store, "ada@example.org");

@@ -24,7 +24,7 @@ use serde::Serialize;
 pub use self::postgres::PgStore;
 pub use self::sqlite::SqliteStore;
 
-use crate::alerts::{Alert, AlertSpec, FeedEntry, PaperEvent, Run, WebhookJob, WebhookState};
+use crate::alerts::{Alert, AlertSpec, FeedEntry, PaperEvent, Run, WatchSettings, WebhookJob, WebhookState};
 use crate::ingest::IngestReport;
 use crate::readers::{AccountData, ApiToken, Collection, Follow, Marks, SavedPaper, SignInRequest, Vote, VoteRecord};
 use crate::outbox::{Delivery, Kind, OutboxCounts, OutboxRow, OutgoingMessage, Outcome};
@@ -188,7 +188,13 @@ pub trait Outbox: Send {
     fn has_digest(&self, subscriber: i64, period: &str) -> Result<bool, StoreError>;
     /// Records a digest: the outbox row and the ledger rows, in one transaction. Returns false
     /// (and records nothing) when the subscriber already has a digest for `period`.
-    fn enqueue_digest(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    fn enqueue_digest(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.enqueue_digest_with(subscriber, period, day, papers, &[], message, now)
+    }
+    /// [`Outbox::enqueue_digest`], marking these items of the subscriber's alert mail
+    /// ([`AlertStore::alert_mail`]) mailed in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue_digest_with(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Queues a mail the person asked for (a confirmation or a sign-in link; digests go through
     /// [`Outbox::enqueue_digest`]), one per subscriber, kind and issue time.
     fn enqueue_mail(&mut self, subscriber: i64, kind: Kind, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError>;
@@ -321,8 +327,9 @@ pub trait AlertStore: Send {
     fn record_alert_run(&mut self, run: &Run, now: DateTime<Utc>) -> Result<Vec<(String, String)>, StoreError>;
     /// The newest items delivered to `reader`'s feed, at most `limit`.
     fn alert_feed(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
-    /// The papers `reader`'s alerts delivered to their email that no digest has carried yet
-    /// (the digest ledger decides), oldest first, at most `limit`.
+    /// What `reader`'s alerts and watched papers delivered to their email that no digest has
+    /// carried yet (a paper item: the digest ledger decides; an event: the digest that mailed
+    /// it), oldest first, at most `limit`.
     fn alert_mail(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
     /// Claims up to `limit` webhook deliveries due at `now` (queued and due, or `sending`
     /// with an expired claim), for this caller alone, counting the attempt. Deliveries of
@@ -336,6 +343,11 @@ pub trait AlertStore: Send {
     fn webhook_delivery(&self, idempotency_key: &str) -> Result<Option<(WebhookState, u32)>, StoreError>;
     /// Watches `paper` for `reader` (from the events recorded after now on), or stops.
     fn watch_paper(&mut self, reader: i64, paper: &PaperId, watch: bool, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Sets where `reader`'s watched papers' news goes; turning `saved` on watches the papers
+    /// already saved (turning it off keeps the watches there are).
+    fn set_watch_settings(&mut self, reader: i64, settings: WatchSettings, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// See [`AlertStore::set_watch_settings`] (the defaults when never set).
+    fn watch_settings(&self, reader: i64) -> Result<WatchSettings, StoreError>;
     /// The papers `reader` watches, most recently watched first.
     fn watched_papers(&self, reader: i64) -> Result<Vec<(PaperId, DateTime<Utc>)>, StoreError>;
     /// Events of watched papers that their watchers have not had yet, as `(reader, event)` in

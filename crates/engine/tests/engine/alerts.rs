@@ -172,6 +172,7 @@ fn a_new_version_harvested_reaches_the_papers_watchers_once() {
     let service = SearchService::open(&store, &mut cache, None, Arc::new(BagOfWords(ModelId("bag-of-words-test".into()))), Embed::Missing, &mut |_, _, _| {}).unwrap();
     let (ada, bob) = (reader(&mut store, 0), reader(&mut store, 1));
     store.watch_paper(ada, &watched, true, Utc::now()).unwrap();
+    store.set_watch_settings(ada, alerts::WatchSettings { saved: false, email: true }, Utc::now()).unwrap();
 
     // The next harvest brings v4 and the journal reference.
     *pages.lock().unwrap() = after;
@@ -187,6 +188,8 @@ fn a_new_version_harvested_reaches_the_papers_watchers_once() {
     assert!(text.starts_with("new version v4 (2008-11-14): 54 pages"), "{text}");
     assert!(feed.iter().any(|e| e.item.starts_with("0704.0716#journal_ref:Polygons")), "{feed:?}");
     assert!(store.alert_feed(bob, 10).unwrap().is_empty(), "only watchers hear of it");
+    let mail: Vec<String> = store.alert_mail(ada, 10).unwrap().into_iter().map(|e| e.item).collect();
+    assert_eq!(mail.len(), 2, "and to email, as ada asked: {mail:?}");
 
     // The same harvest again changes nothing and delivers nothing.
     harvest(&mut store, &opts, &mut |_| {}, &mut |_| {}).unwrap();
@@ -194,4 +197,38 @@ fn a_new_version_harvested_reaches_the_papers_watchers_once() {
     let again = alerts::run_all(&mut store, &service, "http://paperboy.test", Utc::now()).unwrap();
     assert_eq!(again.events, 0);
     assert_eq!(store.alert_feed(ada, 10).unwrap().len(), 2);
+}
+
+#[test]
+fn slack_and_ntfy_bodies_are_what_those_services_take() {
+    let mut store = memory_store();
+    ingest_path(&mut store, Source::HfDaily, &fixture("hf-daily"), &mut |_| {}).unwrap();
+    let ada = reader(&mut store, 0);
+    let receiver = ReplayServer::start(|_, _| Reply { status: 200, headers: vec![], body: b"ok".to_vec() });
+    let mut paper = store.papers_changed_since(0, 1).unwrap().remove(0).1;
+    paper.title = "Fast <b>&</b> Furious: Ünïcode".into();
+    for (format, path) in [(WebhookFormat::Slack, "/slack"), (WebhookFormat::Ntfy, "/ntfy-topic")] {
+        let mut spec = AlertSpec::new("anything");
+        spec.webhook = Some(Webhook { url: format!("{}{path}", receiver.base_url), format });
+        let alert = store.create_alert(ada, path, &spec, Utc::now()).unwrap().unwrap();
+        let request = alerts::webhook_request(alert.id, ada, spec.webhook.as_ref().unwrap(), &paper, &["my alert".to_owned()], "http://paperboy.test");
+        let delivery = alerts::Delivery { item: paper.id.to_string(), output: format!("webhook:{}", request.url), alerts: vec!["my alert".into()], webhook: Some(request) };
+        store.record_alert_run(&alerts::Run { reader: ada, seen: vec![], deliveries: vec![delivery], events_seen: vec![] }, Utc::now()).unwrap();
+    }
+    let r = alerts::deliver_webhooks(&mut store, Utc::now(), true, 10).unwrap();
+    assert_eq!((r.attempted, r.sent), (2, 2));
+    let seen = receiver.requests();
+    let slack = seen.iter().find(|s| s.url.ends_with("/slack")).unwrap();
+    assert_eq!(slack.header("Content-Type"), Some("application/json"));
+    let body: serde_json::Value = serde_json::from_slice(&slack.body).unwrap();
+    let text = body["text"].as_str().unwrap();
+    assert!(text.starts_with(&format!("*<http://paperboy.test/paper/{}|Fast &lt;b&gt;&amp;&lt;/b&gt; Furious: Ünïcode>*", paper.id)), "{text}");
+    assert!(text.ends_with("_paperboy alert: my alert_"), "{text}");
+    let ntfy = seen.iter().find(|s| s.url.ends_with("/ntfy-topic")).unwrap();
+    assert_eq!(ntfy.header("Content-Type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(ntfy.header("Title"), Some("Fast <b>&</b> Furious: ?n?code"), "header values stay ASCII");
+    assert_eq!(ntfy.header("Click"), Some(format!("http://paperboy.test/paper/{}", paper.id).as_str()));
+    let message = String::from_utf8(ntfy.body.clone()).unwrap();
+    assert!(message.starts_with("Fast <b>&</b> Furious: Ünïcode\n") && message.ends_with("Alert: my alert"), "{message}");
+    assert!(seen.iter().all(|s| s.header("X-Paperboy-Signature").is_some_and(|v| v.starts_with("sha256="))), "every format is signed");
 }

@@ -166,6 +166,7 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
             let key = s.store().feed_key(reader.id)?;
             let watched_ids: Vec<paperboy_core::PaperId> = s.store().watched_papers(reader.id)?.into_iter().map(|(id, _)| id).collect();
             let watched = s.store().papers(&watched_ids)?;
+            let settings = s.store().watch_settings(reader.id)?;
             let v = Viewer::load(s, &visit, &[])?;
             let main = html! {
                 h1 { "Alerts" }
@@ -214,6 +215,14 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
                 }
                 section aria-labelledby="watched" {
                     h2 #watched { "Papers you watch" }
+                    form.watch-settings method="post" action="/watch" {
+                        input type="hidden" name="csrf" value=(v.csrf);
+                        input type="hidden" name="next" value="/alerts#watched";
+                        input type="hidden" name="action" value="settings";
+                        div.field.check { input #watch-saved type="checkbox" name="saved" value="1" checked[settings.saved]; label for="watch-saved" { "Watch every paper I save" } }
+                        div.field.check { input #watch-email type="checkbox" name="email" value="1" checked[settings.email]; label for="watch-email" { "Their news in my email digest too (it is always in my alerts feed)" } }
+                        button type="submit" { "Save" }
+                    }
                     @if watched.is_empty() { p.hint { "None yet: “Watch this paper” on a paper's page tells you here and in your feed of a new version, a journal reference or DOI, or code." } }
                     ul.learned {
                         @for p in &watched {
@@ -278,18 +287,33 @@ pub struct WatchForm {
     paper: Option<String>,
     action: Option<String>,
     next: Option<String>,
+    /// With `action=settings`: watch every saved paper.
+    saved: Option<String>,
+    /// With `action=settings`: the news goes to the email digest too.
+    email: Option<String>,
 }
 
-/// `POST /watch`: `watch` or `unwatch` `paper`, then back to `next`.
+/// `POST /watch`: `watch` or `unwatch` `paper`, or `settings` (`saved`: watch every paper the
+/// reader saves; `email`: their news in the email digest too), then back to `next`.
 pub async fn watch(State(state): State<AppState>, headers: HeaderMap, visit: Visit, Form(form): Form<WatchForm>) -> Result<Response, PageError> {
     check_csrf(&state.config().secret, form.csrf.as_deref().unwrap_or(""), &headers)?;
+    let next = crate::session::local_path(form.next.as_deref(), "/alerts");
+    if form.action.as_deref() == Some("settings") {
+        let settings = alerts::WatchSettings { saved: form.saved.is_some(), email: form.email.is_some() };
+        return state
+            .blocking(move |s| {
+                let reader = s.signed_in(&Visit { here: next.clone(), ..visit })?;
+                s.store().set_watch_settings(reader.id, settings, Utc::now())?;
+                Ok(Redirect::to(&next).into_response())
+            })
+            .await;
+    }
     let paper: paperboy_core::PaperId = crate::params::parse_id(form.paper.as_deref().unwrap_or(""))?;
     let on = match form.action.as_deref() {
         Some("watch") => true,
         Some("unwatch") => false,
-        other => return Err(WebError::BadRequest(format!("action: {other:?} is not watch or unwatch")).into()),
+        other => return Err(WebError::BadRequest(format!("action: {other:?} is not watch, unwatch or settings")).into()),
     };
-    let next = crate::session::local_path(form.next.as_deref(), "/alerts");
     state
         .blocking(move |s| {
             let reader = s.signed_in(&Visit { here: next.clone(), ..visit })?;

@@ -124,6 +124,13 @@ async fn alerts_are_saved_from_a_search_checked_listed_and_fed() {
     assert_eq!(status, StatusCode::NOT_FOUND, "an unknown paper");
     let (status, _, _) = post(app, &cookie, "/watch", &format!("csrf={csrf}&paper={watched}&action=stare")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = post(app, &cookie, "/watch", &format!("csrf={csrf}&action=settings&saved=1&email=1")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.state.store().watch_settings(reader).unwrap(), paperboy_engine::alerts::WatchSettings { saved: true, email: true });
+    let (_, _, page) = request(app, "GET", "/alerts", &[("cookie", &cookie)], "").await;
+    assert!(page.contains(r#"name="saved" value="1" checked"#), "{page}");
+    post(app, &cookie, "/watch", &format!("csrf={csrf}&action=settings")).await;
+    assert_eq!(app.state.store().watch_settings(reader).unwrap(), paperboy_engine::alerts::WatchSettings::default());
     let event = Delivery { item: format!("{watched}#v9"), output: "feed".into(), alerts: vec![paperboy_engine::alerts::WATCHING.into()], webhook: None };
     app.state.store().record_alert_run(&Run { reader, seen: vec![], deliveries: vec![event], events_seen: vec![] }, Utc::now()).unwrap();
     let (_, _, feed) = get(app, &format!("/feeds/alerts/{key}.xml")).await;

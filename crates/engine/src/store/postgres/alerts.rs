@@ -5,7 +5,7 @@ use paperboy_core::PaperId;
 use postgres::Row;
 
 use super::PgStore;
-use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
+use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, WatchSettings, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
 use crate::store::{AlertStore, StoreError};
 use crate::subscriptions::random_token;
 
@@ -145,7 +145,7 @@ impl AlertStore for PgStore {
 
     fn alert_mail(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
         self.ledger_entries(
-            "SELECT item, alerts, at FROM alert_ledger a WHERE reader_id = $1 AND output = 'email'
+            "SELECT item, alerts, at FROM alert_ledger a WHERE reader_id = $1 AND output = 'email' AND mailed_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM digest_ledger d WHERE d.subscriber_id = a.reader_id AND d.paper_id = a.item)
              ORDER BY at, item LIMIT $2",
             reader,
@@ -233,6 +233,36 @@ impl AlertStore for PgStore {
             self.conn().execute("DELETE FROM watches WHERE reader_id = $1 AND paper_id = $2", &[&reader, &paper])?;
         }
         Ok(())
+    }
+
+    fn set_watch_settings(&mut self, reader: i64, settings: WatchSettings, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut client = self.conn();
+        let mut tx = client.transaction()?;
+        let (saved, email) = (i32::from(settings.saved), i32::from(settings.email));
+        tx.execute(
+            "INSERT INTO watch_settings (reader_id, saved, email, since) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (reader_id) DO UPDATE SET saved = $2, email = $3",
+            &[&reader, &saved, &email, &now],
+        )?;
+        if settings.saved {
+            tx.execute(
+                "INSERT INTO watches (reader_id, paper_id, seen_event, since)
+                 SELECT DISTINCT $1::bigint, i.paper_id, (SELECT coalesce(max(id), 0) FROM paper_events), $2::timestamptz
+                 FROM collection_items i JOIN collections c ON c.id = i.collection_id WHERE c.reader_id = $1
+                 ON CONFLICT DO NOTHING",
+                &[&reader, &now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn watch_settings(&self, reader: i64) -> Result<WatchSettings, StoreError> {
+        let row = self.conn().query_opt("SELECT saved, email FROM watch_settings WHERE reader_id = $1", &[&reader])?;
+        Ok(match row {
+            Some(r) => WatchSettings { saved: r.try_get::<_, i32>(0)? != 0, email: r.try_get::<_, i32>(1)? != 0 },
+            None => WatchSettings::default(),
+        })
     }
 
     fn watched_papers(&self, reader: i64) -> Result<Vec<(PaperId, DateTime<Utc>)>, StoreError> {

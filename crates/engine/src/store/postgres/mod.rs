@@ -222,6 +222,7 @@ const MIGRATIONS: &[&str] = &[
         output TEXT COLLATE "C" NOT NULL,
         alerts TEXT NOT NULL,
         at TIMESTAMPTZ NOT NULL,
+        mailed_at TIMESTAMPTZ,
         PRIMARY KEY (reader_id, output, item)
     );
     CREATE TABLE webhook_deliveries (
@@ -255,6 +256,12 @@ const MIGRATIONS: &[&str] = &[
         seen_event BIGINT NOT NULL,
         since TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (reader_id, paper_id)
+    );
+    CREATE TABLE watch_settings (
+        reader_id BIGINT PRIMARY KEY REFERENCES subscribers (id),
+        saved INTEGER NOT NULL,
+        email INTEGER NOT NULL,
+        since TIMESTAMPTZ NOT NULL
     );"#,
 ];
 

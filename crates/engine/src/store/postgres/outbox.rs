@@ -54,7 +54,7 @@ impl Outbox for PgStore {
         Ok(client.query_opt(&statement, &[&subscriber, &period])?.is_some())
     }
 
-    fn enqueue_digest(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    fn enqueue_digest_with(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
         // One statement, so one round trip and one transaction: the outbox row, its ledger rows
         // and the subscriber's last digest day, or (a digest for the period exists) nothing.
         let mut client = self.conn();
@@ -70,13 +70,16 @@ impl Outbox for PgStore {
                  SELECT $1, p, o.id FROM o, unnest($10::text[]) AS t(p) ON CONFLICT DO NOTHING
              ), last_day AS (
                  UPDATE subscribers SET last_digest_day = $11 WHERE id = $1 AND EXISTS (SELECT 1 FROM o)
+             ), mailed AS (
+                 UPDATE alert_ledger SET mailed_at = $9
+                 WHERE reader_id = $1 AND output = 'email' AND item = ANY($12::text[]) AND EXISTS (SELECT 1 FROM o)
              )
              SELECT id FROM o",
         )?;
         let ids: Vec<String> = papers.iter().map(|p| p.to_string()).collect();
         let inserted = client.query_opt(
             &enqueue,
-            &[&subscriber, &period, &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now, &ids, &day],
+            &[&subscriber, &period, &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now, &ids, &day, &alert_items],
         )?;
         Ok(inserted.is_some())
     }

@@ -273,6 +273,12 @@ impl ReaderStore for PgStore {
              ON CONFLICT (collection_id, paper_id) DO UPDATE SET note = coalesce($3, collection_items.note)",
             &[&collection, &paper.to_string(), &note, &now],
         )?;
+        self.conn().execute(
+            "INSERT INTO watches (reader_id, paper_id, seen_event, since)
+             SELECT $1::bigint, $2::text, (SELECT coalesce(max(id), 0) FROM paper_events), $3::timestamptz WHERE EXISTS (SELECT 1 FROM watch_settings WHERE reader_id = $1 AND saved = 1)
+             ON CONFLICT DO NOTHING",
+            &[&reader, &paper.to_string(), &now],
+        )?;
         Ok(true)
     }
 
@@ -360,6 +366,7 @@ impl ReaderStore for PgStore {
             "DELETE FROM webhook_deliveries WHERE alert_id IN (SELECT id FROM alerts WHERE reader_id = $1)",
             "DELETE FROM alert_ledger WHERE reader_id = $1",
             "DELETE FROM watches WHERE reader_id = $1",
+            "DELETE FROM watch_settings WHERE reader_id = $1",
             "DELETE FROM alerts WHERE reader_id = $1",
             "DELETE FROM digest_ledger WHERE subscriber_id = $1",
             "DELETE FROM outbox WHERE subscriber_id = $1",

@@ -5,7 +5,7 @@ use paperboy_core::PaperId;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{time, SqliteStore};
-use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
+use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, WatchSettings, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
 use crate::store::{AlertStore, StoreError};
 use crate::subscriptions::random_token;
 
@@ -157,7 +157,7 @@ impl AlertStore for SqliteStore {
 
     fn alert_mail(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError> {
         self.ledger_entries(
-            "SELECT item, alerts, at FROM alert_ledger a WHERE reader_id = ?1 AND output = 'email'
+            "SELECT item, alerts, at FROM alert_ledger a WHERE reader_id = ?1 AND output = 'email' AND mailed_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM digest_ledger d WHERE d.subscriber_id = a.reader_id AND d.paper_id = a.item)
              ORDER BY at, item LIMIT ?2",
             reader,
@@ -243,6 +243,30 @@ impl AlertStore for SqliteStore {
             self.conn.execute("DELETE FROM watches WHERE reader_id = ?1 AND paper_id = ?2", params![reader, paper.to_string()])?;
         }
         Ok(())
+    }
+
+    fn set_watch_settings(&mut self, reader: i64, settings: WatchSettings, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO watch_settings (reader_id, saved, email, since) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (reader_id) DO UPDATE SET saved = ?2, email = ?3",
+            params![reader, settings.saved, settings.email, now.to_rfc3339()],
+        )?;
+        if settings.saved {
+            tx.execute(
+                "INSERT OR IGNORE INTO watches (reader_id, paper_id, seen_event, since)
+                 SELECT DISTINCT ?1, i.paper_id, (SELECT coalesce(max(id), 0) FROM paper_events), ?2
+                 FROM collection_items i JOIN collections c ON c.id = i.collection_id WHERE c.reader_id = ?1",
+                params![reader, now.to_rfc3339()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn watch_settings(&self, reader: i64) -> Result<WatchSettings, StoreError> {
+        let row: Option<(bool, bool)> = self.conn.query_row("SELECT saved, email FROM watch_settings WHERE reader_id = ?1", [reader], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        Ok(row.map(|(saved, email)| WatchSettings { saved, email }).unwrap_or_default())
     }
 
     fn watched_papers(&self, reader: i64) -> Result<Vec<(PaperId, DateTime<Utc>)>, StoreError> {

@@ -218,6 +218,7 @@ const MIGRATIONS: &[&str] = &[
         output TEXT NOT NULL,
         alerts TEXT NOT NULL,
         at TEXT NOT NULL,
+        mailed_at TEXT,
         PRIMARY KEY (reader_id, output, item)
     ) WITHOUT ROWID;
     CREATE TABLE webhook_deliveries (
@@ -251,7 +252,13 @@ const MIGRATIONS: &[&str] = &[
         seen_event INTEGER NOT NULL,
         since TEXT NOT NULL,
         PRIMARY KEY (reader_id, paper_id)
-    ) WITHOUT ROWID;",
+    ) WITHOUT ROWID;
+    CREATE TABLE watch_settings (
+        reader_id INTEGER PRIMARY KEY NOT NULL REFERENCES subscribers(id),
+        saved INTEGER NOT NULL,
+        email INTEGER NOT NULL,
+        since TEXT NOT NULL
+    );",
 ];
 
 /// The migration after which `paper_authors` is filled from the stored papers.

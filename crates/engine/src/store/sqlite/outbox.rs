@@ -54,7 +54,7 @@ impl Outbox for SqliteStore {
             .exists(params![subscriber, period])?)
     }
 
-    fn enqueue_digest(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    fn enqueue_digest_with(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
@@ -70,6 +70,12 @@ impl Outbox for SqliteStore {
             let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO digest_ledger (subscriber_id, paper_id, outbox_id) VALUES (?1, ?2, ?3)")?;
             for p in papers {
                 stmt.execute(params![subscriber, p.to_string(), outbox_id])?;
+            }
+        }
+        {
+            let mut stmt = tx.prepare_cached("UPDATE alert_ledger SET mailed_at = ?3 WHERE reader_id = ?1 AND output = 'email' AND item = ?2")?;
+            for item in alert_items {
+                stmt.execute(params![subscriber, item, now.to_rfc3339()])?;
             }
         }
         tx.execute("UPDATE subscribers SET last_digest_day = ?2 WHERE id = ?1", params![subscriber, day.to_string()])?;

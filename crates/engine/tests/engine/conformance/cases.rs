@@ -12,7 +12,7 @@ use paperboy_engine::readers::{author_key, Marks, SignInRequest, Vote, SESSION_T
 use paperboy_engine::store::account_data;
 use paperboy_engine::store::transfer::{Value, TABLES};
 use paperboy_engine::trending::{self, Window};
-use paperboy_engine::alerts::{Alert, AlertSpec, Delivery as AlertDelivery, Run, Webhook, WebhookFormat, WebhookRequest, WebhookState, FAILURES_TO_DISABLE};
+use paperboy_engine::alerts::{Alert, AlertSpec, Delivery as AlertDelivery, Run, WatchSettings, Webhook, WebhookFormat, WebhookRequest, WebhookState, FAILURES_TO_DISABLE};
 use paperboy_engine::{IngestRun, Store};
 
 use super::TestDb;
@@ -808,6 +808,15 @@ pub fn alerts_are_per_reader_and_deliver_an_item_once_per_output(db: &TestDb) {
     store.record_alert_run(&Run { reader: ada, seen: vec![(a.id, 1)], deliveries: vec![], events_seen: vec![] }, t0()).unwrap();
     assert_eq!(store.alerts_of(ada).unwrap().into_iter().find(|x| x.id == a.id).unwrap().seen_seq, last + 5);
 
+    // Email: an item waits until a digest carries it (a paper: the digest ledger; an event:
+    // marked mailed with the digest, in its transaction).
+    let email = |item: &str| AlertDelivery { item: item.into(), output: "email".into(), alerts: vec!["diffusion".into()], webhook: None };
+    store.record_alert_run(&Run { reader: ada, seen: vec![], deliveries: vec![email("2401.00001"), email("2401.00003#v2")], events_seen: vec![] }, t0()).unwrap();
+    assert_eq!(store.alert_mail(ada, 10).unwrap().iter().map(|e| e.item.as_str()).collect::<Vec<_>>(), ["2401.00001", "2401.00003#v2"]);
+    let paper_id = id("2401.00001");
+    assert!(store.enqueue_digest_with(ada, "daily:2026-01-01", day("2026-01-01"), std::slice::from_ref(&paper_id), &["2401.00003#v2".to_owned()], &message("dm", "r0@example.org"), t0()).unwrap());
+    assert!(store.alert_mail(ada, 10).unwrap().is_empty(), "both carried");
+
     let mut changed = spec.clone();
     changed.top_n = Some(3);
     assert_eq!(store.update_alert(ada, a.id, &changed).unwrap().unwrap().spec.top_n, Some(3));
@@ -903,4 +912,23 @@ pub fn a_watched_paper_raises_one_event_per_change_for_its_watchers(db: &TestDb)
     store.watch_paper(bob, &pid, false, t0()).unwrap();
     assert!(store.watch_events(100).unwrap().is_empty());
     assert!(store.watched_papers(bob).unwrap().is_empty());
+
+    // "Watch what I save": the papers saved so far, and those saved while it is on.
+    let other = paper("2404.00002", "Saved", "cs.LG", 1);
+    let third = paper("2404.00003", "Later", "cs.LG", 1);
+    store.upsert_papers(vec![other.clone(), third.clone()]).unwrap();
+    let c = store.create_collection(bob, "c", t0()).unwrap();
+    store.save_paper(bob, c.id, &other.id, None, t0()).unwrap();
+    assert!(store.watched_papers(bob).unwrap().is_empty(), "saving alone watches nothing");
+    assert_eq!(store.watch_settings(bob).unwrap(), WatchSettings::default());
+    store.set_watch_settings(bob, WatchSettings { saved: true, email: true }, t0()).unwrap();
+    assert_eq!(store.watch_settings(bob).unwrap(), WatchSettings { saved: true, email: true });
+    let watched: Vec<PaperId> = store.watched_papers(bob).unwrap().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(watched, std::slice::from_ref(&other.id));
+    store.save_paper(bob, c.id, &third.id, None, t0() + Duration::minutes(1)).unwrap();
+    assert_eq!(store.watched_papers(bob).unwrap().len(), 2);
+    store.set_watch_settings(bob, WatchSettings { saved: false, email: true }, t0()).unwrap();
+    store.save_paper(bob, c.id, &pid, None, t0()).unwrap();
+    assert_eq!(store.watched_papers(bob).unwrap().len(), 2, "off: new saves are not watched, the watches stay");
+    assert!(store.watched_papers(carol).unwrap().len() == 1);
 }
