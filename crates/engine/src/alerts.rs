@@ -514,6 +514,8 @@ pub struct WatchSettings {
     pub saved: bool,
     /// The news goes to the reader's email digest too.
     pub email: bool,
+    /// The news goes to the webhook of this alert of the reader's too.
+    pub webhook_alert: Option<i64>,
 }
 
 /// An event to record (before it has an id): kind, key and text.
@@ -560,11 +562,11 @@ type Found<'a> = (Vec<String>, &'a Paper, Option<&'a Alert>);
 /// Runs every alert over the papers stored since its last run and records what each reader
 /// gets (see the module docs). `base_url` makes the links in webhook bodies.
 pub fn run_all(store: &mut dyn Store, service: &SearchService, base_url: &str, now: DateTime<Utc>) -> Result<RunReport, AlertError> {
-    let alerts = store.all_alerts()?;
+    let all = store.all_alerts()?;
     let events = store.watch_events(EVENTS_PER_RUN)?;
-    let mut report = RunReport { alerts: alerts.len(), events: events.len(), ..RunReport::default() };
+    let mut report = RunReport { alerts: all.len(), events: events.len(), ..RunReport::default() };
     let last = store.last_seq()?;
-    let oldest = alerts.iter().map(|a| a.seen_seq).min().unwrap_or(last);
+    let oldest = all.iter().map(|a| a.seen_seq).min().unwrap_or(last);
     let mut papers: Vec<(i64, Paper)> = Vec::new();
     let mut after = oldest;
     while after < last {
@@ -575,7 +577,7 @@ pub fn run_all(store: &mut dyn Store, service: &SearchService, base_url: &str, n
     }
     report.candidates = papers.len();
     let mut by_reader: BTreeMap<i64, (Vec<&Alert>, Vec<&PaperEvent>)> = BTreeMap::new();
-    for a in &alerts {
+    for a in &all {
         by_reader.entry(a.reader).or_default().0.push(a);
     }
     for (reader, e) in &events {
@@ -615,12 +617,22 @@ pub fn run_all(store: &mut dyn Store, service: &SearchService, base_url: &str, n
         }
         // A watched paper's events go to the reader's feed, and to their email if they asked,
         // each once.
-        let email = !events.is_empty() && store.watch_settings(reader)?.email;
+        let settings = if events.is_empty() { WatchSettings::default() } else { store.watch_settings(reader)? };
+        // The alert whose (working) webhook hears of the news too, and the events' papers.
+        let hook = settings.webhook_alert.and_then(|id| all.iter().find(|a| a.id == id && a.reader == reader && a.webhook_disabled.is_none())).and_then(|a| a.spec.webhook.as_ref().map(|h| (a, h)));
+        let event_papers: Vec<Paper> = match hook {
+            Some(_) => store.papers(&events.iter().map(|e| e.paper.clone()).collect::<Vec<_>>())?,
+            None => vec![],
+        };
         let mut seen: BTreeMap<&PaperId, i64> = BTreeMap::new();
         for e in events {
             run.deliveries.push(Delivery { item: e.key.clone(), output: "feed".into(), alerts: vec![WATCHING.into()], webhook: None });
-            if email {
+            if settings.email {
                 run.deliveries.push(Delivery { item: e.key.clone(), output: EMAIL.into(), alerts: vec![WATCHING.into()], webhook: None });
+            }
+            if let (Some((alert, h)), Some(paper)) = (hook, event_papers.iter().find(|p| p.id == e.paper)) {
+                let request = event_request(alert.id, reader, h, paper, e, base_url);
+                run.deliveries.push(Delivery { item: e.key.clone(), output: format!("webhook:{}", h.url), alerts: vec![WATCHING.into()], webhook: Some(request) });
             }
             let last = seen.entry(&e.paper).or_insert(e.id);
             *last = (*last).max(e.id);
@@ -632,19 +644,41 @@ pub fn run_all(store: &mut dyn Store, service: &SearchService, base_url: &str, n
     Ok(report)
 }
 
-/// The request that tells a webhook about `paper`.
+/// The request that tells a webhook about `paper`, which `alerts` matched.
 pub fn webhook_request(alert: i64, reader: i64, hook: &Webhook, paper: &Paper, alerts: &[String], base_url: &str) -> WebhookRequest {
+    hook_request(alert, reader, hook, paper, Told::Matched(alerts), base_url)
+}
+
+/// The request that tells a webhook about `event` of a watched `paper`.
+pub fn event_request(alert: i64, reader: i64, hook: &Webhook, paper: &Paper, event: &PaperEvent, base_url: &str) -> WebhookRequest {
+    hook_request(alert, reader, hook, paper, Told::Event(event), base_url)
+}
+
+/// What a webhook call tells of its paper.
+enum Told<'a> {
+    /// These alerts matched it.
+    Matched(&'a [String]),
+    /// This happened to it (it is watched).
+    Event(&'a PaperEvent),
+}
+
+fn hook_request(alert: i64, reader: i64, hook: &Webhook, paper: &Paper, told: Told<'_>, base_url: &str) -> WebhookRequest {
     let link = format!("{}/paper/{}", base_url.trim_end_matches('/'), paper.id);
     let authors: Vec<&str> = paper.authors.iter().map(|a| a.name.as_str()).collect();
-    let key = format!("paperboy-{reader}-{}-{}", paper.id, &crate::subscriptions::token_hash(&hook.url)[..12]);
+    let item = match &told {
+        Told::Matched(_) => paper.id.to_string(),
+        Told::Event(e) => e.key.clone(),
+    };
+    let key = format!("paperboy-{reader}-{item}-{}", &crate::subscriptions::token_hash(&hook.url)[..12]);
+    // One line saying why, and the title as the service shows it.
+    let (why, headline) = match &told {
+        Told::Matched(alerts) => (format!("paperboy alert: {}", alerts.join(", ")), paper.title.clone()),
+        Told::Event(e) => (format!("a paper you watch: {}", e.text), format!("{}: {}", e.text, paper.title)),
+    };
     let (content_type, headers, body) = match hook.format {
-        WebhookFormat::Json => (
-            "application/json",
-            vec![],
-            serde_json::json!({
-                "type": "alert.paper",
+        WebhookFormat::Json => {
+            let mut body = serde_json::json!({
                 "idempotency_key": key,
-                "alerts": alerts,
                 "paper": {
                     "id": paper.id.to_string(),
                     "title": paper.title,
@@ -655,21 +689,31 @@ pub fn webhook_request(alert: i64, reader: i64, hook: &Webhook, paper: &Paper, a
                     "url": link,
                     "arxiv_url": paper.abs_url(),
                 },
-            })
-            .to_string(),
-        ),
+            });
+            match told {
+                Told::Matched(alerts) => {
+                    body["type"] = "alert.paper".into();
+                    body["alerts"] = serde_json::json!(alerts);
+                }
+                Told::Event(e) => {
+                    body["type"] = "watch.event".into();
+                    body["event"] = serde_json::json!({"kind": e.kind, "text": e.text, "key": e.key, "at": e.at});
+                }
+            }
+            ("application/json", vec![], body.to_string())
+        }
         WebhookFormat::Slack => {
             // Slack's mrkdwn: &, < and > are escaped, a link is <url|text>.
             let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-            let text = format!("*<{}|{}>*\n{}\n_paperboy alert: {}_", link, esc(&paper.title), esc(&authors.join(", ")), esc(&alerts.join(", ")));
+            let text = format!("*<{}|{}>*\n{}\n_{}_", link, esc(&paper.title), esc(&authors.join(", ")), esc(&why));
             ("application/json", vec![], serde_json::json!({ "text": text }).to_string())
         }
         WebhookFormat::Ntfy => {
             // Header values are one line of visible ASCII (ntfy reads UTF-8 titles sent RFC 2047
             // encoded; plain ASCII keeps every server happy).
             let ascii = |s: &str| s.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect::<String>();
-            let title = ascii(&paper.title.chars().take(200).collect::<String>());
-            let body = format!("{}\n{}\nAlert: {}", paper.title, authors.join(", "), alerts.join(", "));
+            let title = ascii(&headline.chars().take(200).collect::<String>());
+            let body = format!("{}\n{}\n{}", paper.title, authors.join(", "), why);
             ("text/plain; charset=utf-8", vec![("Title".to_owned(), title), ("Click".to_owned(), link.clone()), ("Tags".to_owned(), "page_facing_up".to_owned())], body)
         }
     };

@@ -172,7 +172,12 @@ fn a_new_version_harvested_reaches_the_papers_watchers_once() {
     let service = SearchService::open(&store, &mut cache, None, Arc::new(BagOfWords(ModelId("bag-of-words-test".into()))), Embed::Missing, &mut |_, _, _| {}).unwrap();
     let (ada, bob) = (reader(&mut store, 0), reader(&mut store, 1));
     store.watch_paper(ada, &watched, true, Utc::now()).unwrap();
-    store.set_watch_settings(ada, alerts::WatchSettings { saved: false, email: true }, Utc::now()).unwrap();
+    // The news goes to email and to the webhook of one of ada's alerts too.
+    let receiver = ReplayServer::start(|_, _| Reply { status: 200, headers: vec![], body: b"ok".to_vec() });
+    let mut spec = AlertSpec::new("lattice polygons");
+    spec.webhook = Some(Webhook { url: format!("{}/news", receiver.base_url), format: WebhookFormat::Json });
+    let hooked = store.create_alert(ada, "polygons", &spec, Utc::now()).unwrap().unwrap();
+    store.set_watch_settings(ada, alerts::WatchSettings { saved: false, email: true, webhook_alert: Some(hooked.id) }, Utc::now()).unwrap();
 
     // The next harvest brings v4 and the journal reference.
     *pages.lock().unwrap() = after;
@@ -190,6 +195,12 @@ fn a_new_version_harvested_reaches_the_papers_watchers_once() {
     assert!(store.alert_feed(bob, 10).unwrap().is_empty(), "only watchers hear of it");
     let mail: Vec<String> = store.alert_mail(ada, 10).unwrap().into_iter().map(|e| e.item).collect();
     assert_eq!(mail.len(), 2, "and to email, as ada asked: {mail:?}");
+    assert_eq!(alerts::deliver_webhooks(&mut store, Utc::now(), true, 10).unwrap().sent, 2);
+    let calls = receiver.requests();
+    let bodies: Vec<serde_json::Value> = calls.iter().map(|c| serde_json::from_slice(&c.body).unwrap()).collect();
+    assert!(bodies.iter().all(|b| b["type"] == "watch.event" && b["paper"]["id"] == "0704.0716"), "{bodies:?}");
+    assert_eq!(bodies.iter().filter(|b| b["event"]["kind"] == "version" && b["event"]["key"] == "0704.0716#v4").count(), 1);
+    assert!(calls.iter().all(|c| c.header("X-Paperboy-Signature").is_some()));
 
     // The same harvest again changes nothing and delivers nothing.
     harvest(&mut store, &opts, &mut |_| {}, &mut |_| {}).unwrap();
@@ -197,6 +208,7 @@ fn a_new_version_harvested_reaches_the_papers_watchers_once() {
     let again = alerts::run_all(&mut store, &service, "http://paperboy.test", Utc::now()).unwrap();
     assert_eq!(again.events, 0);
     assert_eq!(store.alert_feed(ada, 10).unwrap().len(), 2);
+    assert_eq!(alerts::deliver_webhooks(&mut store, Utc::now(), true, 10).unwrap().attempted, 0);
 }
 
 #[test]
@@ -229,6 +241,6 @@ fn slack_and_ntfy_bodies_are_what_those_services_take() {
     assert_eq!(ntfy.header("Title"), Some("Fast <b>&</b> Furious: ?n?code"), "header values stay ASCII");
     assert_eq!(ntfy.header("Click"), Some(format!("http://paperboy.test/paper/{}", paper.id).as_str()));
     let message = String::from_utf8(ntfy.body.clone()).unwrap();
-    assert!(message.starts_with("Fast <b>&</b> Furious: Ünïcode\n") && message.ends_with("Alert: my alert"), "{message}");
+    assert!(message.starts_with("Fast <b>&</b> Furious: Ünïcode\n") && message.ends_with("paperboy alert: my alert"), "{message}");
     assert!(seen.iter().all(|s| s.header("X-Paperboy-Signature").is_some_and(|v| v.starts_with("sha256="))), "every format is signed");
 }

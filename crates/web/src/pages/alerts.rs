@@ -221,6 +221,16 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
                         input type="hidden" name="action" value="settings";
                         div.field.check { input #watch-saved type="checkbox" name="saved" value="1" checked[settings.saved]; label for="watch-saved" { "Watch every paper I save" } }
                         div.field.check { input #watch-email type="checkbox" name="email" value="1" checked[settings.email]; label for="watch-email" { "Their news in my email digest too (it is always in my alerts feed)" } }
+                        @let hooked: Vec<&Alert> = list.iter().filter(|a| a.spec.webhook.is_some()).collect();
+                        @if !hooked.is_empty() {
+                            div.field {
+                                label for="watch-hook" { "And to the webhook of" }
+                                select #watch-hook name="webhook_alert" {
+                                    option value="" { "none" }
+                                    @for a in &hooked { option value=(a.id) selected[settings.webhook_alert == Some(a.id)] { (a.name) } }
+                                }
+                            }
+                        }
                         button type="submit" { "Save" }
                     }
                     @if watched.is_empty() { p.hint { "None yet: “Watch this paper” on a paper's page tells you here and in your feed of a new version, a journal reference or DOI, or code." } }
@@ -291,6 +301,8 @@ pub struct WatchForm {
     saved: Option<String>,
     /// With `action=settings`: the news goes to the email digest too.
     email: Option<String>,
+    /// With `action=settings`: the news goes to this alert's webhook too (empty: none).
+    webhook_alert: Option<String>,
 }
 
 /// `POST /watch`: `watch` or `unwatch` `paper`, or `settings` (`saved`: watch every paper the
@@ -299,10 +311,19 @@ pub async fn watch(State(state): State<AppState>, headers: HeaderMap, visit: Vis
     check_csrf(&state.config().secret, form.csrf.as_deref().unwrap_or(""), &headers)?;
     let next = crate::session::local_path(form.next.as_deref(), "/alerts");
     if form.action.as_deref() == Some("settings") {
-        let settings = alerts::WatchSettings { saved: form.saved.is_some(), email: form.email.is_some() };
+        let webhook_alert = match form.webhook_alert.as_deref().filter(|a| !a.is_empty()) {
+            Some(a) => Some(a.parse::<i64>().map_err(|_| WebError::BadRequest(format!("webhook_alert: {a:?} is not an alert")))?),
+            None => None,
+        };
+        let settings = alerts::WatchSettings { saved: form.saved.is_some(), email: form.email.is_some(), webhook_alert };
         return state
             .blocking(move |s| {
                 let reader = s.signed_in(&Visit { here: next.clone(), ..visit })?;
+                if let Some(id) = webhook_alert {
+                    if !s.store().alerts_of(reader.id)?.iter().any(|a| a.id == id && a.spec.webhook.is_some()) {
+                        return Err(WebError::BadRequest(format!("webhook_alert: you have no alert {id} with a webhook")).into());
+                    }
+                }
                 s.store().set_watch_settings(reader.id, settings, Utc::now())?;
                 Ok(Redirect::to(&next).into_response())
             })

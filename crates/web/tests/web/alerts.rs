@@ -126,7 +126,7 @@ async fn alerts_are_saved_from_a_search_checked_listed_and_fed() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _, _) = post(app, &cookie, "/watch", &format!("csrf={csrf}&action=settings&saved=1&email=1")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(app.state.store().watch_settings(reader).unwrap(), paperboy_engine::alerts::WatchSettings { saved: true, email: true });
+    assert_eq!(app.state.store().watch_settings(reader).unwrap(), paperboy_engine::alerts::WatchSettings { saved: true, email: true, webhook_alert: None });
     let (_, _, page) = request(app, "GET", "/alerts", &[("cookie", &cookie)], "").await;
     assert!(page.contains(r#"name="saved" value="1" checked"#), "{page}");
     post(app, &cookie, "/watch", &format!("csrf={csrf}&action=settings")).await;

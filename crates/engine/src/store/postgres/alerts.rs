@@ -240,9 +240,9 @@ impl AlertStore for PgStore {
         let mut tx = client.transaction()?;
         let (saved, email) = (i32::from(settings.saved), i32::from(settings.email));
         tx.execute(
-            "INSERT INTO watch_settings (reader_id, saved, email, since) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (reader_id) DO UPDATE SET saved = $2, email = $3",
-            &[&reader, &saved, &email, &now],
+            "INSERT INTO watch_settings (reader_id, saved, email, webhook_alert, since) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (reader_id) DO UPDATE SET saved = $2, email = $3, webhook_alert = $4",
+            &[&reader, &saved, &email, &settings.webhook_alert, &now],
         )?;
         if settings.saved {
             tx.execute(
@@ -258,9 +258,9 @@ impl AlertStore for PgStore {
     }
 
     fn watch_settings(&self, reader: i64) -> Result<WatchSettings, StoreError> {
-        let row = self.conn().query_opt("SELECT saved, email FROM watch_settings WHERE reader_id = $1", &[&reader])?;
+        let row = self.conn().query_opt("SELECT saved, email, webhook_alert FROM watch_settings WHERE reader_id = $1", &[&reader])?;
         Ok(match row {
-            Some(r) => WatchSettings { saved: r.try_get::<_, i32>(0)? != 0, email: r.try_get::<_, i32>(1)? != 0 },
+            Some(r) => WatchSettings { saved: r.try_get::<_, i32>(0)? != 0, email: r.try_get::<_, i32>(1)? != 0, webhook_alert: r.try_get(2)? },
             None => WatchSettings::default(),
         })
     }

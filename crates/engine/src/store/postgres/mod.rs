@@ -261,6 +261,7 @@ const MIGRATIONS: &[&str] = &[
         reader_id BIGINT PRIMARY KEY REFERENCES subscribers (id),
         saved INTEGER NOT NULL,
         email INTEGER NOT NULL,
+        webhook_alert BIGINT,
         since TIMESTAMPTZ NOT NULL
     );"#,
 ];

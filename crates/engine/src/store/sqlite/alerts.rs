@@ -248,9 +248,9 @@ impl AlertStore for SqliteStore {
     fn set_watch_settings(&mut self, reader: i64, settings: WatchSettings, now: DateTime<Utc>) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO watch_settings (reader_id, saved, email, since) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (reader_id) DO UPDATE SET saved = ?2, email = ?3",
-            params![reader, settings.saved, settings.email, now.to_rfc3339()],
+            "INSERT INTO watch_settings (reader_id, saved, email, webhook_alert, since) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (reader_id) DO UPDATE SET saved = ?2, email = ?3, webhook_alert = ?4",
+            params![reader, settings.saved, settings.email, settings.webhook_alert, now.to_rfc3339()],
         )?;
         if settings.saved {
             tx.execute(
@@ -265,8 +265,13 @@ impl AlertStore for SqliteStore {
     }
 
     fn watch_settings(&self, reader: i64) -> Result<WatchSettings, StoreError> {
-        let row: Option<(bool, bool)> = self.conn.query_row("SELECT saved, email FROM watch_settings WHERE reader_id = ?1", [reader], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-        Ok(row.map(|(saved, email)| WatchSettings { saved, email }).unwrap_or_default())
+        let row: Option<WatchSettings> = self
+            .conn
+            .query_row("SELECT saved, email, webhook_alert FROM watch_settings WHERE reader_id = ?1", [reader], |r| {
+                Ok(WatchSettings { saved: r.get(0)?, email: r.get(1)?, webhook_alert: r.get(2)? })
+            })
+            .optional()?;
+        Ok(row.unwrap_or_default())
     }
 
     fn watched_papers(&self, reader: i64) -> Result<Vec<(PaperId, DateTime<Utc>)>, StoreError> {

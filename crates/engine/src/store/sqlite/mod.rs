@@ -257,6 +257,7 @@ const MIGRATIONS: &[&str] = &[
         reader_id INTEGER PRIMARY KEY NOT NULL REFERENCES subscribers(id),
         saved INTEGER NOT NULL,
         email INTEGER NOT NULL,
+        webhook_alert INTEGER,
         since TEXT NOT NULL
     );",
 ];

@@ -921,13 +921,13 @@ pub fn a_watched_paper_raises_one_event_per_change_for_its_watchers(db: &TestDb)
     store.save_paper(bob, c.id, &other.id, None, t0()).unwrap();
     assert!(store.watched_papers(bob).unwrap().is_empty(), "saving alone watches nothing");
     assert_eq!(store.watch_settings(bob).unwrap(), WatchSettings::default());
-    store.set_watch_settings(bob, WatchSettings { saved: true, email: true }, t0()).unwrap();
-    assert_eq!(store.watch_settings(bob).unwrap(), WatchSettings { saved: true, email: true });
+    store.set_watch_settings(bob, WatchSettings { saved: true, email: true, webhook_alert: Some(7) }, t0()).unwrap();
+    assert_eq!(store.watch_settings(bob).unwrap(), WatchSettings { saved: true, email: true, webhook_alert: Some(7) });
     let watched: Vec<PaperId> = store.watched_papers(bob).unwrap().into_iter().map(|(id, _)| id).collect();
     assert_eq!(watched, std::slice::from_ref(&other.id));
     store.save_paper(bob, c.id, &third.id, None, t0() + Duration::minutes(1)).unwrap();
     assert_eq!(store.watched_papers(bob).unwrap().len(), 2);
-    store.set_watch_settings(bob, WatchSettings { saved: false, email: true }, t0()).unwrap();
+    store.set_watch_settings(bob, WatchSettings { saved: false, email: true, webhook_alert: None }, t0()).unwrap();
     store.save_paper(bob, c.id, &pid, None, t0()).unwrap();
     assert_eq!(store.watched_papers(bob).unwrap().len(), 2, "off: new saves are not watched, the watches stay");
     assert!(store.watched_papers(carol).unwrap().len() == 1);
