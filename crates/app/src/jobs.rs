@@ -147,9 +147,16 @@ impl Jobs {
             Err(e) => return tracing::error!("alerts: {e}"),
         }
         match alerts::run_all(store, search, &self.settings.mail.cfg.base_url, now) {
-            Ok(r) if r.candidates > 0 => tracing::info!(alerts = r.alerts, papers = r.candidates, deliveries = r.matched, "alerts run"),
+            Ok(r) if r.candidates > 0 || r.events > 0 => tracing::info!(alerts = r.alerts, papers = r.candidates, events = r.events, deliveries = r.matched, "alerts run"),
             Ok(_) => {}
             Err(e) => tracing::error!("alerts stopped: {e}"),
+        }
+        // Readers who want alert email as messages of their own get them now (the digest
+        // carries everyone else's).
+        match paperboy_digest::send_alert_mail(store, &self.settings.mail.cfg, now) {
+            Ok(n) if n > 0 => tracing::info!(messages = n, "alert email queued"),
+            Ok(_) => {}
+            Err(e) => tracing::error!("alert email stopped: {e}"),
         }
         if let Err(e) = store.release_lease("alerts", &self.holder) {
             tracing::error!("alerts: {e}");

@@ -107,6 +107,50 @@ impl Digest {
     }
 }
 
+/// What `reader`'s alerts and watched papers sent to their email that no digest or alert mail
+/// carried yet, at most [`ALERTS`]: each paper with why (the alerts' names, or the watched
+/// paper's news), and the alert-mail items they are (to be marked mailed with the message).
+/// Papers in `shown` (already in the message) are left out.
+pub fn alert_section(store: &dyn Store, reader: i64, shown: &HashSet<PaperId>) -> Result<AlertSection, DigestError> {
+    // An item is a paper an alert matched, or `PAPER#what`: news of a watched paper.
+    let entries: Vec<(String, PaperId, Option<String>, String)> = store
+        .alert_mail(reader, ALERTS)?
+        .into_iter()
+        .filter_map(|e| {
+            let (paper, event) = match e.item.split_once('#') {
+                Some((p, _)) => (p.to_owned(), Some(e.item.clone())),
+                None => (e.item.clone(), None),
+            };
+            Some((e.item, paper.parse().ok()?, event, e.alerts.join(", ")))
+        })
+        .filter(|(_, id, event, _)| event.is_some() || !shown.contains(id))
+        .collect();
+    let papers = store.papers(&entries.iter().map(|(_, id, _, _)| id.clone()).collect::<Vec<_>>())?;
+    let (mut section, mut items) = (Vec::new(), Vec::new());
+    for (item, id, event, names) in entries {
+        let Some(paper) = papers.iter().find(|p| p.id == id) else { continue };
+        let why = match &event {
+            Some(key) => {
+                let text = store.paper_events(&id)?.into_iter().find(|e| &e.key == key).map_or_else(|| key.clone(), |e| e.text);
+                format!("a paper you watch: {text}")
+            }
+            None => format!("Alert: {names}"),
+        };
+        section.push((paper.clone(), why));
+        items.push(item);
+    }
+    Ok(AlertSection { papers: section, items })
+}
+
+/// See [`alert_section`].
+#[derive(Debug, Clone, Default)]
+pub struct AlertSection {
+    /// Each paper with why it is there.
+    pub papers: Vec<(Paper, String)>,
+    /// The alert-mail items the papers are.
+    pub items: Vec<String>,
+}
+
 fn mentions(p: &Paper, word: &str) -> bool {
     let w = word.to_lowercase();
     p.title.to_lowercase().contains(&w) || p.abstract_text.to_lowercase().contains(&w)
@@ -174,34 +218,10 @@ pub fn compose_ranked(
     // The reader's alerts' matches for email that no digest carried yet (their own exclusions
     // already applied when they matched).
     let (mut alerts, mut alert_items) = (Vec::new(), Vec::new());
-    if rated {
+    if rated && !store.alert_settings(subscriber.id)?.separate {
         let shown: HashSet<PaperId> = trending.iter().chain(&followed).chain(for_you.iter().map(|(p, _)| p)).map(|p| p.id.clone()).collect();
-        // An item is a paper an alert matched, or `PAPER#what`: news of a watched paper.
-        let entries: Vec<(String, PaperId, Option<String>, String)> = store
-            .alert_mail(subscriber.id, ALERTS)?
-            .into_iter()
-            .filter_map(|e| {
-                let (paper, event) = match e.item.split_once('#') {
-                    Some((p, _)) => (p.to_owned(), Some(e.item.clone())),
-                    None => (e.item.clone(), None),
-                };
-                Some((e.item, paper.parse().ok()?, event, e.alerts.join(", ")))
-            })
-            .filter(|(_, id, event, _)| event.is_some() || !shown.contains(id))
-            .collect();
-        let papers = store.papers(&entries.iter().map(|(_, id, _, _)| id.clone()).collect::<Vec<_>>())?;
-        for (item, id, event, names) in entries {
-            let Some(paper) = papers.iter().find(|p| p.id == id) else { continue };
-            let why = match &event {
-                Some(key) => {
-                    let text = store.paper_events(&id)?.into_iter().find(|e| &e.key == key).map_or_else(|| key.clone(), |e| e.text);
-                    format!("a paper you watch: {text}")
-                }
-                None => format!("Alert: {names}"),
-            };
-            alerts.push((paper.clone(), why));
-            alert_items.push(item);
-        }
+        let section = alert_section(store, subscriber.id, &shown)?;
+        (alerts, alert_items) = (section.papers, section.items);
     }
     let mut matches = Vec::new();
     if !interests.is_empty() {

@@ -19,7 +19,7 @@ use serde::Serialize;
 pub use compose::{compose, Digest, Period};
 pub use deliver::{deliver_due, deliver_due_claiming, DeliveryReport, Mailer, SendError, SmtpMailer};
 pub use error::{DigestError, MailConfig};
-pub use render::{confirmation_message, digest_message, sign_in_message};
+pub use render::{alert_message, confirmation_message, digest_message, sign_in_message};
 pub use subscribe::{request_sign_in, request_subscription};
 
 /// What a digest run composed.
@@ -31,6 +31,32 @@ pub struct ComposeReport {
     pub empty: u64,
     /// Subscribers who already have this period's digest, or are not due.
     pub skipped: u64,
+}
+
+/// Sends the alert email of every confirmed subscriber who chose it as messages of their own
+/// and has some waiting: one message each, recorded like a digest (outbox row, ledger, items
+/// marked mailed; one transaction) under the key `alerts:` and `now`. Returns how many.
+pub fn send_alert_mail(store: &mut dyn Store, cfg: &MailConfig, now: DateTime<Utc>) -> Result<u64, DigestError> {
+    let mut sent = 0;
+    let readers = store.separate_alert_mail_readers()?;
+    if readers.is_empty() {
+        return Ok(0);
+    }
+    let mut confirmed: std::collections::HashMap<i64, Subscriber> = store.confirmed_subscribers()?.into_iter().map(|s| (s.id, s)).collect();
+    for reader in readers {
+        let Some(sub) = confirmed.remove(&reader) else { continue };
+        let compose::AlertSection { papers: section, items } = compose::alert_section(&*store, reader, &std::collections::HashSet::new())?;
+        if section.is_empty() {
+            continue;
+        }
+        let key = format!("alerts:{}", now.format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+        let message = render::alert_message(&section, &sub, cfg, &key);
+        let papers: Vec<_> = section.iter().map(|(p, _)| p.id.clone()).collect();
+        if store.enqueue_alert_mail(reader, &key, &papers, &items, &message, now)? {
+            sent += 1;
+        }
+    }
+    Ok(sent)
 }
 
 /// Composes the digest of every confirmed subscriber due on `day` and records it (outbox row +

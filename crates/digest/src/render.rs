@@ -171,6 +171,44 @@ pub fn digest_message(d: &Digest, sub: &Subscriber, cfg: &MailConfig) -> Outgoin
     }
 }
 
+/// A reader's alert email as a message of its own: what their alerts found and their watched
+/// papers' news since the last one, each with why; `key` makes it unique (its run).
+pub fn alert_message(section: &[(Paper, String)], sub: &Subscriber, cfg: &MailConfig, key: &str) -> OutgoingMessage {
+    let base = &cfg.base_url;
+    let links = Links::of(sub, base);
+    let n = section.len();
+    let heading = format!("{n} new from your alerts");
+    let body = html! {
+        tr { td style="padding:0 0 8px;" {
+            a href=(format!("{base}/")) style="color:#1b1d21;font-size:20px;font-weight:bold;text-decoration:none;" { "paperboy" }
+            h1.fg style="margin:6px 0 0;font-size:22px;color:#1b1d21;" { (heading) }
+        } }
+        @for (p, why) in section {
+            (paper_block(p, base))
+            tr { td.muted style="padding:0 0 10px;color:#555b66;font-size:12px;" { (why) } }
+        }
+        tr { td.muted style="padding:16px 0;color:#555b66;font-size:12px;line-height:1.6;" {
+            "You get this at " (sub.email) " because your alerts at " a href=(format!("{base}/alerts")) style="color:#0b57d0;" { (base) "/alerts" } " send email as messages of their own. "
+            a href=(links.preferences) style="color:#0b57d0;" { "Change what you get" } " · "
+            a href=(links.unsubscribe) style="color:#0b57d0;" { "Unsubscribe" }
+        } }
+    };
+    let mut text = format!("{heading}\n\n");
+    for (p, why) in section {
+        text_block(&mut text, p, base);
+        text.push_str(&format!("   {why}\n\n"));
+    }
+    text.push_str(&format!("--\nYour alerts: {base}/alerts\nChange what you get: {}\nUnsubscribe: {}\n", links.preferences, links.unsubscribe));
+    OutgoingMessage {
+        message_id: message_id(sub.id, key, base),
+        recipient: sub.email.to_string(),
+        subject: format!("paperboy: {n} new from your alerts"),
+        html: shell(&heading, body),
+        text,
+        unsubscribe_url: Some(links.unsubscribe),
+    }
+}
+
 /// A mail that carries one single-use link and nothing else (sign-in, confirmation).
 struct LinkMail<'a> {
     /// Subject and heading.

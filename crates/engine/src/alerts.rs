@@ -507,15 +507,19 @@ pub struct PaperEvent {
     pub at: DateTime<Utc>,
 }
 
-/// Where a reader's watched papers' news goes, beyond their alerts feed.
+/// A reader's choices for their alerts as a whole: where watched papers' news goes beyond their
+/// alerts feed, and how alert email is sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct WatchSettings {
+pub struct AlertSettings {
     /// Every paper the reader saves is watched too (from when it is saved).
     pub saved: bool,
-    /// The news goes to the reader's email digest too.
+    /// The news goes to the reader's email too.
     pub email: bool,
     /// The news goes to the webhook of this alert of the reader's too.
     pub webhook_alert: Option<i64>,
+    /// Alert email (matches and news) goes out as a message of its own after each alerts run,
+    /// rather than as a section of the digest.
+    pub separate: bool,
 }
 
 /// An event to record (before it has an id): kind, key and text.
@@ -617,7 +621,7 @@ pub fn run_all(store: &mut dyn Store, service: &SearchService, base_url: &str, n
         }
         // A watched paper's events go to the reader's feed, and to their email if they asked,
         // each once.
-        let settings = if events.is_empty() { WatchSettings::default() } else { store.watch_settings(reader)? };
+        let settings = if events.is_empty() { AlertSettings::default() } else { store.alert_settings(reader)? };
         // The alert whose (working) webhook hears of the news too, and the events' papers.
         let hook = settings.webhook_alert.and_then(|id| all.iter().find(|a| a.id == id && a.reader == reader && a.webhook_disabled.is_none())).and_then(|a| a.spec.webhook.as_ref().map(|h| (a, h)));
         let event_papers: Vec<Paper> = match hook {

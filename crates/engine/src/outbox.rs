@@ -51,6 +51,8 @@ pub enum Kind {
     Digest,
     /// A sign-in link.
     SignIn,
+    /// What a reader's alerts found, as a message of its own (they chose it over the digest).
+    Alert,
 }
 
 impl Kind {
@@ -60,6 +62,7 @@ impl Kind {
             Kind::Confirm => "confirm",
             Kind::Digest => "digest",
             Kind::SignIn => "sign_in",
+            Kind::Alert => "alert",
         }
     }
 
@@ -69,6 +72,7 @@ impl Kind {
             "confirm" => Kind::Confirm,
             "digest" => Kind::Digest,
             "sign_in" => Kind::SignIn,
+            "alert" => Kind::Alert,
             _ => return None,
         })
     }

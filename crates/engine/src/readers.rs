@@ -172,6 +172,12 @@ pub struct AccountData {
     pub api_tokens: Vec<ApiToken>,
     /// Sessions open now.
     pub sessions: u64,
+    /// Alerts (saved searches; their webhook secrets left out).
+    pub alerts: Vec<crate::alerts::Alert>,
+    /// Watched papers, with since when.
+    pub watched: Vec<(PaperId, DateTime<Utc>)>,
+    /// Choices for the alerts as a whole.
+    pub alert_settings: crate::alerts::AlertSettings,
 }
 
 /// How an author is matched across papers: the name in lower case, letters and digits only,

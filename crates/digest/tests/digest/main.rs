@@ -285,3 +285,37 @@ fn alerts_sent_to_email_get_their_own_section_once() {
     let next = compose(&store, None, &ada, &Period { frequency: Frequency::Daily, day: day("2026-08-22") }).unwrap();
     assert!(next.is_none_or(|d| d.alerts.is_empty()));
 }
+
+#[test]
+fn alert_email_as_a_message_of_its_own_goes_out_once_and_not_in_the_digest() {
+    use paperboy_engine::alerts::{AlertSettings, AlertSpec, Delivery as AlertDelivery, Run, EMAIL};
+    use paperboy_engine::{AlertStore, PaperStore};
+    let sink = SmtpSink::start_local(&[]);
+    let (_dir, mut store) = store_with(&[("ada@example.org", Frequency::Daily, "")]);
+    let ada = sub(&store, "ada@example.org");
+    let mut spec = AlertSpec::new("agents");
+    spec.email = true;
+    store.create_alert(ada.id, "agents", &spec, Utc::now()).unwrap().unwrap();
+    store.set_alert_settings(ada.id, AlertSettings { separate: true, ..AlertSettings::default() }, Utc::now()).unwrap();
+    let papers = store.papers_on(day("2026-08-21")).unwrap();
+    let found: Vec<_> = papers.iter().rev().take(2).collect();
+    let deliveries = found.iter().map(|p| AlertDelivery { item: p.id.to_string(), output: EMAIL.into(), alerts: vec!["agents".into()], webhook: None }).collect();
+    store.record_alert_run(&Run { reader: ada.id, seen: vec![], deliveries, events_seen: vec![] }, Utc::now()).unwrap();
+    // The digest leaves them to their own message.
+    let d = compose(&store, None, &ada, &Period { frequency: Frequency::Daily, day: day("2026-08-21") }).unwrap();
+    assert!(d.is_none_or(|d| d.alerts.is_empty()));
+    let now = Utc::now();
+    assert_eq!(paperboy_digest::send_alert_mail(&mut store, &cfg(), now).unwrap(), 1);
+    assert_eq!(paperboy_digest::send_alert_mail(&mut store, &cfg(), now + Duration::minutes(1)).unwrap(), 0, "once");
+    let mailer = SmtpMailer::new(&sink.url, &cfg().from).unwrap();
+    assert_eq!(deliver_due(&mut store, &mailer, now, 100).unwrap().sent, 1);
+    let got = sink.received();
+    let m = &got[0];
+    assert_eq!(m.header("Subject").unwrap(), "paperboy: 2 new from your alerts");
+    assert_eq!(m.header("List-Unsubscribe-Post").unwrap(), "List-Unsubscribe=One-Click");
+    let body = m.body_text();
+    assert!(found.iter().all(|p| body.contains(&format!("http://paperboy.test/paper/{}", p.id))) && body.contains("Alert: agents"), "{body}");
+    // Carried: the next digest does not bring them again.
+    let next = compose(&store, None, &sub(&store, "ada@example.org"), &Period { frequency: Frequency::Daily, day: day("2026-08-21") }).unwrap();
+    assert!(next.is_none_or(|d| d.papers().all(|p| found.iter().all(|f| f.id != p.id))));
+}

@@ -24,7 +24,7 @@ use serde::Serialize;
 pub use self::postgres::PgStore;
 pub use self::sqlite::SqliteStore;
 
-use crate::alerts::{Alert, AlertSpec, FeedEntry, PaperEvent, Run, WatchSettings, WebhookJob, WebhookState};
+use crate::alerts::{Alert, AlertSpec, FeedEntry, PaperEvent, Run, AlertSettings, WebhookJob, WebhookState};
 use crate::ingest::IngestReport;
 use crate::readers::{AccountData, ApiToken, Collection, Follow, Marks, SavedPaper, SignInRequest, Vote, VoteRecord};
 use crate::outbox::{Delivery, Kind, OutboxCounts, OutboxRow, OutgoingMessage, Outcome};
@@ -195,6 +195,11 @@ pub trait Outbox: Send {
     /// ([`AlertStore::alert_mail`]) mailed in the same transaction.
     #[allow(clippy::too_many_arguments)]
     fn enqueue_digest_with(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Records a reader's alert mail sent as a message of its own ([`Kind::Alert`], unique per
+    /// `key`), like a digest: the outbox row, the digest ledger rows of `papers` and the
+    /// `alert_items` marked mailed, in one transaction (the last digest day stays). Returns false
+    /// (and records nothing) when a message with that key exists.
+    fn enqueue_alert_mail(&mut self, subscriber: i64, key: &str, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Queues a mail the person asked for (a confirmation or a sign-in link; digests go through
     /// [`Outbox::enqueue_digest`]), one per subscriber, kind and issue time.
     fn enqueue_mail(&mut self, subscriber: i64, kind: Kind, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError>;
@@ -303,6 +308,9 @@ pub fn account_data(store: &dyn Store, reader: &Subscriber) -> Result<AccountDat
         follows: store.follows(reader.id)?,
         api_tokens: store.api_tokens(reader.id)?,
         sessions: store.session_count(reader.id)?,
+        alerts: store.alerts_of(reader.id)?,
+        watched: store.watched_papers(reader.id)?,
+        alert_settings: store.alert_settings(reader.id)?,
     })
 }
 
@@ -331,6 +339,9 @@ pub trait AlertStore: Send {
     /// carried yet (a paper item: the digest ledger decides; an event: the digest that mailed
     /// it), oldest first, at most `limit`.
     fn alert_mail(&self, reader: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
+    /// Confirmed subscribers who chose alert email as messages of their own and have some
+    /// waiting ([`AlertStore::alert_mail`]).
+    fn separate_alert_mail_readers(&self) -> Result<Vec<i64>, StoreError>;
     /// Claims up to `limit` webhook deliveries due at `now` (queued and due, or `sending`
     /// with an expired claim), for this caller alone, counting the attempt. Deliveries of
     /// alerts whose webhook is disabled are not claimed.
@@ -345,9 +356,9 @@ pub trait AlertStore: Send {
     fn watch_paper(&mut self, reader: i64, paper: &PaperId, watch: bool, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Sets where `reader`'s watched papers' news goes; turning `saved` on watches the papers
     /// already saved (turning it off keeps the watches there are).
-    fn set_watch_settings(&mut self, reader: i64, settings: WatchSettings, now: DateTime<Utc>) -> Result<(), StoreError>;
-    /// See [`AlertStore::set_watch_settings`] (the defaults when never set).
-    fn watch_settings(&self, reader: i64) -> Result<WatchSettings, StoreError>;
+    fn set_alert_settings(&mut self, reader: i64, settings: AlertSettings, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// See [`AlertStore::set_alert_settings`] (the defaults when never set).
+    fn alert_settings(&self, reader: i64) -> Result<AlertSettings, StoreError>;
     /// The papers `reader` watches, most recently watched first.
     fn watched_papers(&self, reader: i64) -> Result<Vec<(PaperId, DateTime<Utc>)>, StoreError>;
     /// Events of watched papers that their watchers have not had yet, as `(reader, event)` in
@@ -434,6 +445,15 @@ fn redact(url: &str) -> String {
         None => url.to_owned(),
     }
 }
+
+/// Confirmed subscribers who chose alert email as messages of their own and have alert mail no
+/// digest or message carried yet (the same SQL on both backends).
+pub(crate) const SEPARATE_ALERT_MAIL_READERS: &str = "SELECT DISTINCT a.reader_id FROM alert_ledger a
+     JOIN alert_settings s ON s.reader_id = a.reader_id AND s.separate = 1
+     JOIN subscribers u ON u.id = a.reader_id AND u.status = 'confirmed'
+     WHERE a.output = 'email' AND a.mailed_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM digest_ledger d WHERE d.subscriber_id = a.reader_id AND d.paper_id = a.item)
+     ORDER BY a.reader_id";
 
 /// Papers are stored as their whole JSON.
 pub(crate) fn encode_paper(paper: &Paper) -> String {

@@ -218,7 +218,7 @@ pub const TABLES: &[Table] = &[
     },
     Table { name: "paper_events", columns: &[("id", Int), ("paper_id", Text), ("kind", Text), ("key", Text), ("text", Text), ("at", Time)], key: 1, serial: true },
     Table { name: "watches", columns: &[("reader_id", Int), ("paper_id", Text), ("seen_event", Int), ("since", Time)], key: 2, serial: false },
-    Table { name: "watch_settings", columns: &[("reader_id", Int), ("saved", Int32), ("email", Int32), ("webhook_alert", Int), ("since", Time)], key: 1, serial: false },
+    Table { name: "alert_settings", columns: &[("reader_id", Int), ("saved", Int32), ("email", Int32), ("webhook_alert", Int), ("separate", Int32), ("since", Time)], key: 1, serial: false },
 ];
 
 /// Whole-table access for copying between backends.

@@ -177,7 +177,7 @@ fn a_new_version_harvested_reaches_the_papers_watchers_once() {
     let mut spec = AlertSpec::new("lattice polygons");
     spec.webhook = Some(Webhook { url: format!("{}/news", receiver.base_url), format: WebhookFormat::Json });
     let hooked = store.create_alert(ada, "polygons", &spec, Utc::now()).unwrap().unwrap();
-    store.set_watch_settings(ada, alerts::WatchSettings { saved: false, email: true, webhook_alert: Some(hooked.id) }, Utc::now()).unwrap();
+    store.set_alert_settings(ada, alerts::AlertSettings { saved: false, email: true, webhook_alert: Some(hooked.id), separate: false }, Utc::now()).unwrap();
 
     // The next harvest brings v4 and the journal reference.
     *pages.lock().unwrap() = after;

@@ -45,7 +45,7 @@ fn upgrading_to_readers_indexes_the_stored_papers_by_author() {
     // Back to a version-5 database, as an older paperboy left it.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP TABLE watch_settings; DROP TABLE watches; DROP TABLE paper_events; DROP TABLE webhook_deliveries; DROP TABLE alert_ledger; DROP TABLE alerts; DROP TABLE sign_in_links; DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE votes; DROP TABLE read_marks;
+        "DROP TABLE alert_settings; DROP TABLE watches; DROP TABLE paper_events; DROP TABLE webhook_deliveries; DROP TABLE alert_ledger; DROP TABLE alerts; DROP TABLE sign_in_links; DROP TABLE sessions; DROP TABLE api_tokens; DROP TABLE votes; DROP TABLE read_marks;
          DROP TABLE collection_items; DROP TABLE collections; DROP TABLE follows; DROP TABLE paper_authors; DROP TABLE paper_keys; DROP TABLE feed_keys; PRAGMA user_version = 5;",
     )
     .unwrap();

@@ -251,6 +251,17 @@ fn account_page(s: &AppState, reader: &Subscriber, fresh: Option<(&ApiToken, &st
             }
             p { "Export everything you saved: " a href="/account/export.bib" { "BibTeX" } " · " a href="/account/export.json" { "CSL-JSON (Zotero, Mendeley, pandoc)" } }
         }
+        section aria-labelledby="acct-alerts" {
+            h2 #acct-alerts { "Alerts" }
+            p { a href="/alerts" { (count(data.alerts.len(), "alert")) } " (saved searches) · " a href="/alerts#watched" { (count(data.watched.len(), "watched paper")) } }
+            @for a in data.alerts.iter().filter(|a| a.webhook_disabled.is_some()) {
+                section.notice.problem role="alert" {
+                    p { "The webhook of your alert “" (a.name) "” was disabled after " (a.webhook_failures) " failed calls"
+                        @if let Some((_, error)) = &a.webhook_disabled { " (last: " (error) ")" }
+                        ". " a href="/alerts" { "Resume it on the alerts page" } "." }
+                }
+            }
+        }
         section aria-labelledby="acct-authors" {
             h2 #acct-authors { "Authors you follow" }
             @if data.follows.is_empty() { p { "None yet: follow authors from a paper's page." } } @else {

@@ -166,7 +166,7 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
             let key = s.store().feed_key(reader.id)?;
             let watched_ids: Vec<paperboy_core::PaperId> = s.store().watched_papers(reader.id)?.into_iter().map(|(id, _)| id).collect();
             let watched = s.store().papers(&watched_ids)?;
-            let settings = s.store().watch_settings(reader.id)?;
+            let settings = s.store().alert_settings(reader.id)?;
             let v = Viewer::load(s, &visit, &[])?;
             let main = html! {
                 h1 { "Alerts" }
@@ -221,6 +221,7 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
                         input type="hidden" name="action" value="settings";
                         div.field.check { input #watch-saved type="checkbox" name="saved" value="1" checked[settings.saved]; label for="watch-saved" { "Watch every paper I save" } }
                         div.field.check { input #watch-email type="checkbox" name="email" value="1" checked[settings.email]; label for="watch-email" { "Their news in my email digest too (it is always in my alerts feed)" } }
+                        div.field.check { input #alert-separate type="checkbox" name="separate" value="1" checked[settings.separate]; label for="alert-separate" { "Send alert email as a message of its own after each harvest, not in my digest" } }
                         @let hooked: Vec<&Alert> = list.iter().filter(|a| a.spec.webhook.is_some()).collect();
                         @if !hooked.is_empty() {
                             div.field {
@@ -303,6 +304,8 @@ pub struct WatchForm {
     email: Option<String>,
     /// With `action=settings`: the news goes to this alert's webhook too (empty: none).
     webhook_alert: Option<String>,
+    /// With `action=settings`: alert email as messages of their own, not in the digest.
+    separate: Option<String>,
 }
 
 /// `POST /watch`: `watch` or `unwatch` `paper`, or `settings` (`saved`: watch every paper the
@@ -315,7 +318,7 @@ pub async fn watch(State(state): State<AppState>, headers: HeaderMap, visit: Vis
             Some(a) => Some(a.parse::<i64>().map_err(|_| WebError::BadRequest(format!("webhook_alert: {a:?} is not an alert")))?),
             None => None,
         };
-        let settings = alerts::WatchSettings { saved: form.saved.is_some(), email: form.email.is_some(), webhook_alert };
+        let settings = alerts::AlertSettings { saved: form.saved.is_some(), email: form.email.is_some(), webhook_alert, separate: form.separate.is_some() };
         return state
             .blocking(move |s| {
                 let reader = s.signed_in(&Visit { here: next.clone(), ..visit })?;
@@ -324,7 +327,7 @@ pub async fn watch(State(state): State<AppState>, headers: HeaderMap, visit: Vis
                         return Err(WebError::BadRequest(format!("webhook_alert: you have no alert {id} with a webhook")).into());
                     }
                 }
-                s.store().set_watch_settings(reader.id, settings, Utc::now())?;
+                s.store().set_alert_settings(reader.id, settings, Utc::now())?;
                 Ok(Redirect::to(&next).into_response())
             })
             .await;

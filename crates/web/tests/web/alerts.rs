@@ -126,11 +126,11 @@ async fn alerts_are_saved_from_a_search_checked_listed_and_fed() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _, _) = post(app, &cookie, "/watch", &format!("csrf={csrf}&action=settings&saved=1&email=1")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(app.state.store().watch_settings(reader).unwrap(), paperboy_engine::alerts::WatchSettings { saved: true, email: true, webhook_alert: None });
+    assert_eq!(app.state.store().alert_settings(reader).unwrap(), paperboy_engine::alerts::AlertSettings { saved: true, email: true, webhook_alert: None, separate: false });
     let (_, _, page) = request(app, "GET", "/alerts", &[("cookie", &cookie)], "").await;
     assert!(page.contains(r#"name="saved" value="1" checked"#), "{page}");
     post(app, &cookie, "/watch", &format!("csrf={csrf}&action=settings")).await;
-    assert_eq!(app.state.store().watch_settings(reader).unwrap(), paperboy_engine::alerts::WatchSettings::default());
+    assert_eq!(app.state.store().alert_settings(reader).unwrap(), paperboy_engine::alerts::AlertSettings::default());
     let event = Delivery { item: format!("{watched}#v9"), output: "feed".into(), alerts: vec![paperboy_engine::alerts::WATCHING.into()], webhook: None };
     app.state.store().record_alert_run(&Run { reader, seen: vec![], deliveries: vec![event], events_seen: vec![] }, Utc::now()).unwrap();
     let (_, _, feed) = get(app, &format!("/feeds/alerts/{key}.xml")).await;
@@ -141,6 +141,24 @@ async fn alerts_are_saved_from_a_search_checked_listed_and_fed() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(app.state.store().watched_papers(reader).unwrap().is_empty());
 
+    // A dead webhook is disabled, and the account page says so.
+    let mut hooked = paperboy_engine::alerts::AlertSpec::new("dead hooks");
+    hooked.webhook = Some(paperboy_engine::alerts::Webhook { url: "https://hooks.example.org/gone".into(), format: paperboy_engine::alerts::WebhookFormat::Json });
+    let dead = app.state.store().create_alert(reader, "dead hooks", &hooked, Utc::now()).unwrap().unwrap();
+    let hook_call = paperboy_engine::alerts::webhook_request(dead.id, reader, hooked.webhook.as_ref().unwrap(), &app.state.store().paper(&papers[1]).unwrap().unwrap(), &["dead hooks".into()], "http://paperboy.test");
+    let call = Delivery { item: papers[1].to_string(), output: "webhook:https://hooks.example.org/gone".into(), alerts: vec!["dead hooks".into()], webhook: Some(hook_call) };
+    app.state.store().record_alert_run(&Run { reader, seen: vec![], deliveries: vec![call], events_seen: vec![] }, Utc::now()).unwrap();
+    let mut t = Utc::now();
+    for _ in 0..paperboy_engine::alerts::FAILURES_TO_DISABLE {
+        let job = app.state.store().claim_webhooks(t, 1000, chrono::Duration::minutes(5)).unwrap().into_iter().find(|j| j.request.alert == dead.id).expect("its call");
+        app.state.store().record_webhook(job.id, Err("connection refused".into()), t).unwrap();
+        t += chrono::Duration::days(1);
+    }
+    let (_, _, account) = request(app, "GET", "/account", &[("cookie", &cookie)], "").await;
+    assert!(account.contains("The webhook of your alert “dead hooks” was disabled after 5 failed calls (last: connection refused)"), "{account}");
+    let (_, _, page) = request(app, "GET", "/alerts", &[("cookie", &cookie)], "").await;
+    assert!(page.contains("Resume its webhook"));
+
     // Only its reader deletes an alert.
     let (other, _) = sign_in(app, "other-alerts@example.org").await;
     let (_, _, other_page) = request(app, "GET", "/alerts", &[("cookie", &other)], "").await;
@@ -148,5 +166,5 @@ async fn alerts_are_saved_from_a_search_checked_listed_and_fed() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, _) = post(app, &cookie, &format!("/alerts/{}/delete", saved[0].id), &format!("csrf={csrf}")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(app.state.store().alerts_of(reader).unwrap().is_empty());
+    assert_eq!(app.state.store().alerts_of(reader).unwrap().len(), 1, "the dead-hooks alert stays");
 }

@@ -411,7 +411,8 @@ async fn deleting_an_account_leaves_nothing_behind() {
         let rows = format!("{:?}", app.state.store().export_rows(table, None, 1_000_000).unwrap());
         assert!(!rows.contains("leaving@example.org"), "{}: the address is gone", table.name);
     }
-    assert!(app.state.store().collection(mine).unwrap().is_none(), "the collection is gone");
+    // SQLite may give the freed collection id to another test's new collection at once.
+    assert!(app.state.store().collection(mine).unwrap().is_none_or(|c| c.name != "Mine"), "the collection is gone");
     let (_, _, after) = page_as(app, &cookie, "/account").await;
     assert!(after.contains("Email me a sign-in link"), "the session went with the account");
 }

@@ -5,7 +5,7 @@ use paperboy_core::PaperId;
 use postgres::Row;
 
 use super::PgStore;
-use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, WatchSettings, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
+use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, AlertSettings, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
 use crate::store::{AlertStore, StoreError};
 use crate::subscriptions::random_token;
 
@@ -153,6 +153,11 @@ impl AlertStore for PgStore {
         )
     }
 
+    fn separate_alert_mail_readers(&self) -> Result<Vec<i64>, StoreError> {
+        let rows = self.conn().query(crate::store::SEPARATE_ALERT_MAIL_READERS, &[])?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     fn claim_webhooks(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<WebhookJob>, StoreError> {
         let rows = self.conn().query(
             "WITH due AS (
@@ -235,14 +240,14 @@ impl AlertStore for PgStore {
         Ok(())
     }
 
-    fn set_watch_settings(&mut self, reader: i64, settings: WatchSettings, now: DateTime<Utc>) -> Result<(), StoreError> {
+    fn set_alert_settings(&mut self, reader: i64, settings: AlertSettings, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mut client = self.conn();
         let mut tx = client.transaction()?;
-        let (saved, email) = (i32::from(settings.saved), i32::from(settings.email));
+        let (saved, email, separate) = (i32::from(settings.saved), i32::from(settings.email), i32::from(settings.separate));
         tx.execute(
-            "INSERT INTO watch_settings (reader_id, saved, email, webhook_alert, since) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (reader_id) DO UPDATE SET saved = $2, email = $3, webhook_alert = $4",
-            &[&reader, &saved, &email, &settings.webhook_alert, &now],
+            "INSERT INTO alert_settings (reader_id, saved, email, webhook_alert, separate, since) VALUES ($1, $2, $3, $4, $6, $5)
+             ON CONFLICT (reader_id) DO UPDATE SET saved = $2, email = $3, webhook_alert = $4, separate = $6",
+            &[&reader, &saved, &email, &settings.webhook_alert, &now, &separate],
         )?;
         if settings.saved {
             tx.execute(
@@ -257,11 +262,16 @@ impl AlertStore for PgStore {
         Ok(())
     }
 
-    fn watch_settings(&self, reader: i64) -> Result<WatchSettings, StoreError> {
-        let row = self.conn().query_opt("SELECT saved, email, webhook_alert FROM watch_settings WHERE reader_id = $1", &[&reader])?;
+    fn alert_settings(&self, reader: i64) -> Result<AlertSettings, StoreError> {
+        let row = self.conn().query_opt("SELECT saved, email, webhook_alert, separate FROM alert_settings WHERE reader_id = $1", &[&reader])?;
         Ok(match row {
-            Some(r) => WatchSettings { saved: r.try_get::<_, i32>(0)? != 0, email: r.try_get::<_, i32>(1)? != 0, webhook_alert: r.try_get(2)? },
-            None => WatchSettings::default(),
+            Some(r) => AlertSettings {
+                saved: r.try_get::<_, i32>(0)? != 0,
+                email: r.try_get::<_, i32>(1)? != 0,
+                webhook_alert: r.try_get(2)?,
+                separate: r.try_get::<_, i32>(3)? != 0,
+            },
+            None => AlertSettings::default(),
         })
     }
 

@@ -257,11 +257,12 @@ const MIGRATIONS: &[&str] = &[
         since TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (reader_id, paper_id)
     );
-    CREATE TABLE watch_settings (
+    CREATE TABLE alert_settings (
         reader_id BIGINT PRIMARY KEY REFERENCES subscribers (id),
         saved INTEGER NOT NULL,
         email INTEGER NOT NULL,
         webhook_alert BIGINT,
+        separate INTEGER NOT NULL DEFAULT 0,
         since TIMESTAMPTZ NOT NULL
     );"#,
 ];

@@ -55,33 +55,11 @@ impl Outbox for PgStore {
     }
 
     fn enqueue_digest_with(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        // One statement, so one round trip and one transaction: the outbox row, its ledger rows
-        // and the subscriber's last digest day, or (a digest for the period exists) nothing.
-        let mut client = self.conn();
-        let enqueue = self.statement(
-            &mut *client,
-            "WITH o AS (
-                 INSERT INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
-                     status, attempts, next_attempt_at, created_at)
-                 VALUES ($1, 'digest', $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9)
-                 ON CONFLICT DO NOTHING RETURNING id
-             ), ledger AS (
-                 INSERT INTO digest_ledger (subscriber_id, paper_id, outbox_id)
-                 SELECT $1, p, o.id FROM o, unnest($10::text[]) AS t(p) ON CONFLICT DO NOTHING
-             ), last_day AS (
-                 UPDATE subscribers SET last_digest_day = $11 WHERE id = $1 AND EXISTS (SELECT 1 FROM o)
-             ), mailed AS (
-                 UPDATE alert_ledger SET mailed_at = $9
-                 WHERE reader_id = $1 AND output = 'email' AND item = ANY($12::text[]) AND EXISTS (SELECT 1 FROM o)
-             )
-             SELECT id FROM o",
-        )?;
-        let ids: Vec<String> = papers.iter().map(|p| p.to_string()).collect();
-        let inserted = client.query_opt(
-            &enqueue,
-            &[&subscriber, &period, &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now, &ids, &day, &alert_items],
-        )?;
-        Ok(inserted.is_some())
+        self.enqueue_ledgered(subscriber, Kind::Digest, period, Some(day), papers, alert_items, message, now)
+    }
+
+    fn enqueue_alert_mail(&mut self, subscriber: i64, key: &str, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.enqueue_ledgered(subscriber, Kind::Alert, key, None, papers, alert_items, message, now)
     }
 
     fn enqueue_mail(&mut self, subscriber: i64, kind: Kind, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -101,7 +79,7 @@ impl Outbox for PgStore {
             "WITH due AS (
                  SELECT o.id FROM outbox o
                  WHERE o.status IN ('queued', 'sending') AND o.next_attempt_at <= $1
-                   AND (o.kind <> 'digest' OR EXISTS (SELECT 1 FROM subscribers s WHERE s.id = o.subscriber_id AND s.status = 'confirmed'))
+                   AND (o.kind NOT IN ('digest', 'alert') OR EXISTS (SELECT 1 FROM subscribers s WHERE s.id = o.subscriber_id AND s.status = 'confirmed'))
                  ORDER BY o.id LIMIT $2
                  FOR UPDATE OF o SKIP LOCKED
              )
@@ -190,5 +168,40 @@ impl Leases for PgStore {
     fn lease_holder(&self, name: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
         let row = self.conn().query_opt("SELECT holder, expires_at FROM leases WHERE name = $1", &[&name])?;
         Ok(row.map(|r| Ok::<_, postgres::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
+    }
+}
+
+impl PgStore {
+    /// A digest or an alert mail: the outbox row, its ledger rows, the alert items marked
+    /// mailed and (a digest) the subscriber's last digest day, in one statement.
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue_ledgered(&self, subscriber: i64, kind: Kind, period: &str, day: Option<NaiveDate>, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        // One statement, so one round trip and one transaction: the outbox row, its ledger rows
+        // and the subscriber's last digest day, or (a digest for the period exists) nothing.
+        let mut client = self.conn();
+        let enqueue = self.statement(
+            &mut *client,
+            "WITH o AS (
+                 INSERT INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
+                     status, attempts, next_attempt_at, created_at)
+                 VALUES ($1, $13, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9)
+                 ON CONFLICT DO NOTHING RETURNING id
+             ), ledger AS (
+                 INSERT INTO digest_ledger (subscriber_id, paper_id, outbox_id)
+                 SELECT $1, p, o.id FROM o, unnest($10::text[]) AS t(p) ON CONFLICT DO NOTHING
+             ), last_day AS (
+                 UPDATE subscribers SET last_digest_day = $11 WHERE id = $1 AND $11::date IS NOT NULL AND EXISTS (SELECT 1 FROM o)
+             ), mailed AS (
+                 UPDATE alert_ledger SET mailed_at = $9
+                 WHERE reader_id = $1 AND output = 'email' AND item = ANY($12::text[]) AND EXISTS (SELECT 1 FROM o)
+             )
+             SELECT id FROM o",
+        )?;
+        let ids: Vec<String> = papers.iter().map(|p| p.to_string()).collect();
+        let inserted = client.query_opt(
+            &enqueue,
+            &[&subscriber, &period, &message.message_id, &message.recipient, &message.subject, &message.html, &message.text, &message.unsubscribe_url, &now, &ids, &day, &alert_items, &kind.as_str()],
+        )?;
+        Ok(inserted.is_some())
     }
 }

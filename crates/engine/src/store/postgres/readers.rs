@@ -275,7 +275,7 @@ impl ReaderStore for PgStore {
         )?;
         self.conn().execute(
             "INSERT INTO watches (reader_id, paper_id, seen_event, since)
-             SELECT $1::bigint, $2::text, (SELECT coalesce(max(id), 0) FROM paper_events), $3::timestamptz WHERE EXISTS (SELECT 1 FROM watch_settings WHERE reader_id = $1 AND saved = 1)
+             SELECT $1::bigint, $2::text, (SELECT coalesce(max(id), 0) FROM paper_events), $3::timestamptz WHERE EXISTS (SELECT 1 FROM alert_settings WHERE reader_id = $1 AND saved = 1)
              ON CONFLICT DO NOTHING",
             &[&reader, &paper.to_string(), &now],
         )?;
@@ -366,7 +366,7 @@ impl ReaderStore for PgStore {
             "DELETE FROM webhook_deliveries WHERE alert_id IN (SELECT id FROM alerts WHERE reader_id = $1)",
             "DELETE FROM alert_ledger WHERE reader_id = $1",
             "DELETE FROM watches WHERE reader_id = $1",
-            "DELETE FROM watch_settings WHERE reader_id = $1",
+            "DELETE FROM alert_settings WHERE reader_id = $1",
             "DELETE FROM alerts WHERE reader_id = $1",
             "DELETE FROM digest_ledger WHERE subscriber_id = $1",
             "DELETE FROM outbox WHERE subscriber_id = $1",

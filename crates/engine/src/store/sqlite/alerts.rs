@@ -5,7 +5,7 @@ use paperboy_core::PaperId;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{time, SqliteStore};
-use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, WatchSettings, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
+use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, AlertSettings, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
 use crate::store::{AlertStore, StoreError};
 use crate::subscriptions::random_token;
 
@@ -165,6 +165,12 @@ impl AlertStore for SqliteStore {
         )
     }
 
+    fn separate_alert_mail_readers(&self) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(crate::store::SEPARATE_ALERT_MAIL_READERS)?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn claim_webhooks(&mut self, now: DateTime<Utc>, limit: usize, lease: Duration) -> Result<Vec<WebhookJob>, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut jobs = Vec::new();
@@ -245,12 +251,12 @@ impl AlertStore for SqliteStore {
         Ok(())
     }
 
-    fn set_watch_settings(&mut self, reader: i64, settings: WatchSettings, now: DateTime<Utc>) -> Result<(), StoreError> {
+    fn set_alert_settings(&mut self, reader: i64, settings: AlertSettings, now: DateTime<Utc>) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT INTO watch_settings (reader_id, saved, email, webhook_alert, since) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (reader_id) DO UPDATE SET saved = ?2, email = ?3, webhook_alert = ?4",
-            params![reader, settings.saved, settings.email, settings.webhook_alert, now.to_rfc3339()],
+            "INSERT INTO alert_settings (reader_id, saved, email, webhook_alert, separate, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (reader_id) DO UPDATE SET saved = ?2, email = ?3, webhook_alert = ?4, separate = ?5",
+            params![reader, settings.saved, settings.email, settings.webhook_alert, settings.separate, now.to_rfc3339()],
         )?;
         if settings.saved {
             tx.execute(
@@ -264,11 +270,11 @@ impl AlertStore for SqliteStore {
         Ok(())
     }
 
-    fn watch_settings(&self, reader: i64) -> Result<WatchSettings, StoreError> {
-        let row: Option<WatchSettings> = self
+    fn alert_settings(&self, reader: i64) -> Result<AlertSettings, StoreError> {
+        let row: Option<AlertSettings> = self
             .conn
-            .query_row("SELECT saved, email, webhook_alert FROM watch_settings WHERE reader_id = ?1", [reader], |r| {
-                Ok(WatchSettings { saved: r.get(0)?, email: r.get(1)?, webhook_alert: r.get(2)? })
+            .query_row("SELECT saved, email, webhook_alert, separate FROM alert_settings WHERE reader_id = ?1", [reader], |r| {
+                Ok(AlertSettings { saved: r.get(0)?, email: r.get(1)?, webhook_alert: r.get(2)?, separate: r.get(3)? })
             })
             .optional()?;
         Ok(row.unwrap_or_default())

@@ -253,11 +253,12 @@ const MIGRATIONS: &[&str] = &[
         since TEXT NOT NULL,
         PRIMARY KEY (reader_id, paper_id)
     ) WITHOUT ROWID;
-    CREATE TABLE watch_settings (
+    CREATE TABLE alert_settings (
         reader_id INTEGER PRIMARY KEY NOT NULL REFERENCES subscribers(id),
         saved INTEGER NOT NULL,
         email INTEGER NOT NULL,
         webhook_alert INTEGER,
+        separate INTEGER NOT NULL DEFAULT 0,
         since TEXT NOT NULL
     );",
 ];

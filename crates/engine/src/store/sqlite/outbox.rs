@@ -55,32 +55,11 @@ impl Outbox for SqliteStore {
     }
 
     fn enqueue_digest_with(&mut self, subscriber: i64, period: &str, day: NaiveDate, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let inserted = tx.execute(
-            "INSERT OR IGNORE INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
-                 status, attempts, next_attempt_at, created_at)
-             VALUES (?1, 'digest', ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', 0, ?9, ?9)",
-            params![subscriber, period, message.message_id, message.recipient, message.subject, message.html, message.text, message.unsubscribe_url, now.to_rfc3339()],
-        )?;
-        if inserted == 0 {
-            return Ok(false);
-        }
-        let outbox_id = tx.last_insert_rowid();
-        {
-            let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO digest_ledger (subscriber_id, paper_id, outbox_id) VALUES (?1, ?2, ?3)")?;
-            for p in papers {
-                stmt.execute(params![subscriber, p.to_string(), outbox_id])?;
-            }
-        }
-        {
-            let mut stmt = tx.prepare_cached("UPDATE alert_ledger SET mailed_at = ?3 WHERE reader_id = ?1 AND output = 'email' AND item = ?2")?;
-            for item in alert_items {
-                stmt.execute(params![subscriber, item, now.to_rfc3339()])?;
-            }
-        }
-        tx.execute("UPDATE subscribers SET last_digest_day = ?2 WHERE id = ?1", params![subscriber, day.to_string()])?;
-        tx.commit()?;
-        Ok(true)
+        self.enqueue_ledgered(subscriber, Kind::Digest, period, Some(day), papers, alert_items, message, now)
+    }
+
+    fn enqueue_alert_mail(&mut self, subscriber: i64, key: &str, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.enqueue_ledgered(subscriber, Kind::Alert, key, None, papers, alert_items, message, now)
     }
 
     fn enqueue_mail(&mut self, subscriber: i64, kind: Kind, message: &OutgoingMessage, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -101,7 +80,7 @@ impl Outbox for SqliteStore {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM outbox o
                  WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?1
-                   AND (kind <> 'digest' OR EXISTS (SELECT 1 FROM subscribers s WHERE s.id = o.subscriber_id AND s.status = 'confirmed'))
+                   AND (kind NOT IN ('digest', 'alert') OR EXISTS (SELECT 1 FROM subscribers s WHERE s.id = o.subscriber_id AND s.status = 'confirmed'))
                  ORDER BY id LIMIT ?2"
             ))?;
             let mut found = stmt.query(params![now.to_rfc3339(), limit as i64])?;
@@ -197,5 +176,41 @@ impl Leases for SqliteStore {
         let found: Option<(String, String)> =
             self.conn.query_row("SELECT holder, expires_at FROM leases WHERE name = ?1", [name], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         found.map(|(holder, until)| Ok((holder, super::time(&until, &|| format!("lease {name}"))?))).transpose()
+    }
+}
+
+impl SqliteStore {
+    /// A digest or an alert mail: the outbox row, its ledger rows, the alert items marked
+    /// mailed and (a digest) the subscriber's last digest day, in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    fn enqueue_ledgered(&mut self, subscriber: i64, kind: Kind, period: &str, day: Option<NaiveDate>, papers: &[PaperId], alert_items: &[String], message: &OutgoingMessage, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO outbox (subscriber_id, kind, period, message_id, recipient, subject, html, text, unsubscribe_url,
+                 status, attempts, next_attempt_at, created_at)
+             VALUES (?1, ?10, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', 0, ?9, ?9)",
+            params![subscriber, period, message.message_id, message.recipient, message.subject, message.html, message.text, message.unsubscribe_url, now.to_rfc3339(), kind.as_str()],
+        )?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        let outbox_id = tx.last_insert_rowid();
+        {
+            let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO digest_ledger (subscriber_id, paper_id, outbox_id) VALUES (?1, ?2, ?3)")?;
+            for p in papers {
+                stmt.execute(params![subscriber, p.to_string(), outbox_id])?;
+            }
+        }
+        {
+            let mut stmt = tx.prepare_cached("UPDATE alert_ledger SET mailed_at = ?3 WHERE reader_id = ?1 AND output = 'email' AND item = ?2")?;
+            for item in alert_items {
+                stmt.execute(params![subscriber, item, now.to_rfc3339()])?;
+            }
+        }
+        if let Some(day) = day {
+            tx.execute("UPDATE subscribers SET last_digest_day = ?2 WHERE id = ?1", params![subscriber, day.to_string()])?;
+        }
+        tx.commit()?;
+        Ok(true)
     }
 }

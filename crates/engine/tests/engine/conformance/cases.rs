@@ -12,7 +12,7 @@ use paperboy_engine::readers::{author_key, Marks, SignInRequest, Vote, SESSION_T
 use paperboy_engine::store::account_data;
 use paperboy_engine::store::transfer::{Value, TABLES};
 use paperboy_engine::trending::{self, Window};
-use paperboy_engine::alerts::{Alert, AlertSpec, Delivery as AlertDelivery, Run, WatchSettings, Webhook, WebhookFormat, WebhookRequest, WebhookState, FAILURES_TO_DISABLE};
+use paperboy_engine::alerts::{Alert, AlertSpec, Delivery as AlertDelivery, Run, AlertSettings, Webhook, WebhookFormat, WebhookRequest, WebhookState, FAILURES_TO_DISABLE};
 use paperboy_engine::{IngestRun, Store};
 
 use super::TestDb;
@@ -816,6 +816,18 @@ pub fn alerts_are_per_reader_and_deliver_an_item_once_per_output(db: &TestDb) {
     let paper_id = id("2401.00001");
     assert!(store.enqueue_digest_with(ada, "daily:2026-01-01", day("2026-01-01"), std::slice::from_ref(&paper_id), &["2401.00003#v2".to_owned()], &message("dm", "r0@example.org"), t0()).unwrap());
     assert!(store.alert_mail(ada, 10).unwrap().is_empty(), "both carried");
+    // As a message of its own, for a reader who chose that.
+    assert!(store.separate_alert_mail_readers().unwrap().is_empty());
+    store.record_alert_run(&Run { reader: ada, seen: vec![], deliveries: vec![email("2401.00004")], events_seen: vec![] }, t0()).unwrap();
+    assert!(store.separate_alert_mail_readers().unwrap().is_empty(), "the digest carries it");
+    store.set_alert_settings(ada, AlertSettings { separate: true, ..AlertSettings::default() }, t0()).unwrap();
+    assert_eq!(store.separate_alert_mail_readers().unwrap(), [ada]);
+    let last_day = store.subscriber_by_email(&EmailAddress::parse("r0@example.org").unwrap()).unwrap().unwrap().last_digest_day;
+    assert!(store.enqueue_alert_mail(ada, "alerts:1", &[id("2401.00004")], &["2401.00004".to_owned()], &message("am", "r0@example.org"), t0()).unwrap());
+    assert!(!store.enqueue_alert_mail(ada, "alerts:1", &[], &[], &message("am2", "r0@example.org"), t0()).unwrap(), "one message per key");
+    assert!(store.separate_alert_mail_readers().unwrap().is_empty());
+    assert_eq!(store.subscriber_by_email(&EmailAddress::parse("r0@example.org").unwrap()).unwrap().unwrap().last_digest_day, last_day, "not a digest");
+    assert_eq!(store.delivery_of("<am@paperboy.test>").unwrap().map(|(d, _)| d), Some(Delivery::Queued));
 
     let mut changed = spec.clone();
     changed.top_n = Some(3);
@@ -920,14 +932,14 @@ pub fn a_watched_paper_raises_one_event_per_change_for_its_watchers(db: &TestDb)
     let c = store.create_collection(bob, "c", t0()).unwrap();
     store.save_paper(bob, c.id, &other.id, None, t0()).unwrap();
     assert!(store.watched_papers(bob).unwrap().is_empty(), "saving alone watches nothing");
-    assert_eq!(store.watch_settings(bob).unwrap(), WatchSettings::default());
-    store.set_watch_settings(bob, WatchSettings { saved: true, email: true, webhook_alert: Some(7) }, t0()).unwrap();
-    assert_eq!(store.watch_settings(bob).unwrap(), WatchSettings { saved: true, email: true, webhook_alert: Some(7) });
+    assert_eq!(store.alert_settings(bob).unwrap(), AlertSettings::default());
+    store.set_alert_settings(bob, AlertSettings { saved: true, email: true, webhook_alert: Some(7), separate: false }, t0()).unwrap();
+    assert_eq!(store.alert_settings(bob).unwrap(), AlertSettings { saved: true, email: true, webhook_alert: Some(7), separate: false });
     let watched: Vec<PaperId> = store.watched_papers(bob).unwrap().into_iter().map(|(id, _)| id).collect();
     assert_eq!(watched, std::slice::from_ref(&other.id));
     store.save_paper(bob, c.id, &third.id, None, t0() + Duration::minutes(1)).unwrap();
     assert_eq!(store.watched_papers(bob).unwrap().len(), 2);
-    store.set_watch_settings(bob, WatchSettings { saved: false, email: true, webhook_alert: None }, t0()).unwrap();
+    store.set_alert_settings(bob, AlertSettings { saved: false, email: true, webhook_alert: None, separate: false }, t0()).unwrap();
     store.save_paper(bob, c.id, &pid, None, t0()).unwrap();
     assert_eq!(store.watched_papers(bob).unwrap().len(), 2, "off: new saves are not watched, the watches stay");
     assert!(store.watched_papers(carol).unwrap().len() == 1);
