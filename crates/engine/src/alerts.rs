@@ -588,6 +588,10 @@ pub fn run_all(store: &mut dyn Store, service: &SearchService, base_url: &str, n
         by_reader.entry(*reader).or_default().1.push(e);
     }
     for (reader, (alerts, events)) in by_reader {
+        // Nothing new for this reader: no write at all (the worker runs this every tick).
+        if events.is_empty() && alerts.iter().all(|a| a.seen_seq >= last) {
+            continue;
+        }
         let mut run = Run { reader, seen: vec![], deliveries: vec![], events_seen: vec![] };
         let mut found: BTreeMap<String, BTreeMap<String, Found<'_>>> = BTreeMap::new();
         for alert in alerts {

@@ -85,6 +85,7 @@ fn saved_searches_deliver_new_matches_once_and_never_an_excluded_one() {
     // The next run finds nothing new; the same papers changed again are not delivered twice.
     let again = alerts::run_all(&mut store, &service, "http://paperboy.test", t0 + Duration::hours(1)).unwrap();
     assert_eq!(again.candidates, 0);
+    assert!(store.all_alerts().unwrap().iter().all(|a| a.last_run_at == Some(t0)), "an idle run writes nothing");
     for a in store.all_alerts().unwrap() {
         assert!(store.record_alert_run(&alerts::Run { reader: a.reader, seen: vec![(a.id, 0)], deliveries: vec![], events_seen: vec![] }, t0).unwrap().is_empty());
     }

@@ -225,6 +225,7 @@ const MIGRATIONS: &[&str] = &[
         mailed_at TIMESTAMPTZ,
         PRIMARY KEY (reader_id, output, item)
     );
+    CREATE INDEX alert_ledger_unmailed ON alert_ledger (reader_id) WHERE output = 'email' AND mailed_at IS NULL;
     CREATE TABLE webhook_deliveries (
         id BIGSERIAL PRIMARY KEY,
         alert_id BIGINT NOT NULL REFERENCES alerts (id),

@@ -221,6 +221,7 @@ const MIGRATIONS: &[&str] = &[
         mailed_at TEXT,
         PRIMARY KEY (reader_id, output, item)
     ) WITHOUT ROWID;
+    CREATE INDEX alert_ledger_unmailed ON alert_ledger(reader_id) WHERE output = 'email' AND mailed_at IS NULL;
     CREATE TABLE webhook_deliveries (
         id INTEGER PRIMARY KEY,
         alert_id INTEGER NOT NULL REFERENCES alerts(id),
