@@ -373,17 +373,53 @@ fn arxiv_in(s: &str) -> Option<ArxivId> {
     if let Some(i) = lower.find("10.48550/arxiv.") {
         return ArxivId::parse_loose(&s[i + "10.48550/arxiv.".len()..]).ok().map(|v| v.id);
     }
-    // "arXiv preprint arXiv:2401.01234" (Google Scholar), or a URL inside other text.
-    for marker in ["arxiv:", "arxiv.org/abs/", "arxiv.org/pdf/"] {
+    // "arXiv preprint arXiv:2401.01234" (Google Scholar), or a URL inside other text: arXiv's
+    // own pages, and the services that show arXiv papers under their id.
+    for marker in ["arxiv:", "arxiv.org/abs/", "arxiv.org/pdf/", "arxiv.org/html/", "huggingface.co/papers/", "hf.co/papers/", "alphaxiv.org/abs/", "alphaxiv.org/overview/"] {
         if let Some(i) = lower.find(marker) {
             let rest = &s[i + marker.len()..];
-            let token: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != ',' && *c != '}' && *c != ';').collect();
+            let token: String = rest.chars().take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '}' | ';' | '?' | '#')).collect();
             if let Ok(v) = ArxivId::parse_loose(token.trim_end_matches(".pdf")) {
                 return Some(v.id);
             }
         }
     }
     None
+}
+
+/// What a search query is, when it is a paper reference rather than words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Named {
+    /// A stored paper the query names (by arXiv id or URL, or DOI).
+    Stored(PaperId),
+    /// An arXiv paper this instance does not have.
+    MissingArxiv(ArxivId),
+    /// A DOI no stored paper carries.
+    MissingDoi(String),
+}
+
+/// The paper a search query names outright, when the query is one reference and nothing else:
+/// an arXiv id (`2401.01234`, `arXiv:2401.01234v2`), an arXiv, Hugging Face papers or alphaXiv
+/// URL, or a DOI (`10.1000/x`, `https://doi.org/…`; arXiv's own DOIs too).
+pub fn named_paper(store: &dyn PaperStore, query: &str) -> Result<Option<Named>, StoreError> {
+    let q = query.trim();
+    if q.is_empty() || q.contains(char::is_whitespace) {
+        return Ok(None);
+    }
+    if let Some(id) = arxiv_in(q) {
+        let paper = PaperId::from(id.clone());
+        return Ok(Some(match store.paper(&paper)? {
+            Some(_) => Named::Stored(paper),
+            None => Named::MissingArxiv(id),
+        }));
+    }
+    if let Some(key) = doi_key(q) {
+        return Ok(Some(match store.papers_by_keys(std::slice::from_ref(&key))?.into_iter().next() {
+            Some((_, paper)) => Named::Stored(paper),
+            None => Named::MissingDoi(key.trim_start_matches("doi:").to_owned()),
+        }));
+    }
+    Ok(None)
 }
 
 fn line_of(input: &str, byte: usize) -> usize {

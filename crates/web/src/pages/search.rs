@@ -2,20 +2,29 @@
 //! snippets and why each ranks where it does, and help when nothing matches.
 
 use axum::extract::State;
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use paperboy_core::urls;
+use paperboy_engine::library::Named;
 use maud::{html, Markup};
 use paperboy_engine::search::{Filters, Hit, Mode};
 
-use super::{PageResult, MAX_HITS, PER_PAGE};
+use super::{MAX_HITS, PER_PAGE};
+use crate::error::PageError;
 use crate::params::{Params, SearchParams};
 use crate::render::{page, pager, paper_item, url_encode};
 use crate::session::{Viewer, Visit};
 use crate::state::AppState;
 
-/// `/search`.
-pub async fn search(State(state): State<AppState>, params: Params, visit: Visit) -> PageResult {
+/// `/search`. A query that is one paper reference (an arXiv id or URL, a Hugging Face papers or
+/// alphaXiv URL, a DOI) opens that paper's page when this instance has it, and says so when not.
+pub async fn search(State(state): State<AppState>, params: Params, visit: Visit) -> Result<Response, PageError> {
     let page_no = params.page()?;
     let asked = params.search()?;
+    let reference = asked.q.clone();
+    let named = state.blocking(move |s| Ok::<_, PageError>(paperboy_engine::library::named_paper(&*s.store(), &reference)?)).await?;
+    if let Some(Named::Stored(id)) = &named {
+        return Ok(Redirect::to(&urls::paper("", id)).into_response());
+    }
     let slot = match asked.q.is_empty() {
         true => None,
         false => Some(state.admit_search(&asked.query()?, asked.mode).await?),
@@ -34,7 +43,7 @@ pub async fn search(State(state): State<AppState>, params: Params, visit: Visit)
                     p.hint { "Search titles, abstracts and authors by words (bm25), by meaning (semantic), or both (hybrid). Use quotes for phrases and "
                         code { "title:" } ", " code { "author:" } " or " code { "cat:" } " to search one field." }
                 };
-                return Ok(Html(page(s, "Search", main).into_string()));
+                return Ok(Html(page(s, "Search", main).into_string()).into_response());
             }
             let query = asked.query()?;
             let service = s.search_ready()?;
@@ -49,6 +58,13 @@ pub async fn search(State(state): State<AppState>, params: Params, visit: Visit)
             let main = html! {
                 h1 { "Search" }
                 (form)
+                @match &named {
+                    Some(Named::MissingArxiv(id)) => section.notice role="status" {
+                        p { "arXiv " (id) " is not in this instance yet. " a href=(id.abs_url()) { "Its page on arXiv" } "; below, papers that mention it." }
+                    },
+                    Some(Named::MissingDoi(doi)) => section.notice role="status" { p { "No paper here has the DOI " code { (doi) } "." } },
+                    _ => {}
+                }
                 @if papers.is_empty() {
                     section.no-results {
                         h2 { "No results for “" (q) "”" }
@@ -74,7 +90,7 @@ pub async fn search(State(state): State<AppState>, params: Params, visit: Visit)
                     }
                 }
             };
-            Ok(Html(page(s, &format!("{q} – search"), main).into_string()))
+            Ok(Html(page(s, &format!("{q} – search"), main).into_string()).into_response())
         })
         .await
 }

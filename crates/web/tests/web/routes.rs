@@ -432,3 +432,24 @@ async fn a_store_without_categories_says_why() {
     let (_, _, page) = get(app(), "/category/q-bio.XX").await;
     assert!(page.contains("No papers in this category yet.") && !page.contains("No paper here has arXiv categories"));
 }
+
+#[tokio::test]
+async fn a_pasted_paper_reference_opens_the_paper() {
+    for q in [format!("https://arxiv.org/abs/{MATH_PAPER}v1"), format!("arXiv:{MATH_PAPER}"), format!("  {MATH_PAPER}  "), format!("https://arxiv.org/pdf/{MATH_PAPER}v2.pdf"), "https://huggingface.co/papers/2608.19880".into(), "https://www.alphaxiv.org/abs/2608.19880?x=1".into()] {
+        let (status, headers, _) = get(app(), &format!("/search?q={}", enc(&q))).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{q}");
+        let to = headers["location"].to_str().unwrap();
+        assert!(to == format!("/paper/{MATH_PAPER}") || to == "/paper/2608.19880", "{q} → {to}");
+    }
+    let (status, _, page) = get(app(), "/search?q=2401.99999").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("arXiv 2401.99999 is not in this instance yet") && page.contains("https://arxiv.org/abs/2401.99999"), "{page}");
+    let (status, _, page) = get(app(), "/search?q=https%3A%2F%2Fdoi.org%2F10.9999%2Fnothing").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No paper here has the DOI <code>10.9999/nothing</code>"), "{page}");
+    // Words are searched as words, and other addresses are not followed.
+    let (status, _, _) = get(app(), "/search?q=https%3A%2F%2Fevil.example%2Fabs%2F2401.00001").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = get(app(), &format!("/search?q={MATH_PAPER}+quantum")).await;
+    assert_eq!(status, StatusCode::OK);
+}
