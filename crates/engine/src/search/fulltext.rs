@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use paperboy_core::text::fold_whitespace;
 use paperboy_core::{ArxivId, Paper, PaperId};
 use tantivy::collector::TopDocs;
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
@@ -41,6 +41,10 @@ struct Fields {
 /// The title field's boost on top of `text`: title words count 1.5 times; tuned on the SciFact
 /// dev split (see BENCHMARKS.md).
 const TITLE_BOOST: f32 = 0.5;
+/// Shortest query word (after stemming) that may match title words one edit away.
+const FUZZY_MIN_CHARS: usize = 5;
+/// Weight of a title word one edit away from a query word no title holds.
+const FUZZY_BOOST: f32 = 1.0;
 
 /// English text: words, lower-cased, English stop words dropped, Porter-stemmed.
 const ENGLISH: &str = "en_stem_stop";
@@ -239,15 +243,29 @@ impl FullTextIndex {
     /// the query parser made it a phrase, which cannot be pruned: at a million papers such
     /// queries took 60–80 ms instead of a few. The scores are otherwise the parser's (a sum over
     /// the same clauses).
-    fn plain_query(&self, query: &str) -> Result<Box<dyn Query>, SearchError> {
+    ///
+    /// Typos: a word of at least [`FUZZY_MIN_CHARS`] letters that no title holds also matches
+    /// title words one edit away (a transposition counts as one), with a small fixed weight.
+    /// Words the index knows add nothing, so a query without typos costs what it did.
+    fn plain_query(&self, query: &str, searcher: &tantivy::Searcher) -> Result<Box<dyn Query>, SearchError> {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut title_terms: Vec<Term> = Vec::new();
         for (field, boost) in [(f.text, 1.0), (f.title, TITLE_BOOST), (f.authors, 1.0)] {
             let mut analyser = self.index.tokenizer_for_field(field)?;
             analyser.token_stream(query).process(&mut |t| {
-                let leaf: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_text(field, &t.text), IndexRecordOption::WithFreqs));
+                let term = Term::from_field_text(field, &t.text);
+                if field == f.title && t.text.chars().count() >= FUZZY_MIN_CHARS && t.text.chars().all(char::is_alphabetic) {
+                    title_terms.push(term.clone());
+                }
+                let leaf: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
                 clauses.push((Occur::Should, if boost == 1.0 { leaf } else { Box::new(BoostQuery::new(leaf, boost)) }));
             });
+        }
+        for term in title_terms {
+            if searcher.doc_freq(&term)? == 0 {
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(FuzzyTermQuery::new(term, 1, true)), FUZZY_BOOST))));
+            }
         }
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
@@ -260,7 +278,7 @@ impl FullTextIndex {
         let user_query = if uses_query_syntax(query) {
             self.parser().parse_query_lenient(&rewrite_field_aliases(query)).0
         } else {
-            self.plain_query(query)?
+            self.plain_query(query, &searcher)?
         };
         // Without filters the query goes alone, so a flat union of terms is scored with block-max
         // WAND (only documents that can still enter the top `limit` are scored).
@@ -539,7 +557,7 @@ mod tests {
         for q in ["deep learning", "heart ageing", "deep deep survey", "Ana networks", "the of a", "(new) marker?"] {
             let (parsed, _) = index.parser().parse_query_lenient(&escape_query_syntax(q));
             let by_parser = searcher.search(&*parsed, &TopDocs::with_limit(10)).unwrap();
-            let flat = searcher.search(&*index.plain_query(q).unwrap(), &TopDocs::with_limit(10)).unwrap();
+            let flat = searcher.search(&*index.plain_query(q, &searcher).unwrap(), &TopDocs::with_limit(10)).unwrap();
             assert_eq!(flat.len(), by_parser.len(), "{q}");
             assert!(!flat.is_empty() || ["the of a", "(new) marker?"].contains(&q), "{q} should match papers");
             for ((a, da), (b, db)) in flat.iter().zip(&by_parser) {

@@ -304,3 +304,20 @@ fn hnsw_recall_at_10_against_the_exact_scan() {
         assert!(recall >= least, "filtered recall@10 {recall} with {filters:?}");
     }
 }
+
+#[test]
+fn a_typo_in_a_title_word_still_finds_the_paper() {
+    let store = store_with(&[(Source::OaiPmh, "oai-pmh/ListRecords_data_0.xml")]);
+    let mut index = FullTextIndex::in_memory().unwrap();
+    sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
+    let none = Filters::default();
+    let kempner: PaperId = "0806.4410".parse().unwrap();
+    // "Summing the curious series of Kempner and Irwin", asked with two typos.
+    for q in ["Kempnre", "summing Kemper Irwin", "curious serise Kempner"] {
+        let hits = index.search(q, &none, 5).unwrap();
+        assert_eq!(hits.first().map(|h| &h.id), Some(&kempner), "{q}: {:?}", hits.iter().map(|h| h.id.to_string()).collect::<Vec<_>>());
+    }
+    // A word no title is near stays unmatched; short words are not stretched.
+    assert!(index.search("Qwxzvy", &none, 5).unwrap().is_empty());
+    assert!(index.search("Kemp", &none, 5).unwrap().iter().all(|h| h.id != kempner), "four letters are not stretched");
+}
