@@ -20,8 +20,12 @@ use crate::state::AppState;
 pub async fn search(State(state): State<AppState>, params: Params, visit: Visit) -> Result<Response, PageError> {
     let page_no = params.page()?;
     let asked = params.search()?;
-    let reference = asked.q.clone();
-    let named = state.blocking(move |s| Ok::<_, PageError>(paperboy_engine::library::named_paper(&*s.store(), &reference)?)).await?;
+    // Only a query of one word can be a reference: others go straight to search.
+    let reference = asked.q.trim().to_owned();
+    let named = match reference.is_empty() || reference.contains(char::is_whitespace) {
+        true => None,
+        false => state.blocking(move |s| Ok::<_, PageError>(paperboy_engine::library::named_paper(&*s.store(), &reference)?)).await?,
+    };
     if let Some(Named::Stored(id)) = &named {
         return Ok(Redirect::to(&urls::paper("", id)).into_response());
     }
