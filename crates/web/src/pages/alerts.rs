@@ -172,7 +172,62 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
                 h1 { "Alerts" }
                 p.hint {
                     "A saved search runs after every harvest over the papers that arrived, and delivers each new match once, to "
-                    a href=(format!("/feeds/alerts/{key}.xml")) { "your private alerts feed" } " and, if you like, a webhook (JSON, Slack or ntfy)."
+                    a href=(format!("/feeds/alerts/{key}.xml")) { "your private alerts feed" } " and, as you choose, your email and a webhook (JSON, Slack or ntfy). "
+                    a href="#new-alert" { "New alert" }
+                }
+                section aria-labelledby="your-alerts" {
+                    h2 #your-alerts { "Your alerts" }
+                    @if list.is_empty() { p.hint { "No alerts yet: save one with the form above, or from the foot of any search's results." } }
+                    @for a in &list {
+                        article.alert {
+                            h3 { (a.name) }
+                            (describe(a))
+                            form.inline method="post" action=(format!("/alerts/{}/delete", a.id)) {
+                                input type="hidden" name="csrf" value=(v.csrf);
+                                button.danger type="submit" { "Delete “" (a.name) "”" }
+                            }
+                            @if a.webhook_disabled.is_some() {
+                                form.inline method="post" action=(format!("/alerts/{}/resume", a.id)) {
+                                    input type="hidden" name="csrf" value=(v.csrf);
+                                    button type="submit" { "Resume its webhook" }
+                                }
+                            }
+                        }
+                    }
+                }
+                section aria-labelledby="watched" {
+                    h2 #watched { "Papers you watch" }
+                    @if watched.is_empty() { p.hint { "None yet: “Watch this paper” on a paper's page tells you here and in your feed of a new version, a journal reference or DOI, or code." } }
+                    ul.learned {
+                        @for p in &watched {
+                            li {
+                                a.math href=(paperboy_core::urls::paper("", &p.id)) { (p.title) }
+                                (crate::render::paper_button("/watch", &v.csrf, &p.id, "unwatch", "/alerts", "Stop watching"))
+                            }
+                        }
+                    }
+                }
+                section aria-labelledby="alert-settings" {
+                    h2 #alert-settings { "How alerts reach you" }
+                    form.watch-settings method="post" action="/watch" {
+                        input type="hidden" name="csrf" value=(v.csrf);
+                        input type="hidden" name="next" value="/alerts#alert-settings";
+                        input type="hidden" name="action" value="settings";
+                        div.field.check { input #watch-saved type="checkbox" name="saved" value="1" checked[settings.saved]; label for="watch-saved" { "Watch every paper I save" } }
+                        div.field.check { input #watch-email type="checkbox" name="email" value="1" checked[settings.email]; label for="watch-email" { "News of the papers I watch by email too (it is always in my alerts feed)" } }
+                        div.field.check { input #alert-separate type="checkbox" name="separate" value="1" checked[settings.separate]; label for="alert-separate" { "Alert email as a message of its own after each harvest, rather than in my digest" } }
+                        @let hooked: Vec<&Alert> = list.iter().filter(|a| a.spec.webhook.is_some()).collect();
+                        @if !hooked.is_empty() {
+                            div.field {
+                                label for="watch-hook" { "News of the papers I watch to the webhook of" }
+                                select #watch-hook name="webhook_alert" {
+                                    option value="" { "none" }
+                                    @for a in &hooked { option value=(a.id) selected[settings.webhook_alert == Some(a.id)] { (a.name) } }
+                                }
+                            }
+                        }
+                        button type="submit" { "Save" }
+                    }
                 }
                 section aria-labelledby="new-alert" {
                     h2 #new-alert { "New alert" }
@@ -211,57 +266,6 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
                             }
                         }
                         button type="submit" { "Save alert" }
-                    }
-                }
-                section aria-labelledby="watched" {
-                    h2 #watched { "Papers you watch" }
-                    form.watch-settings method="post" action="/watch" {
-                        input type="hidden" name="csrf" value=(v.csrf);
-                        input type="hidden" name="next" value="/alerts#watched";
-                        input type="hidden" name="action" value="settings";
-                        div.field.check { input #watch-saved type="checkbox" name="saved" value="1" checked[settings.saved]; label for="watch-saved" { "Watch every paper I save" } }
-                        div.field.check { input #watch-email type="checkbox" name="email" value="1" checked[settings.email]; label for="watch-email" { "Their news in my email digest too (it is always in my alerts feed)" } }
-                        div.field.check { input #alert-separate type="checkbox" name="separate" value="1" checked[settings.separate]; label for="alert-separate" { "Send alert email as a message of its own after each harvest, not in my digest" } }
-                        @let hooked: Vec<&Alert> = list.iter().filter(|a| a.spec.webhook.is_some()).collect();
-                        @if !hooked.is_empty() {
-                            div.field {
-                                label for="watch-hook" { "And to the webhook of" }
-                                select #watch-hook name="webhook_alert" {
-                                    option value="" { "none" }
-                                    @for a in &hooked { option value=(a.id) selected[settings.webhook_alert == Some(a.id)] { (a.name) } }
-                                }
-                            }
-                        }
-                        button type="submit" { "Save" }
-                    }
-                    @if watched.is_empty() { p.hint { "None yet: “Watch this paper” on a paper's page tells you here and in your feed of a new version, a journal reference or DOI, or code." } }
-                    ul.learned {
-                        @for p in &watched {
-                            li {
-                                a.math href=(paperboy_core::urls::paper("", &p.id)) { (p.title) }
-                                (crate::render::paper_button("/watch", &v.csrf, &p.id, "unwatch", "/alerts", "Stop watching"))
-                            }
-                        }
-                    }
-                }
-                section aria-labelledby="your-alerts" {
-                    h2 #your-alerts { "Your alerts" }
-                    @if list.is_empty() { p.hint { "No alerts yet: save one with the form above, or from the foot of any search's results." } }
-                    @for a in &list {
-                        article.alert {
-                            h3 { (a.name) }
-                            (describe(a))
-                            form.inline method="post" action=(format!("/alerts/{}/delete", a.id)) {
-                                input type="hidden" name="csrf" value=(v.csrf);
-                                button.danger type="submit" { "Delete “" (a.name) "”" }
-                            }
-                            @if a.webhook_disabled.is_some() {
-                                form.inline method="post" action=(format!("/alerts/{}/resume", a.id)) {
-                                    input type="hidden" name="csrf" value=(v.csrf);
-                                    button type="submit" { "Resume its webhook" }
-                                }
-                            }
-                        }
                     }
                 }
             };

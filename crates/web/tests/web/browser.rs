@@ -355,6 +355,27 @@ async fn follow_an_author(s: &Session) -> Step {
     Ok(())
 }
 
+async fn save_a_search_as_an_alert_and_watch_a_paper(s: &Session) -> Step {
+    s.goto("/paper/2601.05242").await?;
+    s.wait_for("form.watch button").await?;
+    click(s, "form.watch button").await?;
+    wait_attribute(s, "form.watch button", "aria-pressed", "true").await?;
+    s.goto("/search?q=protein+folding").await?;
+    s.wait_for("ol.papers li.paper").await?;
+    click(s, "p.feeds a[href^='/alerts']").await?;
+    wait_attribute(s, "#alert-q", "value", "protein folding").await?;
+    s.client.find(Locator::Css("#ex-words")).await.map_err(|e| e.to_string())?.send_keys("survey").await.map_err(|e| e.to_string())?;
+    click(s, "form.alert-form button[type=submit]").await?;
+    s.wait_for("article.alert h3").await?;
+    let names = s.texts("article.alert h3").await?;
+    check!(names.iter().any(|n| n == "protein folding"), "the alert is not listed: {names:?}");
+    let specs = s.texts("article.alert dl").await?.join(" ");
+    check!(specs.contains("words: survey"), "the exclusion is not shown: {specs}");
+    let watched = s.texts("section[aria-labelledby='watched'] li a").await?;
+    check!(!watched.is_empty(), "the watched paper is not listed");
+    Ok(())
+}
+
 /// What the current page is, for the link walk: `(title, content type, main text, is an empty
 /// list (an empty-list message and no paper), feed items)`.
 async fn page_facts(s: &Session) -> Result<(String, String, String, bool, u64), String> {
@@ -458,6 +479,7 @@ async fn pages_work_in_headless_chromium() {
     s.run("collection-shared", share_a_collection_and_open_its_link(&s)).await;
     s.run("collection", the_collection_page(&s)).await;
     s.run("author", follow_an_author(&s)).await;
+    s.run("alerts", save_a_search_as_an_alert_and_watch_a_paper(&s)).await;
     s.run("for-you", for_you_explains_its_picks(&s)).await;
     s.run("other-pages", other_pages_are_accessible(&s)).await;
     s.run("links-home", every_link_leads_somewhere(&s, "/")).await;
