@@ -84,6 +84,14 @@ fn two_web_and_three_worker_processes_share_one_database() {
     until("both web nodes to find the new paper", Duration::from_secs(60), || {
         web.iter().all(|n| search_ids(n, "exactly once digest delivery clustered").first().is_some_and(|id| id == "2612.00077"))
     });
+    // Once both nodes hold every paper, in the full-text index and as vectors, they answer alike.
+    let papers = store.stats().unwrap().papers;
+    until("both web nodes to index and embed every paper", Duration::from_secs(120), || {
+        web.iter().all(|n| {
+            let health: serde_json::Value = serde_json::from_str(&http_get(&format!("{}/healthz", n.url.as_deref().unwrap()))).unwrap_or_default();
+            health["search"]["indexed"] == papers && health["search"]["embedded"] == papers
+        })
+    });
     assert_eq!(search_ids(&web[0], "digest delivery worker processes"), search_ids(&web[1], "digest delivery worker processes"), "same results on both nodes");
     drop(workers);
 }
