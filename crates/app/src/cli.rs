@@ -248,6 +248,10 @@ pub enum EvalAction {
         /// bm25, semantic or hybrid
         #[arg(long, default_value = "hybrid")]
         mode: String,
+        /// Also write the ranking as a TREC run file (`qid Q0 doc rank score paperboy-MODE`), for
+        /// trec_eval or for trying other fusions
+        #[arg(long)]
+        run: Option<PathBuf>,
     },
     /// "For you" against popularity, mean similarity and tf-idf + SVM on Hugging Face daily
     /// papers (submitters and keyword readers; nDCG@10, recall@10, MRR; both halves)

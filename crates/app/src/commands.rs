@@ -37,7 +37,7 @@ pub fn run(command: Command, ctx: Ctx) -> Result<()> {
         Command::BenchSearch { queries } => search::bench(&ctx, queries),
         Command::Synth { papers } => search::synth(&ctx, papers),
         Command::Reindex => search::reindex(&ctx),
-        Command::Eval { what: EvalAction::Search { corpus, queries, qrels, mode } } => search::eval(&ctx, &corpus, &queries, &qrels, &mode),
+        Command::Eval { what: EvalAction::Search { corpus, queries, qrels, mode, run } } => search::eval(&ctx, &corpus, &queries, &qrels, &mode, run.as_deref()),
         Command::Eval { what: EvalAction::Recs { archive, params, tuning_only, model_only } } => search::eval_recs(&ctx, &archive, params.as_deref(), tuning_only, model_only),
     }
 }

@@ -1,6 +1,7 @@
 //! The search commands: `search`, `similar`, `embed`, `reindex` and `eval`.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -63,6 +64,7 @@ fn print_hits(ctx: &Ctx, store: &dyn Store, hits: &[Hit]) -> Result<()> {
         for (i, (h, title)) in rows.iter().enumerate() {
             let why = match (h.explain.bm25_rank, h.explain.vector_rank) {
                 _ if h.explain.exact => "exact match".to_owned(),
+                _ if h.explain.author => "by the author named".to_owned(),
                 (Some(b), Some(v)) => format!("bm25 #{b}, vector #{v}"),
                 (Some(b), None) => format!("bm25 #{b}"),
                 (None, Some(v)) => format!("vector #{v}"),
@@ -128,7 +130,7 @@ pub fn reindex(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) -> Result<()> {
+pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str, run_file: Option<&Path>) -> Result<()> {
     let mode: Mode = mode.parse()?;
     let qrels = read_qrels(qrels)?;
     let queries = read_queries(queries)?;
@@ -148,11 +150,22 @@ pub fn eval(ctx: &Ctx, corpus: &Path, queries: &Path, qrels: &Path, mode: &str) 
     bar.finish_and_clear();
     let prefix = format!("beir:{dataset}:");
     let mut runs: HashMap<String, Vec<String>> = HashMap::new();
+    let mut trec = String::new();
     for (qid, text) in queries.iter().filter(|(q, _)| qrels.contains_key(q)) {
         let Ok(query) = SearchQuery::parse(text) else { continue };
         let hits = service.search(&papers, &query, mode, &Filters::default(), 100)?;
-        let docs = hits.iter().filter_map(|h| h.id.to_string().strip_prefix(&prefix).map(str::to_owned)).collect();
+        let mut docs = Vec::with_capacity(hits.len());
+        for h in &hits {
+            let Some(doc) = h.id.to_string().strip_prefix(&prefix).map(str::to_owned) else { continue };
+            if run_file.is_some() {
+                let _ = writeln!(trec, "{qid} Q0 {doc} {} {} paperboy-{mode}", docs.len() + 1, h.score);
+            }
+            docs.push(doc);
+        }
         runs.insert(qid.clone(), docs);
+    }
+    if let Some(path) = run_file {
+        std::fs::write(path, trec).with_context(|| format!("writing the run file {}", path.display()))?;
     }
     let m = evaluate(&runs, &qrels);
     if ctx.json() {

@@ -1,6 +1,7 @@
 //! The full-text index (tantivy, BM25): title (boosted), abstract, authors, categories and id,
 //! English stemming, phrases, `title:`/`author:`/`cat:` fields, date and category filters,
-//! highlighted snippets; an exact arXiv id or exact title ranks first.
+//! highlighted snippets; an exact arXiv id or exact title ranks first, then, when the query is a
+//! person's name ("Geoffrey Hinton", "G. E. Hinton", "Hinton, G."), that person's papers.
 //!
 //! The index is derived from the store and can be rebuilt at any time. It follows the store's
 //! `seq`: every commit carries the last `seq` it indexed as its payload, so after a crash the
@@ -19,7 +20,7 @@ use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, 
 use tantivy::schema::{
     Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer};
+use tantivy::tokenizer::{AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer};
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::highlight::{self, Analysed, PaperText, QueryTerms, TextCache};
@@ -34,6 +35,8 @@ struct Fields {
     abstract_text: Field,
     text: Field,
     authors: Field,
+    /// Each author as "surname initial" and "surname given-name" (see [`name_keys`]).
+    author_key: Field,
     categories: Field,
     day: Field,
 }
@@ -48,6 +51,12 @@ const FUZZY_BOOST: f32 = 1.0;
 
 /// English text: words, lower-cased, English stop words dropped, Porter-stemmed.
 const ENGLISH: &str = "en_stem_stop";
+/// People's names: words, lower-cased, accents folded ("Schölkopf" is found as "Scholkopf").
+const NAMES: &str = "names";
+
+fn names_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser).filter(AsciiFoldingFilter).build()
+}
 
 fn register_tokenizers(index: &Index) {
     let mut builder = TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser).dynamic();
@@ -55,6 +64,7 @@ fn register_tokenizers(index: &Index) {
         builder = builder.filter_dynamic(stop);
     }
     index.tokenizers().register(ENGLISH, builder.filter_dynamic(super::stem::CachedEnglishStemmer).build());
+    index.tokenizers().register(NAMES, names_analyzer());
 }
 
 fn schema() -> (Schema, Fields) {
@@ -63,7 +73,7 @@ fn schema() -> (Schema, Fields) {
         .set_indexing_options(TextFieldIndexing::default().set_tokenizer(ENGLISH).set_index_option(IndexRecordOption::WithFreqsAndPositions))
         .set_stored();
     let names = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default().set_tokenizer("default").set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        TextFieldIndexing::default().set_tokenizer(NAMES).set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED | FAST),
@@ -76,6 +86,7 @@ fn schema() -> (Schema, Fields) {
             TextFieldIndexing::default().set_tokenizer(ENGLISH).set_index_option(IndexRecordOption::WithFreqsAndPositions),
         )),
         authors: b.add_text_field("authors", names),
+        author_key: b.add_text_field("author_key", STRING),
         categories: b.add_text_field("categories", STRING),
         day: b.add_i64_field("day", INDEXED | FAST),
     };
@@ -86,6 +97,71 @@ fn schema() -> (Schema, Fields) {
 pub fn exact_title_key(title: &str) -> String {
     let lowered: String = title.chars().map(|c| if c.is_alphanumeric() { c.to_lowercase().next().unwrap_or(c) } else { ' ' }).collect();
     fold_whitespace(&lowered)
+}
+
+/// Words that end a name without being the surname ("Jr.", "III").
+const NAME_SUFFIXES: [&str; 6] = ["jr", "sr", "ii", "iii", "iv", "phd"];
+
+/// A name's words, lower-cased and accent-folded, suffixes dropped.
+fn name_words(analyzer: &mut TextAnalyzer, name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    analyzer.token_stream(name).process(&mut |t| words.push(t.text.clone()));
+    while words.last().is_some_and(|w| NAME_SUFFIXES.contains(&w.as_str())) {
+        words.pop();
+    }
+    words
+}
+
+fn push_keys(keys: &mut Vec<String>, surname: &str, given: &str) {
+    let Some(initial) = given.chars().next() else { return };
+    if surname.chars().count() < 2 {
+        return;
+    }
+    keys.push(format!("{surname} {initial}"));
+    if given.chars().count() > 1 {
+        keys.push(format!("{surname} {given}"));
+    }
+}
+
+/// An author's name as index keys: "surname initial" and, when the first given name is written
+/// out, "surname given-name" ("Geoffrey E. Hinton" → `hinton g`, `hinton geoffrey`). The surname is
+/// the last word, as arXiv writes names.
+pub fn name_keys(analyzer: &mut TextAnalyzer, name: &str) -> Vec<String> {
+    let words = name_words(analyzer, name);
+    let mut keys = Vec::new();
+    if let [given, .., surname] = words.as_slice() {
+        push_keys(&mut keys, surname, given);
+    }
+    keys
+}
+
+/// The keys a query would have if it is a person's name: two to four words of letters (and
+/// `.,-'`). "Geoffrey Hinton" and "G. E. Hinton" name the surname last; "Hinton, Geoffrey",
+/// "Hinton G" and "Hinton GE" name it first (a comma after the first word, or only initials after
+/// it). A written-out given name also gives the initial's key, so "Geoffrey Hinton" finds papers
+/// signed "G. Hinton".
+pub fn query_name_keys(analyzer: &mut TextAnalyzer, query: &str) -> Vec<String> {
+    let raw: Vec<&str> = query.split_whitespace().collect();
+    if !(2..=4).contains(&raw.len()) || !raw.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || ".,-'".contains(c))) {
+        return Vec::new();
+    }
+    let words = name_words(analyzer, query);
+    if !(2..=4).contains(&words.len()) {
+        return Vec::new();
+    }
+    let initials_after_first = raw[1..].iter().all(|w| {
+        let letters: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
+        letters.len() == 1 || (letters.len() <= 3 && letters.iter().all(|c| c.is_uppercase()))
+    });
+    let mut keys = Vec::new();
+    if raw[0].ends_with(',') {
+        push_keys(&mut keys, &words[0], &words[1]);
+    } else if initials_after_first {
+        push_keys(&mut keys, &words[0], &words[1][..words[1].chars().next().map_or(0, char::len_utf8)]);
+    } else {
+        push_keys(&mut keys, &words[words.len() - 1], &words[0]);
+    }
+    keys
 }
 
 fn day_number(d: NaiveDate) -> i64 {
@@ -105,6 +181,8 @@ pub struct TextHit {
     pub matched_terms: Vec<String>,
     /// True when the query was this paper's exact id or exact title.
     pub exact: bool,
+    /// True when the query is the name of one of its authors (pinned after exact matches).
+    pub author: bool,
 }
 
 /// The parts of a hit that [`FullTextIndex::highlight`] fills in, borrowed from any hit type.
@@ -188,8 +266,12 @@ impl FullTextIndex {
             f.abstract_text => paper.abstract_text.clone(),
             f.text => format!("{}\n{}", paper.title, paper.abstract_text),
         );
+        let mut names = names_analyzer();
         for a in &paper.authors {
             document.add_text(f.authors, &a.name);
+            for key in name_keys(&mut names, &a.name) {
+                document.add_text(f.author_key, key);
+            }
         }
         for c in &paper.categories {
             document.add_text(f.categories, c.as_str());
@@ -275,11 +357,28 @@ impl FullTextIndex {
     pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<TextHit>, SearchError> {
         let f = self.fields;
         let searcher = self.reader.searcher();
-        let user_query = if uses_query_syntax(query) {
+        let syntax = uses_query_syntax(query);
+        let user_query = if syntax {
             self.parser().parse_query_lenient(&rewrite_field_aliases(query)).0
         } else {
             self.plain_query(query, &searcher)?
         };
+        // A query that is a person's name: their papers, best matching first.
+        let mut named: Vec<(f32, tantivy::DocAddress)> = Vec::new();
+        if !syntax {
+            let mut keys: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for key in query_name_keys(&mut names_analyzer(), query) {
+                let term = Term::from_field_text(f.author_key, &key);
+                if searcher.doc_freq(&term)? > 0 {
+                    keys.push((Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
+                }
+            }
+            if !keys.is_empty() {
+                let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(BooleanQuery::new(keys))), (Occur::Should, user_query.box_clone())];
+                add_filters(&mut clauses, f, filters);
+                named = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit))?;
+            }
+        }
         // Without filters the query goes alone, so a flat union of terms is scored with block-max
         // WAND (only documents that can still enter the top `limit` are scored).
         let full: Box<dyn Query> = if filters.is_empty() {
@@ -307,10 +406,18 @@ impl FullTextIndex {
             exact = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(5))?;
         }
         let best = top.first().map(|(s, _)| *s).unwrap_or(0.0);
-        let mut ordered: Vec<(f32, tantivy::DocAddress, bool)> = exact.iter().map(|(_, a)| (best + 1.0, *a, true)).collect();
+        // (score, document, exact, by the named author)
+        let mut ordered: Vec<(f32, tantivy::DocAddress, bool, bool)> = exact.iter().map(|(_, a)| (best + 1.0, *a, true, false)).collect();
+        let pinned = ordered.len();
+        for (_, address) in named {
+            match ordered[..pinned].iter_mut().find(|(_, a, _, _)| *a == address) {
+                Some(o) => o.3 = true,
+                None => ordered.push((best + 0.5, address, false, true)),
+            }
+        }
         for (score, address) in top {
-            if !ordered.iter().any(|(_, a, _)| *a == address) {
-                ordered.push((score, address, false));
+            if !ordered.iter().any(|(_, a, _, _)| *a == address) {
+                ordered.push((score, address, false, false));
             }
         }
         ordered.truncate(limit);
@@ -319,13 +426,13 @@ impl FullTextIndex {
         // compressed stored documents.
         let mut tables: HashMap<u32, std::sync::Arc<Vec<Option<PaperId>>>> = HashMap::new();
         let mut hits = Vec::with_capacity(ordered.len());
-        for (score, address, is_exact) in ordered {
+        for (score, address, is_exact, by_author) in ordered {
             let table = match tables.entry(address.segment_ord) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => e.insert(self.segment_ids(searcher.segment_reader(address.segment_ord))?),
             };
             let id = table.get(address.doc_id as usize).cloned().flatten().ok_or_else(|| SearchError::Corrupt(format!("document {address:?} has no id")))?;
-            hits.push(TextHit { id, score, snippet_html: String::new(), matched_terms: Vec::new(), exact: is_exact });
+            hits.push(TextHit { id, score, snippet_html: String::new(), matched_terms: Vec::new(), exact: is_exact, author: by_author });
         }
         Ok(hits)
     }
@@ -571,6 +678,63 @@ mod tests {
         assert_eq!(ids("IL-6")[0], "listing:0");
         assert_eq!(ids("learning-to-rank")[0], "listing:3");
         assert!(ids("learning-to-rank").len() >= 3);
+    }
+
+    #[test]
+    fn name_keys_with_and_without_initials() {
+        let mut a = names_analyzer();
+        assert_eq!(name_keys(&mut a, "Geoffrey E. Hinton"), ["hinton g", "hinton geoffrey"]);
+        assert_eq!(name_keys(&mut a, "G. Hinton Jr."), ["hinton g"]);
+        assert_eq!(name_keys(&mut a, "Bernhard Schölkopf"), ["scholkopf b", "scholkopf bernhard"]);
+        assert!(name_keys(&mut a, "Hinton").is_empty());
+        let q = |s: &str| query_name_keys(&mut names_analyzer(), s);
+        assert_eq!(q("Geoffrey Hinton"), ["hinton g", "hinton geoffrey"]);
+        assert_eq!(q("geoffrey e. hinton"), ["hinton g", "hinton geoffrey"]);
+        assert_eq!(q("G. E. Hinton"), ["hinton g"]);
+        assert_eq!(q("Hinton, Geoffrey"), ["hinton g", "hinton geoffrey"]);
+        assert_eq!(q("Hinton G"), ["hinton g"]);
+        assert_eq!(q("Hinton GE"), ["hinton g"]);
+        // Not names: one word, five words, digits, query syntax.
+        for not_a_name in ["Hinton", "a b c d e", "GPT 4", "author:hinton", "x"] {
+            assert!(q(not_a_name).is_empty(), "{not_a_name}");
+        }
+    }
+
+    #[test]
+    fn a_name_finds_that_persons_papers_first() {
+        let mut index = FullTextIndex::in_memory().unwrap();
+        let papers: [(&str, &str, &[&str]); 5] = [
+            ("Deep belief nets", "A fast learning algorithm for belief nets.", &["Geoffrey E. Hinton", "Simon Osindero"]),
+            ("Hinton diagrams for Geoffrey", "Hinton diagrams show weights; Geoffrey Hinton Hinton diagrams.", &["Ana Lee"]),
+            ("Dynamic routing between capsules", "Capsules route.", &["Sara Sabour", "G. Hinton"]),
+            ("Brown dwarfs in the halo", "Cool brown dwarfs.", &["David Brown", "Wei Hinton"]),
+            ("Kernel methods", "Kernels.", &["Bernhard Schölkopf"]),
+        ];
+        for (i, (title, abstract_text, authors)) in papers.iter().enumerate() {
+            let mut p = Paper::new(format!("listing:{i}").parse().unwrap(), *title, paperboy_core::Source::Listing);
+            p.abstract_text = abstract_text.to_string();
+            p.authors = authors.iter().map(|a| paperboy_core::Author::new(*a)).collect();
+            index.upsert(&p).unwrap();
+        }
+        index.commit(1).unwrap();
+        let found = |q: &str| -> Vec<(String, bool)> {
+            index.search(q, &Filters::default(), 10).unwrap().into_iter().map(|h| (h.id.to_string(), h.author)).collect()
+        };
+        for q in ["Geoffrey Hinton", "G. E. Hinton", "Hinton, G.", "hinton g"] {
+            let hits = found(q);
+            let firsts: std::collections::BTreeSet<&str> = hits[..2].iter().map(|(id, _)| id.as_str()).collect();
+            assert_eq!(firsts, ["listing:0", "listing:2"].into(), "{q}: {hits:?}");
+            assert!(hits[..2].iter().all(|(_, by)| *by), "{q}: {hits:?}");
+            // The paper that only mentions the name, and Wei Hinton's, come after, unflagged.
+            assert!(hits[2..].iter().all(|(_, by)| !by), "{q}: {hits:?}");
+            assert!(hits.iter().any(|(id, _)| id == "listing:1"), "{q}: {hits:?}");
+        }
+        assert_eq!(found("Bernhard Scholkopf")[0], ("listing:4".to_owned(), true));
+        // A topic that happens to hold a surname is no name.
+        assert!(found("brown dwarfs").iter().all(|(_, by)| !by));
+        // Filters still apply to a person's papers.
+        let in_cat = Filters { category: Some("cs.LG".parse().unwrap()), ..Filters::default() };
+        assert!(index.search("Geoffrey Hinton", &in_cat, 10).unwrap().is_empty());
     }
 
     #[test]

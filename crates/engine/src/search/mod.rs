@@ -1,5 +1,6 @@
-//! Search: full-text (tantivy BM25), semantic (vectors from a local model), hybrid (reciprocal
-//! rank fusion of both), similar papers, and the evaluation that keeps them honest.
+//! Search: full-text (tantivy BM25), semantic (vectors from a local model), hybrid (both sides'
+//! scores, scaled by their spread, combined), similar papers, and the evaluation that keeps them
+//! honest.
 //!
 //! Everything here is derived from the store and can be rebuilt from it: the full-text index
 //! follows the store's change `seq`; vectors are cached in the store by model and text hash, so
@@ -105,7 +106,7 @@ pub enum Mode {
     Bm25,
     /// Meaning only (vectors).
     Semantic,
-    /// Both, fused by reciprocal rank.
+    /// Both, fused by score (see [`hybrid::fuse`]).
     #[default]
     Hybrid,
 }
@@ -143,6 +144,8 @@ pub struct Explanation {
     pub matched_terms: Vec<String>,
     /// The query was this paper's id or exact title; pinned first.
     pub exact: bool,
+    /// The query is the name of one of its authors; pinned after exact matches.
+    pub author: bool,
 }
 
 /// One result.
@@ -150,7 +153,7 @@ pub struct Explanation {
 pub struct Hit {
     /// The paper.
     pub id: PaperId,
-    /// The score in the mode used (BM25, cosine, or fused RRF score).
+    /// The score in the mode used (BM25, cosine, or the fused score of [`hybrid::fuse`]).
     pub score: f32,
     /// The abstract fragment with matched terms in `<b>`, HTML-escaped ("" when none).
     pub snippet_html: String,

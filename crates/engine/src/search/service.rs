@@ -11,7 +11,7 @@ use paperboy_embed::{paper_text, Embedder, Embedding};
 
 use super::fulltext::{exact_title_key, FullTextIndex, TextHitRef};
 use super::highlight::html_escape;
-use super::hybrid::{reciprocal_rank_fusion, DEFAULT_K};
+use super::hybrid;
 use super::vectors::{ExactIndex, HnswIndex, SlotMeta, VectorIndex, VectorSet};
 use super::{Explanation, Filters, Hit, Mode, SearchError, SearchQuery};
 use crate::store::{EmbeddingCache, PaperStore};
@@ -286,7 +286,7 @@ impl SearchService {
             Mode::Hybrid => {
                 // Both rankings at once: a query's latency is the slower of the two, not their sum.
                 let (bm25, semantic) = rayon::join(|| self.bm25(query, filters, depth), || self.semantic(query, filters, depth));
-                reciprocal_rank_fusion(&bm25?, &semantic?, DEFAULT_K, limit)
+                hybrid::fuse(&bm25?, &semantic?, CANDIDATES, limit)
             }
         })
     }
@@ -324,7 +324,7 @@ impl SearchService {
                 id: t.id,
                 score: t.score,
                 snippet_html: t.snippet_html,
-                explain: Explanation { bm25_rank: Some(rank + 1), vector_rank: None, matched_terms: t.matched_terms, exact: t.exact },
+                explain: Explanation { bm25_rank: Some(rank + 1), vector_rank: None, matched_terms: t.matched_terms, exact: t.exact, author: t.author },
             })
             .collect())
     }

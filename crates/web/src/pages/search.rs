@@ -104,6 +104,7 @@ fn explain(h: &Hit) -> Markup {
     html! {
         p.explain {
             @if e.exact { span.badge { "exact match" } " " }
+            @if e.author { span.badge title="the search is the name of one of its authors" { "author" } " " }
             @if let Some(r) = e.bm25_rank { span.badge title="rank by keywords (BM25)" { "keywords #" (r) } " " }
             @if let Some(r) = e.vector_rank { span.badge title="rank by meaning (vector)" { "meaning #" (r) } " " }
             @if !e.matched_terms.is_empty() { "matched: " (e.matched_terms.join(", ")) }
