@@ -70,6 +70,14 @@ fn query_syntax_filters_exact_matches_and_snippets() {
     assert!(hits[0].snippet_html.contains("<b>Kempner</b>"), "{}", hits[0].snippet_html);
     assert!(hits[0].matched_terms.contains(&"kempner".to_string()), "{:?}", hits[0].matched_terms);
 
+    // Stop words are neither matched terms nor highlighted.
+    let hits = index.search_highlighted("the series of Kempner and the Irwin", &none, 1).unwrap();
+    assert_eq!(hits[0].id.to_string(), "0806.4410");
+    for stop in ["the", "of", "and"] {
+        assert!(!hits[0].matched_terms.iter().any(|t| t == stop), "{stop}: {:?}", hits[0].matched_terms);
+        assert!(!hits[0].snippet_html.to_lowercase().contains(&format!("<b>{stop}</b>")), "{stop}: {}", hits[0].snippet_html);
+    }
+
     // Exact id and exact title are pinned first.
     let by_id = index.search_highlighted("arXiv:0806.4410v2", &none, 3).unwrap();
     assert!(by_id[0].exact && by_id[0].id.to_string() == "0806.4410");
