@@ -125,10 +125,17 @@ fn push_keys(keys: &mut Vec<String>, surname: &str, given: &str) {
 
 /// An author's name as index keys: "surname initial" and, when the first given name is written
 /// out, "surname given-name" ("Geoffrey E. Hinton" → `hinton g`, `hinton geoffrey`). The surname is
-/// the last word, as arXiv writes names.
+/// the last word, as arXiv writes names, or what comes before a comma ("Hinton, Geoffrey E.").
 pub fn name_keys(analyzer: &mut TextAnalyzer, name: &str) -> Vec<String> {
-    let words = name_words(analyzer, name);
     let mut keys = Vec::new();
+    // "Hinton, Geoffrey E." as some sources write it.
+    if let Some((surname, given)) = name.split_once(',') {
+        if let (Some(s), Some(g)) = (name_words(analyzer, surname).last(), name_words(analyzer, given).first()) {
+            push_keys(&mut keys, s, g);
+        }
+        return keys;
+    }
+    let words = name_words(analyzer, name);
     if let [given, .., surname] = words.as_slice() {
         push_keys(&mut keys, surname, given);
     }
@@ -162,6 +169,13 @@ pub fn query_name_keys(analyzer: &mut TextAnalyzer, query: &str) -> Vec<String> 
         push_keys(&mut keys, &words[words.len() - 1], &words[0]);
     }
     keys
+}
+
+/// True when `query` names the person `name` (see [`query_name_keys`] and [`name_keys`]).
+pub fn names_match(query: &str, name: &str) -> bool {
+    let mut analyzer = names_analyzer();
+    let wanted = query_name_keys(&mut analyzer, query);
+    !wanted.is_empty() && name_keys(&mut analyzer, name).iter().any(|k| wanted.contains(k))
 }
 
 fn day_number(d: NaiveDate) -> i64 {
@@ -685,6 +699,7 @@ mod tests {
         let mut a = names_analyzer();
         assert_eq!(name_keys(&mut a, "Geoffrey E. Hinton"), ["hinton g", "hinton geoffrey"]);
         assert_eq!(name_keys(&mut a, "G. Hinton Jr."), ["hinton g"]);
+        assert_eq!(name_keys(&mut a, "Hinton, Geoffrey E."), ["hinton g", "hinton geoffrey"]);
         assert_eq!(name_keys(&mut a, "Bernhard Schölkopf"), ["scholkopf b", "scholkopf bernhard"]);
         assert!(name_keys(&mut a, "Hinton").is_empty());
         let q = |s: &str| query_name_keys(&mut names_analyzer(), s);
@@ -730,6 +745,8 @@ mod tests {
             assert!(hits.iter().any(|(id, _)| id == "listing:1"), "{q}: {hits:?}");
         }
         assert_eq!(found("Bernhard Scholkopf")[0], ("listing:4".to_owned(), true));
+        assert!(names_match("G. Hinton", "Geoffrey E. Hinton") && names_match("Bernhard Scholkopf", "Bernhard Schölkopf"));
+        assert!(!names_match("Geoffrey Hinton", "Wei Hinton") && !names_match("Hinton", "Geoffrey Hinton"));
         // A topic that happens to hold a surname is no name.
         assert!(found("brown dwarfs").iter().all(|(_, by)| !by));
         // Filters still apply to a person's papers.

@@ -6,6 +6,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use paperboy_core::urls;
 use paperboy_engine::library::Named;
 use maud::{html, Markup};
+use paperboy_engine::readers::author_slug;
+use paperboy_engine::search::fulltext::names_match;
 use paperboy_engine::search::{Filters, Hit, Mode};
 
 use super::{MAX_HITS, PER_PAGE};
@@ -58,6 +60,12 @@ pub async fn search(State(state): State<AppState>, params: Params, visit: Visit)
             let has_next = hits.len() > start + PER_PAGE && start + PER_PAGE < MAX_HITS;
             let papers = s.papers_of(shown)?;
             let v = Viewer::load(s, &visit, &papers.iter().map(|(p, _)| p.id.clone()).collect::<Vec<_>>())?;
+            // A name as the query: say whose papers come first, and where all of them are.
+            let person = papers
+                .first()
+                .filter(|(_, h)| h.explain.author)
+                .and_then(|(p, _)| p.authors.iter().find(|a| names_match(q, &a.name)))
+                .map(|a| a.name.clone());
             let href = |p: usize| search_href(q, mode, filters, p);
             let main = html! {
                 h1 { "Search" }
@@ -68,6 +76,11 @@ pub async fn search(State(state): State<AppState>, params: Params, visit: Visit)
                     },
                     Some(Named::MissingDoi(doi)) => section.notice role="status" { p { "No paper here has the DOI " code { (doi) } "." } },
                     _ => {}
+                }
+                @if let Some(name) = &person {
+                    section.notice role="status" {
+                        p { "Papers by " a href=(format!("/author/{}", author_slug(name))) { (name) } " come first; their author page lists them all, newest first, with a feed to follow." }
+                    }
                 }
                 @if papers.is_empty() {
                     section.no-results {

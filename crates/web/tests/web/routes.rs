@@ -98,6 +98,17 @@ async fn search_page_modes_filters_pagination_and_no_results() {
     let (_, _, none) = get(app(), "/search?q=zzqxjv+wvkpfh&mode=bm25").await;
     assert!(none.contains("No results for “zzqxjv wvkpfh”"));
     assert!(none.contains("Search by meaning too"));
+    // A person's name: their papers first, and a pointer to their author page.
+    for q in ["Yuxing+Shi", "Shi%2C+Yuxing", "Y.+Shi"] {
+        let (_, _, by_name) = get(app(), &format!("/search?q={q}")).await;
+        let first = by_name.split("<li class=\"paper\"").nth(1).unwrap_or_default();
+        // "Y. Shi" may be another Y. Shi of the corpus.
+        assert!(first.contains(">author</span>"), "{q}: the first paper is not by a person so named");
+        if q != "Y.+Shi" {
+            assert!(first.contains("href=\"/author/yuxing-shi\""), "{q}: the first paper is not by the author named");
+            assert!(by_name.contains("Papers by <a href=\"/author/yuxing-shi\">Yuxing Shi</a> come first"), "{q}: {by_name}");
+        }
+    }
     let (_, _, filtered) = get(app(), "/search?q=Hopf+algebras&mode=bm25&category=math.QA&since=2000-01-01").await;
     assert!(filtered.contains(MATH_PAPER), "category filter keeps the math paper");
     let (status, _, _) = get(app(), &format!("/search?q={}", "a".repeat(1001))).await;
