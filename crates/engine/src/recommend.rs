@@ -58,7 +58,7 @@ pub const PARAMS: Params = Params { lambda: 0.01, iterations: 20, background: 12
 /// Recent papers the lexicon is fitted on at most (their rows are kept for ranking).
 pub const LEXICAL_PAPERS: usize = 30_000;
 /// The lexical half's C (arxiv-sanity-lite's).
-const LEXICAL_C: f32 = 0.01;
+pub(crate) const LEXICAL_C: f32 = 0.01;
 /// Passes of the lexical half's solver: with C = 0.01 the dual is well conditioned, and three
 /// passes score within 0.2 nDCG points of a converged fit on the tuning half.
 pub const LEXICAL_PASSES: usize = 3;

@@ -218,7 +218,7 @@ impl Scorer {
                 if method == Method::Paperboy && p.lexical_background > 0 {
                     let rows: Vec<&Sparse> = pos.iter().map(|&i| &c.tfidf[i]).collect();
                     let background: Vec<&Sparse> = sample(cutoff, p.lexical_background, seed ^ 0x1e, &set).into_iter().map(|i| &c.tfidf[i]).collect();
-                    s.lexical = tfidf::linear_svm(&rows, &background, c.features, 0.01, super::LEXICAL_PASSES);
+                    s.lexical = tfidf::linear_svm(&rows, &background, c.features, super::LEXICAL_C, super::LEXICAL_PASSES);
                 }
             }
         }
