@@ -142,20 +142,20 @@ pub fn name_keys(analyzer: &mut TextAnalyzer, name: &str) -> Vec<String> {
     keys
 }
 
-/// The key a query would have if it is a person's name: two to four words of letters (and
+/// The key a query has if it is a person's name: two to four words of letters (and
 /// `.,-'`). "Geoffrey Hinton" and "G. E. Hinton" name the surname last; "Hinton, Geoffrey",
 /// "Hinton G" and "Hinton GE" name it first (a comma after the first word, or only initials after
 /// it). An initial finds every given name it starts ("G. Hinton" finds Geoffrey Hinton); a
 /// written-out given name finds only itself, so a topic that ends in a surname ("spin Hall")
 /// is not taken for a person with that initial ("S. Hall").
-pub fn query_name_keys(analyzer: &mut TextAnalyzer, query: &str) -> Vec<String> {
+pub fn query_name_key(analyzer: &mut TextAnalyzer, query: &str) -> Option<String> {
     let raw: Vec<&str> = query.split_whitespace().collect();
     if !(2..=4).contains(&raw.len()) || !raw.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || ".,-'".contains(c))) {
-        return Vec::new();
+        return None;
     }
     let words = name_words(analyzer, query);
     if !(2..=4).contains(&words.len()) {
-        return Vec::new();
+        return None;
     }
     let initials_after_first = raw[1..].iter().all(|w| {
         let letters: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
@@ -169,16 +169,15 @@ pub fn query_name_keys(analyzer: &mut TextAnalyzer, query: &str) -> Vec<String> 
         (&words[words.len() - 1], words[0].as_str())
     };
     if surname.chars().count() < 2 {
-        return Vec::new();
+        return None;
     }
-    vec![format!("{surname} {given}")]
+    Some(format!("{surname} {given}"))
 }
 
-/// True when `query` names the person `name` (see [`query_name_keys`] and [`name_keys`]).
+/// True when `query` names the person `name` (see [`query_name_key`] and [`name_keys`]).
 pub fn names_match(query: &str, name: &str) -> bool {
     let mut analyzer = names_analyzer();
-    let wanted = query_name_keys(&mut analyzer, query);
-    !wanted.is_empty() && name_keys(&mut analyzer, name).iter().any(|k| wanted.contains(k))
+    query_name_key(&mut analyzer, query).is_some_and(|wanted| name_keys(&mut analyzer, name).contains(&wanted))
 }
 
 fn day_number(d: NaiveDate) -> i64 {
@@ -369,6 +368,21 @@ impl FullTextIndex {
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
+    /// When `query` is a person's name that some author has: that person's papers (at most
+    /// `limit`), those that also match `user_query` best first. Otherwise nothing, at the cost of a
+    /// term lookup.
+    fn named_person(&self, query: &str, user_query: &dyn Query, searcher: &tantivy::Searcher, filters: &Filters, limit: usize) -> Result<Vec<(f32, tantivy::DocAddress)>, SearchError> {
+        let Some(key) = query_name_key(&mut names_analyzer(), query) else { return Ok(Vec::new()) };
+        let term = Term::from_field_text(self.fields.author_key, &key);
+        if searcher.doc_freq(&term)? == 0 {
+            return Ok(Vec::new());
+        }
+        let person: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, person), (Occur::Should, user_query.box_clone())];
+        add_filters(&mut clauses, self.fields, filters);
+        Ok(searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit))?)
+    }
+
     /// Searches; `query` may use phrases (`"…"`), `title:`, `author:`, `cat:`, `AND`/`OR`/`-`.
     /// Hits come without snippets; see [`FullTextIndex::highlight`].
     pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<TextHit>, SearchError> {
@@ -380,22 +394,7 @@ impl FullTextIndex {
         } else {
             self.plain_query(query, &searcher)?
         };
-        // A query that is a person's name: their papers, best matching first.
-        let mut named: Vec<(f32, tantivy::DocAddress)> = Vec::new();
-        if !syntax {
-            let mut keys: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            for key in query_name_keys(&mut names_analyzer(), query) {
-                let term = Term::from_field_text(f.author_key, &key);
-                if searcher.doc_freq(&term)? > 0 {
-                    keys.push((Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
-                }
-            }
-            if !keys.is_empty() {
-                let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(BooleanQuery::new(keys))), (Occur::Should, user_query.box_clone())];
-                add_filters(&mut clauses, f, filters);
-                named = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit))?;
-            }
-        }
+        let named = if syntax { Vec::new() } else { self.named_person(query, &*user_query, &searcher, filters, limit)? };
         // Without filters the query goes alone, so a flat union of terms is scored with block-max
         // WAND (only documents that can still enter the top `limit` are scored).
         let full: Box<dyn Query> = if filters.is_empty() {
@@ -705,7 +704,7 @@ mod tests {
         assert_eq!(name_keys(&mut a, "Hinton, Geoffrey E."), ["hinton g", "hinton geoffrey"]);
         assert_eq!(name_keys(&mut a, "Bernhard Schölkopf"), ["scholkopf b", "scholkopf bernhard"]);
         assert!(name_keys(&mut a, "Hinton").is_empty());
-        let q = |s: &str| query_name_keys(&mut names_analyzer(), s);
+        let q = |s: &str| query_name_key(&mut names_analyzer(), s).into_iter().collect::<Vec<_>>();
         assert_eq!(q("Geoffrey Hinton"), ["hinton geoffrey"]);
         assert_eq!(q("geoffrey e. hinton"), ["hinton geoffrey"]);
         assert_eq!(q("G. E. Hinton"), ["hinton g"]);
