@@ -390,7 +390,7 @@ impl FullTextIndex {
         let searcher = self.reader.searcher();
         let syntax = uses_query_syntax(query);
         let user_query = if syntax {
-            self.parser().parse_query_lenient(&rewrite_field_aliases(query)).0
+            self.parser().parse_query_lenient(&rewrite_syntax(query)).0
         } else {
             self.plain_query(query, &searcher)?
         };
@@ -438,19 +438,65 @@ impl FullTextIndex {
         }
         ordered.truncate(limit);
 
-        // Ids come from the per-segment id table (built from the id column), not from the
-        // compressed stored documents.
+        let ids = self.ids_of(&searcher, ordered.iter().map(|o| o.1))?;
+        Ok(ordered
+            .into_iter()
+            .zip(ids)
+            .map(|((score, _, exact, author), id)| TextHit { id, score, snippet_html: String::new(), matched_terms: Vec::new(), exact, author })
+            .collect())
+    }
+
+    /// The paper ids of documents, from the per-segment id tables (built from the id column),
+    /// not from the compressed stored documents.
+    fn ids_of(&self, searcher: &tantivy::Searcher, addresses: impl Iterator<Item = tantivy::DocAddress>) -> Result<Vec<PaperId>, SearchError> {
         let mut tables: HashMap<u32, std::sync::Arc<Vec<Option<PaperId>>>> = HashMap::new();
-        let mut hits = Vec::with_capacity(ordered.len());
-        for (score, address, is_exact, by_author) in ordered {
+        let mut ids = Vec::new();
+        for address in addresses {
             let table = match tables.entry(address.segment_ord) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => e.insert(self.segment_ids(searcher.segment_reader(address.segment_ord))?),
             };
-            let id = table.get(address.doc_id as usize).cloned().flatten().ok_or_else(|| SearchError::Corrupt(format!("document {address:?} has no id")))?;
-            hits.push(TextHit { id, score, snippet_html: String::new(), matched_terms: Vec::new(), exact: is_exact, author: by_author });
+            ids.push(table.get(address.doc_id as usize).cloned().flatten().ok_or_else(|| SearchError::Corrupt(format!("document {address:?} has no id")))?);
         }
-        Ok(hits)
+        Ok(ids)
+    }
+
+    /// What a query written with syntax requires and excludes (field clauses, quoted phrases,
+    /// `+`/`-` terms), without its optional words; `None` for a plain query or one with neither.
+    fn constraint(&self, query: &str) -> Option<Box<dyn Query>> {
+        if !uses_query_syntax(query) {
+            return None;
+        }
+        let parsed = self.parser().parse_query_lenient(&rewrite_syntax(query)).0;
+        // A query of one clause is that clause (the parser drops the boolean around it).
+        let Some(all) = parsed.downcast_ref::<BooleanQuery>() else { return Some(parsed) };
+        let mut hard: Vec<(Occur, Box<dyn Query>)> = all.clauses().iter().filter(|(o, _)| *o != Occur::Should).map(|(o, q)| (*o, q.box_clone())).collect();
+        if hard.is_empty() {
+            return None;
+        }
+        if hard.iter().all(|(o, _)| *o == Occur::MustNot) {
+            hard.push((Occur::Must, Box::new(AllQuery)));
+        }
+        Some(Box::new(BooleanQuery::new(hard)))
+    }
+
+    /// Those of `ids` that a query's syntax admits: every one for a plain query; with syntax, those
+    /// that hold what it requires and nothing it excludes, so papers found by meaning obey the
+    /// query as written too.
+    pub fn admitted(&self, query: &str, ids: &[PaperId]) -> Result<std::collections::HashSet<PaperId>, SearchError> {
+        let constraint = match self.constraint(query) {
+            Some(c) if !ids.is_empty() => c,
+            _ => return Ok(ids.iter().cloned().collect()),
+        };
+        let f = self.fields;
+        let searcher = self.reader.searcher();
+        let among: Vec<(Occur, Box<dyn Query>)> = ids
+            .iter()
+            .map(|id| (Occur::Should, Box::new(TermQuery::new(Term::from_field_text(f.id, &id.to_string()), IndexRecordOption::Basic)) as Box<dyn Query>))
+            .collect();
+        let both = BooleanQuery::new(vec![(Occur::Must, constraint), (Occur::Must, Box::new(BooleanQuery::new(among)))]);
+        let found = searcher.search(&both, &TopDocs::with_limit(ids.len()))?;
+        Ok(self.ids_of(&searcher, found.into_iter().map(|(_, a)| a))?.into_iter().collect())
     }
 
     /// The paper id of every document of a segment (cached per segment).
@@ -486,7 +532,7 @@ impl FullTextIndex {
         }
         let f = self.fields;
         let searcher = self.reader.searcher();
-        let rewritten = if uses_query_syntax(query) { rewrite_field_aliases(query) } else { escape_query_syntax(query) };
+        let rewritten = if uses_query_syntax(query) { rewrite_syntax(query) } else { escape_query_syntax(query) };
         // The query searched the combined `text` field; highlight its words in the abstract and title.
         let (parsed, _errors) = QueryParser::for_index(&self.index, vec![f.title, f.abstract_text]).parse_query_lenient(&rewritten);
         let (mut in_title, mut in_abstract) = (QueryTerms::default(), QueryTerms::default());
@@ -579,9 +625,11 @@ fn add_filters(clauses: &mut Vec<(Occur, Box<dyn Query>)>, f: Fields, filters: &
     }
 }
 
-/// `author:` and `cat:` are the user-facing names of the `authors` and `categories` fields;
-/// a field clause (`title:`, `author:`, `cat:`) is a requirement, not one more optional term.
-fn rewrite_field_aliases(query: &str) -> String {
+/// Query syntax as the index reads it: `author:` and `cat:` are the user-facing names of the
+/// `authors` and `categories` fields; a field clause (`title:`, `author:`, `cat:`) is a
+/// requirement, not one more optional term. A quoted phrase is copied as it is (it scores the
+/// papers that hold it higher; natural text quotes words too, so it is not required).
+fn rewrite_syntax(query: &str) -> String {
     let mut out = String::with_capacity(query.len() + 8);
     let mut at_word_start = true;
     let mut rest = query;
@@ -600,11 +648,53 @@ fn rewrite_field_aliases(query: &str) -> String {
                 continue;
             }
         }
+        if c == '"' {
+            let end = rest[1..].find('"').map_or(rest.len(), |i| i + 2);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            at_word_start = false;
+            continue;
+        }
         at_word_start = c.is_whitespace() || c == '(' || c == '-' || c == '+';
         out.push(c);
         rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+/// The words of a query to embed for search by meaning. A plain query is embedded as it is; with
+/// syntax, its words and phrases are kept without quotes, field names or operators, and what it
+/// excludes (`-word`) and its `author:`/`cat:` clauses are left out (names and categories carry no
+/// meaning to embed; they are requirements, see [`FullTextIndex::admitted`]).
+pub fn meaning_text(query: &str) -> String {
+    if !uses_query_syntax(query) {
+        return query.to_owned();
+    }
+    let mut words: Vec<&str> = Vec::new();
+    let mut rest = query.trim_start();
+    while !rest.is_empty() {
+        let excluded = rest.starts_with('-');
+        let unit = rest.trim_start_matches(['+', '-', '(']);
+        // A field name, if any, then a phrase or a word.
+        let (field, value) = match unit.split_once(':') {
+            Some((name, v)) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic()) && !name.contains('"') => (name, v),
+            _ => ("", unit),
+        };
+        let (text, after) = match value.strip_prefix('"') {
+            Some(v) => match v.find('"') {
+                Some(i) => (&v[..i], &v[i + 1..]),
+                None => (v, ""),
+            },
+            None => value.split_once(char::is_whitespace).unwrap_or((value, "")),
+        };
+        let names = ["author", "authors", "cat", "categories"].contains(&field.to_ascii_lowercase().as_str());
+        let text = text.trim_matches(['(', ')']);
+        if !excluded && !names && !["AND", "OR", "NOT"].contains(&text) && !text.is_empty() {
+            words.push(text);
+        }
+        rest = after.trim_start();
+    }
+    words.join(" ")
 }
 
 /// True when the user wrote query syntax on purpose: a phrase, a field, or a +/- term.
@@ -614,7 +704,11 @@ pub(crate) fn uses_query_syntax(query: &str) -> bool {
             let w = w.trim_start_matches(['(', '+', '-']);
             ["title:", "author:", "cat:", "abstract:", "authors:", "categories:"].iter().any(|f| w.starts_with(f))
         })
-        || query.split_whitespace().any(|w| (w.starts_with('+') || w.starts_with('-')) && w.len() > 1)
+        || query.split_whitespace().any(|w| {
+            // `-survey`, `+"exact words"`; not `-2,` or `+5` in a sentence.
+            let mut chars = w.chars();
+            matches!(chars.next(), Some('+' | '-')) && chars.next().is_some_and(|c| c.is_alphabetic() || c == '"')
+        })
 }
 
 /// Plain text as a query: every character the query language gives a meaning to is escaped,
@@ -644,11 +738,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn aliases() {
+    fn aliases_and_phrases() {
         assert_eq!(
-            rewrite_field_aliases("author:hinton cat:cs.LG (cat:stat.ML) coauthor:x -title:survey"),
+            rewrite_syntax("author:hinton cat:cs.LG (cat:stat.ML) coauthor:x -title:survey"),
             "+authors:hinton +categories:cs.LG (+categories:stat.ML) coauthor:x -title:survey"
         );
+        assert_eq!(
+            rewrite_syntax(r#"diffusion "score matching" -"toy data" title:"denoising author:x" ("a b" OR c)"#),
+            r#"diffusion "score matching" -"toy data" +title:"denoising author:x" ("a b" OR c)"#
+        );
+        assert_eq!(rewrite_syntax(r#"x "unclosed"#), r#"x "unclosed"#);
+    }
+
+    #[test]
+    fn the_meaning_of_a_query_written_with_syntax() {
+        assert_eq!(meaning_text("robots that learn (from) video?"), "robots that learn (from) video?");
+        assert_eq!(
+            meaning_text(r#"title:diffusion author:song cat:cs.LG "score matching" -survey -"toy data" AND +images"#),
+            "diffusion score matching images"
+        );
+        assert_eq!(meaning_text(r#"author:"Geoffrey Hinton" cat:cs.LG"#), "");
+        assert_eq!(meaning_text(r#"title:"attention is all" (transformers OR rnn)"#), "attention is all transformers rnn");
     }
 
     #[test]
@@ -658,6 +768,7 @@ mod tests {
         assert!(uses_query_syntax("\"exact phrase\" here"));
         assert!(uses_query_syntax("author:hinton nets"));
         assert!(uses_query_syntax("transformers -vision"));
+        assert!(!uses_query_syntax("E2f-1, -2, -3 cells; +1 nucleosomes"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use paperboy_core::text::stable_digest;
 use paperboy_core::{Paper, PaperId};
 use paperboy_embed::{paper_text, Embedder, Embedding};
 
-use super::fulltext::{exact_title_key, FullTextIndex, TextHitRef};
+use super::fulltext::{self, exact_title_key, FullTextIndex, TextHitRef};
 use super::highlight::html_escape;
 use super::hybrid;
 use super::vectors::{ExactIndex, HnswIndex, SlotMeta, VectorIndex, VectorSet};
@@ -18,6 +18,9 @@ use crate::store::{EmbeddingCache, PaperStore};
 
 /// How many candidates each side gives the fusion.
 const CANDIDATES: usize = 100;
+/// For a query written with syntax, the vector side looks this many times deeper, since papers
+/// that break the query's requirements or exclusions are dropped from it.
+const SYNTAX_DEPTH: usize = 4;
 /// Papers read from the store per step while syncing.
 const SYNC_CHUNK: usize = 5_000;
 /// Texts embedded per step (and per cache write).
@@ -329,10 +332,28 @@ impl SearchService {
             .collect())
     }
 
+    /// By meaning: the query's words embedded ([`fulltext::meaning_text`]). A query written with
+    /// syntax keeps only the papers that hold what it requires and nothing it excludes, from a
+    /// deeper list so that `limit` can still be reached.
     fn semantic(&self, query: &SearchQuery, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
-        let q = self.query_vector(query.as_str())?;
+        let text = fulltext::meaning_text(query.as_str());
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = self.query_vector(&text)?;
         let vectors = self.current_vectors();
-        Ok(vector_hits(vectors.index.set(), vectors.index.search(q.as_slice(), limit, filters, &|_| true)))
+        if !fulltext::uses_query_syntax(query.as_str()) {
+            return Ok(vector_hits(vectors.index.set(), vectors.index.search(q.as_slice(), limit, filters, &|_| true)));
+        }
+        let mut hits = vector_hits(vectors.index.set(), vectors.index.search(q.as_slice(), limit * SYNTAX_DEPTH, filters, &|_| true));
+        let ids: Vec<PaperId> = hits.iter().map(|h| h.id.clone()).collect();
+        let admitted = self.fulltext.read().expect("index lock").admitted(query.as_str(), &ids)?;
+        hits.retain(|h| admitted.contains(&h.id));
+        hits.truncate(limit);
+        for (rank, h) in hits.iter_mut().enumerate() {
+            h.explain.vector_rank = Some(rank + 1);
+        }
+        Ok(hits)
     }
 
     /// Forgets the cached query vectors (benchmarks measure the embedding too).

@@ -191,6 +191,39 @@ fn hybrid_explains_itself_and_similar_never_returns_the_paper_itself() {
 }
 
 /// Vectors shaped like real ones: normalised mixtures of two reference embeddings plus noise.
+#[test]
+fn papers_found_by_meaning_obey_the_query_as_written() {
+    let store = store_with(&[(Source::HfDaily, "hf-daily"), (Source::Listing, "listing/head.txt")]);
+    let mut cache = memory_store();
+    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
+    let service = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap();
+    let text = |h: &paperboy_engine::search::Hit| {
+        let p = store.paper(&h.id).unwrap().unwrap();
+        format!("{} {}", p.title, p.abstract_text).to_lowercase()
+    };
+    let run = |q: &str, mode: Mode| service.search(&store, &SearchQuery::parse(q).unwrap(), mode, &Filters::default(), 20).unwrap();
+
+    // Without the exclusion the meaning side finds papers about pooling; with it, none.
+    assert!(run("metric learning with sum pooling", Mode::Semantic).iter().any(|h| text(h).contains("pool")));
+    for mode in [Mode::Semantic, Mode::Hybrid] {
+        let hits = run("metric learning with sum -pooling", mode);
+        assert!(!hits.is_empty(), "{mode}");
+        assert!(hits.iter().all(|h| !text(h).contains("pool")), "{mode}: an excluded word came back");
+    }
+    // A required phrase (+"…") holds on both sides.
+    for mode in [Mode::Bm25, Mode::Semantic, Mode::Hybrid] {
+        let hits = run("metric learning +\"sum pooling\"", mode);
+        assert!(!hits.is_empty(), "{mode}");
+        assert!(hits.iter().all(|h| text(h).contains("sum pool")), "{mode}: a paper without the phrase");
+    }
+    // Only a requirement, no words: nothing to search by meaning; hybrid is the keyword side.
+    let author = store.papers_on("2025-03-03".parse().unwrap()).unwrap()[0].authors[0].name.clone();
+    let surname = author.split_whitespace().last().unwrap().to_owned();
+    assert!(run(&format!("author:{surname}"), Mode::Semantic).is_empty());
+    let hybrid = run(&format!("author:{surname}"), Mode::Hybrid);
+    assert!(!hybrid.is_empty() && hybrid.iter().all(|h| h.explain.vector_rank.is_none()));
+}
+
 fn realistic_vectors(n: usize) -> VectorSet {
     let text = std::fs::read_to_string(fixture("embeddings/all-MiniLM-L6-v2.reference.jsonl")).unwrap();
     let base: Vec<Vec<f32>> = text
