@@ -77,7 +77,7 @@ pub const SIMILAR: Op = Op { path: "/api/v1/papers/{id}/similar", params: &[spec
 pub const SEARCH: Op = Op {
     path: "/api/v1/search",
     params: &[
-        Spec { name: "q", kind: Kind::Text { max_chars: 1000 }, required: true, about: "The query: words, phrases in quotes, and the fields title:, author: and cat:." },
+        Spec { name: "q", kind: Kind::Text { max_chars: 1000 }, required: true, about: "The query: words, phrases in quotes, the fields title:, author: and cat: (required), and +word or -word (required, excluded); papers found by meaning obey these too. A person's name puts their papers first." },
         spec("mode", Kind::Choice { of: &["hybrid", "bm25", "semantic"], default: "hybrid" }, "Keyword (bm25), meaning (semantic) or both fused (hybrid)."),
         spec("since", Kind::Date, "Papers of this day (YYYY-MM-DD) or later."),
         spec("until", Kind::Date, "Papers of this day (YYYY-MM-DD) or earlier."),
