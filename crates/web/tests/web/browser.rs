@@ -199,6 +199,18 @@ async fn search_finds_relevant_papers(s: &Session) -> Step {
     Ok(())
 }
 
+async fn a_name_finds_that_persons_papers(s: &Session) -> Step {
+    s.goto("/search?q=Shi%2C+Yuxing").await?;
+    s.wait_for("section.notice a").await?;
+    let notice = s.texts("section.notice").await?.join(" ");
+    check!(notice.contains("Papers by Yuxing Shi come first"), "no notice of whose papers come first: {notice}");
+    let first = s.texts("ol.papers li.paper").await?;
+    check!(first.first().is_some_and(|p| p.contains("Yuxing Shi") && p.contains("author")), "the first hit is not by the author named: {:?}", first.first());
+    let href = attribute(s, "section.notice a", "href").await?;
+    check!(href == "/author/yuxing-shi", "the notice links {href}, not the author page");
+    Ok(())
+}
+
 async fn paper_page_renders_math_and_similar_papers(s: &Session) -> Step {
     s.goto(&format!("/paper/{MATH_PAPER}")).await?;
     s.wait_for("h1 .katex").await?;
@@ -468,6 +480,7 @@ async fn pages_work_in_headless_chromium() {
     let s = Session { app, client, base: format!("http://{addr}"), shots };
     s.run("home", home_lists_papers(&s)).await;
     s.run("search", search_finds_relevant_papers(&s)).await;
+    s.run("search-author", a_name_finds_that_persons_papers(&s)).await;
     s.run("paper", paper_page_renders_math_and_similar_papers(&s)).await;
     s.run("money", dollars_that_are_money_stay_text(&s)).await;
     s.run("subscribe", subscribe_says_check_your_inbox(&s)).await;
