@@ -455,7 +455,7 @@ pub fn matches(service: &SearchService, spec: &AlertSpec, candidates: &[&Paper])
         return Ok(vec![]);
     }
     let query = SearchQuery::parse(&spec.query)?;
-    let lexical: Box<dyn Fn(&Paper) -> bool> = if crate::search::fulltext::uses_query_syntax(&spec.query) {
+    let lexical: Box<dyn Fn(&Paper) -> bool> = if crate::search::syntax::uses_query_syntax(&spec.query) {
         let since = candidates.iter().filter_map(|p| p.day()).min();
         let filters = Filters { since, until: None, category: None };
         let hits: HashSet<PaperId> = service.rank(&query, Mode::Bm25, &filters, (candidates.len() * 4).max(200))?.into_iter().map(|h| h.id).collect();

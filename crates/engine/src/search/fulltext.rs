@@ -20,10 +20,12 @@ use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, 
 use tantivy::schema::{
     Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::tokenizer::{AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer};
+use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer};
 use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use super::highlight::{self, Analysed, PaperText, QueryTerms, TextCache};
+use super::names::{name_keys, names_analyzer, query_name_key, NAMES};
+use super::syntax::{escape_query_syntax, rewrite_syntax, uses_query_syntax};
 use super::{Filters, SearchError};
 
 /// Field handles.
@@ -51,13 +53,6 @@ const FUZZY_BOOST: f32 = 1.0;
 
 /// English text: words, lower-cased, English stop words dropped, Porter-stemmed.
 const ENGLISH: &str = "en_stem_stop";
-/// People's names: words, lower-cased, accents folded ("Schölkopf" is found as "Scholkopf").
-const NAMES: &str = "names";
-
-fn names_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser).filter(AsciiFoldingFilter).build()
-}
-
 fn register_tokenizers(index: &Index) {
     let mut builder = TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser).dynamic();
     if let Some(stop) = StopWordFilter::new(Language::English) {
@@ -97,87 +92,6 @@ fn schema() -> (Schema, Fields) {
 pub fn exact_title_key(title: &str) -> String {
     let lowered: String = title.chars().map(|c| if c.is_alphanumeric() { c.to_lowercase().next().unwrap_or(c) } else { ' ' }).collect();
     fold_whitespace(&lowered)
-}
-
-/// Words that end a name without being the surname ("Jr.", "III").
-const NAME_SUFFIXES: [&str; 6] = ["jr", "sr", "ii", "iii", "iv", "phd"];
-
-/// A name's words, lower-cased and accent-folded, suffixes dropped.
-fn name_words(analyzer: &mut TextAnalyzer, name: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    analyzer.token_stream(name).process(&mut |t| words.push(t.text.clone()));
-    while words.last().is_some_and(|w| NAME_SUFFIXES.contains(&w.as_str())) {
-        words.pop();
-    }
-    words
-}
-
-fn push_keys(keys: &mut Vec<String>, surname: &str, given: &str) {
-    let Some(initial) = given.chars().next() else { return };
-    if surname.chars().count() < 2 {
-        return;
-    }
-    keys.push(format!("{surname} {initial}"));
-    if given.chars().count() > 1 {
-        keys.push(format!("{surname} {given}"));
-    }
-}
-
-/// An author's name as index keys: "surname initial" and, when the first given name is written
-/// out, "surname given-name" ("Geoffrey E. Hinton" → `hinton g`, `hinton geoffrey`). The surname is
-/// the last word, as arXiv writes names, or what comes before a comma ("Hinton, Geoffrey E.").
-pub fn name_keys(analyzer: &mut TextAnalyzer, name: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    // "Hinton, Geoffrey E." as some sources write it.
-    if let Some((surname, given)) = name.split_once(',') {
-        if let (Some(s), Some(g)) = (name_words(analyzer, surname).last(), name_words(analyzer, given).first()) {
-            push_keys(&mut keys, s, g);
-        }
-        return keys;
-    }
-    let words = name_words(analyzer, name);
-    if let [given, .., surname] = words.as_slice() {
-        push_keys(&mut keys, surname, given);
-    }
-    keys
-}
-
-/// The key a query has if it is a person's name: two to four words of letters (and
-/// `.,-'`). "Geoffrey Hinton" and "G. E. Hinton" name the surname last; "Hinton, Geoffrey",
-/// "Hinton G" and "Hinton GE" name it first (a comma after the first word, or only initials after
-/// it). An initial finds every given name it starts ("G. Hinton" finds Geoffrey Hinton); a
-/// written-out given name finds only itself, so a topic that ends in a surname ("spin Hall")
-/// is not taken for a person with that initial ("S. Hall").
-pub fn query_name_key(analyzer: &mut TextAnalyzer, query: &str) -> Option<String> {
-    let raw: Vec<&str> = query.split_whitespace().collect();
-    if !(2..=4).contains(&raw.len()) || !raw.iter().all(|w| w.chars().all(|c| c.is_alphabetic() || ".,-'".contains(c))) {
-        return None;
-    }
-    let words = name_words(analyzer, query);
-    if !(2..=4).contains(&words.len()) {
-        return None;
-    }
-    let initials_after_first = raw[1..].iter().all(|w| {
-        let letters: Vec<char> = w.chars().filter(|c| c.is_alphabetic()).collect();
-        letters.len() == 1 || (letters.len() <= 3 && letters.iter().all(|c| c.is_uppercase()))
-    });
-    let (surname, given) = if raw[0].ends_with(',') {
-        (&words[0], words[1].as_str())
-    } else if initials_after_first {
-        (&words[0], &words[1][..words[1].chars().next().map_or(0, char::len_utf8)])
-    } else {
-        (&words[words.len() - 1], words[0].as_str())
-    };
-    if surname.chars().count() < 2 {
-        return None;
-    }
-    Some(format!("{surname} {given}"))
-}
-
-/// True when `query` names the person `name` (see [`query_name_key`] and [`name_keys`]).
-pub fn names_match(query: &str, name: &str) -> bool {
-    let mut analyzer = names_analyzer();
-    query_name_key(&mut analyzer, query).is_some_and(|wanted| name_keys(&mut analyzer, name).contains(&wanted))
 }
 
 fn day_number(d: NaiveDate) -> i64 {
@@ -625,151 +539,9 @@ fn add_filters(clauses: &mut Vec<(Occur, Box<dyn Query>)>, f: Fields, filters: &
     }
 }
 
-/// Query syntax as the index reads it: `author:` and `cat:` are the user-facing names of the
-/// `authors` and `categories` fields; a field clause (`title:`, `author:`, `cat:`) is a
-/// requirement, not one more optional term. A quoted phrase is copied as it is (it scores the
-/// papers that hold it higher; natural text quotes words too, so it is not required).
-fn rewrite_syntax(query: &str) -> String {
-    let mut out = String::with_capacity(query.len() + 8);
-    let mut at_word_start = true;
-    let mut rest = query;
-    while let Some(c) = rest.chars().next() {
-        if at_word_start {
-            let field = [("author:", "authors:"), ("cat:", "categories:"), ("title:", "title:")]
-                .into_iter()
-                .find_map(|(alias, name)| rest.strip_prefix(alias).map(|r| (name, r)));
-            if let Some((name, r)) = field {
-                if !(out.ends_with('+') || out.ends_with('-')) {
-                    out.push('+');
-                }
-                out.push_str(name);
-                rest = r;
-                at_word_start = false;
-                continue;
-            }
-        }
-        if c == '"' {
-            let end = rest[1..].find('"').map_or(rest.len(), |i| i + 2);
-            out.push_str(&rest[..end]);
-            rest = &rest[end..];
-            at_word_start = false;
-            continue;
-        }
-        at_word_start = c.is_whitespace() || c == '(' || c == '-' || c == '+';
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    out
-}
-
-/// The words of a query to embed for search by meaning. A plain query is embedded as it is; with
-/// syntax, its words and phrases are kept without quotes, field names or operators, and what it
-/// excludes (`-word`) and its `author:`/`cat:` clauses are left out (names and categories carry no
-/// meaning to embed; they are requirements, see [`FullTextIndex::admitted`]).
-pub fn meaning_text(query: &str) -> String {
-    if !uses_query_syntax(query) {
-        return query.to_owned();
-    }
-    let mut words: Vec<&str> = Vec::new();
-    let mut rest = query.trim_start();
-    while !rest.is_empty() {
-        let excluded = rest.starts_with('-');
-        let unit = rest.trim_start_matches(['+', '-', '(']);
-        // A field name, if any, then a phrase or a word.
-        let (field, value) = match unit.split_once(':') {
-            Some((name, v)) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic()) && !name.contains('"') => (name, v),
-            _ => ("", unit),
-        };
-        let (text, after) = match value.strip_prefix('"') {
-            Some(v) => match v.find('"') {
-                Some(i) => (&v[..i], &v[i + 1..]),
-                None => (v, ""),
-            },
-            None => value.split_once(char::is_whitespace).unwrap_or((value, "")),
-        };
-        let names = ["author", "authors", "cat", "categories"].contains(&field.to_ascii_lowercase().as_str());
-        let text = text.trim_matches(['(', ')']);
-        if !excluded && !names && !["AND", "OR", "NOT"].contains(&text) && !text.is_empty() {
-            words.push(text);
-        }
-        rest = after.trim_start();
-    }
-    words.join(" ")
-}
-
-/// True when the user wrote query syntax on purpose: a phrase, a field, or a +/- term.
-pub(crate) fn uses_query_syntax(query: &str) -> bool {
-    query.contains('"')
-        || query.split_whitespace().any(|w| {
-            let w = w.trim_start_matches(['(', '+', '-']);
-            ["title:", "author:", "cat:", "abstract:", "authors:", "categories:"].iter().any(|f| w.starts_with(f))
-        })
-        || query.split_whitespace().any(|w| {
-            // `-survey`, `+"exact words"`; not `-2,` or `+5` in a sentence.
-            let mut chars = w.chars();
-            matches!(chars.next(), Some('+' | '-')) && chars.next().is_some_and(|c| c.is_alphabetic() || c == '"')
-        })
-}
-
-/// Plain text as a query: every character the query language gives a meaning to is escaped,
-/// and the operators AND/OR/NOT are lower-cased, so "IL-6: a (new) marker? NOT likely" is words.
-fn escape_query_syntax(query: &str) -> String {
-    let mut out = String::with_capacity(query.len() * 2);
-    for word in query.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        let word = match word {
-            "AND" | "OR" | "NOT" | "IN" => word.to_lowercase(),
-            w => w.to_owned(),
-        };
-        for c in word.chars() {
-            if "+-&|!(){}[]^\"~*?:\\/<>'=".contains(c) {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn aliases_and_phrases() {
-        assert_eq!(
-            rewrite_syntax("author:hinton cat:cs.LG (cat:stat.ML) coauthor:x -title:survey"),
-            "+authors:hinton +categories:cs.LG (+categories:stat.ML) coauthor:x -title:survey"
-        );
-        assert_eq!(
-            rewrite_syntax(r#"diffusion "score matching" -"toy data" title:"denoising author:x" ("a b" OR c)"#),
-            r#"diffusion "score matching" -"toy data" +title:"denoising author:x" ("a b" OR c)"#
-        );
-        assert_eq!(rewrite_syntax(r#"x "unclosed"#), r#"x "unclosed"#);
-    }
-
-    #[test]
-    fn the_meaning_of_a_query_written_with_syntax() {
-        assert_eq!(meaning_text("robots that learn (from) video?"), "robots that learn (from) video?");
-        assert_eq!(
-            meaning_text(r#"title:diffusion author:song cat:cs.LG "score matching" -survey -"toy data" AND +images"#),
-            "diffusion score matching images"
-        );
-        assert_eq!(meaning_text(r#"author:"Geoffrey Hinton" cat:cs.LG"#), "");
-        assert_eq!(meaning_text(r#"title:"attention is all" (transformers OR rnn)"#), "attention is all transformers rnn");
-    }
-
-    #[test]
-    fn plain_text_is_escaped_and_syntax_is_kept() {
-        assert!(!uses_query_syntax("IL-6: a (new) marker? NOT likely"));
-        assert_eq!(escape_query_syntax("IL-6: (new) NOT"), "IL\\-6\\: \\(new\\) not");
-        assert!(uses_query_syntax("\"exact phrase\" here"));
-        assert!(uses_query_syntax("author:hinton nets"));
-        assert!(uses_query_syntax("transformers -vision"));
-        assert!(!uses_query_syntax("E2f-1, -2, -3 cells; +1 nucleosomes"));
-    }
 
     #[test]
     fn plain_queries_score_as_the_parser_scores_them_and_split_joined_words() {
@@ -808,29 +580,6 @@ mod tests {
     }
 
     #[test]
-    fn name_keys_with_and_without_initials() {
-        let mut a = names_analyzer();
-        assert_eq!(name_keys(&mut a, "Geoffrey E. Hinton"), ["hinton g", "hinton geoffrey"]);
-        assert_eq!(name_keys(&mut a, "G. Hinton Jr."), ["hinton g"]);
-        assert_eq!(name_keys(&mut a, "Hinton, Geoffrey E."), ["hinton g", "hinton geoffrey"]);
-        assert_eq!(name_keys(&mut a, "Bernhard Schölkopf"), ["scholkopf b", "scholkopf bernhard"]);
-        assert!(name_keys(&mut a, "Hinton").is_empty());
-        let q = |s: &str| query_name_key(&mut names_analyzer(), s).into_iter().collect::<Vec<_>>();
-        assert_eq!(q("Geoffrey Hinton"), ["hinton geoffrey"]);
-        assert_eq!(q("geoffrey e. hinton"), ["hinton geoffrey"]);
-        assert_eq!(q("G. E. Hinton"), ["hinton g"]);
-        assert_eq!(q("Hinton, Geoffrey"), ["hinton geoffrey"]);
-        assert_eq!(q("Hinton, G."), ["hinton g"]);
-        assert_eq!(q("spin Hall"), ["hall spin"]);
-        assert_eq!(q("Hinton G"), ["hinton g"]);
-        assert_eq!(q("Hinton GE"), ["hinton g"]);
-        // Not names: one word, five words, digits, query syntax.
-        for not_a_name in ["Hinton", "a b c d e", "GPT 4", "author:hinton", "x"] {
-            assert!(q(not_a_name).is_empty(), "{not_a_name}");
-        }
-    }
-
-    #[test]
     fn a_name_finds_that_persons_papers_first() {
         let mut index = FullTextIndex::in_memory().unwrap();
         let papers: [(&str, &str, &[&str]); 5] = [
@@ -864,6 +613,7 @@ mod tests {
         assert_eq!(full[0], ("listing:0".to_owned(), true), "{full:?}");
         assert!(full[1..].iter().all(|(_, by)| !by), "{full:?}");
         assert_eq!(found("Bernhard Scholkopf")[0], ("listing:4".to_owned(), true));
+        use crate::search::names::names_match;
         assert!(names_match("G. Hinton", "Geoffrey E. Hinton") && names_match("Bernhard Scholkopf", "Bernhard Schölkopf"));
         assert!(!names_match("Geoffrey Hinton", "Wei Hinton") && !names_match("Hinton", "Geoffrey Hinton"));
         assert!(!names_match("Geoffrey Hinton", "G. Hinton") && !names_match("spin Hall", "Stephen Hall"));

@@ -10,8 +10,10 @@ pub mod eval;
 pub mod fulltext;
 pub mod highlight;
 pub mod hybrid;
+pub mod names;
 pub mod service;
 pub mod stem;
+pub mod syntax;
 pub mod vectors;
 
 use std::fmt;

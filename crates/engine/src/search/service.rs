@@ -9,7 +9,8 @@ use paperboy_core::text::stable_digest;
 use paperboy_core::{Paper, PaperId};
 use paperboy_embed::{paper_text, Embedder, Embedding};
 
-use super::fulltext::{self, exact_title_key, FullTextIndex, TextHitRef};
+use super::fulltext::{exact_title_key, FullTextIndex, TextHitRef};
+use super::syntax;
 use super::highlight::html_escape;
 use super::hybrid;
 use super::vectors::{ExactIndex, HnswIndex, SlotMeta, VectorIndex, VectorSet};
@@ -332,17 +333,17 @@ impl SearchService {
             .collect())
     }
 
-    /// By meaning: the query's words embedded ([`fulltext::meaning_text`]). A query written with
+    /// By meaning: the query's words embedded ([`syntax::meaning_text`]). A query written with
     /// syntax keeps only the papers that hold what it requires and nothing it excludes, from a
     /// deeper list so that `limit` can still be reached.
     fn semantic(&self, query: &SearchQuery, filters: &Filters, limit: usize) -> Result<Vec<Hit>, SearchError> {
-        let text = fulltext::meaning_text(query.as_str());
+        let text = syntax::meaning_text(query.as_str());
         if text.trim().is_empty() {
             return Ok(Vec::new());
         }
         let q = self.query_vector(&text)?;
         let vectors = self.current_vectors();
-        if !fulltext::uses_query_syntax(query.as_str()) {
+        if !syntax::uses_query_syntax(query.as_str()) {
             return Ok(vector_hits(vectors.index.set(), vectors.index.search(q.as_slice(), limit, filters, &|_| true)));
         }
         let mut hits = vector_hits(vectors.index.set(), vectors.index.search(q.as_slice(), limit * SYNTAX_DEPTH, filters, &|_| true));

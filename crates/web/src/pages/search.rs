@@ -7,7 +7,7 @@ use paperboy_core::urls;
 use paperboy_engine::library::Named;
 use maud::{html, Markup};
 use paperboy_engine::readers::author_slug;
-use paperboy_engine::search::fulltext::names_match;
+use paperboy_engine::search::names::names_match;
 use paperboy_engine::search::{Filters, Hit, Mode};
 
 use super::{MAX_HITS, PER_PAGE};
