@@ -46,8 +46,18 @@ pub async fn search(State(state): State<AppState>, params: Params, visit: Visit)
                 let main = html! {
                     h1 { "Search" }
                     (form)
-                    p.hint { "Search titles, abstracts and authors by words (bm25), by meaning (semantic), or both (hybrid). Use quotes for phrases and "
-                        code { "title:" } ", " code { "author:" } " or " code { "cat:" } " to search one field." }
+                    p.hint { "Search titles, abstracts and authors by words (keywords), by meaning, or both (hybrid)." }
+                    section.tips aria-labelledby="tips" {
+                        h2 #tips { "How to search" }
+                        ul {
+                            li { code { "\"exact phrase\"" } " ranks papers that hold the phrase first; " code { "+word" } " or " code { "+\"a phrase\"" } " requires it, " code { "-word" } " leaves out every paper with it." }
+                            li { code { "title:" } ", " code { "author:" } " and " code { "cat:" } " search one field and are required, e.g. " code { "author:hinton cat:cs.LG capsules" } "." }
+                            li { "What a query requires or leaves out holds for the papers found by meaning too." }
+                            li { "A person's name (" code { "Geoffrey Hinton" } ", " code { "G. Hinton" } ", " code { "Hinton, G." } ") lists their papers first." }
+                            li { "An arXiv id or URL, a Hugging Face or alphaXiv paper URL, or a DOI opens that paper." }
+                            li { "A misspelt title word of five letters or more still finds the title." }
+                        }
+                    }
                 };
                 return Ok(Html(page(s, "Search", main).into_string()).into_response());
             }

@@ -86,6 +86,7 @@ async fn search_page_modes_filters_pagination_and_no_results() {
     let (status, _, html) = get(app(), "/search").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<label for=\"q\">"), "labelled query box");
+    assert!(html.contains("How to search") && html.contains("leaves out every paper with it"), "search tips");
     let (status, _, html) = get(app(), "/search?q=protein+structure+prediction").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Results 1–30"), "{html}");
