@@ -75,3 +75,8 @@ pub fn author(base: &str, slug: &str) -> String {
 pub fn shared_collection(base: &str, share_key: &str) -> String {
     format!("{base}/shared/{share_key}")
 }
+
+/// A reader's private Atom feed of what their alerts delivered (`key`: their feed secret).
+pub fn alerts_feed(base: &str, key: &str) -> String {
+    format!("{base}/feeds/alerts/{key}.xml")
+}

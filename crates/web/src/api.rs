@@ -475,7 +475,7 @@ pub async fn alerts(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
             let r = s.api_reader(&headers)?;
             let list: Vec<Value> = s.store().alerts_of(r.id)?.iter().map(alert_json).collect();
             let key = s.store().feed_key(r.id)?;
-            Ok(Json(json!({"alerts": list, "feed": format!("{}/feeds/alerts/{key}.xml", s.config().base_url)})))
+            Ok(Json(json!({"alerts": list, "feed": paperboy_core::urls::alerts_feed(&s.config().base_url, &key)})))
         })
         .await
 }

@@ -142,6 +142,8 @@ pub struct FullTextIndex {
     ids: std::sync::Mutex<HashMap<tantivy::index::SegmentId, std::sync::Arc<Vec<Option<PaperId>>>>>,
     /// Analysed texts of the papers shown lately (for highlighting), dropped at every commit.
     texts: TextCache,
+    /// The names analyser, kept for indexing (a search builds its own: searches share `&self`).
+    names: TextAnalyzer,
 }
 
 impl FullTextIndex {
@@ -176,7 +178,7 @@ impl FullTextIndex {
         register_tokenizers(&index);
         let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(FullTextIndex { index, reader, writer, fields, ids: Default::default(), texts: TextCache::default() })
+        Ok(FullTextIndex { index, reader, writer, fields, ids: Default::default(), texts: TextCache::default(), names: names_analyzer() })
     }
 
     /// The store `seq` up to which the last commit indexed (0 for a new index).
@@ -196,10 +198,9 @@ impl FullTextIndex {
             f.abstract_text => paper.abstract_text.clone(),
             f.text => format!("{}\n{}", paper.title, paper.abstract_text),
         );
-        let mut names = names_analyzer();
         for a in &paper.authors {
             document.add_text(f.authors, &a.name);
-            for key in name_keys(&mut names, &a.name) {
+            for key in name_keys(&mut self.names, &a.name) {
                 document.add_text(f.author_key, key);
             }
         }

@@ -23,6 +23,13 @@ fn store_with(inputs: &[(Source, &str)]) -> SqliteStore {
     store
 }
 
+/// A full-text index in memory, synced with `store`.
+fn indexed(store: &SqliteStore) -> FullTextIndex {
+    let mut index = FullTextIndex::in_memory().unwrap();
+    sync_fulltext(store, &mut index, &mut |_, _, _| {}).unwrap();
+    index
+}
+
 fn ids(hits: &[paperboy_engine::search::fulltext::TextHit]) -> Vec<String> {
     hits.iter().map(|h| h.id.to_string()).collect()
 }
@@ -60,8 +67,7 @@ fn incremental_index_equals_a_rebuild_and_resumes_after_a_crash() {
 #[test]
 fn query_syntax_filters_exact_matches_and_snippets() {
     let store = store_with(&[(Source::OaiPmh, "oai-pmh/ListRecords_data_0.xml"), (Source::HfDaily, "hf-daily")]);
-    let mut index = FullTextIndex::in_memory().unwrap();
-    sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
+    let index = indexed(&store);
     let none = Filters::default();
 
     // Stemming: "series" and "converges" find the Kempner paper.
@@ -120,8 +126,7 @@ fn query_syntax_filters_exact_matches_and_snippets() {
 #[test]
 fn snippets_pick_the_best_fragment_and_follow_a_changed_abstract() {
     let store = store_with(&[(Source::OaiPmh, "oai-pmh/ListRecords_data_0.xml")]);
-    let mut index = FullTextIndex::in_memory().unwrap();
-    sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
+    let mut index = indexed(&store);
     let none = Filters::default();
     let id: PaperId = "0806.4410".parse().unwrap();
     let mut paper = store.paper(&id).unwrap().unwrap();
@@ -349,8 +354,7 @@ fn hnsw_recall_at_10_against_the_exact_scan() {
 #[test]
 fn a_typo_in_a_title_word_still_finds_the_paper() {
     let store = store_with(&[(Source::OaiPmh, "oai-pmh/ListRecords_data_0.xml")]);
-    let mut index = FullTextIndex::in_memory().unwrap();
-    sync_fulltext(&store, &mut index, &mut |_, _, _| {}).unwrap();
+    let index = indexed(&store);
     let none = Filters::default();
     let kempner: PaperId = "0806.4410".parse().unwrap();
     // "Summing the curious series of Kempner and Irwin", asked with two typos.

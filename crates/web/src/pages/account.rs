@@ -131,10 +131,10 @@ pub async fn link(State(state): State<AppState>, headers: HeaderMap, visit: Visi
         .await
 }
 
-/// A form with only a CSRF token.
+/// A form with only a CSRF token (the buttons that change one thing).
 #[derive(serde::Deserialize)]
 pub struct CsrfForm {
-    csrf: Option<String>,
+    pub(crate) csrf: Option<String>,
 }
 
 /// `POST /sign-out`: ends this session.

@@ -8,9 +8,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
 use maud::{html, Markup};
+use paperboy_core::urls;
 use paperboy_engine::alerts::{self, Alert, AlertSpec, Exclusions, Webhook, WebhookFormat};
 use paperboy_engine::search::Mode;
 
+use super::account::CsrfForm;
 use super::PageResult;
 use crate::error::{PageError, WebError};
 use crate::feeds;
@@ -172,7 +174,7 @@ pub async fn alerts_page(State(state): State<AppState>, params: Params, visit: V
                 h1 { "Alerts" }
                 p.hint {
                     "A saved search runs after every harvest over the papers that arrived, and delivers each new match once, to "
-                    a href=(format!("/feeds/alerts/{key}.xml")) { "your private alerts feed" } " and, as you choose, your email and a webhook (JSON, Slack or ntfy). "
+                    a href=(urls::alerts_feed("", &key)) { "your private alerts feed" } " and, as you choose, your email and a webhook (JSON, Slack or ntfy). "
                     a href="#new-alert" { "New alert" }
                 }
                 section aria-labelledby="your-alerts" {
@@ -354,12 +356,6 @@ pub async fn watch(State(state): State<AppState>, headers: HeaderMap, visit: Vis
         .await
 }
 
-/// A form with only the CSRF token.
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
-}
-
 /// `POST /alerts/{id}/delete`.
 pub async fn delete(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap, visit: Visit, Form(form): Form<CsrfForm>) -> Result<Response, PageError> {
     check_csrf(&state.config().secret, form.csrf.as_deref().unwrap_or(""), &headers)?;
@@ -413,7 +409,7 @@ pub async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> Re
                 out.push((paper.clone(), Some(note)));
             }
             let base = s.config().base_url.clone();
-            Ok(feeds::atom_notes_response("paperboy: your alerts", &format!("{base}/alerts"), &format!("{base}/feeds/alerts/{key}.xml"), "New papers your saved searches found, and news of the papers you watch.", out, &base))
+            Ok(feeds::atom_notes_response("paperboy: your alerts", &format!("{base}/alerts"), &urls::alerts_feed(&base, &key), "New papers your saved searches found, and news of the papers you watch.", out, &base))
         })
         .await
 }

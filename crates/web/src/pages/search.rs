@@ -89,7 +89,7 @@ pub async fn search(State(state): State<AppState>, params: Params, visit: Visit)
                 }
                 @if let Some(name) = &person {
                     section.notice role="status" {
-                        p { "Papers by " a href=(format!("/author/{}", author_slug(name))) { (name) } " come first; their author page lists them all, newest first, with a feed to follow." }
+                        p { "Papers by " a href=(urls::author("", &author_slug(name))) { (name) } " come first; their author page lists them all, newest first, with a feed to follow." }
                     }
                 }
                 @if papers.is_empty() {

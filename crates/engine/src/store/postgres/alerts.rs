@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use paperboy_core::PaperId;
 use postgres::Row;
 
-use super::PgStore;
+use super::{paper_id, PgStore};
 use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, AlertSettings, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
 use crate::store::{AlertStore, StoreError};
 use crate::subscriptions::random_token;
@@ -35,7 +35,7 @@ fn event(r: &Row) -> Result<PaperEvent, StoreError> {
     let paper: String = r.try_get(1)?;
     Ok(PaperEvent {
         id,
-        paper: paper.parse().map_err(|e| StoreError::corrupt(format!("paper event {id}"), format!("paper id {paper:?}: {e}")))?,
+        paper: paper_id(&paper, &|| format!("paper event {id}"))?,
         kind: r.try_get(2)?,
         key: r.try_get(3)?,
         text: r.try_get(4)?,
@@ -280,7 +280,7 @@ impl AlertStore for PgStore {
         rows.iter()
             .map(|r| {
                 let paper: String = r.try_get(0)?;
-                let id = paper.parse().map_err(|e| StoreError::corrupt(format!("watch of {paper} by reader {reader}"), format!("paper id: {e}")))?;
+                let id = paper_id(&paper, &|| format!("watch of {paper} by reader {reader}"))?;
                 Ok((id, r.try_get(1)?))
             })
             .collect()

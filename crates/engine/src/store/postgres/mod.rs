@@ -424,6 +424,11 @@ fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Paper ids are stored as their text form.
+fn paper_id(s: &str, record: &dyn Fn() -> String) -> Result<PaperId, StoreError> {
+    s.parse().map_err(|e| StoreError::corrupt(record(), format!("paper id {s:?}: {e}")))
+}
+
 pub(super) fn uncount(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }

@@ -5,7 +5,7 @@ use paperboy_core::{EmailAddress, PaperId};
 use postgres::types::ToSql;
 use postgres::Row;
 
-use super::PgStore;
+use super::{paper_id, PgStore};
 use crate::readers::{author_key, ApiToken, Collection, Follow, Marks, SavedPaper, SignInRequest, Vote, VoteRecord, SESSION_TTL, SIGN_INS_PER_HOUR, SIGN_IN_TTL};
 use crate::store::{encode_interests, ReaderStore, StoreError};
 use crate::subscriptions::{email_key, random_token, token_hash, Interests, Subscriber};
@@ -22,10 +22,6 @@ fn collection(r: &Row) -> Result<Collection, StoreError> {
         created_at: r.try_get(4)?,
         papers: super::uncount(r.try_get(5)?),
     })
-}
-
-fn paper_id(s: &str, record: &dyn Fn() -> String) -> Result<PaperId, StoreError> {
-    s.parse().map_err(|e| StoreError::corrupt(record(), format!("paper id {s:?}: {e}")))
 }
 
 fn vote(s: &str, record: &dyn Fn() -> String) -> Result<Vote, StoreError> {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use paperboy_core::PaperId;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
-use super::{time, SqliteStore};
+use super::{paper_id, time, SqliteStore};
 use crate::alerts::{retry_after, Alert, AlertSpec, FeedEntry, PaperEvent, Run, AlertSettings, WebhookJob, WebhookRequest, WebhookState, FAILURES_TO_DISABLE, WEBHOOK_ATTEMPTS};
 use crate::store::{AlertStore, StoreError};
 use crate::subscriptions::random_token;
@@ -41,7 +41,7 @@ fn event(r: &rusqlite::Row<'_>) -> Result<PaperEvent, StoreError> {
     let paper: String = r.get(1)?;
     Ok(PaperEvent {
         id,
-        paper: paper.parse().map_err(|e| StoreError::corrupt(record(), format!("paper id {paper:?}: {e}")))?,
+        paper: paper_id(&paper, &record)?,
         kind: r.get(2)?,
         key: r.get(3)?,
         text: r.get(4)?,
@@ -287,7 +287,7 @@ impl AlertStore for SqliteStore {
         while let Some(r) = rows.next()? {
             let (paper, since): (String, String) = (r.get(0)?, r.get(1)?);
             let record = || format!("watch of {paper} by reader {reader}");
-            out.push((paper.parse().map_err(|e| StoreError::corrupt(record(), format!("paper id: {e}")))?, time(&since, &record)?));
+            out.push((paper_id(&paper, &record)?, time(&since, &record)?));
         }
         Ok(out)
     }

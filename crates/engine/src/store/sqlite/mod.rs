@@ -646,6 +646,11 @@ fn time(s: &str, record: &dyn Fn() -> String) -> Result<DateTime<Utc>, StoreErro
     DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).map_err(|e| StoreError::corrupt(record(), format!("time {s:?}: {e}")))
 }
 
+/// Paper ids are stored as their text form.
+fn paper_id(s: &str, record: &dyn Fn() -> String) -> Result<PaperId, StoreError> {
+    s.parse().map_err(|e| StoreError::corrupt(record(), format!("paper id {s:?}: {e}")))
+}
+
 /// Days are stored as `YYYY-MM-DD` text.
 fn day(s: &str, record: &dyn Fn() -> String) -> Result<NaiveDate, StoreError> {
     s.parse().map_err(|e| StoreError::corrupt(record(), format!("day {s:?}: {e}")))

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use paperboy_core::{EmailAddress, PaperId};
 use rusqlite::{params, OptionalExtension};
 
-use super::{time, SqliteStore};
+use super::{paper_id, time, SqliteStore};
 use crate::readers::{author_key, ApiToken, Collection, Follow, Marks, SavedPaper, SignInRequest, Vote, VoteRecord, SESSION_TTL, SIGN_INS_PER_HOUR, SIGN_IN_TTL};
 use crate::store::{encode_interests, ReaderStore, StoreError};
 use crate::subscriptions::{email_key, random_token, token_hash, Interests, Subscriber};
@@ -22,10 +22,6 @@ fn collection(r: &rusqlite::Row<'_>) -> Result<Collection, StoreError> {
         created_at: time(&r.get::<_, String>(4)?, &|| format!("collection {id}"))?,
         papers: r.get(5)?,
     })
-}
-
-fn paper_id(s: &str, record: &dyn Fn() -> String) -> Result<PaperId, StoreError> {
-    s.parse().map_err(|e| StoreError::corrupt(record(), format!("paper id {s:?}: {e}")))
 }
 
 impl SqliteStore {
