@@ -18,8 +18,10 @@
 
 pub mod eval;
 pub mod tfidf;
+pub mod whole;
 
 pub use tfidf::{Lexicon, Sparse};
+pub use whole::Whole;
 
 use std::collections::HashSet;
 
@@ -46,22 +48,25 @@ pub struct Params {
     /// How much of the embedding score is mean similarity to the positives (0: the linear
     /// model alone).
     pub mean_similarity: f32,
-    /// Background papers drawn as negatives for the lexical (tf-idf) half; 0 leaves it out.
-    pub lexical_background: usize,
-    /// The lexical half's weight when the halves' z-scores are summed.
+    /// The lexical half's weight when the halves' z-scores are summed, for a reader with up to
+    /// [`PAR_POSITIVES`] positives; it grows in proportion past them (0 leaves the half out).
     pub lexical_weight: f32,
 }
 
 /// The settings paperboy uses.
-pub const PARAMS: Params = Params { lambda: 0.01, iterations: 20, background: 128, mean_similarity: 0.3, lexical_background: 512, lexical_weight: 1.5 };
+pub const PARAMS: Params = Params { lambda: 0.01, iterations: 20, background: 128, mean_similarity: 0.3, lexical_weight: 1.5 };
 
-/// Recent papers the lexicon is fitted on at most (their rows are kept for ranking).
+/// Positives past which the lexical half counts for more: its weight in the fusion grows in
+/// proportion to the positives, and so does its positive class's weight in the fit (each
+/// positive keeps the weight it had at this many). A model of 20,000 word features needs
+/// more examples than one of 384 dimensions to be trusted, and earns more trust with them.
+pub const PAR_POSITIVES: usize = 5;
+
+/// Recent papers the lexicon is fitted on at most (their rows are kept for ranking, and are the
+/// lexical half's negatives).
 pub const LEXICAL_PAPERS: usize = 30_000;
 /// The lexical half's C (arxiv-sanity-lite's).
 pub(crate) const LEXICAL_C: f32 = 0.01;
-/// Passes of the lexical half's solver: with C = 0.01 the dual is well conditioned, and three
-/// passes score within 0.2 nDCG points of a converged fit on the tuning half.
-pub const LEXICAL_PASSES: usize = 3;
 
 /// Positives per reader at most (the most recent), so training stays fast for any reader.
 pub const MAX_POSITIVES: usize = 400;
@@ -188,9 +193,11 @@ pub struct ReaderModel {
     pub weights: Vec<f32>,
     /// The mean of the positives (with the interests), for the mean-similarity term.
     pub centroid: Vec<f32>,
-    /// The lexical half: linear SVM weights over the lexicon's features and a bias (empty
-    /// without positives or a lexicon).
+    /// The lexical half: linear weights over the lexicon's features and a bias (empty without
+    /// positives or a lexicon).
     pub lexical: Vec<f32>,
+    /// The lexical half's weight in the fusion (see [`PAR_POSITIVES`]).
+    pub lexical_weight: f32,
     /// What it learned from.
     pub inputs: Inputs,
 }
@@ -231,7 +238,7 @@ impl ReaderModel {
         }
         let centroid = centroid(&pos, set.dim);
         if pos.is_empty() {
-            return ReaderModel { weights: vec![0.0; set.dim], centroid, lexical: vec![], inputs };
+            return ReaderModel { weights: vec![0.0; set.dim], centroid, lexical: vec![], lexical_weight: 0.0, inputs };
         }
         let skip: HashSet<PaperId> = inputs.positives.iter().map(|r| r.paper.clone()).collect();
         let sample: Vec<Vec<f32>> = background(set, p.background, seed, &skip).into_iter().map(|s| set.vector(s)).collect();
@@ -248,15 +255,15 @@ impl ReaderModel {
             w
         };
         let lexical = match lexical {
-            Some(lex) if p.lexical_background > 0 && !inputs.positives.is_empty() => {
-                let pos_rows: Vec<&Sparse> = inputs.positives.iter().map(|r| &r.row).collect();
-                let mut neg_rows: Vec<&Sparse> = lex.sample(p.lexical_background, seed, &skip);
-                neg_rows.extend(inputs.negative_rows.iter());
-                tfidf::linear_svm(&pos_rows, &neg_rows, lex.lexicon.len(), LEXICAL_C, LEXICAL_PASSES)
+            Some(lex) if p.lexical_weight > 0.0 && !inputs.positives.is_empty() => {
+                let pos_rows: Vec<(&Sparse, bool)> = inputs.positives.iter().map(|r| (&r.row, lex.slots.contains_key(&r.paper))).collect();
+                let neg_rows: Vec<&Sparse> = inputs.negative_rows.iter().collect();
+                lex.whole.train(&pos_rows, &neg_rows)
             }
             _ => vec![],
         };
-        ReaderModel { weights, centroid, lexical, inputs }
+        let lexical_weight = lexical_weight(p, inputs.positives.len());
+        ReaderModel { weights, centroid, lexical, lexical_weight, inputs }
     }
 
     /// Whether the model has nothing to go on (no rated paper, no interests).
@@ -277,6 +284,11 @@ impl ReaderModel {
     }
 }
 
+/// The lexical half's weight in the fusion for a reader with `positives` (see [`PAR_POSITIVES`]).
+pub fn lexical_weight(p: &Params, positives: usize) -> f32 {
+    p.lexical_weight * positives.max(PAR_POSITIVES) as f32 / PAR_POSITIVES as f32
+}
+
 /// Sums the two halves' z-scores over one set of candidates, the lexical one weighted
 /// (`lexical` empty: the embedding scores alone).
 pub fn fuse(embedding: &[f32], lexical: &[f32], lexical_weight: f32) -> Vec<f32> {
@@ -293,14 +305,16 @@ pub fn fuse(embedding: &[f32], lexical: &[f32], lexical_weight: f32) -> Vec<f32>
 }
 
 /// The lexical side of the store: a tf-idf lexicon fitted on recent papers, with their rows
-/// (the candidates and the background of every reader's lexical half).
+/// (the candidates, and the negatives of every reader's lexical half through the statistics
+/// in [`Whole`]).
 #[derive(Debug, Default)]
 pub struct Lexical {
     /// The vocabulary and idf.
     pub lexicon: Lexicon,
-    ids: Vec<PaperId>,
     rows: Vec<Sparse>,
     slots: std::collections::HashMap<PaperId, usize>,
+    /// The rows' share of every reader's fit.
+    whole: Whole,
     /// Vectors in the search service when it was fitted (it is fitted again as papers arrive).
     pub fitted_at: usize,
 }
@@ -310,10 +324,10 @@ impl Lexical {
     pub fn fit(papers: &[Paper], fitted_at: usize) -> Lexical {
         let texts: Vec<String> = papers.iter().map(text_of).collect();
         let lexicon = Lexicon::fit(&texts.iter().map(String::as_str).collect::<Vec<_>>(), &tfidf::ARXIV_SANITY);
-        let rows = texts.iter().map(|t| lexicon.row(t)).collect();
-        let ids: Vec<PaperId> = papers.iter().map(|p| p.id.clone()).collect();
-        let slots = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
-        Lexical { lexicon, ids, rows, slots, fitted_at }
+        let rows: Vec<Sparse> = texts.iter().map(|t| lexicon.row(t)).collect();
+        let slots = papers.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+        let whole = Whole::fit(&rows.iter().collect::<Vec<_>>(), lexicon.len(), LEXICAL_C, 1);
+        Lexical { lexicon, rows, slots, whole, fitted_at }
     }
 
     /// A paper's row (kept, or made from its text).
@@ -329,10 +343,6 @@ impl Lexical {
         self.slots.get(id).map(|&i| &self.rows[i])
     }
 
-    /// `n` kept rows drawn without repeats (see [`draw`]), none of the papers in `skip`.
-    pub fn sample(&self, n: usize, seed: u64, skip: &HashSet<PaperId>) -> Vec<&Sparse> {
-        draw(self.ids.len(), n, seed, &|i| skip.contains(&self.ids[i])).into_iter().map(|i| &self.rows[i]).collect()
-    }
 }
 
 /// The text a paper's row is made of.
@@ -503,7 +513,7 @@ pub fn recommend(search: &SearchService, model: &ReaderModel, from: NaiveDate, t
             }
             _ => vec![],
         };
-        let fused = fuse(&embedding, &lexical_scores, PARAMS.lexical_weight);
+        let fused = fuse(&embedding, &lexical_scores, model.lexical_weight);
         let mut scored: Vec<(usize, f32)> = candidates.into_iter().zip(fused).collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.into_iter().skip(offset).take(limit).map(|(s, score)| (set.meta[s].id.clone(), score)).collect()
@@ -546,7 +556,7 @@ mod tests {
         assert!((fused[1] - 0.0).abs() < 1e-3, "the middle embedding score and the lowest lexical one cancel: {fused:?}");
         assert_eq!(fuse(&[1.0, 2.0], &[], 1.5), vec![1.0, 2.0], "no lexical half: the embedding scores");
         let lex = Lexical::fit(&[], 0);
-        assert!(lex.lexicon.is_empty() && lex.sample(5, 1, &HashSet::new()).is_empty());
+        assert!(lex.lexicon.is_empty() && lex.row(&"2401.00001".parse().unwrap()).is_none());
     }
 
     #[test]

@@ -18,6 +18,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, NaiveDate};
 use paperboy_embed::dot;
@@ -25,7 +26,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::tfidf::{self, Sparse};
-use super::{centroid, fit, Params};
+use super::{centroid, fit, Params, Whole};
 
 /// One paper of the evaluation corpus.
 #[derive(Debug, Clone)]
@@ -164,6 +165,8 @@ pub struct Corpus {
     pub tfidf: Vec<Sparse>,
     /// tf-idf features.
     pub features: usize,
+    /// The lexical half's shared statistics by the papers they cover (see [`Corpus::whole`]).
+    wholes: Mutex<HashMap<usize, Arc<Whole>>>,
 }
 
 impl Corpus {
@@ -172,9 +175,22 @@ impl Corpus {
         let docs: Vec<String> = papers.iter().map(|p| p.text.clone()).collect();
         let tfidf = tfidf::tfidf(&docs, &tfidf::ARXIV_SANITY);
         let features = tfidf.iter().flat_map(|r| r.iter().map(|(i, _)| *i as usize + 1)).max().unwrap_or(0);
-        Corpus { papers, vectors, tfidf, features }
+        Corpus { papers, vectors, tfidf, features, wholes: Mutex::default() }
+    }
+
+    /// The lexical half's shared statistics over the papers before `cutoff`, as last refitted:
+    /// over the first multiple of [`SNAP`] papers at or below it (or all of them, when fewer).
+    /// Returns how many papers they cover, and them.
+    fn whole(&self, cutoff: usize) -> (usize, Arc<Whole>) {
+        let known = if cutoff < SNAP { cutoff } else { cutoff / SNAP * SNAP };
+        let mut cache = self.wholes.lock().expect("statistics cache");
+        let whole = cache.entry(known).or_insert_with(|| Arc::new(Whole::fit(&self.tfidf[..known].iter().collect::<Vec<_>>(), self.features, super::LEXICAL_C, 1)));
+        (known, whole.clone())
     }
 }
+
+/// Papers between refits of the lexical half's statistics (a few days of the archive).
+pub const SNAP: usize = 250;
 
 /// A trained scorer for one reader: scores papers by index.
 struct Scorer {
@@ -185,13 +201,15 @@ struct Scorer {
     centroid: Vec<f32>,
     /// Mean similarity: the positives (newest first) and their time weights.
     anchors: Vec<(usize, f64)>,
+    /// The lexical half's weight in the fusion.
+    lexical_weight: f32,
 }
 
 impl Scorer {
     /// Trains `method` on positives `pos` (indexes, oldest first) with papers up to `cutoff`
     /// (index, exclusive) as the available corpus.
     fn train(c: &Corpus, method: Method, pos: &[usize], cutoff: usize, seed: u64, p: &Params) -> Scorer {
-        let mut s = Scorer { method, lexical: vec![], weights: vec![], centroid: vec![], anchors: vec![] };
+        let mut s = Scorer { method, lexical: vec![], weights: vec![], centroid: vec![], anchors: vec![], lexical_weight: 0.0 };
         match method {
             Method::Popularity => {}
             Method::MeanSimilarity => {
@@ -215,10 +233,14 @@ impl Scorer {
                 let norm = dot(&s.weights, &s.weights).sqrt().max(1e-6);
                 s.weights.iter_mut().for_each(|w| *w /= norm);
                 s.centroid = centroid(&positives, c.vectors.first().map_or(0, |v| v.len()));
-                if method == Method::Paperboy && p.lexical_background > 0 {
-                    let rows: Vec<&Sparse> = pos.iter().map(|&i| &c.tfidf[i]).collect();
-                    let background: Vec<&Sparse> = sample(cutoff, p.lexical_background, seed ^ 0x1e, &set).into_iter().map(|i| &c.tfidf[i]).collect();
-                    s.lexical = tfidf::linear_svm(&rows, &background, c.features, super::LEXICAL_C, super::LEXICAL_PASSES);
+                if method == Method::Paperboy && p.lexical_weight > 0.0 {
+                    // Every paper known when training is a negative, through the statistics the
+                    // product keeps: refitted every SNAP papers here, as the product refits them
+                    // as its store grows.
+                    let known = c.whole(cutoff);
+                    let rows: Vec<(&Sparse, bool)> = pos.iter().map(|&i| (&c.tfidf[i], i < known.0)).collect();
+                    s.lexical = known.1.train(&rows, &[]);
+                    s.lexical_weight = super::lexical_weight(p, pos.len());
                 }
             }
         }
@@ -242,7 +264,7 @@ impl Scorer {
         }
         let embedding: Vec<f32> = own.iter().map(|&x| x as f32).collect();
         let lexical: Vec<f32> = candidates.iter().map(|&i| tfidf::score(&self.lexical, &c.tfidf[i])).collect();
-        super::fuse(&embedding, &lexical, p.lexical_weight).into_iter().map(f64::from).collect()
+        super::fuse(&embedding, &lexical, self.lexical_weight).into_iter().map(f64::from).collect()
     }
 
     /// Ranks `candidates` (ties by index) and scores the ranking against `relevant`.
