@@ -202,6 +202,15 @@ pub struct ReaderModel {
     pub inputs: Inputs,
 }
 
+/// The next number of a xorshift sequence (`state` non-zero): the generator every sample,
+/// shuffle and random start of the model draws from, fixed per seed.
+pub(crate) fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
 /// `n` indexes below `len` drawn without repeats, ascending, none that `skip` names: the same
 /// for one seed (xorshift). Every background sample, product and evaluation, is drawn here.
 pub fn draw(len: usize, n: usize, seed: u64, skip: &dyn Fn(usize) -> bool) -> Vec<usize> {
@@ -210,10 +219,7 @@ pub fn draw(len: usize, n: usize, seed: u64, skip: &dyn Fn(usize) -> bool) -> Ve
     let mut tries = 0;
     while chosen.len() < n.min(len) && tries < 8 * n + 16 {
         tries += 1;
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let i = (state % len.max(1) as u64) as usize;
+        let i = (xorshift(&mut state) % len.max(1) as u64) as usize;
         if !skip(i) {
             chosen.insert(i);
         }
@@ -342,7 +348,6 @@ impl Lexical {
     pub fn row(&self, id: &PaperId) -> Option<&Sparse> {
         self.slots.get(id).map(|&i| &self.rows[i])
     }
-
 }
 
 /// The text a paper's row is made of.

@@ -177,10 +177,7 @@ pub fn linear_svm(pos: &[&Sparse], neg: &[&Sparse], dim: usize, c: f32, passes: 
     for _epoch in 0..passes {
         // A fixed shuffle per epoch (xorshift), as liblinear permutes.
         for i in (1..n).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            order.swap(i, (state % (i as u64 + 1)) as usize);
+            order.swap(i, (super::xorshift(&mut state) % (i as u64 + 1)) as usize);
         }
         let mut max_pg = 0.0f32;
         for &i in &order {

@@ -24,11 +24,10 @@
 
 use rayon::prelude::*;
 
-use super::tfidf::Sparse;
+use paperboy_embed::dot;
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
+use super::tfidf::Sparse;
+use super::xorshift;
 
 /// Columns of the low-rank part.
 pub const RANK: usize = 64;
@@ -162,7 +161,7 @@ impl Whole {
         let dim = features + 1;
         let n = rows.len();
         let k = RANK.min(n).min(dim);
-        if n == 0 || k == 0 {
+        if n == 0 {
             return Whole { dim, k: 0, inv_a: vec![1.0; dim], e: vec![], g0: vec![0.0; dim], n, c };
         }
         let c_n = c / 2.0;
@@ -177,14 +176,7 @@ impl Whole {
         diag[dim - 1] = n as f32;
         // The range finder: a random ±1 start, then M applied 1 + POWER times.
         let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut q: Vec<f32> = (0..dim * k)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                if state & 1 == 0 { 1.0 } else { -1.0 }
-            })
-            .collect();
+        let mut q: Vec<f32> = (0..dim * k).map(|_| if xorshift(&mut state) & 1 == 0 { 1.0 } else { -1.0 }).collect();
         for _ in 0..=POWER {
             q = moment_times(rows, &q, dim, k);
             orthonormalise(&mut q, k);
@@ -364,12 +356,7 @@ mod tests {
     /// (four topics), with random others.
     fn corpus(n: usize, features: u32) -> Vec<Sparse> {
         let mut state = 7u64;
-        let mut rnd = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 1000) as f32 / 1000.0
-        };
+        let mut rnd = || (xorshift(&mut state) % 1000) as f32 / 1000.0;
         (0..n as u32)
             .map(|i| {
                 let mut r: Sparse = Vec::new();
