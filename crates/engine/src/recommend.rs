@@ -329,7 +329,7 @@ impl Lexical {
     /// Fits on `papers` (title and abstract).
     pub fn fit(papers: &[Paper], fitted_at: usize) -> Lexical {
         let texts: Vec<String> = papers.iter().map(text_of).collect();
-        let lexicon = Lexicon::fit(&texts.iter().map(String::as_str).collect::<Vec<_>>(), &tfidf::ARXIV_SANITY);
+        let lexicon = Lexicon::fit(&texts.iter().map(String::as_str).collect::<Vec<_>>(), &tfidf::PAPERBOY);
         let rows: Vec<Sparse> = texts.iter().map(|t| lexicon.row(t)).collect();
         let slots = papers.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
         let whole = Whole::fit(&rows.iter().collect::<Vec<_>>(), lexicon.len(), LEXICAL_C, 1);

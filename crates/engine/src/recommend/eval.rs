@@ -165,6 +165,10 @@ pub struct Corpus {
     pub tfidf: Vec<Sparse>,
     /// tf-idf features.
     pub features: usize,
+    /// paperboy's lexical rows ([`tfidf::PAPERBOY`]'s features).
+    pub lexical: Vec<Sparse>,
+    /// Their features.
+    pub lexical_features: usize,
     /// The lexical half's shared statistics by the papers they cover (see [`Corpus::whole`]).
     wholes: Mutex<HashMap<usize, Arc<Whole>>>,
 }
@@ -173,9 +177,11 @@ impl Corpus {
     /// `papers` with `vectors` (one each, unit length); fits tf-idf.
     pub fn new(papers: Vec<EvalPaper>, vectors: Vec<Vec<f32>>) -> Corpus {
         let docs: Vec<String> = papers.iter().map(|p| p.text.clone()).collect();
+        let width = |rows: &[Sparse]| rows.iter().flat_map(|r| r.iter().map(|(i, _)| *i as usize + 1)).max().unwrap_or(0);
         let tfidf = tfidf::tfidf(&docs, &tfidf::ARXIV_SANITY);
-        let features = tfidf.iter().flat_map(|r| r.iter().map(|(i, _)| *i as usize + 1)).max().unwrap_or(0);
-        Corpus { papers, vectors, tfidf, features, wholes: Mutex::default() }
+        let lexical = tfidf::tfidf(&docs, &tfidf::PAPERBOY);
+        let (features, lexical_features) = (width(&tfidf), width(&lexical));
+        Corpus { papers, vectors, tfidf, features, lexical, lexical_features, wholes: Mutex::default() }
     }
 
     /// The lexical half's shared statistics over the papers before `cutoff`, as last refitted:
@@ -184,7 +190,7 @@ impl Corpus {
     fn whole(&self, cutoff: usize) -> (usize, Arc<Whole>) {
         let known = if cutoff < SNAP { cutoff } else { cutoff / SNAP * SNAP };
         let mut cache = self.wholes.lock().expect("statistics cache");
-        let whole = cache.entry(known).or_insert_with(|| Arc::new(Whole::fit(&self.tfidf[..known].iter().collect::<Vec<_>>(), self.features, super::LEXICAL_C, 1)));
+        let whole = cache.entry(known).or_insert_with(|| Arc::new(Whole::fit(&self.lexical[..known].iter().collect::<Vec<_>>(), self.lexical_features, super::LEXICAL_C, 1)));
         (known, whole.clone())
     }
 }
@@ -238,7 +244,7 @@ impl Scorer {
                     // product keeps: refitted every SNAP papers here, as the product refits them
                     // as its store grows.
                     let known = c.whole(cutoff);
-                    let rows: Vec<(&Sparse, bool)> = pos.iter().map(|&i| (&c.tfidf[i], i < known.0)).collect();
+                    let rows: Vec<(&Sparse, bool)> = pos.iter().map(|&i| (&c.lexical[i], i < known.0)).collect();
                     s.lexical = known.1.train(&rows, &[]);
                     s.lexical_weight = super::lexical_weight(p, pos.len());
                 }
@@ -263,7 +269,7 @@ impl Scorer {
             return own;
         }
         let embedding: Vec<f32> = own.iter().map(|&x| x as f32).collect();
-        let lexical: Vec<f32> = candidates.iter().map(|&i| tfidf::score(&self.lexical, &c.tfidf[i])).collect();
+        let lexical: Vec<f32> = candidates.iter().map(|&i| tfidf::score(&self.lexical, &c.lexical[i])).collect();
         super::fuse(&embedding, &lexical, self.lexical_weight).into_iter().map(f64::from).collect()
     }
 

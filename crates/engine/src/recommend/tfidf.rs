@@ -1,5 +1,5 @@
-//! arxiv-sanity-lite's recipe (the evaluation's baseline, and the lexical half of paperboy's
-//! model): tf-idf features (word 1- and
+//! arxiv-sanity-lite's recipe (the evaluation's baseline; paperboy's lexical half uses its
+//! features without the document-frequency ceiling, [`PAPERBOY`]): tf-idf features (word 1- and
 //! 2-grams, the 20,000 most frequent terms with document frequency ≥ 5 and ≤ 10% of the papers,
 //! sublinear tf, smoothed idf, rows of unit length; as scikit-learn's `TfidfVectorizer`) and a
 //! linear SVM per reader (squared hinge loss, L2, `C = 0.01`, balanced class weights, a bias
@@ -24,6 +24,14 @@ pub struct TfidfParams {
 
 /// arxiv-sanity-lite's settings.
 pub const ARXIV_SANITY: TfidfParams = TfidfParams { max_features: 20_000, min_df: 5, max_df: 0.1 };
+
+/// paperboy's lexical half: arxiv-sanity-lite's but with no ceiling on a term's document
+/// frequency. On a corpus as focused as a reader's field, the ceiling drops the very terms that
+/// name its big topics ("language models", "diffusion" in papers of machine learning), which
+/// are what a reader following one of them is after; idf already weighs common terms down, and
+/// a term in every paper is absorbed by the bias. Chosen on `paperboy eval recs`'s tuning half
+/// (see BENCHMARKS.md).
+pub const PAPERBOY: TfidfParams = TfidfParams { max_df: 1.0, ..ARXIV_SANITY };
 
 /// The words of a text (two or more letters, digits or `_`; scikit-learn's default pattern),
 /// lower case, each handed to `each`.
@@ -218,6 +226,26 @@ mod tests {
         assert_eq!(rows[0].len(), 5, "graph, neural, networks, graph neural, neural networks");
         let norm: f32 = rows[0].iter().map(|(_, v)| v * v).sum();
         assert!((norm - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn paperboys_lexicon_keeps_the_big_topics_and_weighs_them_down() {
+        // "language models" is in 40 of 100 papers: over arxiv-sanity's ceiling, kept by paperboy's.
+        let docs: Vec<String> = (0..100).map(|i| format!("{} paper{i}", if i < 40 { "language models" } else { "other words" })).collect();
+        let docs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let (theirs, ours) = (Lexicon::fit(&docs, &ARXIV_SANITY), Lexicon::fit(&docs, &PAPERBOY));
+        assert_eq!(theirs.row("language models").len(), 0);
+        let row = ours.row("language models graph");
+        assert_eq!(row.len(), 3, "language, models, language models: {row:?}");
+        // Common terms get a lower idf than rarer ones.
+        let rare: Vec<String> = (0..100).map(|i| format!("{} paper{i}", if i < 6 { "graph" } else { "language" })).collect();
+        let lex = Lexicon::fit(&rare.iter().map(String::as_str).collect::<Vec<_>>(), &PAPERBOY);
+        let row = lex.row("graph language");
+        assert_eq!(row.len(), 2);
+        let (graph, language) = (lex.row("graph")[0].1, lex.row("language")[0].1);
+        assert!((graph - 1.0).abs() < 1e-6 && (language - 1.0).abs() < 1e-6, "single-term rows are unit length");
+        let weights: Vec<f32> = row.iter().map(|(_, v)| *v).collect();
+        assert!(weights.iter().any(|&v| v > 0.8) && weights.iter().any(|&v| v < 0.6), "graph (rare) outweighs language (common): {row:?}");
     }
 
     #[test]
