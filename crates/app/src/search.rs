@@ -240,6 +240,14 @@ pub fn eval_recs(ctx: &Ctx, archive: &Path, params: Option<&str>, tuning_only: b
         let s = r.scores;
         println!("| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} |", r.protocol, r.half, r.method.name(), s.readers, s.ndcg10, s.recall10, s.mrr);
     }
+    println!("\npaperboy against the best baseline, nDCG@10 points paired by reader (95% bootstrap interval, {} resamples):\n", eval::RESAMPLES);
+    println!("| protocol | half | best baseline | points | 95% interval | readers better / worse |");
+    println!("| --- | --- | --- | ---: | --- | --- |");
+    for r in &rows {
+        if let Some(m) = r.margin {
+            println!("| {} | {} | {} | {:+.1} | {:+.1} to {:+.1} | {} / {} |", r.protocol, r.half, m.baseline.name(), m.points, m.low, m.high, m.better, m.worse);
+        }
+    }
     Ok(())
 }
 

@@ -11,6 +11,8 @@
 //!   100 most frequent keywords; that keyword's later papers are relevant among all later papers.
 //!
 //! Metrics per ranking: nDCG@10, recall@10 and MRR, averaged per reader, then over readers.
+//! paperboy's margin over the best baseline is also given paired by reader, with a bootstrap
+//! interval ([`Margin`]), so a line's margin can be read against the readers' spread.
 //! Methods: popularity (Hugging Face upvotes), time-weighted mean similarity to the positives
 //! (zotero-arxiv-daily's rule), tf-idf + linear SVM (arxiv-sanity-lite's), paperboy's embedding
 //! half alone, and paperboy's model (both halves fused, as the product ranks).
@@ -112,6 +114,11 @@ impl Method {
     /// All, baselines first.
     pub const ALL: [Method; 5] = [Method::Popularity, Method::MeanSimilarity, Method::TfidfSvm, Method::Embeddings, Method::Paperboy];
 
+    /// Whether it is one of the peers' recipes (not paperboy's).
+    pub fn is_baseline(self) -> bool {
+        matches!(self, Method::Popularity | Method::MeanSimilarity | Method::TfidfSvm)
+    }
+
     /// Its name in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -148,6 +155,46 @@ pub struct Row {
     pub method: Method,
     /// Its scores.
     pub scores: Scores,
+    /// paperboy's row only: its nDCG@10 against the best baseline's, reader by reader.
+    pub margin: Option<Margin>,
+}
+
+/// paperboy's nDCG@10 minus the best baseline's, paired by reader, with a bootstrap interval:
+/// how much of a margin the readers' spread can explain.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Margin {
+    /// The baseline with the best nDCG@10 on the line.
+    pub baseline: Method,
+    /// Mean difference, in nDCG@10 points (×100).
+    pub points: f64,
+    /// The 95% interval of [`RESAMPLES`] bootstrap resamples of the readers.
+    pub low: f64,
+    /// Its upper end.
+    pub high: f64,
+    /// Readers paperboy ranks better for.
+    pub better: usize,
+    /// Readers it ranks worse for.
+    pub worse: usize,
+}
+
+/// Bootstrap resamples behind [`Margin`]'s interval.
+pub const RESAMPLES: usize = 10_000;
+
+/// The mean of `diffs` and the 2.5th and 97.5th percentiles of the means of `resamples`
+/// resamples with replacement (drawn from a fixed seed, so a report is the same every run).
+pub fn bootstrap(diffs: &[f64], resamples: usize) -> (f64, f64, f64) {
+    if diffs.is_empty() {
+        return (0.0, 0.0, 0.0);
+    }
+    let n = diffs.len();
+    let mean = diffs.iter().sum::<f64>() / n as f64;
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut means: Vec<f64> = (0..resamples.max(1))
+        .map(|_| (0..n).map(|_| diffs[(super::xorshift(&mut state) % n as u64) as usize]).sum::<f64>() / n as f64)
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let at = |q: f64| means[((q * (means.len() - 1) as f64).round() as usize).min(means.len() - 1)];
+    (mean, at(0.025), at(0.975))
 }
 
 /// Whether a reader's name puts them in the tuning half (SHA-256 starts with 0–7).
@@ -292,6 +339,8 @@ fn sample(below: usize, n: usize, seed: u64, skip: &HashSet<usize>) -> Vec<usize
 struct Mean {
     sums: (f64, f64, f64),
     readers: usize,
+    /// Each reader's nDCG@10, in the order they were added (the same for every method).
+    ndcg: Vec<f64>,
 }
 
 impl Mean {
@@ -300,6 +349,7 @@ impl Mean {
             return;
         }
         let n = per_ranking.len() as f64;
+        self.ndcg.push(per_ranking.iter().map(|m| m.0).sum::<f64>() / n);
         self.sums.0 += per_ranking.iter().map(|m| m.0).sum::<f64>() / n;
         self.sums.1 += per_ranking.iter().map(|m| m.1).sum::<f64>() / n;
         self.sums.2 += per_ranking.iter().map(|m| m.2).sum::<f64>() / n;
@@ -404,9 +454,18 @@ pub fn keyword_readers(c: &Corpus, methods: &[Method], k: usize, p: &Params) -> 
 fn rows(means: &HashMap<(bool, Method), Mean>, methods: &[Method], protocol: &str) -> Vec<Row> {
     let mut out = Vec::new();
     for (tuning, half) in [(true, "tuning"), (false, "held-out")] {
+        let scores = |m: Method| means.get(&(tuning, m)).map(Mean::scores).unwrap_or_default();
+        let best = methods.iter().copied().filter(|m| m.is_baseline()).max_by(|a, b| scores(*a).ndcg10.total_cmp(&scores(*b).ndcg10));
         for &m in methods {
-            let scores = means.get(&(tuning, m)).map(Mean::scores).unwrap_or_default();
-            out.push(Row { protocol: protocol.to_owned(), half, method: m, scores });
+            let margin = match (m, best, means.get(&(tuning, m))) {
+                (Method::Paperboy, Some(b), Some(own)) => means.get(&(tuning, b)).map(|theirs| {
+                    let diffs: Vec<f64> = own.ndcg.iter().zip(&theirs.ndcg).map(|(a, b)| 100.0 * (a - b)).collect();
+                    let (points, low, high) = bootstrap(&diffs, RESAMPLES);
+                    Margin { baseline: b, points, low, high, better: diffs.iter().filter(|d| **d > 0.0).count(), worse: diffs.iter().filter(|d| **d < 0.0).count() }
+                }),
+                _ => None,
+            };
+            out.push(Row { protocol: protocol.to_owned(), half, method: m, scores: scores(m), margin });
         }
     }
     out
@@ -431,6 +490,18 @@ mod tests {
         let (ndcg, recall, rr) = metrics(&[false, false, true], 1, 2);
         assert_eq!((ndcg, recall), (0.0, 0.0));
         assert!((rr - 1.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_bootstrap_interval_brackets_the_mean_and_narrows_with_agreement() {
+        let (mean, low, high) = bootstrap(&[2.0; 40], 1000);
+        assert_eq!((mean, low, high), (2.0, 2.0, 2.0), "every reader the same: no spread");
+        let mixed: Vec<f64> = (0..40).map(|i| if i % 2 == 0 { 3.0 } else { -1.0 }).collect();
+        let (mean, low, high) = bootstrap(&mixed, 2000);
+        assert!((mean - 1.0).abs() < 1e-12);
+        // Sd of one draw is 2, of a mean of 40 about 0.32: the interval is about ±0.62.
+        assert!(low < mean && mean < high && low > 0.2 && high < 1.8 && high - low > 0.8, "{low} {high}");
+        assert_eq!(bootstrap(&mixed, 2000), (mean, low, high), "fixed seed: the same report every run");
     }
 
     #[test]
