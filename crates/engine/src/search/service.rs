@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock, TryLockError};
 
 use paperboy_core::text::stable_digest;
 use paperboy_core::{Paper, PaperId};
@@ -52,6 +52,9 @@ pub struct SearchService {
     /// The tf-idf lexicon of recent papers, for "For you" (fitted when first needed, and again
     /// once a tenth more papers have vectors).
     lexical: RwLock<Option<Arc<crate::recommend::Lexical>>>,
+    /// Held while the lexicon is fitted: one fit at a time (seconds at 30,000 papers), while
+    /// every other caller goes on with the lexicon it has.
+    lexical_fit: Mutex<()>,
 }
 
 /// The vector index with each slot's exact-title key (to keep other records of a paper out of
@@ -149,6 +152,7 @@ impl SearchService {
             query_vectors: RwLock::new(HashMap::new()),
             graph_dir,
             lexical: RwLock::new(None),
+            lexical_fit: Mutex::new(()),
         })
     }
 
@@ -236,10 +240,25 @@ impl SearchService {
 
     /// The tf-idf lexicon of the most recent papers with vectors (at most
     /// [`crate::recommend::LEXICAL_PAPERS`]), fitted now if there is none or it is out of date.
+    /// One caller fits at a time: while it does, the others use the lexicon there is (out of
+    /// date by at most the papers since), or wait for the fit when there is none yet.
     pub fn lexical(&self, store: &dyn PaperStore) -> Result<Arc<crate::recommend::Lexical>, SearchError> {
         let vectors = self.current_vectors();
         let set = vectors.index.set();
-        if let Some(l) = self.current_lexical().filter(|l| set.len() <= l.fitted_at + l.fitted_at / 10) {
+        let fresh = |l: &Arc<crate::recommend::Lexical>| set.len() <= l.fitted_at + l.fitted_at / 10;
+        if let Some(l) = self.current_lexical().filter(fresh) {
+            return Ok(l);
+        }
+        let _fitting = match self.lexical_fit.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::WouldBlock) => match self.current_lexical() {
+                Some(stale) => return Ok(stale),
+                None => self.lexical_fit.lock().unwrap_or_else(|e| e.into_inner()),
+            },
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+        };
+        // Another caller may have fitted it while this one waited.
+        if let Some(l) = self.current_lexical().filter(fresh) {
             return Ok(l);
         }
         let mut recent: Vec<usize> = (0..set.len()).filter(|&s| set.meta[s].day.is_some()).collect();

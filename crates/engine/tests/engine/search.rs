@@ -195,6 +195,29 @@ fn hybrid_explains_itself_and_similar_never_returns_the_paper_itself() {
     assert_eq!(cache.stats().unwrap(), before);
 }
 
+#[test]
+fn the_for_you_lexicon_is_fitted_once_however_many_ask_at_once() {
+    // A store on disk, so that each request below has a connection of its own, as the web's do.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("paperboy.sqlite3");
+    let mut store = SqliteStore::open(&path).unwrap();
+    for (source, rel) in [(Source::HfDaily, "hf-daily"), (Source::Listing, "listing/head.txt")] {
+        ingest_path(&mut store, source, &fixture(rel), &mut |_| {}).unwrap();
+    }
+    let mut cache = memory_store();
+    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
+    let service = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap();
+    assert!(service.current_lexical().is_none(), "fitted when first needed");
+    // Four readers' pages at once: the first fits, the others wait for that fit.
+    let fitted: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| service.lexical(&SqliteStore::open(&path).unwrap()).unwrap())).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(fitted.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])), "one fit, shared");
+    assert!(!fitted[0].lexicon.is_empty());
+    assert!(Arc::ptr_eq(&service.lexical(&store).unwrap(), &fitted[0]), "kept while in date");
+}
+
 /// Vectors shaped like real ones: normalised mixtures of two reference embeddings plus noise.
 #[test]
 fn papers_found_by_meaning_obey_the_query_as_written() {
