@@ -117,14 +117,18 @@ impl Session {
         Ok(out)
     }
 
+    /// Waits up to 10 s for `css` to be on the page. Any error counts as "not yet" until then:
+    /// a look-up made while a submitted form's page replaces the current one fails with
+    /// "aborted by navigation" rather than "no such element".
     async fn wait_for(&self, css: &str) -> Step {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("waiting for {css}: {e}"))
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(_) => return Ok(()),
+                Err(e) if std::time::Instant::now() >= deadline => return Err(format!("waiting for {css}: {e}")),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     async fn save(&self, dir: &Path, name: &str) {
