@@ -176,6 +176,8 @@ impl SearchService {
     /// store has changes the full-text index has not seen, indexes them, embeds those without a
     /// cached vector and reloads the vectors. Cheap when nothing changed (one look at the
     /// store's change sequence, no lock that a search waits on). Returns (indexed, embedded).
+    /// A For-you lexicon this service has fitted is refitted here once the new papers put it
+    /// out of date, so that a reader's page seldom has to wait for the fit.
     pub fn catch_up(&self, store: &dyn PaperStore, cache: &mut dyn EmbeddingCache) -> Result<(u64, u64), SearchError> {
         let seen = self.fulltext.read().expect("index lock").indexed_seq()?;
         if store.last_seq()? <= seen {
@@ -185,6 +187,12 @@ impl SearchService {
         let embedded = embed_missing(store, cache, self.embedder.as_ref(), &mut |_, _, _| {})?;
         // Another process may have embedded the new papers already: reload either way.
         self.refresh_vectors(store, &*cache, &mut |_, _, _| {})?;
+        // A failed refit leaves the lexicon there is; a reader's page tries again.
+        if self.current_lexical().is_some() {
+            if let Err(e) = self.lexical(store) {
+                tracing::warn!("refitting the For-you lexicon: {e}");
+            }
+        }
         Ok((indexed, embedded))
     }
 

@@ -218,6 +218,25 @@ fn the_for_you_lexicon_is_fitted_once_however_many_ask_at_once() {
     assert!(Arc::ptr_eq(&service.lexical(&store).unwrap(), &fitted[0]), "kept while in date");
 }
 
+#[test]
+fn new_papers_refit_the_for_you_lexicon_in_the_background_once_it_is_out_of_date() {
+    let mut store = store_with(&[(Source::HfDaily, "hf-daily")]);
+    let mut cache = memory_store();
+    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
+    let service = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap();
+    service.catch_up(&store, &mut cache).unwrap();
+    assert!(service.current_lexical().is_none(), "no lexicon until a reader needs one");
+    let first = service.lexical(&store).unwrap();
+    // A tenth more papers and then some reach the service by catching up (its background
+    // follower's step), and the lexicon is refitted there, before any reader asks.
+    ingest_path(&mut store, Source::OaiPmh, &fixture("oai-pmh/ListRecordsResponse.xml"), &mut |_| {}).unwrap();
+    service.catch_up(&store, &mut cache).unwrap();
+    assert!(service.embedded() > first.fitted_at + first.fitted_at / 10, "{} papers with vectors after {}", service.embedded(), first.fitted_at);
+    let refitted = service.current_lexical().unwrap();
+    assert!(!Arc::ptr_eq(&refitted, &first) && refitted.fitted_at == service.embedded(), "refitted on catching up");
+    assert!(Arc::ptr_eq(&service.lexical(&store).unwrap(), &refitted), "a reader's page gets it without a fit");
+}
+
 /// Vectors shaped like real ones: normalised mixtures of two reference embeddings plus noise.
 #[test]
 fn papers_found_by_meaning_obey_the_query_as_written() {
