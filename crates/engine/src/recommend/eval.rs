@@ -349,8 +349,9 @@ impl Mean {
             return;
         }
         let n = per_ranking.len() as f64;
-        self.ndcg.push(per_ranking.iter().map(|m| m.0).sum::<f64>() / n);
-        self.sums.0 += per_ranking.iter().map(|m| m.0).sum::<f64>() / n;
+        let ndcg = per_ranking.iter().map(|m| m.0).sum::<f64>() / n;
+        self.ndcg.push(ndcg);
+        self.sums.0 += ndcg;
         self.sums.1 += per_ranking.iter().map(|m| m.1).sum::<f64>() / n;
         self.sums.2 += per_ranking.iter().map(|m| m.2).sum::<f64>() / n;
         self.readers += 1;
