@@ -344,6 +344,12 @@ impl Lexical {
         }
     }
 
+    /// Whether it is still in date with `vectors` papers having vectors: until a tenth more
+    /// than it was fitted at.
+    pub fn in_date(&self, vectors: usize) -> bool {
+        vectors <= self.fitted_at + self.fitted_at / 10
+    }
+
     /// A kept row, by paper.
     pub fn row(&self, id: &PaperId) -> Option<&Sparse> {
         self.slots.get(id).map(|&i| &self.rows[i])

@@ -337,10 +337,9 @@ fn sample(below: usize, n: usize, seed: u64, skip: &HashSet<usize>) -> Vec<usize
 /// Accumulates per-reader averages.
 #[derive(Default)]
 struct Mean {
-    sums: (f64, f64, f64),
-    readers: usize,
-    /// Each reader's nDCG@10, in the order they were added (the same for every method).
-    ndcg: Vec<f64>,
+    /// Each reader's mean (nDCG@10, recall@10, MRR) over their rankings, in the order they were
+    /// added (the same for every method, so two methods' lists pair by reader).
+    readers: Vec<(f64, f64, f64)>,
 }
 
 impl Mean {
@@ -349,17 +348,19 @@ impl Mean {
             return;
         }
         let n = per_ranking.len() as f64;
-        let ndcg = per_ranking.iter().map(|m| m.0).sum::<f64>() / n;
-        self.ndcg.push(ndcg);
-        self.sums.0 += ndcg;
-        self.sums.1 += per_ranking.iter().map(|m| m.1).sum::<f64>() / n;
-        self.sums.2 += per_ranking.iter().map(|m| m.2).sum::<f64>() / n;
-        self.readers += 1;
+        let mean = |f: fn(&(f64, f64, f64)) -> f64| per_ranking.iter().map(f).sum::<f64>() / n;
+        self.readers.push((mean(|m| m.0), mean(|m| m.1), mean(|m| m.2)));
+    }
+
+    /// Each reader's nDCG@10.
+    fn ndcg(&self) -> impl Iterator<Item = f64> + '_ {
+        self.readers.iter().map(|r| r.0)
     }
 
     fn scores(&self) -> Scores {
-        let n = self.readers.max(1) as f64;
-        Scores { ndcg10: self.sums.0 / n, recall10: self.sums.1 / n, mrr: self.sums.2 / n, readers: self.readers }
+        let n = self.readers.len().max(1) as f64;
+        let mean = |f: fn(&(f64, f64, f64)) -> f64| self.readers.iter().map(f).sum::<f64>() / n;
+        Scores { ndcg10: mean(|r| r.0), recall10: mean(|r| r.1), mrr: mean(|r| r.2), readers: self.readers.len() }
     }
 }
 
@@ -460,7 +461,7 @@ fn rows(means: &HashMap<(bool, Method), Mean>, methods: &[Method], protocol: &st
         for &m in methods {
             let margin = match (m, best, means.get(&(tuning, m))) {
                 (Method::Paperboy, Some(b), Some(own)) => means.get(&(tuning, b)).map(|theirs| {
-                    let diffs: Vec<f64> = own.ndcg.iter().zip(&theirs.ndcg).map(|(a, b)| 100.0 * (a - b)).collect();
+                    let diffs: Vec<f64> = own.ndcg().zip(theirs.ndcg()).map(|(a, b)| 100.0 * (a - b)).collect();
                     let (points, low, high) = bootstrap(&diffs, RESAMPLES);
                     Margin { baseline: b, points, low, high, better: diffs.iter().filter(|d| **d > 0.0).count(), worse: diffs.iter().filter(|d| **d < 0.0).count() }
                 }),

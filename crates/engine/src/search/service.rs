@@ -253,7 +253,7 @@ impl SearchService {
     pub fn lexical(&self, store: &dyn PaperStore) -> Result<Arc<crate::recommend::Lexical>, SearchError> {
         let vectors = self.current_vectors();
         let set = vectors.index.set();
-        let fresh = |l: &Arc<crate::recommend::Lexical>| set.len() <= l.fitted_at + l.fitted_at / 10;
+        let fresh = |l: &Arc<crate::recommend::Lexical>| l.in_date(set.len());
         if let Some(l) = self.current_lexical().filter(fresh) {
             return Ok(l);
         }
