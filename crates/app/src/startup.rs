@@ -164,11 +164,27 @@ fn open_search(state: &AppState, dirs: &paperboy_engine::search::IndexDirs, (sto
     if n > 0 {
         tracing::info!(embedded = n, vectors = service.embedded(), "semantic search now covers every paper");
     }
+    fit_for_you_lexicon(&service, &*store);
     service.follow_until_stopped(&*store, &mut *cache, FOLLOW, stop, &mut |indexed, embedded| {
         state.papers_changed();
         tracing::info!(indexed, embedded, "search caught up with the store");
     });
     Ok(())
+}
+
+/// Fits the For-you lexicon now that every paper has a vector, when the store has readers, so
+/// that their first page or digest after a start does not wait for it (seconds at 30,000
+/// papers). A failure is logged: a reader's page tries again.
+fn fit_for_you_lexicon(service: &SearchService, store: &dyn Store) {
+    let started = std::time::Instant::now();
+    match store.subscribers(1) {
+        Ok(readers) if readers.is_empty() => {}
+        Ok(_) => match service.lexical(store) {
+            Ok(lexical) => tracing::info!(papers = lexical.papers(), secs = started.elapsed().as_secs_f32(), "the For-you lexicon is fitted"),
+            Err(e) => tracing::warn!("fitting the For-you lexicon: {e}"),
+        },
+        Err(e) => tracing::warn!("looking for readers before fitting the For-you lexicon: {e}"),
+    }
 }
 
 /// The CSRF key: 32 random bytes kept in the data directory (so forms survive a restart).

@@ -350,6 +350,11 @@ impl Lexical {
         vectors <= self.fitted_at + self.fitted_at / 10
     }
 
+    /// The papers it was fitted on.
+    pub fn papers(&self) -> usize {
+        self.rows.len()
+    }
+
     /// A kept row, by paper.
     pub fn row(&self, id: &PaperId) -> Option<&Sparse> {
         self.slots.get(id).map(|&i| &self.rows[i])

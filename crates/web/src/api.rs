@@ -249,6 +249,7 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult {
                 "search": {
                     "ready": search.is_some(), "indexed": search.as_ref().map(|x| x.indexed()), "embedded": search.as_ref().map(|x| x.embedded()),
                     "queue": queue.0, "queue_limit": queue.1,
+                    "for_you_lexicon_papers": search.as_ref().and_then(|x| x.current_lexical()).map(|l| l.papers()),
                 },
             })))
         })

@@ -114,19 +114,52 @@ fn a_paper_written_by_another_process_reaches_search_while_serve_runs() {
     let query = "/api/v1/search?q=generalized%20sum%20pooling%20metric%20learning&mode=bm25&limit=3";
     assert!(app.json(query)["hits"].as_array().unwrap().is_empty());
     // Another process (the CLI) writes papers into the same database.
-    let out = Command::new(env!("CARGO_BIN_EXE_paperboy"))
-        .env("XDG_CONFIG_HOME", dir.path().join("no-config"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["--json", "ingest", "listing"])
-        .arg(fixture("listing/head.txt"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    ingest_with_cli(dir.path(), "listing", "listing/head.txt");
     // serve follows the store's change sequence (every 2 s) and indexes what arrived.
     until("the new paper in search", Duration::from_secs(60), || {
         app.json(query)["hits"].as_array().unwrap().iter().any(|h| h["title"] == "Generalized Sum Pooling for Metric Learning")
     });
+}
+
+#[test]
+fn with_readers_serve_fits_the_for_you_lexicon_in_the_background_and_without_none_it_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(dir.path());
+    settings.serve.demo = false;
+    ingest_with_cli(dir.path(), "hf-daily", "hf-daily");
+    let lexicon = |app: &helpers::TestApp| app.json("/healthz")["search"]["for_you_lexicon_papers"].as_u64();
+    {
+        // No reader: nothing would use the lexicon, so none is fitted.
+        let app = spawn_app(settings.clone());
+        until("every paper embedded", Duration::from_secs(300), || {
+            let health = app.wait_for_search();
+            health["search"]["embedded"].as_u64().is_some_and(|n| n > 0 && Some(n) == health["search"]["indexed"].as_u64())
+        });
+        std::thread::sleep(Duration::from_secs(1));
+        assert_eq!(lexicon(&app), None);
+    }
+    {
+        let mut store = SqliteStore::open(&settings.data.database()).unwrap();
+        let interests = Interests::from_fields("metric learning", "", "", "").unwrap();
+        store.import_subscriber(&EmailAddress::parse("ada@example.org").unwrap(), Frequency::Daily, &interests, true, Utc::now()).unwrap();
+    }
+    // A reader: the search thread fits it after start-up, before anyone asks for a page.
+    let app = spawn_app(settings);
+    until("the For-you lexicon", Duration::from_secs(300), || lexicon(&app).is_some_and(|n| n > 0));
+}
+
+/// Ingests the fixture `rel` (a `format` file) into the data directory `dir` with the CLI: another
+/// process writing the store.
+fn ingest_with_cli(dir: &std::path::Path, format: &str, rel: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_paperboy"))
+        .env("XDG_CONFIG_HOME", dir.join("no-config"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--json", "ingest", format])
+        .arg(fixture(rel))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
