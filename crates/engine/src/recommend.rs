@@ -198,6 +198,9 @@ pub struct ReaderModel {
     pub lexical: Vec<f32>,
     /// The lexical half's weight in the fusion (see [`PAR_POSITIVES`]).
     pub lexical_weight: f32,
+    /// The lexicon the lexical half was fitted with (set by [`model`]; ranking and explanations
+    /// read rows from it, not from a lexicon refitted since).
+    pub lexicon: Option<std::sync::Arc<Lexical>>,
     /// What it learned from.
     pub inputs: Inputs,
 }
@@ -244,7 +247,7 @@ impl ReaderModel {
         }
         let centroid = centroid(&pos, set.dim);
         if pos.is_empty() {
-            return ReaderModel { weights: vec![0.0; set.dim], centroid, lexical: vec![], lexical_weight: 0.0, inputs };
+            return ReaderModel { weights: vec![0.0; set.dim], centroid, lexical: vec![], lexical_weight: 0.0, lexicon: None, inputs };
         }
         let skip: HashSet<PaperId> = inputs.positives.iter().map(|r| r.paper.clone()).collect();
         let sample: Vec<Vec<f32>> = background(set, p.background, seed, &skip).into_iter().map(|s| set.vector(s)).collect();
@@ -269,7 +272,7 @@ impl ReaderModel {
             _ => vec![],
         };
         let lexical_weight = lexical_weight(p, inputs.positives.len());
-        ReaderModel { weights, centroid, lexical, lexical_weight, inputs }
+        ReaderModel { weights, centroid, lexical, lexical_weight, lexicon: None, inputs }
     }
 
     /// Whether the model has nothing to go on (no rated paper, no interests).
@@ -323,6 +326,14 @@ pub struct Lexical {
     whole: Whole,
     /// Vectors in the search service when it was fitted (it is fitted again as papers arrive).
     pub fitted_at: usize,
+    /// The day of the oldest paper it was fitted on (set by the search service): papers of that
+    /// day or later that arrive after the fit get rows here (see [`Lexical::add_later`]).
+    pub since: Option<NaiveDate>,
+    /// Rows, made with this vocabulary, of the papers that reached the service after the fit
+    /// (see [`Lexical::add_later`]): ranked like the others until the next fit.
+    later: std::sync::RwLock<std::collections::HashMap<PaperId, Sparse>>,
+    /// Vectors in the search service when rows were last added for new papers.
+    pub(crate) covered: std::sync::Mutex<usize>,
 }
 
 impl Lexical {
@@ -333,15 +344,36 @@ impl Lexical {
         let rows: Vec<Sparse> = texts.iter().map(|t| lexicon.row(t)).collect();
         let slots = papers.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
         let whole = Whole::fit(&rows.iter().collect::<Vec<_>>(), lexicon.len(), LEXICAL_C, 1);
-        Lexical { lexicon, rows, slots, whole, fitted_at }
+        Lexical { lexicon, rows, slots, whole, fitted_at, since: None, later: Default::default(), covered: std::sync::Mutex::new(fitted_at) }
     }
 
     /// A paper's row (kept, or made from its text).
     pub fn row_of(&self, paper: &Paper) -> Sparse {
         match self.slots.get(&paper.id) {
             Some(&i) => self.rows[i].clone(),
-            None => self.lexicon.row(&text_of(paper)),
+            None => self.later.read().expect("rows lock").get(&paper.id).cloned().unwrap_or_else(|| self.lexicon.row(&text_of(paper))),
         }
+    }
+
+    /// Keeps the rows of `papers` that have none yet (papers that arrived after the fit), so
+    /// that rankings read them like the fitted ones. Returns how many were added.
+    pub fn add_later(&self, papers: &[Paper]) -> usize {
+        let new: Vec<(PaperId, Sparse)> = papers.iter().filter(|p| !self.has_row(&p.id)).map(|p| (p.id.clone(), self.lexicon.row(&text_of(p)))).collect();
+        let n = new.len();
+        self.later.write().expect("rows lock").extend(new);
+        n
+    }
+
+    /// Whether a row is kept for `id`.
+    pub fn has_row(&self, id: &PaperId) -> bool {
+        self.slots.contains_key(id) || self.later.read().expect("rows lock").contains_key(id)
+    }
+
+    /// The lexical scores (`w`, see [`tfidf::score`]) of the papers `ids`, or `None` when one of
+    /// them has no row kept.
+    pub fn scores<'a>(&self, w: &[f32], ids: impl IntoIterator<Item = &'a PaperId>) -> Option<Vec<f32>> {
+        let later = self.later.read().expect("rows lock");
+        ids.into_iter().map(|id| self.row(id).or_else(|| later.get(id)).map(|r| tfidf::score(w, r))).collect()
     }
 
     /// Whether it is still in date with `vectors` papers having vectors: until a tenth more
@@ -397,6 +429,12 @@ pub enum Because {
         /// The author.
         name: String,
     },
+    /// Shares terms with the papers the reader rated, terms their model weighs in the pick's
+    /// favour (the lexical half).
+    Terms {
+        /// Each term, with how many of the rated papers carry it; the weightiest first.
+        terms: Vec<(String, usize)>,
+    },
     /// Close to the reader's interests.
     Interests {
         /// The interests text.
@@ -412,14 +450,86 @@ impl Because {
         match self {
             Because::CloseTo { title, reason, similarity, .. } => format!("close to “{title}” ({similarity:.2}), {}", reason.words()),
             Because::Author { name } => format!("by {name}, whom you follow"),
+            Because::Terms { terms } => {
+                let listed: Vec<String> = terms.iter().map(|(t, n)| format!("“{t}” ({n} of them)")).collect();
+                format!("shares terms with papers you rated: {}", listed.join(", "))
+            }
             Because::Interests { text, similarity } => format!("close to your interests “{text}” ({similarity:.2})"),
         }
     }
 }
 
-/// Why `paper` (with vector `v`) suits the reader: a followed author, the 1–3 nearest rated
-/// papers, the interests when they are close.
-pub fn explain(model: &ReaderModel, paper: &Paper, v: &[f32]) -> Vec<Because> {
+/// Terms shown in an explanation at most.
+const TERMS: usize = 3;
+/// The reader's terms an explanation may name: the terms of their rated papers (of two or more,
+/// when they rated that many) that the model weighs most. Past ten, terms that say little about
+/// a topic ("while maintaining", "https github") came in on the demo corpus.
+const PROFILE_TERMS: usize = 10;
+
+/// Whether `word` is an English stop word (the full-text index's list).
+fn is_stop_word(word: &str) -> bool {
+    use tantivy::tokenizer::{Language, LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer};
+    thread_local! {
+        static STOP: std::cell::RefCell<Option<TextAnalyzer>> = std::cell::RefCell::new(
+            StopWordFilter::new(Language::English).map(|stop| TextAnalyzer::builder(SimpleTokenizer::default()).filter(LowerCaser).filter(stop).build()),
+        );
+    }
+    STOP.with(|a| a.borrow_mut().as_mut().is_some_and(|a| !a.token_stream(word).advance()))
+}
+
+/// A feature's term when it can name a topic in an explanation: not a stop word, a number or a
+/// piece of a web address, nor in over half the papers.
+fn nameable(lexicon: &Lexicon, feature: u32) -> Option<&str> {
+    let (name, idf) = (lexicon.name(feature)?, lexicon.idf(feature)?);
+    // idf = ln((1 + n) / (1 + df)) + 1: below 1 + ln 2, the term is in over half the papers.
+    let common = idf < 1.0 + std::f32::consts::LN_2;
+    let filler = |w: &str| is_stop_word(w) || w.chars().all(char::is_numeric) || ["http", "https", "www", "com"].contains(&w);
+    (!common && !name.split(' ').any(filler)).then_some(name)
+}
+
+/// The terms that make most of a paper's lexical score for the reader: features of its `row`
+/// among the reader's [`PROFILE_TERMS`] that the model weighs in its favour (weight × value >
+/// 0), largest first, at most [`TERMS`], no two sharing a word, each one [`nameable`]. Each with
+/// how many rated papers carry it.
+pub fn shared_terms(model: &ReaderModel, lexicon: &Lexicon, row: &Sparse) -> Vec<(String, usize)> {
+    if model.lexical.is_empty() {
+        return vec![];
+    }
+    let mut carried: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for r in &model.inputs.positives {
+        for (f, _) in &r.row {
+            *carried.entry(*f).or_default() += 1;
+        }
+    }
+    let weight = |f: u32| model.lexical.get(f as usize).copied().unwrap_or(0.0);
+    let least = model.inputs.positives.len().min(2);
+    let mut profile: Vec<(f32, u32)> = carried.iter().filter(|(f, n)| **n >= least && nameable(lexicon, **f).is_some()).map(|(f, _)| (weight(*f), *f)).collect();
+    profile.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    profile.truncate(PROFILE_TERMS);
+    let profile: HashSet<u32> = profile.into_iter().map(|(_, f)| f).collect();
+    let mut weighty: Vec<(f32, u32)> = row.iter().filter(|(f, _)| profile.contains(f)).map(|(f, x)| (weight(*f) * x, *f)).filter(|(c, _)| *c > 0.0).collect();
+    weighty.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut used: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    for (_, f) in weighty {
+        let Some(name) = nameable(lexicon, f) else { continue };
+        let words: Vec<&str> = name.split(' ').collect();
+        if words.iter().any(|w| used.contains(w)) {
+            continue;
+        }
+        used.extend(words);
+        out.push((name.to_owned(), carried[&f]));
+        if out.len() == TERMS {
+            break;
+        }
+    }
+    out
+}
+
+/// Why `paper` (with vector `v`, and its tf-idf row in the lexicon when there is one) suits
+/// the reader: a followed author, the 1–3 nearest rated papers, the terms it shares with them
+/// that the model weighs, the interests when they are close.
+pub fn explain(model: &ReaderModel, paper: &Paper, v: &[f32], lexical: Option<(&Lexicon, &Sparse)>) -> Vec<Because> {
     let mut out = Vec::new();
     let keys: HashSet<String> = paper.authors.iter().map(|a| author_key(&a.name)).collect();
     for (key, name) in &model.inputs.authors {
@@ -434,6 +544,12 @@ pub fn explain(model: &ReaderModel, paper: &Paper, v: &[f32]) -> Vec<Because> {
         // The nearest always; the next ones when they are close too.
         if i == 0 || similarity >= 0.5 {
             out.push(Because::CloseTo { paper: r.paper.clone(), title: r.title.clone(), reason: r.reason.clone(), similarity });
+        }
+    }
+    if let Some((lexicon, row)) = lexical {
+        let terms = shared_terms(model, lexicon, row);
+        if !terms.is_empty() {
+            out.push(Because::Terms { terms });
         }
     }
     if let Some((text, iv)) = &model.inputs.interests {
@@ -506,7 +622,9 @@ pub enum RecommendError {
 pub fn model(store: &dyn Store, search: &SearchService, reader: &Subscriber) -> Result<ReaderModel, RecommendError> {
     let lexical = search.lexical(store)?;
     let inputs = inputs(store, search, &lexical, reader)?;
-    Ok(search.with_vectors(|set| ReaderModel::train(inputs, set, Some(&lexical), reader.id as u64, &PARAMS)))
+    let mut model = search.with_vectors(|set| ReaderModel::train(inputs, set, Some(&lexical), reader.id as u64, &PARAMS));
+    model.lexicon = Some(lexical);
+    Ok(model)
 }
 
 /// The best papers for the reader among those whose day is in `from..=to`, never one in
@@ -515,18 +633,17 @@ pub fn recommend(search: &SearchService, model: &ReaderModel, from: NaiveDate, t
     if model.is_empty() {
         return vec![];
     }
-    let lexical = search.current_lexical();
+    let lexical = &model.lexicon;
     search.with_vectors(|set| {
         let candidates: Vec<usize> = (0..set.len())
             .filter(|&s| set.meta[s].day.is_some_and(|d| d >= from && d <= to))
             .filter(|&s| !model.inputs.exclude.contains(&set.meta[s].id) && !also_exclude.contains(&set.meta[s].id))
             .collect();
         let embedding: Vec<f32> = candidates.iter().map(|&s| model.score_stored(set.stored(s), &PARAMS)).collect();
-        let lexical_scores: Vec<f32> = match &lexical {
-            Some(lex) if !model.lexical.is_empty() => {
-                let rows: Option<Vec<&Sparse>> = candidates.iter().map(|&s| lex.row(&set.meta[s].id)).collect();
-                rows.map(|rows| rows.into_iter().map(|r| tfidf::score(&model.lexical, r)).collect()).unwrap_or_default()
-            }
+        let lexical_scores: Vec<f32> = match lexical {
+            // A paper without a row (one that arrived after the lexicon was last extended)
+            // leaves the ranking to the embedding half.
+            Some(lex) if !model.lexical.is_empty() => lex.scores(&model.lexical, candidates.iter().map(|&s| &set.meta[s].id)).unwrap_or_default(),
             _ => vec![],
         };
         let fused = fuse(&embedding, &lexical_scores, model.lexical_weight);
@@ -538,7 +655,16 @@ pub fn recommend(search: &SearchService, model: &ReaderModel, from: NaiveDate, t
 
 /// Explanations for `papers` (with the vectors the search service holds).
 pub fn explain_all(search: &SearchService, model: &ReaderModel, papers: &[Paper]) -> Vec<Vec<Because>> {
-    search.with_vectors(|set| papers.iter().map(|p| set.slot_of(&p.id).map(|s| explain(model, p, &set.vector(s))).unwrap_or_default()).collect())
+    let lexical = &model.lexicon;
+    search.with_vectors(|set| {
+        papers
+            .iter()
+            .map(|p| {
+                let row = lexical.as_ref().map(|l| (&l.lexicon, l.row_of(p)));
+                set.slot_of(&p.id).map(|s| explain(model, p, &set.vector(s), row.as_ref().map(|(l, r)| (*l, r)))).unwrap_or_default()
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ pub struct Lexicon {
     words: HashMap<String, u32>,
     index: HashMap<u64, u32>,
     idf: Vec<f32>,
+    /// Each feature's term as text ("language models"), for explanations.
+    names: Vec<String>,
 }
 
 impl Lexicon {
@@ -114,10 +116,31 @@ impl Lexicon {
         kept.sort_by_key(|k| k.0);
         let idf = kept.iter().map(|(_, d, _)| ((1.0 + n as f32) / (1.0 + *d as f32)).ln() + 1.0).collect();
         let index: HashMap<u64, u32> = kept.iter().enumerate().map(|(i, (t, _, _))| (*t, i as u32)).collect();
+        let mut spelled = vec![""; words.len()];
+        for (w, &id) in &words {
+            spelled[id as usize] = w.as_str();
+        }
+        let names = kept
+            .iter()
+            .map(|(t, _, _)| match *t & UNIGRAM == UNIGRAM {
+                true => spelled[*t as u32 as usize].to_owned(),
+                false => format!("{} {}", spelled[(*t >> 32) as usize], spelled[*t as u32 as usize]),
+            })
+            .collect();
         // Only words some kept term uses are needed to read new documents.
         let used: std::collections::HashSet<u32> = kept.iter().flat_map(|(t, _, _)| [(*t >> 32) as u32, *t as u32]).collect();
         words.retain(|_, id| used.contains(id));
-        Lexicon { words, index, idf }
+        Lexicon { words, index, idf, names }
+    }
+
+    /// A feature's term as text: a word, or two words with a space between.
+    pub fn name(&self, feature: u32) -> Option<&str> {
+        self.names.get(feature as usize).map(String::as_str)
+    }
+
+    /// A feature's idf.
+    pub fn idf(&self, feature: u32) -> Option<f32> {
+        self.idf.get(feature as usize).copied()
     }
 
     /// Features.
@@ -226,6 +249,16 @@ mod tests {
         assert_eq!(rows[0].len(), 5, "graph, neural, networks, graph neural, neural networks");
         let norm: f32 = rows[0].iter().map(|(_, v)| v * v).sum();
         assert!((norm - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn every_feature_has_its_term_as_text() {
+        let docs: Vec<String> = (0..10).map(|i| format!("Graph neural networks, paper{i}")).collect();
+        let lex = Lexicon::fit(&docs.iter().map(String::as_str).collect::<Vec<_>>(), &PAPERBOY);
+        let mut names: Vec<&str> = lex.row("graph neural networks").iter().map(|(f, _)| lex.name(*f).unwrap()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["graph", "graph neural", "networks", "neural", "neural networks"]);
+        assert_eq!(lex.name(lex.len() as u32), None);
     }
 
     #[test]

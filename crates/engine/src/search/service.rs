@@ -249,18 +249,23 @@ impl SearchService {
     /// The tf-idf lexicon of the most recent papers with vectors (at most
     /// [`crate::recommend::LEXICAL_PAPERS`]), fitted now if there is none or it is out of date.
     /// One caller fits at a time: while it does, the others use the lexicon there is (out of
-    /// date by at most the papers since), or wait for the fit when there is none yet.
+    /// date by at most the papers since), or wait for the fit when there is none yet. Papers
+    /// that arrived since the fit get rows in it here (see [`SearchService::extend_lexical`]).
     pub fn lexical(&self, store: &dyn PaperStore) -> Result<Arc<crate::recommend::Lexical>, SearchError> {
         let vectors = self.current_vectors();
         let set = vectors.index.set();
         let fresh = |l: &Arc<crate::recommend::Lexical>| l.in_date(set.len());
         if let Some(l) = self.current_lexical().filter(fresh) {
+            self.extend_lexical(&l, set, store)?;
             return Ok(l);
         }
         let _fitting = match self.lexical_fit.try_lock() {
             Ok(guard) => guard,
             Err(TryLockError::WouldBlock) => match self.current_lexical() {
-                Some(stale) => return Ok(stale),
+                Some(stale) => {
+                    self.extend_lexical(&stale, set, store)?;
+                    return Ok(stale);
+                }
                 None => self.lexical_fit.lock().unwrap_or_else(|e| e.into_inner()),
             },
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
@@ -277,9 +282,32 @@ impl SearchService {
         for chunk in ids.chunks(1_000) {
             papers.extend(store.papers(chunk)?);
         }
-        let fitted = Arc::new(crate::recommend::Lexical::fit(&papers, set.len()));
+        let mut fitted = crate::recommend::Lexical::fit(&papers, set.len());
+        fitted.since = recent.last().and_then(|&s| set.meta[s].day);
+        let fitted = Arc::new(fitted);
         *self.lexical.write().expect("lexical lock") = Some(fitted.clone());
         Ok(fitted)
+    }
+
+    /// Gives `lexical` the rows of the papers in `set` that arrived after its fit (those of a
+    /// day no older than its oldest paper's, as the fit would have taken them), so that a
+    /// reader's ranking of the newest papers uses both halves of the model between fits: the
+    /// lexicon is refitted only once a tenth more papers have come. Cheap when `set` has not
+    /// grown since the last call; one caller at a time, the others wait for it.
+    fn extend_lexical(&self, lexical: &crate::recommend::Lexical, set: &super::vectors::VectorSet, store: &dyn PaperStore) -> Result<(), SearchError> {
+        let mut covered = lexical.covered.lock().unwrap_or_else(|e| e.into_inner());
+        if *covered == set.len() {
+            return Ok(());
+        }
+        if let Some(since) = lexical.since {
+            let missing: Vec<PaperId> =
+                (0..set.len()).filter(|&s| set.meta[s].day.is_some_and(|d| d >= since)).map(|s| &set.meta[s].id).filter(|id| !lexical.has_row(id)).cloned().collect();
+            for chunk in missing.chunks(1_000) {
+                lexical.add_later(&store.papers(chunk)?);
+            }
+        }
+        *covered = set.len();
+        Ok(())
     }
 
     /// The lexicon fitted last, if any.

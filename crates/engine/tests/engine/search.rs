@@ -240,6 +240,29 @@ fn new_papers_refit_the_for_you_lexicon_in_the_background_once_it_is_out_of_date
     assert!(Arc::ptr_eq(&service.lexical(&store).unwrap(), &refitted), "a reader's page gets it without a fit");
 }
 
+#[test]
+fn papers_that_arrive_between_fits_get_rows_in_the_lexicon_so_both_halves_rank_them() {
+    let days = ["2024-05-27", "2025-03-03", "2025-03-04", "2025-08-01"].map(|d| format!("hf-daily/{d}.json"));
+    let mut store = store_with(&days.iter().map(|d| (Source::HfDaily, d.as_str())).collect::<Vec<_>>());
+    let mut cache = memory_store();
+    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
+    let service = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap();
+    let fitted = service.lexical(&store).unwrap();
+    // One paper more (of a day within the fitted ones): the lexicon stays in date, and has no row for it.
+    ingest_fixtures(&mut store, &[(Source::HfDaily, "hf-daily/2025-01-21.json")]);
+    let new: PaperId = "2501.08325".parse().unwrap();
+    let known: PaperId = store.papers_on(chrono::NaiveDate::from_ymd_opt(2025, 8, 1).unwrap()).unwrap()[0].id.clone();
+    let weights = vec![0.5f32; fitted.lexicon.len() + 1];
+    assert!(!fitted.has_row(&new) && fitted.scores(&weights, [&new, &known]).is_none(), "a ranking with it would drop the lexical half");
+    // Catching up (the background follower's step) gives it a row made with the same vocabulary.
+    service.catch_up(&store, &mut cache).unwrap();
+    assert!(Arc::ptr_eq(&service.current_lexical().unwrap(), &fitted), "still in date: not refitted");
+    let scores = fitted.scores(&weights, [&new, &known]).expect("both have rows");
+    let paper = store.papers(std::slice::from_ref(&new)).unwrap().remove(0);
+    assert_eq!(scores[0], paperboy_engine::recommend::tfidf::score(&weights, &fitted.lexicon.row(&paperboy_embed::paper_text(&paper.title, &paper.abstract_text))));
+    assert!(fitted.lexicon.row(&paper.title).len() > 1, "the new paper shares terms with the fitted ones");
+}
+
 /// Vectors shaped like real ones: normalised mixtures of two reference embeddings plus noise.
 #[test]
 fn papers_found_by_meaning_obey_the_query_as_written() {
