@@ -263,6 +263,48 @@ fn papers_that_arrive_between_fits_get_rows_in_the_lexicon_so_both_halves_rank_t
     assert!(fitted.lexicon.row(&paper.title).len() > 1, "the new paper shares terms with the fitted ones");
 }
 
+/// An encoder that works in the thread pool, as the real one's matrix products do.
+struct InThePool(BagOfWords);
+
+impl paperboy_embed::Embedder for InThePool {
+    fn model_id(&self) -> &ModelId {
+        self.0.model_id()
+    }
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>, paperboy_embed::EmbedError> {
+        // Slow enough that the other queries are waiting by the time the pool is needed.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        rayon::join(|| self.0.embed(texts), || ()).0
+    }
+}
+
+#[test]
+fn fresh_hybrid_queries_at_once_never_starve_the_encoder_of_the_thread_pool() {
+    let store = store_with(&[(Source::HfDaily, "hf-daily")]);
+    let mut cache = memory_store();
+    let embedder = Arc::new(paperboy_embed::Batching::new(Arc::new(InThePool(BagOfWords(ModelId("bag-of-words-test".into()))))));
+    let service = Arc::new(SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap());
+    // More fresh queries at once than the pool has threads, each from a thread of its own (as
+    // the web's blocking tasks are).
+    let queries = rayon::current_num_threads() + 2;
+    let (done, finished) = std::sync::mpsc::channel();
+    let barrier = Arc::new(std::sync::Barrier::new(queries));
+    for i in 0..queries {
+        let (service, done, barrier) = (service.clone(), done.clone(), barrier.clone());
+        std::thread::spawn(move || {
+            barrier.wait();
+            let query = SearchQuery::parse(&format!("video generation diffusion {i}")).unwrap();
+            done.send(service.rank(&query, Mode::Hybrid, &Filters::default(), 5).map(|h| h.len())).unwrap();
+        });
+    }
+    for _ in 0..queries {
+        let hits = finished.recv_timeout(std::time::Duration::from_secs(60)).expect("every query answers (none hangs)");
+        assert!(hits.unwrap() > 0);
+    }
+}
+
 /// Vectors shaped like real ones: normalised mixtures of two reference embeddings plus noise.
 #[test]
 fn papers_found_by_meaning_obey_the_query_as_written() {
