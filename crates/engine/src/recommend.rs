@@ -509,10 +509,20 @@ pub fn shared_terms(model: &ReaderModel, lexicon: &Lexicon, row: &Sparse) -> Vec
     let profile: HashSet<u32> = profile.into_iter().map(|(_, f)| f).collect();
     let mut weighty: Vec<(f32, u32)> = row.iter().filter(|(f, _)| profile.contains(f)).map(|(f, x)| (weight(*f) * x, *f)).filter(|(c, _)| *c > 0.0).collect();
     weighty.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let named: Vec<(u32, &str)> = weighty.iter().filter_map(|&(_, f)| Some((f, nameable(lexicon, f)?))).collect();
     let mut used: HashSet<&str> = HashSet::new();
     let mut out = Vec::new();
-    for (_, f) in weighty {
-        let Some(name) = nameable(lexicon, f) else { continue };
+    for &(f, name) in &named {
+        // A word stands for the pair of words it is weighed in, when there is one: "policy
+        // optimization" says more than "optimization".
+        let (f, name) = match name.contains(' ') {
+            true => (f, name),
+            false => named
+                .iter()
+                .copied()
+                .find(|(_, pair)| pair.contains(' ') && pair.split(' ').any(|w| w == name) && pair.split(' ').all(|w| !used.contains(w)))
+                .unwrap_or((f, name)),
+        };
         let words: Vec<&str> = name.split(' ').collect();
         if words.iter().any(|w| used.contains(w)) {
             continue;
