@@ -108,7 +108,10 @@ impl Embedder for Batching {
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Embedding>, EmbedError> {
-        if texts.is_empty() || texts.len() > SHORT_CALL {
+        // A caller in the thread pool embeds itself: the batching thread's passes run in the
+        // pool, and callers waiting for them in all of its threads would leave none to run them
+        // (fresh hybrid searches at once, whose meaning side runs in the pool, hung that way).
+        if texts.is_empty() || texts.len() > SHORT_CALL || rayon::current_thread_index().is_some() {
             return self.inner.embed(texts);
         }
         let n = texts.len();

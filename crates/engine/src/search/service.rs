@@ -344,16 +344,8 @@ impl SearchService {
             Mode::Semantic => self.semantic(query, filters, limit)?,
             Mode::Hybrid => {
                 // Both rankings at once: a query's latency is the slower of the two, not their sum.
-                // The meaning side waits on this thread, not in the thread pool: its query
-                // vector may come from the batching embedder, whose passes run in the pool, and
-                // searches that waited in the pool's threads could leave none to run them (two
-                // fresh hybrid queries at once on 2 cores hung that way).
-                let mut bm25 = None;
-                let semantic = rayon::in_place_scope(|scope| {
-                    scope.spawn(|_| bm25 = Some(self.bm25(query, filters, depth)));
-                    self.semantic(query, filters, depth)
-                });
-                hybrid::fuse(&bm25.expect("the scope ran it")?, &semantic?, CANDIDATES, limit)
+                let (bm25, semantic) = rayon::join(|| self.bm25(query, filters, depth), || self.semantic(query, filters, depth));
+                hybrid::fuse(&bm25?, &semantic?, CANDIDATES, limit)
             }
         })
     }
