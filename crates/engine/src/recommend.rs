@@ -355,13 +355,11 @@ impl Lexical {
         }
     }
 
-    /// Keeps the rows of `papers` that have none yet (papers that arrived after the fit), so
-    /// that rankings read them like the fitted ones. Returns how many were added.
-    pub fn add_later(&self, papers: &[Paper]) -> usize {
-        let new: Vec<(PaperId, Sparse)> = papers.iter().filter(|p| !self.has_row(&p.id)).map(|p| (p.id.clone(), self.lexicon.row(&text_of(p)))).collect();
-        let n = new.len();
+    /// Keeps the rows of `papers` (papers that arrived after the fit, without a row yet), so
+    /// that rankings read them like the fitted ones.
+    pub fn add_later(&self, papers: &[Paper]) {
+        let new: Vec<(PaperId, Sparse)> = papers.iter().map(|p| (p.id.clone(), self.lexicon.row(&text_of(p)))).collect();
         self.later.write().expect("rows lock").extend(new);
-        n
     }
 
     /// Whether a row is kept for `id`.
@@ -509,7 +507,8 @@ pub fn shared_terms(model: &ReaderModel, lexicon: &Lexicon, row: &Sparse) -> Vec
     let profile: HashSet<u32> = profile.into_iter().map(|(_, f)| f).collect();
     let mut weighty: Vec<(f32, u32)> = row.iter().filter(|(f, _)| profile.contains(f)).map(|(f, x)| (weight(*f) * x, *f)).filter(|(c, _)| *c > 0.0).collect();
     weighty.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let named: Vec<(u32, &str)> = weighty.iter().filter_map(|&(_, f)| Some((f, nameable(lexicon, f)?))).collect();
+    // Every profile term is nameable already.
+    let named: Vec<(u32, &str)> = weighty.iter().filter_map(|&(_, f)| Some((f, lexicon.name(f)?))).collect();
     let mut used: HashSet<&str> = HashSet::new();
     let mut out = Vec::new();
     for &(f, name) in &named {
