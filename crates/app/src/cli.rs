@@ -259,7 +259,7 @@ pub enum EvalAction {
         /// The daily-papers archive (YYYY-MM-DD.json files in a .tar.gz)
         #[arg(long, default_value = "../shared/data/hf-daily-papers/Paper_metadata_download.all-558-days.tar.gz")]
         archive: PathBuf,
-        /// Try other model settings, "LAMBDA,STEPS,BACKGROUND,MEAN_SIMILARITY,LEXICAL_WEIGHT" (for tuning)
+        /// Try other model settings, "LAMBDA,STEPS,BACKGROUND,MEAN_SIMILARITY,LEXICAL_WEIGHT,AUTHOR_WEIGHT" (for tuning)
         #[arg(long)]
         params: Option<String>,
         /// Report the tuning half only (what settings may be chosen by)

@@ -211,13 +211,14 @@ pub fn eval_recs(ctx: &Ctx, archive: &Path, params: Option<&str>, tuning_only: b
         None => recommend::PARAMS,
         Some(text) => {
             let parts: Vec<&str> = text.split(',').map(str::trim).collect();
-            anyhow::ensure!(parts.len() == 5, "--params: LAMBDA,STEPS,BACKGROUND,MEAN_SIMILARITY,LEXICAL_WEIGHT, e.g. 0.01,40,128,0.5,1");
+            anyhow::ensure!(parts.len() == 6, "--params: LAMBDA,STEPS,BACKGROUND,MEAN_SIMILARITY,LEXICAL_WEIGHT,AUTHOR_WEIGHT, e.g. 0.01,40,128,0.5,1,10");
             recommend::Params {
                 lambda: parts[0].parse().context("--params: lambda")?,
                 iterations: parts[1].parse().context("--params: steps")?,
                 background: parts[2].parse().context("--params: background")?,
                 mean_similarity: parts[3].parse().context("--params: mean similarity")?,
                 lexical_weight: parts[4].parse().context("--params: lexical weight")?,
+                author_weight: parts[5].parse().context("--params: author weight")?,
             }
         }
     };

@@ -4,18 +4,18 @@
 //! `cargo bench -p paperboy-engine --bench recommend`. The vectors are synthetic: unit vectors
 //! around 64 topic centres (384 dimensions, as all-MiniLM-L6-v2's), 100,000 papers over 334
 //! days (~300 a day), each with a 150-word synthetic text (70% of its words from its topic's
-//! 300). `BENCH_READERS` (default 10,000) readers, each with `BENCH_VOTES` (default 20) upvotes
+//! 300) and five authors (four of its topic's 100, one of 20,000 others). `BENCH_READERS` (default 10,000) readers, each with `BENCH_VOTES` (default 20) upvotes
 //! on one topic; the retraining case uses 200 votes. Both halves of the model are trained (the
 //! embedding half, and the tf-idf half against every row of the lexicon through its shared
-//! statistics) and fused.
+//! statistics) and fused, and the authors the reader's papers share add their affinity.
 
 use std::collections::HashSet;
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
 use paperboy_core::PaperId;
-use paperboy_core::{Paper, Source};
-use paperboy_engine::recommend::{background, fit, Inputs, Lexical, Rated, ReaderModel, Reason, PARAMS};
+use paperboy_core::{Author, Paper, Source};
+use paperboy_engine::recommend::{add_affinity, background, fit, Inputs, Lexical, Rated, ReaderModel, Reason, PARAMS};
 use paperboy_engine::search::vectors::{SlotMeta, VectorSet};
 use rayon::prelude::*;
 
@@ -75,6 +75,9 @@ fn main() {
     let paper = |s: usize| {
         let mut p = Paper::new(set.meta[s].id.clone(), String::new(), Source::Atom);
         p.abstract_text = texts[s].clone();
+        let mut r = Rng(s as u64 * 104_729 + 3);
+        p.authors = (0..4).map(|_| Author::new(format!("Topic{} Author{}", topic[s], r.next() % 100))).collect();
+        p.authors.push(Author::new(format!("Other Author{}", r.next() % 20_000)));
         p
     };
     let start = Instant::now();
@@ -91,7 +94,7 @@ fn main() {
         while positives.len() < n {
             let s = (r.next() % (PAPERS - PER_DAY) as u64) as usize;
             if topic[s] == t {
-                positives.push(Rated { paper: set.meta[s].id.clone(), title: String::new(), reason: Reason::Upvoted, vector: set.vector(s), row: lexical.row_of(&paper(s)) });
+                positives.push(Rated { paper: set.meta[s].id.clone(), title: String::new(), reason: Reason::Upvoted, vector: set.vector(s), row: lexical.row_of(&paper(s)), authors: paperboy_engine::recommend::paper_author_keys(&paper(s)) });
             }
         }
         Inputs { positives, ..Default::default() }
@@ -101,7 +104,9 @@ fn main() {
     let rank_today = |model: &ReaderModel, lexical: &Lexical, today: &[usize]| -> Vec<(f32, usize)> {
         let embedding: Vec<f32> = today.iter().map(|&s| model.score_stored(set.stored(s), &PARAMS)).collect();
         let lex: Vec<f32> = today.iter().map(|&s| paperboy_engine::recommend::tfidf::score(&model.lexical, lexical.row(&set.meta[s].id).expect("a recent paper"))).collect();
-        let mut scored: Vec<(f32, usize)> = paperboy_engine::recommend::fuse(&embedding, &lex, model.lexical_weight).into_iter().zip(today.iter().copied()).collect();
+        let mut fused = paperboy_engine::recommend::fuse(&embedding, &lex, model.lexical_weight);
+        add_affinity(&mut fused, &lexical.affinities(&model.affinity, today.iter().map(|&s| &set.meta[s].id)), PARAMS.author_weight);
+        let mut scored: Vec<(f32, usize)> = fused.into_iter().zip(today.iter().copied()).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         scored
     };

@@ -51,10 +51,13 @@ pub struct Params {
     /// The lexical half's weight when the halves' z-scores are summed, for a reader with up to
     /// [`PAR_POSITIVES`] positives; it grows in proportion past them (0 leaves the half out).
     pub lexical_weight: f32,
+    /// What a paper's [`AuthorAffinity`] adds to its fused score, per unit (an author on every
+    /// rated paper); 0 leaves authors out.
+    pub author_weight: f32,
 }
 
 /// The settings paperboy uses.
-pub const PARAMS: Params = Params { lambda: 0.01, iterations: 20, background: 128, mean_similarity: 0.3, lexical_weight: 1.5 };
+pub const PARAMS: Params = Params { lambda: 0.01, iterations: 20, background: 128, mean_similarity: 0.3, lexical_weight: 1.5, author_weight: 10.0 };
 
 /// Positives past which the lexical half counts for more: its weight in the fusion grows in
 /// proportion to the positives, and so does its positive class's weight in the fit (each
@@ -167,6 +170,8 @@ pub struct Rated {
     pub vector: Vec<f32>,
     /// Its tf-idf row (empty without a lexicon).
     pub row: Sparse,
+    /// Its authors' keys ([`paper_author_keys`]).
+    pub authors: Vec<String>,
 }
 
 /// Everything a reader's model learns from.
@@ -201,6 +206,8 @@ pub struct ReaderModel {
     /// The lexicon the lexical half was fitted with (set by [`model`]; ranking and explanations
     /// read rows from it, not from a lexicon refitted since).
     pub lexicon: Option<std::sync::Arc<Lexical>>,
+    /// The authors the reader keeps coming back to.
+    pub affinity: AuthorAffinity,
     /// What it learned from.
     pub inputs: Inputs,
 }
@@ -246,8 +253,9 @@ impl ReaderModel {
             pos.push(v);
         }
         let centroid = centroid(&pos, set.dim);
+        let affinity = AuthorAffinity::of(inputs.positives.iter().map(|r| r.authors.as_slice()));
         if pos.is_empty() {
-            return ReaderModel { weights: vec![0.0; set.dim], centroid, lexical: vec![], lexical_weight: 0.0, lexicon: None, inputs };
+            return ReaderModel { weights: vec![0.0; set.dim], centroid, lexical: vec![], lexical_weight: 0.0, lexicon: None, affinity, inputs };
         }
         let skip: HashSet<PaperId> = inputs.positives.iter().map(|r| r.paper.clone()).collect();
         let sample: Vec<Vec<f32>> = background(set, p.background, seed, &skip).into_iter().map(|s| set.vector(s)).collect();
@@ -272,7 +280,7 @@ impl ReaderModel {
             _ => vec![],
         };
         let lexical_weight = lexical_weight(p, inputs.positives.len());
-        ReaderModel { weights, centroid, lexical, lexical_weight, lexicon: None, inputs }
+        ReaderModel { weights, centroid, lexical, lexical_weight, lexicon: None, affinity, inputs }
     }
 
     /// Whether the model has nothing to go on (no rated paper, no interests).
@@ -313,6 +321,62 @@ pub fn fuse(embedding: &[f32], lexical: &[f32], lexical_weight: f32) -> Vec<f32>
     z(embedding).into_iter().zip(z(lexical)).map(|(e, l)| e + lexical_weight * l).collect()
 }
 
+/// Adds each candidate's author affinity (see [`AuthorAffinity`]), times `weight`, to its fused
+/// score (`affinity` empty: nothing).
+pub fn add_affinity(fused: &mut [f32], affinity: &[f32], weight: f32) {
+    for (f, a) in fused.iter_mut().zip(affinity) {
+        *f += weight * a;
+    }
+}
+
+/// Rated papers one author must be on to count for the reader (see [`AuthorAffinity`]).
+pub const AUTHOR_PAPERS: usize = 3;
+
+/// The authors a reader keeps coming back to: each author on [`AUTHOR_PAPERS`] or more of the
+/// reader's rated papers, with how many. A paper's affinity adds up, over its authors, the
+/// share of the rated papers each one is on; [`Params::author_weight`] times it is added to
+/// the fused score. Most of what a reader rates may be by one group (their own, their
+/// colleagues', an author they follow): the topic models see only what that group writes
+/// about, not who wrote it. An author on one or two rated papers says little, so they do not
+/// count (a reader of a topic rates papers from many groups).
+#[derive(Debug, Clone, Default)]
+pub struct AuthorAffinity {
+    counts: std::collections::HashMap<String, usize>,
+    rated: usize,
+}
+
+impl AuthorAffinity {
+    /// From the rated papers' authors (keys, [`author_key`], each once per paper).
+    pub fn of<'a>(rated: impl IntoIterator<Item = &'a [String]>) -> AuthorAffinity {
+        let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut n = 0;
+        for authors in rated {
+            n += 1;
+            for a in authors {
+                *counts.entry(a.clone()).or_default() += 1;
+            }
+        }
+        counts.retain(|_, c| *c >= AUTHOR_PAPERS);
+        AuthorAffinity { counts, rated: n }
+    }
+
+    /// A paper's affinity, by its authors' keys: the sum of the shares of the rated papers
+    /// each one is on (0 when none counts).
+    pub fn score(&self, authors: &[String]) -> f32 {
+        authors.iter().filter_map(|a| self.counts.get(a)).map(|&c| c as f32 / self.rated as f32).sum()
+    }
+
+    /// How many rated papers the author `key` is on, when that counts.
+    pub fn papers(&self, key: &str) -> Option<usize> {
+        self.counts.get(key).copied()
+    }
+
+    /// True when no author counts.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+}
+
 /// The lexical side of the store: a tf-idf lexicon fitted on recent papers, with their rows
 /// (the candidates, and the negatives of every reader's lexical half through the statistics
 /// in [`Whole`]).
@@ -321,6 +385,8 @@ pub struct Lexical {
     /// The vocabulary and idf.
     pub lexicon: Lexicon,
     rows: Vec<Sparse>,
+    /// The authors' keys of the papers of `rows`, in the same order.
+    authors: Vec<Vec<String>>,
     slots: std::collections::HashMap<PaperId, usize>,
     /// The rows' share of every reader's fit.
     whole: Whole,
@@ -331,34 +397,35 @@ pub struct Lexical {
     pub since: Option<NaiveDate>,
     /// Rows, made with this vocabulary, of the papers that reached the service after the fit
     /// (see [`Lexical::add_later`]): ranked like the others until the next fit.
-    later: std::sync::RwLock<std::collections::HashMap<PaperId, Sparse>>,
+    later: std::sync::RwLock<std::collections::HashMap<PaperId, (Sparse, Vec<String>)>>,
     /// Vectors in the search service when rows were last added for new papers.
     pub(crate) covered: std::sync::Mutex<usize>,
 }
 
 impl Lexical {
-    /// Fits on `papers` (title and abstract).
+    /// Fits on `papers` (title, abstract and authors).
     pub fn fit(papers: &[Paper], fitted_at: usize) -> Lexical {
         let texts: Vec<String> = papers.iter().map(text_of).collect();
         let lexicon = Lexicon::fit(&texts.iter().map(String::as_str).collect::<Vec<_>>(), &tfidf::PAPERBOY);
         let rows: Vec<Sparse> = texts.iter().map(|t| lexicon.row(t)).collect();
+        let authors = papers.iter().map(paper_author_keys).collect();
         let slots = papers.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
         let whole = Whole::fit(&rows.iter().collect::<Vec<_>>(), lexicon.len(), LEXICAL_C, 1);
-        Lexical { lexicon, rows, slots, whole, fitted_at, since: None, later: Default::default(), covered: std::sync::Mutex::new(fitted_at) }
+        Lexical { lexicon, rows, authors, slots, whole, fitted_at, since: None, later: Default::default(), covered: std::sync::Mutex::new(fitted_at) }
     }
 
     /// A paper's row (kept, or made from its text).
     pub fn row_of(&self, paper: &Paper) -> Sparse {
         match self.slots.get(&paper.id) {
             Some(&i) => self.rows[i].clone(),
-            None => self.later.read().expect("rows lock").get(&paper.id).cloned().unwrap_or_else(|| self.lexicon.row(&text_of(paper))),
+            None => self.later.read().expect("rows lock").get(&paper.id).map(|(row, _)| row.clone()).unwrap_or_else(|| self.lexicon.row(&text_of(paper))),
         }
     }
 
     /// Keeps the rows of `papers` (papers that arrived after the fit, without a row yet), so
     /// that rankings read them like the fitted ones.
     pub fn add_later(&self, papers: &[Paper]) {
-        let new: Vec<(PaperId, Sparse)> = papers.iter().map(|p| (p.id.clone(), self.lexicon.row(&text_of(p)))).collect();
+        let new: Vec<(PaperId, (Sparse, Vec<String>))> = papers.iter().map(|p| (p.id.clone(), (self.lexicon.row(&text_of(p)), paper_author_keys(p)))).collect();
         self.later.write().expect("rows lock").extend(new);
     }
 
@@ -371,7 +438,18 @@ impl Lexical {
     /// them has no row kept.
     pub fn scores<'a>(&self, w: &[f32], ids: impl IntoIterator<Item = &'a PaperId>) -> Option<Vec<f32>> {
         let later = self.later.read().expect("rows lock");
-        ids.into_iter().map(|id| self.row(id).or_else(|| later.get(id)).map(|r| tfidf::score(w, r))).collect()
+        ids.into_iter().map(|id| self.row(id).or_else(|| later.get(id).map(|(row, _)| row)).map(|r| tfidf::score(w, r))).collect()
+    }
+
+    /// The [`AuthorAffinity`] of the papers `ids` (0 for a paper with no row kept).
+    pub fn affinities<'a>(&self, affinity: &AuthorAffinity, ids: impl IntoIterator<Item = &'a PaperId>) -> Vec<f32> {
+        let later = self.later.read().expect("rows lock");
+        ids.into_iter()
+            .map(|id| match self.slots.get(id) {
+                Some(&i) => affinity.score(&self.authors[i]),
+                None => later.get(id).map_or(0.0, |(_, authors)| affinity.score(authors)),
+            })
+            .collect()
     }
 
     /// Whether it is still in date with `vectors` papers having vectors: until a tenth more
@@ -391,9 +469,27 @@ impl Lexical {
     }
 }
 
-/// The text a paper's row is made of.
-fn text_of(p: &Paper) -> String {
+/// The text a paper's lexical row reads: title and abstract (its authors count through
+/// [`AuthorAffinity`]).
+pub fn text_of(p: &Paper) -> String {
     paperboy_embed::paper_text(&p.title, &p.abstract_text)
+}
+
+/// A paper's authors' keys ([`author_key`]), each once.
+pub fn paper_author_keys(p: &Paper) -> Vec<String> {
+    author_keys(p.authors.iter().map(|a| a.name.as_str()))
+}
+
+/// The keys ([`author_key`]) of authors' `names`, each once.
+pub fn author_keys<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for name in names {
+        let key = author_key(name);
+        if !key.is_empty() && !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
 }
 
 /// One recommended paper.
@@ -427,6 +523,13 @@ pub enum Because {
         /// The author.
         name: String,
     },
+    /// Written by an author of several of the papers the reader rated (see [`AuthorAffinity`]).
+    AuthorOf {
+        /// The author, as the pick names them.
+        name: String,
+        /// Rated papers they are an author of.
+        papers: usize,
+    },
     /// Shares terms with the papers the reader rated, terms their model weighs in the pick's
     /// favour (the lexical half).
     Terms {
@@ -448,6 +551,7 @@ impl Because {
         match self {
             Because::CloseTo { title, reason, similarity, .. } => format!("close to “{title}” ({similarity:.2}), {}", reason.words()),
             Because::Author { name } => format!("by {name}, whom you follow"),
+            Because::AuthorOf { name, papers } => format!("by {name}, an author of {papers} papers you rated"),
             Because::Terms { terms } => {
                 let listed: Vec<String> = terms.iter().map(|(t, n)| format!("“{t}” ({n} of them)")).collect();
                 format!("shares terms with papers you rated: {}", listed.join(", "))
@@ -536,7 +640,7 @@ pub fn shared_terms(model: &ReaderModel, lexicon: &Lexicon, row: &Sparse) -> Vec
 }
 
 /// Why `paper` (with vector `v`, and its tf-idf row in the lexicon when there is one) suits
-/// the reader: a followed author, the 1–3 nearest rated papers, the terms it shares with them
+/// the reader: a followed author, an author of several rated papers, the 1–3 nearest rated papers, the terms it shares with them
 /// that the model weighs, the interests when they are close.
 pub fn explain(model: &ReaderModel, paper: &Paper, v: &[f32], lexical: Option<(&Lexicon, &Sparse)>) -> Vec<Because> {
     let mut out = Vec::new();
@@ -545,6 +649,20 @@ pub fn explain(model: &ReaderModel, paper: &Paper, v: &[f32], lexical: Option<(&
         if keys.contains(key) {
             out.push(Because::Author { name: name.clone() });
         }
+    }
+    // The author of the most rated papers among the pick's (the first named, on a tie), unless
+    // followed (said above).
+    let followed: HashSet<&str> = model.inputs.authors.iter().map(|(key, _)| key.as_str()).collect();
+    let frequent = paper
+        .authors
+        .iter()
+        .filter_map(|a| {
+            let key = author_key(&a.name);
+            model.affinity.papers(&key).filter(|_| !followed.contains(key.as_str())).map(|n| (n, &a.name))
+        })
+        .reduce(|best, next| if next.0 > best.0 { next } else { best });
+    if let Some((papers, name)) = frequent {
+        out.push(Because::AuthorOf { name: name.clone(), papers });
     }
     let mut near: Vec<(f32, &Rated)> = model.inputs.positives.iter().filter(|r| r.paper != paper.id).map(|r| (dot(&r.vector, v), r)).collect();
     near.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -608,7 +726,8 @@ pub fn inputs(store: &dyn Store, search: &SearchService, lexical: &Lexical, read
             .filter_map(|(paper, reason)| {
                 let vector = vector(&paper)?;
                 let title = stored.get(&paper).map_or_else(|| paper.to_string(), |p| p.title.clone());
-                Some(Rated { title, row: row(&paper), paper, reason, vector })
+                let authors = stored.get(&paper).map(paper_author_keys).unwrap_or_default();
+                Some(Rated { title, row: row(&paper), authors, paper, reason, vector })
             })
             .collect();
         (positives, not_for_me.iter().filter_map(vector).collect())
@@ -655,7 +774,10 @@ pub fn recommend(search: &SearchService, model: &ReaderModel, from: NaiveDate, t
             Some(lex) if !model.lexical.is_empty() => lex.scores(&model.lexical, candidates.iter().map(|&s| &set.meta[s].id)).unwrap_or_default(),
             _ => vec![],
         };
-        let fused = fuse(&embedding, &lexical_scores, model.lexical_weight);
+        let mut fused = fuse(&embedding, &lexical_scores, model.lexical_weight);
+        if let Some(lex) = lexical.as_ref().filter(|_| !model.affinity.is_empty()) {
+            add_affinity(&mut fused, &lex.affinities(&model.affinity, candidates.iter().map(|&s| &set.meta[s].id)), PARAMS.author_weight);
+        }
         let mut scored: Vec<(usize, f32)> = candidates.into_iter().zip(fused).collect();
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.into_iter().skip(offset).take(limit).map(|(s, score)| (set.meta[s].id.clone(), score)).collect()
@@ -708,6 +830,23 @@ mod tests {
         assert_eq!(fuse(&[1.0, 2.0], &[], 1.5), vec![1.0, 2.0], "no lexical half: the embedding scores");
         let lex = Lexical::fit(&[], 0);
         assert!(lex.lexicon.is_empty() && lex.row(&"2401.00001".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn authors_count_from_three_rated_papers_by_their_share() {
+        let keys = |names: &[&str]| author_keys(names.iter().copied());
+        let rated = [keys(&["Ada Lovelace", "Alan Turing"]), keys(&["ada  lovelace", "Grace Hopper"]), keys(&["Ada Lovelace", "Alan Turing"]), keys(&["Alan Turing"]), keys(&["Kurt Gödel"])];
+        let affinity = AuthorAffinity::of(rated.iter().map(Vec::as_slice));
+        // Ada and Alan are on three of five rated papers; Grace on one, Kurt on one.
+        assert_eq!((affinity.papers("ada lovelace"), affinity.papers("alan turing"), affinity.papers("grace hopper")), (Some(3), Some(3), None));
+        assert!((affinity.score(&keys(&["Ada Lovelace"])) - 0.6).abs() < 1e-6);
+        assert!((affinity.score(&keys(&["Ada Lovelace", "Alan Turing", "Grace Hopper"])) - 1.2).abs() < 1e-6, "shares add up");
+        assert_eq!(affinity.score(&keys(&["Grace Hopper", "Kurt Gödel"])), 0.0);
+        assert!(AuthorAffinity::of(rated[..2].iter().map(Vec::as_slice)).is_empty(), "two papers are not enough");
+        assert_eq!(keys(&["Ada Lovelace", "ADA LOVELACE", " "]), ["ada lovelace"], "each author once, blank names skipped");
+        let mut fused = vec![1.0, 2.0];
+        add_affinity(&mut fused, &[0.5, 0.0], PARAMS.author_weight);
+        assert!(fused[0] > fused[1], "an author on half the rated papers outweighs a z-score apart: {fused:?}");
     }
 
     #[test]

@@ -45,6 +45,21 @@ pub struct EvalPaper {
     pub submitter: Option<String>,
     /// `ai_keywords`, lower case.
     pub keywords: Vec<String>,
+    /// The authors' names.
+    pub authors: Vec<String>,
+}
+
+impl EvalPaper {
+    /// What the baseline's tf-idf row is made of: title, abstract and authors' names, as
+    /// arxiv-sanity-lite reads a paper ([`tfidf::document`]).
+    pub fn document(&self) -> String {
+        tfidf::document(&self.text, "", self.authors.iter().map(String::as_str))
+    }
+
+    /// Its authors' keys ([`super::author_keys`]).
+    pub fn author_keys(&self) -> Vec<String> {
+        super::author_keys(self.authors.iter().map(String::as_str))
+    }
 }
 
 /// Reads the daily-papers archive (`YYYY-MM-DD.json` files in a .tar.gz): each paper once, on
@@ -71,6 +86,7 @@ pub fn read_archive(path: &Path) -> Result<Vec<EvalPaper>, String> {
                 text,
                 upvotes: p["upvotes"].as_u64().unwrap_or(0) as u32,
                 submitter: p["submittedOnDailyBy"]["user"].as_str().map(str::to_owned),
+                authors: p["authors"].as_array().map(|a| a.iter().filter_map(|w| w["name"].as_str()).map(str::to_owned).collect()).unwrap_or_default(),
                 keywords: p["ai_keywords"].as_array().map(|k| k.iter().filter_map(|w| w.as_str()).map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect()).unwrap_or_default(),
             };
             papers.entry(id.to_owned()).and_modify(|old| if day < old.day { *old = paper.clone() }).or_insert(paper);
@@ -216,6 +232,8 @@ pub struct Corpus {
     pub lexical: Vec<Sparse>,
     /// Their features.
     pub lexical_features: usize,
+    /// Each paper's authors' keys ([`crate::readers::author_key`]).
+    pub author_keys: Vec<Vec<String>>,
     /// The lexical half's shared statistics by the papers they cover (see [`Corpus::whole`]).
     wholes: Mutex<HashMap<usize, Arc<Whole>>>,
 }
@@ -223,12 +241,14 @@ pub struct Corpus {
 impl Corpus {
     /// `papers` with `vectors` (one each, unit length); fits tf-idf.
     pub fn new(papers: Vec<EvalPaper>, vectors: Vec<Vec<f32>>) -> Corpus {
-        let docs: Vec<String> = papers.iter().map(|p| p.text.clone()).collect();
+        let docs: Vec<String> = papers.iter().map(EvalPaper::document).collect();
         let width = |rows: &[Sparse]| rows.iter().flat_map(|r| r.iter().map(|(i, _)| *i as usize + 1)).max().unwrap_or(0);
         let tfidf = tfidf::tfidf(&docs, &tfidf::ARXIV_SANITY);
-        let lexical = tfidf::tfidf(&docs, &tfidf::PAPERBOY);
+        let texts: Vec<String> = papers.iter().map(|p| p.text.clone()).collect();
+        let lexical = tfidf::tfidf(&texts, &tfidf::PAPERBOY);
         let (features, lexical_features) = (width(&tfidf), width(&lexical));
-        Corpus { papers, vectors, tfidf, features, lexical, lexical_features, wholes: Mutex::default() }
+        let author_keys = papers.iter().map(EvalPaper::author_keys).collect();
+        Corpus { papers, vectors, tfidf, features, lexical, lexical_features, author_keys, wholes: Mutex::default() }
     }
 
     /// The lexical half's shared statistics over the papers before `cutoff`, as last refitted:
@@ -256,13 +276,15 @@ struct Scorer {
     anchors: Vec<(usize, f64)>,
     /// The lexical half's weight in the fusion.
     lexical_weight: f32,
+    /// Recurring authors of the positives.
+    affinity: super::AuthorAffinity,
 }
 
 impl Scorer {
     /// Trains `method` on positives `pos` (indexes, oldest first) with papers up to `cutoff`
     /// (index, exclusive) as the available corpus.
     fn train(c: &Corpus, method: Method, pos: &[usize], cutoff: usize, seed: u64, p: &Params) -> Scorer {
-        let mut s = Scorer { method, lexical: vec![], weights: vec![], centroid: vec![], anchors: vec![], lexical_weight: 0.0 };
+        let mut s = Scorer { method, lexical: vec![], weights: vec![], centroid: vec![], anchors: vec![], lexical_weight: 0.0, affinity: Default::default() };
         match method {
             Method::Popularity => {}
             Method::MeanSimilarity => {
@@ -294,6 +316,7 @@ impl Scorer {
                     let rows: Vec<(&Sparse, bool)> = pos.iter().map(|&i| (&c.lexical[i], i < known.0)).collect();
                     s.lexical = known.1.train(&rows, &[]);
                     s.lexical_weight = super::lexical_weight(p, pos.len());
+                    s.affinity = super::AuthorAffinity::of(pos.iter().map(|&i| c.author_keys[i].as_slice()));
                 }
             }
         }
@@ -317,7 +340,10 @@ impl Scorer {
         }
         let embedding: Vec<f32> = own.iter().map(|&x| x as f32).collect();
         let lexical: Vec<f32> = candidates.iter().map(|&i| tfidf::score(&self.lexical, &c.lexical[i])).collect();
-        super::fuse(&embedding, &lexical, self.lexical_weight).into_iter().map(f64::from).collect()
+        let mut fused = super::fuse(&embedding, &lexical, self.lexical_weight);
+        let affinity: Vec<f32> = candidates.iter().map(|&i| self.affinity.score(&c.author_keys[i])).collect();
+        super::add_affinity(&mut fused, &affinity, p.author_weight);
+        fused.into_iter().map(f64::from).collect()
     }
 
     /// Ranks `candidates` (ties by index) and scores the ranking against `relevant`.
@@ -528,6 +554,7 @@ mod tests {
                     upvotes: j,
                     submitter: mine.then(|| "ada".to_owned()),
                     keywords: vec![],
+                    authors: vec![],
                 });
                 let v = if mine { vec![1.0, 0.1 * j as f32, 0.0] } else { vec![0.0, 1.0, 0.1 * j as f32] };
                 let n = dot(&v, &v).sqrt();

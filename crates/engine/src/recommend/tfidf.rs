@@ -20,24 +20,59 @@ pub struct TfidfParams {
     pub min_df: usize,
     /// Largest share of documents a term is in.
     pub max_df: f32,
+    /// How a text is read into words.
+    pub words: Words,
 }
 
-/// arxiv-sanity-lite's settings.
-pub const ARXIV_SANITY: TfidfParams = TfidfParams { max_features: 20_000, min_df: 5, max_df: 0.1 };
+/// How a text is read into words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Words {
+    /// arxiv-sanity-lite's vectorizer (see [`for_words`]): accents stripped, ASCII words not
+    /// starting with a digit, English stop words dropped before 2-grams are made.
+    ArxivSanity,
+    /// scikit-learn's default pattern: every run of two or more letters, digits or `_`, lower
+    /// case, stop words kept (paperboy's lexical half; see [`PAPERBOY`]).
+    #[default]
+    Plain,
+}
+
+/// arxiv-sanity-lite's settings (it reads authors' names as words of the text, [`document`]).
+pub const ARXIV_SANITY: TfidfParams = TfidfParams { max_features: 20_000, min_df: 5, max_df: 0.1, words: Words::ArxivSanity };
 
 /// paperboy's lexical half: arxiv-sanity-lite's but with no ceiling on a term's document
 /// frequency. On a corpus as focused as a reader's field, the ceiling drops the very terms that
 /// name its big topics ("language models", "diffusion" in papers of machine learning), which
 /// are what a reader following one of them is after; idf already weighs common terms down, and
 /// a term in every paper is absorbed by the bias. Chosen on `paperboy eval recs`'s tuning half
-/// (see BENCHMARKS.md).
-pub const PAPERBOY: TfidfParams = TfidfParams { max_df: 1.0, ..ARXIV_SANITY };
+/// (see BENCHMARKS.md). It reads words the plain way ([`Words::Plain`]): arxiv-sanity's reading
+/// was no better on that half (BENCHMARKS.md, session 15).
+pub const PAPERBOY: TfidfParams = TfidfParams { max_df: 1.0, words: Words::Plain, ..ARXIV_SANITY };
 
-/// The words of a text (two or more letters, digits or `_`; scikit-learn's default pattern),
-/// lower case, each handed to `each`.
-fn for_words(text: &str, buf: &mut String, each: &mut dyn FnMut(&str)) {
+/// The words of a text as arxiv-sanity-lite's vectorizer reads them (scikit-learn's
+/// `lowercase=True`, `strip_accents='unicode'`, `token_pattern=r'(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b'`
+/// and `stop_words='english'`), each handed to `each`: lower case with accents stripped; a word
+/// is a whole run of word characters that are all ASCII letters, digits or `_`, two or more long
+/// and not starting with a digit ("gpt4" and "l2" are words; "3d" and "αβ" are not); stop words
+/// are dropped before 2-grams are made, so "detection of objects" yields "detection objects".
+fn for_words(text: &str, words: Words, each: &mut dyn FnMut(&str)) {
+    if words == Words::Plain {
+        return for_plain_words(text, each);
+    }
+    let folded = fold(text);
+    for w in folded.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        let b = w.as_bytes();
+        if b.len() < 2 || b[0].is_ascii_digit() || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_') || is_stop_word(w) {
+            continue;
+        }
+        each(w);
+    }
+}
+
+/// The words of a text as scikit-learn's default pattern (`(?u)\b\w\w+\b`) reads them, lower case.
+fn for_plain_words(text: &str, each: &mut dyn FnMut(&str)) {
+    let mut buf = String::new();
     for w in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-        if w.len() < 2 || (w.chars().nth(1).is_none()) {
+        if w.chars().nth(1).is_none() {
             continue;
         }
         buf.clear();
@@ -47,8 +82,72 @@ fn for_words(text: &str, buf: &mut String, each: &mut dyn FnMut(&str)) {
         } else {
             buf.extend(w.chars().flat_map(char::to_lowercase));
         }
-        each(buf);
+        each(&buf);
     }
+}
+
+/// Lower case, then accents stripped as scikit-learn's `strip_accents_unicode` does (compatibility
+/// decomposition, combining marks dropped): "Müller" reads "muller", "naïve" "naive".
+fn fold(text: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::{char::canonical_combining_class, UnicodeNormalization};
+    if text.is_ascii() {
+        match text.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => text.to_ascii_lowercase().into(),
+            false => text.into(),
+        }
+    } else {
+        text.to_lowercase().nfkd().filter(|c| canonical_combining_class(*c) == 0).collect::<String>().into()
+    }
+}
+
+/// Whether `word` (lower case) is one of scikit-learn's English stop words.
+fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.binary_search(&word).is_ok()
+}
+
+/// scikit-learn's `ENGLISH_STOP_WORDS` (from the Glasgow Information Retrieval Group's list), the
+/// list arxiv-sanity-lite's `stop_words='english'` drops; sorted, for [`is_stop_word`].
+const STOP_WORDS: [&str; 318] = [
+    "a", "about", "above", "across", "after", "afterwards", "again", "against", "all", "almost", "alone",
+    "along", "already", "also", "although", "always", "am", "among", "amongst", "amoungst", "amount", "an",
+    "and", "another", "any", "anyhow", "anyone", "anything", "anyway", "anywhere", "are", "around", "as",
+    "at", "back", "be", "became", "because", "become", "becomes", "becoming", "been", "before", "beforehand",
+    "behind", "being", "below", "beside", "besides", "between", "beyond", "bill", "both", "bottom", "but",
+    "by", "call", "can", "cannot", "cant", "co", "con", "could", "couldnt", "cry", "de", "describe",
+    "detail", "do", "done", "down", "due", "during", "each", "eg", "eight", "either", "eleven", "else",
+    "elsewhere", "empty", "enough", "etc", "even", "ever", "every", "everyone", "everything", "everywhere",
+    "except", "few", "fifteen", "fifty", "fill", "find", "fire", "first", "five", "for", "former",
+    "formerly", "forty", "found", "four", "from", "front", "full", "further", "get", "give", "go", "had",
+    "has", "hasnt", "have", "he", "hence", "her", "here", "hereafter", "hereby", "herein", "hereupon",
+    "hers", "herself", "him", "himself", "his", "how", "however", "hundred", "i", "ie", "if", "in", "inc",
+    "indeed", "interest", "into", "is", "it", "its", "itself", "keep", "last", "latter", "latterly", "least",
+    "less", "ltd", "made", "many", "may", "me", "meanwhile", "might", "mill", "mine", "more", "moreover",
+    "most", "mostly", "move", "much", "must", "my", "myself", "name", "namely", "neither", "never",
+    "nevertheless", "next", "nine", "no", "nobody", "none", "noone", "nor", "not", "nothing", "now",
+    "nowhere", "of", "off", "often", "on", "once", "one", "only", "onto", "or", "other", "others",
+    "otherwise", "our", "ours", "ourselves", "out", "over", "own", "part", "per", "perhaps", "please", "put",
+    "rather", "re", "same", "see", "seem", "seemed", "seeming", "seems", "serious", "several", "she",
+    "should", "show", "side", "since", "sincere", "six", "sixty", "so", "some", "somehow", "someone",
+    "something", "sometime", "sometimes", "somewhere", "still", "such", "system", "take", "ten", "than",
+    "that", "the", "their", "them", "themselves", "then", "thence", "there", "thereafter", "thereby",
+    "therefore", "therein", "thereupon", "these", "they", "thick", "thin", "third", "this", "those",
+    "though", "three", "through", "throughout", "thru", "thus", "to", "together", "too", "top", "toward",
+    "towards", "twelve", "twenty", "two", "un", "under", "until", "up", "upon", "us", "very", "via", "was",
+    "we", "well", "were", "what", "whatever", "when", "whence", "whenever", "where", "whereafter", "whereas",
+    "whereby", "wherein", "whereupon", "wherever", "whether", "which", "while", "whither", "who", "whoever",
+    "whole", "whom", "whose", "why", "will", "with", "within", "without", "would", "yet", "you", "your",
+    "yours", "yourself", "yourselves",
+];
+
+/// A paper as arxiv-sanity-lite's vectorizer reads it: the title, the abstract and the authors'
+/// names, joined by spaces.
+pub fn document<'a>(title: &str, abstract_text: &str, authors: impl IntoIterator<Item = &'a str>) -> String {
+    let mut doc = format!("{title} {abstract_text}");
+    for name in authors {
+        doc.push(' ');
+        doc.push_str(name);
+    }
+    doc
 }
 
 /// A term: a word (`UNIGRAM | word`) or two words in a row (`first << 32 | second`).
@@ -58,6 +157,8 @@ const UNIGRAM: u64 = 0xFFFF_FFFF << 32;
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {
     words: HashMap<String, u32>,
+    /// How texts are read.
+    reading: Words,
     index: HashMap<u64, u32>,
     idf: Vec<f32>,
     /// Each feature's term as text ("language models"), for explanations.
@@ -67,10 +168,10 @@ pub struct Lexicon {
 impl Lexicon {
     /// The terms of a document: each word's id from `id_of` (`None`: a word in no term, which
     /// also breaks the bigram across it).
-    fn terms(doc: &str, buf: &mut String, out: &mut Vec<u64>, id_of: &mut dyn FnMut(&str) -> Option<u32>) {
+    fn terms(doc: &str, reading: Words, out: &mut Vec<u64>, id_of: &mut dyn FnMut(&str) -> Option<u32>) {
         out.clear();
         let mut prev: Option<u32> = None;
-        for_words(doc, buf, &mut |w| {
+        for_words(doc, reading, &mut |w| {
             let id = id_of(w);
             if let Some(id) = id {
                 out.push(UNIGRAM | u64::from(id));
@@ -87,10 +188,10 @@ impl Lexicon {
         let n = docs.len();
         let mut words: HashMap<String, u32> = HashMap::new();
         let mut df: HashMap<u64, (u32, u64)> = HashMap::new();
-        let (mut buf, mut terms) = (String::new(), Vec::new());
+        let mut terms = Vec::new();
         for d in docs {
             // Fitting: every word gets an id.
-            Self::terms(d, &mut buf, &mut terms, &mut |w| match words.get(w) {
+            Self::terms(d, p.words, &mut terms, &mut |w| match words.get(w) {
                 Some(&id) => Some(id),
                 None => {
                     let id = words.len() as u32;
@@ -130,7 +231,7 @@ impl Lexicon {
         // Only words some kept term uses are needed to read new documents.
         let used: std::collections::HashSet<u32> = kept.iter().flat_map(|(t, _, _)| [(*t >> 32) as u32, *t as u32]).collect();
         words.retain(|_, id| used.contains(id));
-        Lexicon { words, index, idf, names }
+        Lexicon { words, reading: p.words, index, idf, names }
     }
 
     /// A feature's term as text: a word, or two words with a space between.
@@ -155,8 +256,8 @@ impl Lexicon {
 
     /// A document's row: sublinear tf × idf, unit length.
     pub fn row(&self, doc: &str) -> Sparse {
-        let (mut buf, mut terms) = (String::new(), Vec::new());
-        Self::terms(doc, &mut buf, &mut terms, &mut |w| self.words.get(w).copied());
+        let mut terms = Vec::new();
+        Self::terms(doc, self.reading, &mut terms, &mut |w| self.words.get(w).copied());
         let mut counts: HashMap<u32, u32> = HashMap::new();
         for t in &terms {
             if let Some(&i) = self.index.get(t) {
@@ -279,6 +380,50 @@ mod tests {
         assert!((graph - 1.0).abs() < 1e-6 && (language - 1.0).abs() < 1e-6, "single-term rows are unit length");
         let weights: Vec<f32> = row.iter().map(|(_, v)| *v).collect();
         assert!(weights.iter().any(|&v| v > 0.8) && weights.iter().any(|&v| v < 0.6), "graph (rare) outweighs language (common): {row:?}");
+    }
+
+    #[test]
+    fn features_idf_and_rows_are_scikit_learns_as_arxiv_sanity_sets_it_up() {
+        // scikit-learn's own output (scripts/tfidf-reference.py) on the hf-daily fixture's papers
+        // read as arxiv-sanity-lite reads them, and edge cases (accents, "3d", "gpt-4", stop words).
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/tfidf/arxiv-sanity.reference.json");
+        let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).expect("the reference file")).expect("JSON");
+        let docs: Vec<&str> = reference["documents"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+        for fit in reference["fits"].as_array().unwrap() {
+            let p = TfidfParams { min_df: fit["min_df"].as_u64().unwrap() as usize, max_df: fit["max_df"].as_f64().unwrap() as f32, ..ARXIV_SANITY };
+            let lex = Lexicon::fit(&docs, &p);
+            let idf = fit["idf"].as_object().unwrap();
+            let mut ours: Vec<&str> = (0..lex.len() as u32).map(|f| lex.name(f).unwrap()).collect();
+            let mut theirs: Vec<&str> = idf.keys().map(String::as_str).collect();
+            ours.sort_unstable();
+            theirs.sort_unstable();
+            assert_eq!(ours, theirs, "the features at {p:?}");
+            for f in 0..lex.len() as u32 {
+                let want = idf[lex.name(f).unwrap()].as_f64().unwrap() as f32;
+                assert!((lex.idf(f).unwrap() - want).abs() < 1e-5, "idf of {:?}: {} against {want}", lex.name(f), lex.idf(f).unwrap());
+            }
+            for (i, (doc, want)) in docs.iter().zip(fit["rows"].as_array().unwrap()).enumerate() {
+                let row = lex.row(doc);
+                let want = want.as_object().unwrap();
+                assert_eq!(row.len(), want.len(), "document {i} at {p:?}: {:?} against {:?}", row.iter().map(|(f, _)| lex.name(*f).unwrap()).collect::<Vec<_>>(), want.keys().collect::<Vec<_>>());
+                for (f, v) in &row {
+                    let w = want[lex.name(*f).unwrap()].as_f64().unwrap() as f32;
+                    assert!((v - w).abs() < 1e-5, "document {i}, {:?}: {v} against {w}", lex.name(*f));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn words_are_read_as_scikit_learn_reads_them() {
+        let mut words = Vec::new();
+        let text = "Naïve GPT-4 3D l2_norm αβγ-Nets: detection OF the Objects; José Müller";
+        for_words(text, Words::ArxivSanity, &mut |w| words.push(w.to_owned()));
+        assert_eq!(words, ["naive", "gpt", "l2_norm", "nets", "detection", "objects", "jose", "muller"]);
+        words.clear();
+        for_words(text, Words::Plain, &mut |w| words.push(w.to_owned()));
+        assert_eq!(words, ["naïve", "gpt", "3d", "l2_norm", "αβγ", "nets", "detection", "of", "the", "objects", "josé", "müller"]);
+        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]), "sorted, for the binary search");
     }
 
     #[test]

@@ -259,7 +259,7 @@ fn papers_that_arrive_between_fits_get_rows_in_the_lexicon_so_both_halves_rank_t
     assert!(Arc::ptr_eq(&service.current_lexical().unwrap(), &fitted), "still in date: not refitted");
     let scores = fitted.scores(&weights, [&new, &known]).expect("both have rows");
     let paper = store.papers(std::slice::from_ref(&new)).unwrap().remove(0);
-    assert_eq!(scores[0], paperboy_engine::recommend::tfidf::score(&weights, &fitted.lexicon.row(&paperboy_embed::paper_text(&paper.title, &paper.abstract_text))));
+    assert_eq!(scores[0], paperboy_engine::recommend::tfidf::score(&weights, &fitted.lexicon.row(&paperboy_engine::recommend::text_of(&paper))));
     assert!(fitted.lexicon.row(&paper.title).len() > 1, "the new paper shares terms with the fitted ones");
 }
 

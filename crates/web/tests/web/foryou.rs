@@ -179,3 +179,47 @@ async fn the_digest_gets_a_for_you_section_without_repeats() {
     let again = paperboy_digest::compose(&*app.state.store(), Some(&service), &sub, &period).unwrap();
     assert!(again.is_none_or(|d| d.papers().all(|p| !picked.contains(&p.id))));
 }
+
+#[tokio::test]
+async fn an_author_of_most_of_what_a_reader_rated_comes_first_and_is_named() {
+    let app = app();
+    let (cookie, reader) = sign_in(app, "fyauthor@example.org").await;
+    let mut store = app.state.store();
+    let latest = store.latest_day().unwrap().unwrap();
+    let week_start = latest.checked_sub_days(Days::new(6)).unwrap();
+    let week = store.papers_between(week_start, latest, 100_000).unwrap();
+    let earlier = store.papers_between("1990-01-01".parse().unwrap(), week_start.pred_opt().unwrap(), 100_000).unwrap();
+    // An author with papers this week and three or more earlier: the one with the most earlier.
+    let mut by_author: std::collections::HashMap<String, Vec<&paperboy_core::Paper>> = std::collections::HashMap::new();
+    for p in &earlier {
+        for key in recommend::paper_author_keys(p) {
+            by_author.entry(key).or_default().push(p);
+        }
+    }
+    let (key, papers) = week
+        .iter()
+        .flat_map(recommend::paper_author_keys)
+        .filter_map(|k| by_author.get(&k).filter(|ps| ps.len() >= 3).map(|ps| (k, ps)))
+        .max_by_key(|(k, ps)| (ps.len(), k.clone()))
+        .expect("an author of the demo corpus with papers this week and three earlier");
+    let liked: Vec<PaperId> = papers.iter().take(3).map(|p| p.id.clone()).collect();
+    for id in &liked {
+        store.set_vote(reader, id, Some(Vote::Up), Utc::now()).unwrap();
+    }
+    drop(store);
+    // Every author on all three rated papers counts; this week's papers by any of them come first.
+    let rated = app.state.store().papers(&liked).unwrap();
+    let common: HashSet<String> = recommend::paper_author_keys(&rated[0]).into_iter().filter(|k| rated.iter().all(|p| recommend::paper_author_keys(p).contains(k))).collect();
+    assert!(common.contains(&key), "{key} is on all three");
+    let boosted: HashSet<PaperId> = week.iter().filter(|p| recommend::paper_author_keys(p).iter().any(|k| common.contains(k)) && !liked.contains(&p.id)).map(|p| p.id.clone()).collect();
+    assert!(!boosted.is_empty());
+    let ranked = ranking(app, reader);
+    let top: HashSet<PaperId> = ranked.iter().take(boosted.len()).cloned().collect();
+    assert_eq!(top, boosted, "this week's papers by the rated papers' common authors lead the week");
+    // The page says so, naming one of those authors, with the number.
+    let (_, _, page) = request(app, "GET", "/for-you?period=week", &[("cookie", &cookie)], "").await;
+    let (before, _) = page.split_once(", an author of 3 papers you rated").expect("the explanation");
+    let named = before.rsplit("by ").next().unwrap();
+    let names: Vec<String> = week.iter().flat_map(|p| p.authors.iter()).filter(|a| common.contains(&paperboy_engine::readers::author_key(&a.name))).map(|a| maud::html! { (a.name) }.into_string()).collect();
+    assert!(names.iter().any(|n| n == named), "{named:?} is one of {names:?}");
+}
