@@ -688,9 +688,19 @@ pub fn explain(model: &ReaderModel, paper: &Paper, v: &[f32], lexical: Option<(&
     out
 }
 
-/// What a reader's model learns from, read from the store; vectors from the search service,
-/// tf-idf rows from `lexical`.
-pub fn inputs(store: &dyn Store, search: &SearchService, lexical: &Lexical, reader: &Subscriber) -> Result<Inputs, RecommendError> {
+/// What a reader told the store, as the model reads it.
+struct Rating {
+    /// Upvoted, saved and followed authors' papers (at most [`MAX_POSITIVES`], each once).
+    rated: Vec<(PaperId, Reason)>,
+    /// "Not for me" papers.
+    not_for_me: Vec<PaperId>,
+    /// Papers voted on or saved.
+    exclude: HashSet<PaperId>,
+    /// Followed authors.
+    follows: Vec<crate::readers::Follow>,
+}
+
+fn rating(store: &dyn Store, reader: &Subscriber) -> Result<Rating, StoreError> {
     let votes = store.votes(reader.id)?;
     let mut rated: Vec<(PaperId, Reason)> = votes.iter().filter(|v| v.vote == Vote::Up).map(|v| (v.paper.clone(), Reason::Upvoted)).collect();
     let not_for_me: Vec<PaperId> = votes.iter().filter(|v| v.vote == Vote::NotForMe).map(|v| v.paper.clone()).collect();
@@ -710,6 +720,38 @@ pub fn inputs(store: &dyn Store, search: &SearchService, lexical: &Lexical, read
     let mut seen = HashSet::new();
     rated.retain(|(id, _)| seen.insert(id.clone()));
     rated.truncate(MAX_POSITIVES);
+    Ok(Rating { rated, not_for_me, exclude, follows })
+}
+
+/// The authors that count for the reader's model (see [`AuthorAffinity`]), with how many of
+/// their rated papers each is on, most first; followed authors left out (they are listed as
+/// such). Read from the store alone, for the page that shows what the model learns from.
+pub fn frequent_authors(store: &dyn Store, reader: &Subscriber) -> Result<Vec<(String, usize)>, StoreError> {
+    let Rating { rated, follows, .. } = rating(store, reader)?;
+    let papers = store.papers(&rated.into_iter().map(|(id, _)| id).collect::<Vec<_>>())?;
+    let keys: Vec<Vec<String>> = papers.iter().map(paper_author_keys).collect();
+    let affinity = AuthorAffinity::of(keys.iter().map(Vec::as_slice));
+    let followed: HashSet<&str> = follows.iter().map(|f| f.key.as_str()).collect();
+    let mut out: Vec<(String, usize)> = Vec::new();
+    let mut seen = HashSet::new();
+    for p in &papers {
+        for a in &p.authors {
+            let key = author_key(&a.name);
+            if let Some(n) = affinity.papers(&key).filter(|_| !followed.contains(key.as_str())) {
+                if seen.insert(key) {
+                    out.push((a.name.clone(), n));
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(out)
+}
+
+/// What a reader's model learns from, read from the store; vectors from the search service,
+/// tf-idf rows from `lexical`.
+pub fn inputs(store: &dyn Store, search: &SearchService, lexical: &Lexical, reader: &Subscriber) -> Result<Inputs, RecommendError> {
+    let Rating { rated, not_for_me, exclude, follows } = rating(store, reader)?;
     let mut wanted: Vec<PaperId> = rated.iter().map(|(id, _)| id.clone()).collect();
     wanted.extend(not_for_me.iter().cloned());
     let stored: std::collections::HashMap<PaperId, Paper> = store.papers(&wanted)?.into_iter().map(|p| (p.id.clone(), p)).collect();

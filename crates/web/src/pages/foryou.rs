@@ -178,9 +178,9 @@ pub async fn learned(State(state): State<AppState>, visit: Visit) -> PageResult 
     state
         .blocking(move |s| {
             let reader = s.signed_in(&visit)?;
-            let (votes, follows, collections) = {
+            let (votes, follows, collections, frequent) = {
                 let store = s.store();
-                (store.votes(reader.id)?, store.follows(reader.id)?, store.collections(reader.id)?)
+                (store.votes(reader.id)?, store.follows(reader.id)?, store.collections(reader.id)?, paperboy_engine::recommend::frequent_authors(&*store, &reader)?)
             };
             let papers = s.store().papers(&votes.iter().map(|v| v.paper.clone()).collect::<Vec<_>>())?;
             let title = |id: &PaperId| papers.iter().find(|p| &p.id == id).map_or_else(|| id.to_string(), |p| p.title.clone());
@@ -219,6 +219,17 @@ pub async fn learned(State(state): State<AppState>, visit: Visit) -> PageResult 
                         ul.learned {
                             @for f in &follows {
                                 li { (followed_author(&v.csrf, f, "/for-you/learned")) }
+                            }
+                        }
+                    }
+                }
+                section aria-labelledby="learn-frequent" {
+                    h2 #learn-frequent { "Authors of several papers you rated" }
+                    p { "New papers by an author of " (paperboy_engine::recommend::AUTHOR_PAPERS) " or more of the papers the model learns from (your upvotes, saved papers and followed authors' papers) move up, the more the larger their share. Remove those papers to undo it." }
+                    @if frequent.is_empty() { p.empty { "None yet." } } @else {
+                        ul.learned {
+                            @for (name, n) in &frequent {
+                                li { a href=(urls::author("", &paperboy_engine::readers::author_slug(name))) { (name) } " · " (n) " of your rated papers" }
                             }
                         }
                     }

@@ -222,4 +222,8 @@ async fn an_author_of_most_of_what_a_reader_rated_comes_first_and_is_named() {
     let named = before.rsplit("by ").next().unwrap();
     let names: Vec<String> = week.iter().flat_map(|p| p.authors.iter()).filter(|a| common.contains(&paperboy_engine::readers::author_key(&a.name))).map(|a| maud::html! { (a.name) }.into_string()).collect();
     assert!(names.iter().any(|n| n == named), "{named:?} is one of {names:?}");
+    // What the model learned from lists them.
+    let (_, _, learned) = request(app, "GET", "/for-you/learned", &[("cookie", &cookie)], "").await;
+    let section = learned.split("Authors of several papers you rated").nth(1).unwrap().split("</section>").next().unwrap();
+    assert!(section.contains(&format!("{named}</a> · 3 of your rated papers")), "{section}");
 }
