@@ -279,7 +279,7 @@ fn memory_status(key: &str) -> String {
 /// Latency of each mode on the store's papers: queries are the first four words of paper
 /// titles spread over the store, so each has real matches; the query embedding is included
 /// (the query-vector cache is emptied before each mode).
-pub fn bench(ctx: &Ctx, n: usize) -> Result<()> {
+pub fn bench(ctx: &Ctx, n: usize, during_fit: bool) -> Result<()> {
     let mut store = ctx.open_store()?;
     let open_start = std::time::Instant::now();
     let service = open_service(ctx, &mut *store, Mode::Hybrid)?;
@@ -337,10 +337,57 @@ pub fn bench(ctx: &Ctx, n: usize) -> Result<()> {
         memory_status("RssFile"),
         memory_status("VmHWM")
     );
+    if during_fit {
+        rows.push(during_lexicon_fits(&*store, &service, &queries)?);
+    }
     println!("| round | mode | queries | p50 (ms) | p99 (ms) | mean (ms) |");
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for (round, mode, p50, p99, mean) in rows {
         println!("| {round} | {mode} | {} | {p50:.2} | {p99:.2} | {mean:.2} |", queries.len());
     }
     Ok(())
+}
+
+/// Hybrid latency of `queries` (fresh: the query-vector cache emptied first) while another
+/// thread fits the "For you" lexicon on the most recent papers over and over, as a serving
+/// process does after start-up and as papers arrive.
+fn during_lexicon_fits(store: &dyn paperboy_engine::store::Store, service: &SearchService, queries: &[SearchQuery]) -> Result<(&'static str, Mode, f64, f64, f64)> {
+    let mut papers = Vec::new();
+    let mut seq = 0;
+    while papers.len() < paperboy_engine::recommend::LEXICAL_PAPERS {
+        let page = store.papers_changed_since(seq, 10_000)?;
+        let Some(&(last, _)) = page.last() else { break };
+        papers.extend(page.into_iter().map(|(_, p)| p));
+        seq = last;
+    }
+    papers.truncate(paperboy_engine::recommend::LEXICAL_PAPERS);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let fits = std::sync::atomic::AtomicUsize::new(0);
+    service.clear_query_cache();
+    let times = std::thread::scope(|scope| -> Result<Vec<f64>> {
+        scope.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::hint::black_box(paperboy_engine::recommend::Lexical::fit(&papers, papers.len()));
+                fits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        // Let the first fit get going.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let mut times = Vec::with_capacity(queries.len());
+        let result = queries.iter().try_for_each(|q| {
+            let start = std::time::Instant::now();
+            service.search(store, q, Mode::Hybrid, &Filters::default(), 10)?;
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            // Queries arrive spaced, as users' do, rather than back to back.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            anyhow::Ok(())
+        });
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        result.map(|()| times)
+    })?;
+    eprintln!("during lexicon fits: {} fits of {} papers ran while {} hybrid queries were timed", fits.into_inner(), papers.len(), times.len());
+    let mut times = times;
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    Ok(("during lexicon fits", Mode::Hybrid, pct(0.5), pct(0.99), times.iter().sum::<f64>() / times.len() as f64))
 }
