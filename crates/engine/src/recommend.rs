@@ -773,7 +773,11 @@ pub fn frequent_authors(store: &dyn Store, reader: &Subscriber) -> Result<Vec<(S
 /// What a reader's model learns from, read from the store; vectors from the search service,
 /// tf-idf rows from `lexical`.
 pub fn inputs(store: &dyn Store, search: &SearchService, lexical: &Lexical, reader: &Subscriber) -> Result<Inputs, RecommendError> {
-    let Rating { rated, not_for_me, exclude, follows } = rating(store, reader)?;
+    inputs_from(rating(store, reader)?, store, search, lexical, reader)
+}
+
+fn inputs_from(rating: Rating, store: &dyn Store, search: &SearchService, lexical: &Lexical, reader: &Subscriber) -> Result<Inputs, RecommendError> {
+    let Rating { rated, not_for_me, exclude, follows } = rating;
     let mut wanted: Vec<PaperId> = rated.iter().map(|(id, _)| id.clone()).collect();
     wanted.extend(not_for_me.iter().cloned());
     let stored: std::collections::HashMap<PaperId, Paper> = store.papers(&wanted)?.into_iter().map(|p| (p.id.clone(), p)).collect();
@@ -812,8 +816,14 @@ pub enum RecommendError {
 
 /// The reader's model, trained now.
 pub fn model(store: &dyn Store, search: &SearchService, reader: &Subscriber) -> Result<ReaderModel, RecommendError> {
-    let lexical = search.lexical(store)?;
-    let inputs = inputs(store, search, &lexical, reader)?;
+    let rating = rating(store, reader)?;
+    // With nothing rated there is no lexical half to train: a new reader's first page does not
+    // wait for a lexicon to be fitted (seconds at 30,000 papers); the one there is serves.
+    let lexical = match rating.rated.is_empty() {
+        true => search.current_lexical().unwrap_or_default(),
+        false => search.lexical(store)?,
+    };
+    let inputs = inputs_from(rating, store, search, &lexical, reader)?;
     let mut model = search.with_vectors(|set| ReaderModel::train(inputs, set, Some(&lexical), reader.id as u64, &PARAMS));
     model.lexicon = Some(lexical);
     Ok(model)

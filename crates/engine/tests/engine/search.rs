@@ -222,6 +222,27 @@ fn the_for_you_lexicon_is_fitted_once_however_many_ask_at_once() {
 }
 
 #[test]
+fn a_reader_with_nothing_rated_does_not_wait_for_a_lexicon_fit() {
+    use paperboy_engine::store::{ReaderStore, SubscriberStore};
+    let mut store = store_with(&[(Source::HfDaily, "hf-daily")]);
+    let mut cache = memory_store();
+    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
+    let service = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap();
+    let email = paperboy_core::EmailAddress::parse("new@example.org").unwrap();
+    let interests = paperboy_engine::subscriptions::Interests::from_fields("video generation", "", "", "").unwrap();
+    store.import_subscriber(&email, paperboy_engine::subscriptions::Frequency::Daily, &interests, true, chrono::Utc::now()).unwrap();
+    let reader = store.subscriber_by_email(&email).unwrap().unwrap();
+    let model = paperboy_engine::recommend::model(&store, &service, &reader).unwrap();
+    assert!(model.inputs.positives.is_empty() && model.inputs.interests.is_some(), "interests alone: the cold start");
+    assert!(service.current_lexical().is_none(), "no lexicon fitted for a reader with nothing rated");
+    // The first upvote: now the lexical half has something to learn from.
+    let paper = store.papers_on(chrono::NaiveDate::from_ymd_opt(2025, 8, 1).unwrap()).unwrap()[0].id.clone();
+    store.set_vote(reader.id, &paper, Some(paperboy_engine::readers::Vote::Up), chrono::Utc::now()).unwrap();
+    let model = paperboy_engine::recommend::model(&store, &service, &reader).unwrap();
+    assert!(service.current_lexical().is_some() && !model.lexical.is_empty());
+}
+
+#[test]
 fn new_papers_refit_the_for_you_lexicon_in_the_background_once_it_is_out_of_date() {
     let mut store = store_with(&[(Source::HfDaily, "hf-daily")]);
     let mut cache = memory_store();
