@@ -208,8 +208,7 @@ fn the_for_you_lexicon_is_fitted_once_however_many_ask_at_once() {
     let mut store = SqliteStore::open(&path).unwrap();
     ingest_fixtures(&mut store, &[(Source::HfDaily, "hf-daily"), (Source::Listing, "listing/head.txt")]);
     let mut cache = memory_store();
-    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
-    let service = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap();
+    let service = bag_of_words_service(&store, &mut cache);
     assert!(service.current_lexical().is_none(), "fitted when first needed");
     // Four readers' pages at once: the first fits, the others wait for that fit.
     let fitted: Vec<_> = std::thread::scope(|s| {
@@ -226,8 +225,7 @@ fn a_reader_with_nothing_rated_does_not_wait_for_a_lexicon_fit() {
     use paperboy_engine::store::{ReaderStore, SubscriberStore};
     let mut store = store_with(&[(Source::HfDaily, "hf-daily")]);
     let mut cache = memory_store();
-    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
-    let service = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap();
+    let service = bag_of_words_service(&store, &mut cache);
     let email = paperboy_core::EmailAddress::parse("new@example.org").unwrap();
     let interests = paperboy_engine::subscriptions::Interests::from_fields("video generation", "", "", "").unwrap();
     store.import_subscriber(&email, paperboy_engine::subscriptions::Frequency::Daily, &interests, true, chrono::Utc::now()).unwrap();
@@ -246,8 +244,7 @@ fn a_reader_with_nothing_rated_does_not_wait_for_a_lexicon_fit() {
 fn new_papers_refit_the_for_you_lexicon_in_the_background_once_it_is_out_of_date() {
     let mut store = store_with(&[(Source::HfDaily, "hf-daily")]);
     let mut cache = memory_store();
-    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
-    let service = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap();
+    let service = bag_of_words_service(&store, &mut cache);
     service.catch_up(&store, &mut cache).unwrap();
     assert!(service.current_lexical().is_none(), "no lexicon until a reader needs one");
     let first = service.lexical(&store).unwrap();
@@ -266,8 +263,7 @@ fn papers_that_arrive_between_fits_get_rows_in_the_lexicon_so_both_halves_rank_t
     let days = ["2024-05-27", "2025-03-03", "2025-03-04", "2025-08-01"].map(|d| format!("hf-daily/{d}.json"));
     let mut store = store_with(&days.iter().map(|d| (Source::HfDaily, d.as_str())).collect::<Vec<_>>());
     let mut cache = memory_store();
-    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
-    let service = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap();
+    let service = bag_of_words_service(&store, &mut cache);
     let fitted = service.lexical(&store).unwrap();
     // One paper more (of a day within the fitted ones): the lexicon stays in date, and has no row for it.
     ingest_fixtures(&mut store, &[(Source::HfDaily, "hf-daily/2025-01-21.json")]);
@@ -282,6 +278,12 @@ fn papers_that_arrive_between_fits_get_rows_in_the_lexicon_so_both_halves_rank_t
     let paper = store.papers(std::slice::from_ref(&new)).unwrap().remove(0);
     assert_eq!(scores[0], paperboy_engine::recommend::tfidf::score(&weights, &fitted.lexicon.row(&paperboy_engine::recommend::text_of(&paper))));
     assert!(fitted.lexicon.row(&paper.title).len() > 1, "the new paper shares terms with the fitted ones");
+}
+
+/// A search service over `store` with the bag-of-words test encoder, every paper embedded.
+fn bag_of_words_service(store: &SqliteStore, cache: &mut dyn paperboy_engine::store::EmbeddingCache) -> SearchService {
+    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
+    SearchService::open(store, cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap()
 }
 
 /// An encoder that works in the thread pool, as the real one's matrix products do.
@@ -331,8 +333,7 @@ fn fresh_hybrid_queries_at_once_never_starve_the_encoder_of_the_thread_pool() {
 fn papers_found_by_meaning_obey_the_query_as_written() {
     let store = store_with(&[(Source::HfDaily, "hf-daily"), (Source::Listing, "listing/head.txt")]);
     let mut cache = memory_store();
-    let embedder = Arc::new(BagOfWords(ModelId("bag-of-words-test".into())));
-    let service = SearchService::open(&store, &mut cache, None, embedder, Embed::Missing, &mut |_, _, _| {}).unwrap();
+    let service = bag_of_words_service(&store, &mut cache);
     let text = |h: &paperboy_engine::search::Hit| {
         let p = store.paper(&h.id).unwrap().unwrap();
         format!("{} {}", p.title, p.abstract_text).to_lowercase()
