@@ -339,6 +339,7 @@ pub fn bench(ctx: &Ctx, n: usize, during_fit: bool) -> Result<()> {
     );
     if during_fit {
         rows.push(during_lexicon_fits(&*store, &service, &queries)?);
+        rows.push(during_embedding(&*store, &service, &queries)?);
     }
     println!("| round | mode | queries | p50 (ms) | p99 (ms) | mean (ms) |");
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
@@ -351,23 +352,52 @@ pub fn bench(ctx: &Ctx, n: usize, during_fit: bool) -> Result<()> {
 /// Hybrid latency of `queries` (fresh: the query-vector cache emptied first) while another
 /// thread fits the "For you" lexicon on the most recent papers over and over, as a serving
 /// process does after start-up and as papers arrive.
-fn during_lexicon_fits(store: &dyn paperboy_engine::store::Store, service: &SearchService, queries: &[SearchQuery]) -> Result<(&'static str, Mode, f64, f64, f64)> {
+fn during_lexicon_fits(store: &dyn paperboy_engine::store::Store, service: &SearchService, queries: &[SearchQuery]) -> Result<Row> {
+    let papers = first_papers(store, paperboy_engine::recommend::LEXICAL_PAPERS)?;
+    let done = format!("fits of {} papers", papers.len());
+    during("during lexicon fits", &done, store, service, queries, &|| {
+        std::hint::black_box(paperboy_engine::recommend::Lexical::fit(&papers, papers.len()));
+    })
+}
+
+/// Hybrid latency of `queries` (fresh) while another thread embeds papers' texts over and over,
+/// as a serving process does with each harvest's new papers.
+fn during_embedding(store: &dyn paperboy_engine::store::Store, service: &SearchService, queries: &[SearchQuery]) -> Result<Row> {
+    let texts: Vec<String> = first_papers(store, paperboy_engine::search::service::EMBED_CHUNK)?.iter().map(|p| paperboy_embed::paper_text(&p.title, &p.abstract_text)).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let done = format!("batches of {} papers embedded", texts.len());
+    during("during embedding", &done, store, service, queries, &|| {
+        std::hint::black_box(paperboy_engine::search::service::embed_papers(service.embedder().as_ref(), &texts).expect("embedding"));
+    })
+}
+
+/// A row of the latency table: round, mode, p50, p99, mean.
+type Row = (&'static str, Mode, f64, f64, f64);
+
+/// The store's first `n` papers.
+fn first_papers(store: &dyn paperboy_engine::store::Store, n: usize) -> Result<Vec<paperboy_core::Paper>> {
     let mut papers = Vec::new();
     let mut seq = 0;
-    while papers.len() < paperboy_engine::recommend::LEXICAL_PAPERS {
+    while papers.len() < n {
         let page = store.papers_changed_since(seq, 10_000)?;
         let Some(&(last, _)) = page.last() else { break };
         papers.extend(page.into_iter().map(|(_, p)| p));
         seq = last;
     }
-    papers.truncate(paperboy_engine::recommend::LEXICAL_PAPERS);
+    papers.truncate(n);
+    Ok(papers)
+}
+
+/// Hybrid latency of `queries` (fresh, one every 20 ms) while another thread does `work` over
+/// and over.
+fn during(label: &'static str, done: &str, store: &dyn paperboy_engine::store::Store, service: &SearchService, queries: &[SearchQuery], work: &(dyn Fn() + Sync)) -> Result<Row> {
     let stop = std::sync::atomic::AtomicBool::new(false);
     let fits = std::sync::atomic::AtomicUsize::new(0);
     service.clear_query_cache();
     let times = std::thread::scope(|scope| -> Result<Vec<f64>> {
         scope.spawn(|| {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                std::hint::black_box(paperboy_engine::recommend::Lexical::fit(&papers, papers.len()));
+                work();
                 fits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         });
@@ -385,9 +415,9 @@ fn during_lexicon_fits(store: &dyn paperboy_engine::store::Store, service: &Sear
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         result.map(|()| times)
     })?;
-    eprintln!("during lexicon fits: {} fits of {} papers ran while {} hybrid queries were timed", fits.into_inner(), papers.len(), times.len());
+    eprintln!("{label}: {} {done} while {} hybrid queries were timed", fits.into_inner(), times.len());
     let mut times = times;
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
-    Ok(("during lexicon fits", Mode::Hybrid, pct(0.5), pct(0.99), times.iter().sum::<f64>() / times.len() as f64))
+    Ok((label, Mode::Hybrid, pct(0.5), pct(0.99), times.iter().sum::<f64>() / times.len() as f64))
 }

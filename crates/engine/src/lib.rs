@@ -50,4 +50,23 @@ pub mod synth;
 pub mod trending;
 
 pub use ingest::{IngestReport, IngestRun, RecordError};
+
+/// The thread pool for bulk work done beside serving: embedding new papers and fitting the
+/// "For you" lexicon. It has as many threads as the global pool, so that work runs no slower,
+/// but it is apart from it. Search's own parallel work runs in the global pool: a query's
+/// embedding and the two sides of a hybrid ranking. A rayon pool takes up work from outside only
+/// once the parallel passes under way in it are done, so in one pool a fresh query waited for
+/// the bulk work's current pass (see BENCHMARKS.md, "While the For-you lexicon is fitted, or new
+/// papers embedded"). Apart, the pools' threads share the cores through the operating system's
+/// scheduler.
+pub fn background_pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(rayon::current_num_threads())
+            .thread_name(|i| format!("paperboy-background-{i}"))
+            .build()
+            .expect("the background thread pool")
+    })
+}
 pub use store::{AlertStore, EmbeddingCache, Leases, Location, Outbox, PaperStore, PgStore, ReaderStore, SqliteStore, Store, StoreError, SubscriberStore};

@@ -377,23 +377,6 @@ impl AuthorAffinity {
     }
 }
 
-/// The thread pool lexicon fits run in: as many threads as the global pool, so a fit takes no
-/// longer, but apart from it. Search's own parallel work runs in the global pool (a query's
-/// embedding, the two sides of a hybrid ranking); a pool takes up new work only once the
-/// parallel passes under way in it are done, so in one pool a query arriving during a fit
-/// waited for the fit's current pass. Apart, the two pools' threads share the cores through the
-/// operating system's scheduler.
-pub fn fit_pool() -> &'static rayon::ThreadPool {
-    static POOL: std::sync::OnceLock<rayon::ThreadPool> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(rayon::current_num_threads())
-            .thread_name(|i| format!("paperboy-fit-{i}"))
-            .build()
-            .expect("the lexicon fit's thread pool")
-    })
-}
-
 /// The lexical side of the store: a tf-idf lexicon fitted on recent papers, with their rows
 /// (the candidates, and the negatives of every reader's lexical half through the statistics
 /// in [`Whole`]).
@@ -420,10 +403,10 @@ pub struct Lexical {
 }
 
 impl Lexical {
-    /// Fits on `papers` (their titles and abstracts; their authors' keys are kept), in
-    /// [`fit_pool`].
+    /// Fits on `papers` (their titles and abstracts; their authors' keys are kept), in the
+    /// [`crate::background_pool`].
     pub fn fit(papers: &[Paper], fitted_at: usize) -> Lexical {
-        fit_pool().install(|| Self::fit_here(papers, fitted_at))
+        crate::background_pool().install(|| Self::fit_here(papers, fitted_at))
     }
 
     fn fit_here(papers: &[Paper], fitted_at: usize) -> Lexical {

@@ -25,7 +25,7 @@ const SYNTAX_DEPTH: usize = 4;
 /// Papers read from the store per step while syncing.
 const SYNC_CHUNK: usize = 5_000;
 /// Texts embedded per step (and per cache write).
-const EMBED_CHUNK: usize = 64;
+pub const EMBED_CHUNK: usize = 64;
 /// From this many vectors on, an HNSW graph is built; below it the exact scan is fast enough.
 pub const HNSW_THRESHOLD: usize = 20_000;
 
@@ -518,13 +518,19 @@ pub fn embed_missing(store: &dyn PaperStore, cache: &mut dyn EmbeddingCache, emb
     let mut done = 0u64;
     for chunk in missing.chunks(EMBED_CHUNK) {
         let texts: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
-        let vectors = embedder.embed(&texts)?;
+        let vectors = embed_papers(embedder, &texts)?;
         let rows: Vec<(String, Vec<f32>)> = chunk.iter().zip(vectors).map(|((h, _), v)| (h.clone(), v.into_vec())).collect();
         cache.cache_embeddings(&model, &rows)?;
         done += rows.len() as u64;
         progress("embedding", done, total);
     }
     Ok(total)
+}
+
+/// Embeds papers' texts (a batch of [`embed_missing`]'s) in the [`crate::background_pool`], so
+/// that fresh queries' embeddings do not queue behind it.
+pub fn embed_papers(embedder: &dyn Embedder, texts: &[&str]) -> Result<Vec<Embedding>, SearchError> {
+    Ok(crate::background_pool().install(|| embedder.embed(texts))?)
 }
 
 /// Reads every paper's vector from the cache into a [`VectorSet`], with each slot's exact title.
