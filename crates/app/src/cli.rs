@@ -215,9 +215,10 @@ pub enum Command {
         /// Queries per mode
         #[arg(long, default_value_t = 200)]
         queries: usize,
-        /// Also time fresh hybrid queries while the "For you" lexicon is fitted over and over
+        /// Also time fresh hybrid queries while the "For you" lexicon is fitted, and while papers
+        /// are embedded, over and over (the background work of a serving process)
         #[arg(long)]
-        during_lexicon_fits: bool,
+        during_background_work: bool,
     },
     /// Add N synthetic papers made from the real ones in the store, with mixed vectors (for
     /// benchmarks at scale; loads the demo corpus first into an empty store)

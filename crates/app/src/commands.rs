@@ -34,7 +34,7 @@ pub fn run(command: Command, ctx: Ctx) -> Result<()> {
         Command::Search { query, mode, limit, since, category } => search::search(&ctx, &query, &mode, limit, since, category),
         Command::Similar { id, limit } => search::similar(&ctx, &id, limit),
         Command::Embed => search::embed(&ctx),
-        Command::BenchSearch { queries, during_lexicon_fits } => search::bench(&ctx, queries, during_lexicon_fits),
+        Command::BenchSearch { queries, during_background_work } => search::bench(&ctx, queries, during_background_work),
         Command::Synth { papers } => search::synth(&ctx, papers),
         Command::Reindex => search::reindex(&ctx),
         Command::Eval { what: EvalAction::Search { corpus, queries, qrels, mode, run } } => search::eval(&ctx, &corpus, &queries, &qrels, &mode, run.as_deref()),

@@ -279,7 +279,7 @@ fn memory_status(key: &str) -> String {
 /// Latency of each mode on the store's papers: queries are the first four words of paper
 /// titles spread over the store, so each has real matches; the query embedding is included
 /// (the query-vector cache is emptied before each mode).
-pub fn bench(ctx: &Ctx, n: usize, during_fit: bool) -> Result<()> {
+pub fn bench(ctx: &Ctx, n: usize, during_background_work: bool) -> Result<()> {
     let mut store = ctx.open_store()?;
     let open_start = std::time::Instant::now();
     let service = open_service(ctx, &mut *store, Mode::Hybrid)?;
@@ -337,7 +337,7 @@ pub fn bench(ctx: &Ctx, n: usize, during_fit: bool) -> Result<()> {
         memory_status("RssFile"),
         memory_status("VmHWM")
     );
-    if during_fit {
+    if during_background_work {
         rows.push(during_lexicon_fits(&*store, &service, &queries)?);
         rows.push(during_embedding(&*store, &service, &queries)?);
     }
