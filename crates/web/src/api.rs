@@ -358,6 +358,7 @@ pub async fn set_marks(State(state): State<AppState>, Path(id): Path<String>, he
             if let Some(v) = vote {
                 s.store().set_vote(r.id, &pid, v, now)?;
                 s.votes_changed();
+                s.rated();
             }
             if let Some(read) = req.read {
                 s.store().set_read(r.id, &pid, read, now)?;
@@ -437,6 +438,7 @@ pub async fn save_paper(State(state): State<AppState>, Path(id): Path<i64>, head
             let c = own_collection(s, r.id, id)?;
             s.paper(&pid)?.ok_or_else(|| WebError::NotFound(format!("no paper {pid}")))?;
             s.store().save_paper(r.id, c.id, &pid, note.as_deref(), chrono::Utc::now())?;
+            s.rated();
             Ok(Json(json!({"collection": c.id, "paper": pid, "saved": true})))
         })
         .await

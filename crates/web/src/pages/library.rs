@@ -79,12 +79,14 @@ pub async fn mark(State(state): State<AppState>, headers: HeaderMap, visit: Visi
                 "up" | "not_for_me" | "clear_vote" => {
                     s.store().set_vote(reader.id, &paper, Vote::parse(action), now)?;
                     s.votes_changed();
+                    s.rated();
                 }
                 "read" | "unread" => s.store().set_read(reader.id, &paper, action == "read", now)?,
                 "save" => {
                     let c = target_collection(s, &reader, &form)?;
                     let note = form.note.as_deref().filter(|n| !n.trim().is_empty()).map(note).transpose().map_err(WebError::BadRequest)?;
                     s.store().save_paper(reader.id, c.id, &paper, note.as_deref(), now)?;
+                    s.rated();
                 }
                 "unsave" => {
                     let mut store = s.store();
@@ -143,7 +145,10 @@ pub async fn follow(State(state): State<AppState>, headers: HeaderMap, visit: Vi
         .blocking(move |s| {
             let reader = s.signed_in(&Visit { here: next.clone(), ..visit })?;
             match form.action.as_deref() {
-                Some("follow") => s.store().follow_author(reader.id, &name, Utc::now())?,
+                Some("follow") => {
+                    s.store().follow_author(reader.id, &name, Utc::now())?;
+                    s.rated();
+                }
                 Some("unfollow") => s.store().unfollow_author(reader.id, &paperboy_engine::readers::author_key(&name))?,
                 other => return Err(WebError::BadRequest(format!("action: {other:?} is not follow or unfollow")).into()),
             }
@@ -434,6 +439,9 @@ pub async fn import(State(state): State<AppState>, Path(id): Path<i64>, headers:
                 MatchedBy::Doi => "DOI",
                 MatchedBy::Title => "title",
             };
+            if added > 0 {
+                s.rated();
+            }
             let unmatched = results.iter().filter(|m| matches!(m, Match::Unmatched { .. })).count();
             let main = html! {
                 h1 { "Imported into " (c.name) }

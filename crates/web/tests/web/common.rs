@@ -87,6 +87,12 @@ pub fn browser_app() -> &'static TestApp {
     APP.get_or_init(|| build(RateLimits { search_per_minute: 0, subscribe_per_hour: 0 }))
 }
 
+/// An application of its own whose For-you lexicon no other test has fitted.
+pub fn unfitted_app() -> &'static TestApp {
+    static APP: OnceLock<TestApp> = OnceLock::new();
+    APP.get_or_init(|| build(RateLimits { search_per_minute: 0, subscribe_per_hour: 0 }))
+}
+
 /// A second application with tight rate limits.
 pub fn limited_app() -> &'static TestApp {
     static APP: OnceLock<TestApp> = OnceLock::new();

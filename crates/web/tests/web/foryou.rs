@@ -227,3 +227,24 @@ async fn an_author_of_most_of_what_a_reader_rated_comes_first_and_is_named() {
     let section = learned.split("Authors of several papers you rated").nth(1).unwrap().split("</section>").next().unwrap();
     assert!(section.contains(&format!("{named}</a> · 3 of your rated papers")), "{section}");
 }
+
+#[tokio::test]
+async fn a_first_vote_has_the_for_you_lexicon_fitted_before_the_page_is_asked_for() {
+    let app = unfitted_app();
+    let service = app.state.search().unwrap();
+    assert!(service.current_lexical().is_none(), "nothing has needed it yet");
+    let (cookie, _) = sign_in(app, "firstvote@example.org").await;
+    let (_, _, learned) = request(app, "GET", "/for-you/learned", &[("cookie", &cookie)], "").await;
+    assert!(service.current_lexical().is_none(), "what the model learns from is read without it");
+    let paper = app.state.store().papers_on(app.state.store().latest_day().unwrap().unwrap()).unwrap()[0].id.clone();
+    let token = enc(&csrf_of(&learned));
+    let (status, _, _) = request(app, "POST", "/mark", &[("cookie", &cookie), ("content-type", "application/x-www-form-urlencoded")], format!("csrf={token}&paper={paper}&action=up&next=%2F")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // Fitted on a thread of its own: no For-you page is asked for meanwhile.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while service.current_lexical().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the lexicon was not fitted after the first vote");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(service.current_lexical().unwrap().papers() > 7_000, "on the demo corpus");
+}
