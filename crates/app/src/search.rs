@@ -392,16 +392,16 @@ fn first_papers(store: &dyn paperboy_engine::store::Store, n: usize) -> Result<V
 /// and over.
 fn during(label: &'static str, done: &str, store: &dyn paperboy_engine::store::Store, service: &SearchService, queries: &[SearchQuery], work: &(dyn Fn() + Sync)) -> Result<Row> {
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let fits = std::sync::atomic::AtomicUsize::new(0);
+    let rounds = std::sync::atomic::AtomicUsize::new(0);
     service.clear_query_cache();
     let times = std::thread::scope(|scope| -> Result<Vec<f64>> {
         scope.spawn(|| {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 work();
-                fits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                rounds.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         });
-        // Let the first fit get going.
+        // Let the work get going.
         std::thread::sleep(std::time::Duration::from_millis(200));
         let mut times = Vec::with_capacity(queries.len());
         let result = queries.iter().try_for_each(|q| {
@@ -415,7 +415,7 @@ fn during(label: &'static str, done: &str, store: &dyn paperboy_engine::store::S
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         result.map(|()| times)
     })?;
-    eprintln!("{label}: {} {done} while {} hybrid queries were timed", fits.into_inner(), times.len());
+    eprintln!("{label}: {} {done} while {} hybrid queries were timed", rounds.into_inner(), times.len());
     let mut times = times;
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];

@@ -176,13 +176,9 @@ fn open_search(state: &AppState, dirs: &paperboy_engine::search::IndexDirs, (sto
 /// that their first page or digest after a start does not wait for it (seconds at 30,000
 /// papers). A failure is logged: a reader's page tries again.
 fn fit_for_you_lexicon(service: &SearchService, store: &dyn Store) {
-    let started = std::time::Instant::now();
     match store.subscribers(1) {
         Ok(readers) if readers.is_empty() => {}
-        Ok(_) => match service.lexical(store) {
-            Ok(lexical) => tracing::info!(papers = lexical.papers(), secs = started.elapsed().as_secs_f32(), "the For-you lexicon is fitted"),
-            Err(e) => tracing::warn!("fitting the For-you lexicon: {e}"),
-        },
+        Ok(_) => service.prepare_lexical(store),
         Err(e) => tracing::warn!("looking for readers before fitting the For-you lexicon: {e}"),
     }
 }

@@ -649,22 +649,19 @@ pub fn shared_terms(model: &ReaderModel, lexicon: &Lexicon, row: &Sparse) -> Vec
 /// that the model weighs, the interests when they are close.
 pub fn explain(model: &ReaderModel, paper: &Paper, v: &[f32], lexical: Option<(&Lexicon, &Sparse)>) -> Vec<Because> {
     let mut out = Vec::new();
-    let keys: HashSet<String> = paper.authors.iter().map(|a| author_key(&a.name)).collect();
+    let keyed: Vec<(String, &String)> = paper.authors.iter().map(|a| (author_key(&a.name), &a.name)).collect();
+    let followed = |key: &str| model.inputs.authors.iter().any(|(k, _)| k == key);
     for (key, name) in &model.inputs.authors {
-        if keys.contains(key) {
+        if keyed.iter().any(|(k, _)| k == key) {
             out.push(Because::Author { name: name.clone() });
         }
     }
     // The author of the most rated papers among the pick's (the first named, on a tie), unless
     // followed (said above).
-    let followed: HashSet<&str> = model.inputs.authors.iter().map(|(key, _)| key.as_str()).collect();
-    let frequent = paper
-        .authors
+    let frequent = keyed
         .iter()
-        .filter_map(|a| {
-            let key = author_key(&a.name);
-            model.affinity.papers(&key).filter(|_| !followed.contains(key.as_str())).map(|n| (n, &a.name))
-        })
+        .filter(|(key, _)| !followed(key))
+        .filter_map(|(key, name)| model.affinity.papers(key).map(|n| (n, *name)))
         .reduce(|best, next| if next.0 > best.0 { next } else { best });
     if let Some((papers, name)) = frequent {
         out.push(Because::AuthorOf { name: name.clone(), papers });

@@ -247,11 +247,7 @@ impl AppState {
         }
         let state = self.clone();
         let spawned = std::thread::Builder::new().name("for-you-lexicon".into()).spawn(move || {
-            let started = std::time::Instant::now();
-            match search.lexical(&*state.store()) {
-                Ok(lexical) => tracing::info!(papers = lexical.papers(), secs = started.elapsed().as_secs_f32(), "the For-you lexicon is fitted"),
-                Err(e) => tracing::warn!("fitting the For-you lexicon: {e}"),
-            }
+            search.prepare_lexical(&*state.store());
             state.0.fitting.store(false, Ordering::Release);
         });
         if spawned.is_err() {

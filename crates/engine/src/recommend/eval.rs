@@ -53,7 +53,7 @@ impl EvalPaper {
     /// What the baseline's tf-idf row is made of: title, abstract and authors' names, as
     /// arxiv-sanity-lite reads a paper ([`tfidf::document`]).
     pub fn document(&self) -> String {
-        tfidf::document(&self.text, "", self.authors.iter().map(String::as_str))
+        tfidf::document(&self.text, self.authors.iter().map(String::as_str))
     }
 
     /// Its authors' keys ([`super::author_keys`]).

@@ -139,10 +139,10 @@ const STOP_WORDS: [&str; 318] = [
     "yours", "yourself", "yourselves",
 ];
 
-/// A paper as arxiv-sanity-lite's vectorizer reads it: the title, the abstract and the authors'
-/// names, joined by spaces.
-pub fn document<'a>(title: &str, abstract_text: &str, authors: impl IntoIterator<Item = &'a str>) -> String {
-    let mut doc = format!("{title} {abstract_text}");
+/// A paper as arxiv-sanity-lite's vectorizer reads it: its title and abstract (`text`) and its
+/// authors' names, joined by spaces.
+pub fn document<'a>(text: &str, authors: impl IntoIterator<Item = &'a str>) -> String {
+    let mut doc = text.to_owned();
     for name in authors {
         doc.push(' ');
         doc.push_str(name);

@@ -310,6 +310,17 @@ impl SearchService {
         Ok(())
     }
 
+    /// Has the lexicon fitted ahead of the readers who will need it (after start-up, after a
+    /// first rating), logging how long it took; a failure is logged too, and a reader's page
+    /// tries again.
+    pub fn prepare_lexical(&self, store: &dyn PaperStore) {
+        let started = std::time::Instant::now();
+        match self.lexical(store) {
+            Ok(lexical) => tracing::info!(papers = lexical.papers(), secs = started.elapsed().as_secs_f32(), "the For-you lexicon is fitted"),
+            Err(e) => tracing::warn!("fitting the For-you lexicon: {e}"),
+        }
+    }
+
     /// The lexicon fitted last, if any.
     pub fn current_lexical(&self) -> Option<Arc<crate::recommend::Lexical>> {
         self.lexical.read().expect("lexical lock").clone()
